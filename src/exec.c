@@ -1,0 +1,280 @@
+/*
+ * exec.c: the READ ONLY execution path on a data source.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "exec.h"
+#include "sqlguard.h"
+
+/* Milliseconds of the monotonic clock. */
+static long
+exec_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum pgs_rc
+exec_connect(const struct exec_source *src, const struct exec_opts *o,
+    PGconn **out, char *err, size_t errlen)
+{
+	const char	*keys[] = { "host", "port", "dbname", "user", "password",
+	    "application_name", "connect_timeout", "client_encoding",
+	    "options", NULL };
+	const char	*vals[10];
+	char		 port[16], tmo[16];
+	PGconn		*conn;
+
+	snprintf(port, sizeof(port), "%d", src->port);
+	snprintf(tmo, sizeof(tmo), "%d", o->connect_timeout_s);
+	vals[0] = src->host;
+	vals[1] = port;
+	vals[2] = src->dbname;
+	vals[3] = src->user;
+	vals[4] = src->password;
+	vals[5] = o->appname;
+	vals[6] = tmo;
+	vals[7] = "UTF8";
+	/* Fixed output forms the serialiser relies on. */
+	vals[8] = "-c TimeZone=UTC -c DateStyle=ISO,YMD "
+	    "-c IntervalStyle=postgres -c bytea_output=hex "
+	    "-c extra_float_digits=1";
+	vals[9] = NULL;
+	/* expand_dbname = 0: a dbname is a name, never a conninfo string. */
+	conn = PQconnectdbParams(keys, vals, 0);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+		snprintf(err, errlen, "%s", conn ? PQerrorMessage(conn) :
+		    "out of memory");
+		err[strcspn(err, "\n")] = '\0';
+		PQfinish(conn);
+		return PGS_DB;
+	}
+	*out = conn;
+	return PGS_OK;
+}
+
+/* Maps a failed result of the source to an rc and copies its message. */
+static enum pgs_rc
+exec_fail(PGconn *conn, const PGresult *res, char *err, size_t errlen)
+{
+	const char	*st, *msg;
+
+	st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+	snprintf(err, errlen, "%s", msg && *msg ? msg : PQerrorMessage(conn));
+	err[strcspn(err, "\n")] = '\0';
+	if (strncmp(err, "ERROR:  ", 8) == 0)
+		memmove(err, err + 8, strlen(err + 8) + 1);
+	if (PQstatus(conn) != CONNECTION_OK)
+		return PGS_DB;
+	if (st != NULL && strcmp(st, "57014") == 0)
+		return PGS_TIMEOUT;
+	return PGS_INVALID;
+}
+
+/* BEGIN READ ONLY and the local timeouts. */
+static enum pgs_rc
+exec_begin(PGconn *conn, const struct exec_opts *o, char *err, size_t errlen)
+{
+	static const char sql_set[] =
+	    "SELECT set_config('statement_timeout', $1, true),"
+	    " set_config('lock_timeout', $2, true),"
+	    " set_config('idle_in_transaction_session_timeout', $3, true)";
+	static const char sql_check[] =
+	    "SELECT set_config('client_connection_check_interval', '5s', true)";
+	char		 st[16], lt[16], it[16];
+	const char	*p[] = { st, lt, it };
+	PGresult	*res;
+	enum pgs_rc	 rc = PGS_OK;
+
+	snprintf(st, sizeof(st), "%d", o->timeout_ms);
+	snprintf(lt, sizeof(lt), "%d", o->timeout_ms < 10000 ?
+	    o->timeout_ms : 10000);
+	snprintf(it, sizeof(it), "%d", o->timeout_ms + 10000);
+	res = PQexec(conn, "BEGIN READ ONLY");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = exec_fail(conn, res, err, errlen);
+	PQclear(res);
+	if (rc != PGS_OK)
+		return rc;
+	res = PQexecParams(conn, sql_set, 3, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = exec_fail(conn, res, err, errlen);
+	PQclear(res);
+	/* PostgreSQL 14+: notice a vanished client (a dead runner) and
+	 * stop the query rather than run it to the end. */
+	if (rc == PGS_OK && PQserverVersion(conn) >= 140000) {
+		res = PQexec(conn, sql_check);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			rc = exec_fail(conn, res, err, errlen);
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* Creates the serialiser from the shape of res. */
+static struct result *
+exec_result_new(const PGresult *res, const struct exec_opts *o)
+{
+	const char	**names;
+	unsigned int	*oids;
+	struct result	*rs;
+	int		 i, n = PQnfields(res);
+
+	names = xcalloc((size_t)n + 1, sizeof(*names));
+	oids = xcalloc((size_t)n + 1, sizeof(*oids));
+	for (i = 0; i < n; i++) {
+		names[i] = PQfname(res, i);
+		oids[i] = PQftype(res, i);
+	}
+	rs = rs_new(n, names, oids, o->max_rows, o->max_bytes);
+	free(names);
+	free(oids);
+	return rs;
+}
+
+/* Feeds one row of res into rs; false once the caps are reached. */
+static bool
+exec_add_row(struct result *rs, const PGresult *res)
+{
+	const char	*vals[256], **v = vals;
+	int		 lens[256], *l = lens;
+	int		 i, n = PQnfields(res);
+	bool		 taken;
+
+	if (n > 256) {
+		v = xcalloc((size_t)n, sizeof(*v));
+		l = xcalloc((size_t)n, sizeof(*l));
+	}
+	for (i = 0; i < n; i++) {
+		v[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
+		l[i] = PQgetlength(res, 0, i);
+	}
+	taken = rs_add_row(rs, v, l);
+	if (v != vals) {
+		free(v);
+		free(l);
+	}
+	return taken;
+}
+
+/* Reads every result of the running query; stops reading rows (and
+ * cancels the query) once the serialiser is full. */
+static enum pgs_rc
+exec_read(PGconn *conn, const struct exec_opts *o, struct result **rs,
+    char *err, size_t errlen)
+{
+	PGresult	*res;
+	PGcancel	*cancel;
+	enum pgs_rc	 rc = PGS_OK;
+	bool		 full = false;
+	char		 cerr[128];
+
+	while ((res = PQgetResult(conn)) != NULL) {
+		switch (PQresultStatus(res)) {
+		case PGRES_SINGLE_TUPLE:
+		case PGRES_TUPLES_OK:
+			if (*rs == NULL)
+				*rs = exec_result_new(res, o);
+			if (PQntuples(res) == 1 && !full &&
+			    !exec_add_row(*rs, res)) {
+				/* Cut here: ask the source to stop. */
+				full = true;
+				cancel = PQgetCancel(conn);
+				if (cancel != NULL) {
+					PQcancel(cancel, cerr, sizeof(cerr));
+					PQfreeCancel(cancel);
+				}
+			}
+			break;
+		default:
+			/* After our own cancel the error is expected. */
+			if (!full && rc == PGS_OK)
+				rc = exec_fail(conn, res, err, errlen);
+			break;
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+enum pgs_rc
+exec_query(PGconn *conn, const char *sql, const struct exec_opts *o,
+    struct result **rs, long *ms, char *err, size_t errlen)
+{
+	struct sqlguard_err	 why;
+	PGresult		*res;
+	enum pgs_rc		 rc;
+	long			 t0 = exec_now_ms();
+
+	*rs = NULL;
+	*ms = 0;
+	rc = sqlguard_check(sql, &why);
+	if (rc != PGS_OK) {
+		snprintf(err, errlen, "%s", why.message);
+		return PGS_INVALID;
+	}
+	rc = exec_begin(conn, o, err, errlen);
+	if (rc != PGS_OK)
+		goto out;
+	if (!PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0)) {
+		rc = exec_fail(conn, NULL, err, errlen);
+		goto out;
+	}
+	PQsetSingleRowMode(conn);
+	if (o->cancel_slot != NULL)
+		*o->cancel_slot = PQgetCancel(conn);
+	rc = exec_read(conn, o, rs, err, errlen);
+	if (o->cancel_slot != NULL && *o->cancel_slot != NULL) {
+		PGcancel *c = *o->cancel_slot;
+
+		*o->cancel_slot = NULL;
+		PQfreeCancel(c);
+	}
+out:
+	/* Always roll back: nothing the query did may stay. */
+	if (PQstatus(conn) == CONNECTION_OK) {
+		res = PQexec(conn, "ROLLBACK");
+		PQclear(res);
+	}
+	*ms = exec_now_ms() - t0;
+	if (rc != PGS_OK && *rs != NULL) {
+		rs_free(*rs);
+		*rs = NULL;
+	}
+	return rc;
+}
+
+bool
+exec_role_warning(PGconn *conn, char *warn, size_t n)
+{
+	static const char sql[] =
+	    "SELECT r.rolsuper, EXISTS (SELECT 1 FROM pg_class c"
+	    " WHERE c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm')"
+	    " AND c.relnamespace NOT IN ('pg_catalog'::regnamespace,"
+	    " 'information_schema'::regnamespace))"
+	    " FROM pg_roles r WHERE r.rolname = current_user";
+	PGresult	*res;
+	bool		 super = false, owner = false;
+
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		super = PQgetvalue(res, 0, 0)[0] == 't';
+		owner = PQgetvalue(res, 0, 1)[0] == 't';
+	}
+	PQclear(res);
+	if (super)
+		snprintf(warn, n, "the data source's role is a superuser: give "
+		    "it a dedicated read-only role (see the README)");
+	else if (owner)
+		snprintf(warn, n, "the data source's role owns tables: give it "
+		    "a dedicated read-only role that owns nothing (see the "
+		    "README)");
+	return super || owner;
+}

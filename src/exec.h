@@ -1,0 +1,64 @@
+/*
+ * exec.h: running a saved or unsaved query on a data source, the one path
+ * shared by the runner, dry-runs and `dsn test` (CONTRACT §4):
+ * SELECT-only checked first, then an explicit BEGIN READ ONLY transaction
+ * with local timeouts, the query sent alone through the extended protocol,
+ * rows read one at a time into the result serialiser up to the caps, and
+ * always ROLLBACK.
+ */
+#ifndef PGS_EXEC_H
+#define PGS_EXEC_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "rc.h"
+#include "result.h"
+
+struct exec_source {
+	const char	*host;
+	int		 port;
+	const char	*dbname;
+	const char	*user;
+	const char	*password;	/* plaintext, owned by the caller */
+};
+
+struct exec_opts {
+	const char	*appname;	/* application_name on the source */
+	int		 connect_timeout_s;
+	int		 timeout_ms;	/* statement_timeout */
+	size_t		 max_rows;
+	size_t		 max_bytes;
+	/* Where the current query's cancel handle is published while it
+	 * runs, so a signal handler can PQcancel it (may be NULL). */
+	PGcancel *volatile *cancel_slot;
+};
+
+/*
+ * Connects to the source with a connect timeout, client_encoding UTF8,
+ * TimeZone UTC and ISO date styles.  On failure, err holds libpq's reason
+ * (which never contains the password) and PGS_DB is returned.
+ */
+enum pgs_rc	exec_connect(const struct exec_source *src,
+		    const struct exec_opts *o, PGconn **out, char *err,
+		    size_t errlen) PGS_MUSTCHECK;
+/*
+ * Runs sql on conn as described above.  On success *rs (owned by the
+ * caller: rs_free) holds the rows read; *ms the elapsed time.  On failure
+ * err holds the source's message: PGS_INVALID for a rejected statement or
+ * an SQL error, PGS_TIMEOUT for statement_timeout, PGS_DB for a lost
+ * connection.
+ */
+enum pgs_rc	exec_query(PGconn *conn, const char *sql,
+		    const struct exec_opts *o, struct result **rs, long *ms,
+		    char *err, size_t errlen) PGS_MUSTCHECK;
+/*
+ * Checks whether the connected role is a superuser or owns tables; when it
+ * does, writes a warning sentence into warn and returns true.
+ */
+bool		exec_role_warning(PGconn *conn, char *warn, size_t n);
+
+#endif
