@@ -20,7 +20,7 @@
 #include "json.h"
 #include "log.h"
 #include "migrate.h"
-#include "runner.h"
+#include "job.h"
 
 #define CLAIM_BATCH	500
 #define PRUNE_BATCH	1000

@@ -10,7 +10,7 @@
 #include "exec.h"
 #include "log.h"
 #include "result.h"
-#include "runner.h"
+#include "job.h"
 #include "sqlguard.h"
 
 /* Runs the job's SQL; fills o (error text in err). */

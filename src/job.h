@@ -1,8 +1,9 @@
 /*
- * runner.h: pgsched-runner's parts.
+ * job.h: executing one claimed run on its data source, the same path for
+ * pgsched-runner and `pgsched-admin queries run`.
  */
-#ifndef PGS_RUNNER_H
-#define PGS_RUNNER_H
+#ifndef PGS_JOB_H
+#define PGS_JOB_H
 
 #include <signal.h>
 
@@ -13,7 +14,7 @@
 #include "cred.h"
 #include "db.h"
 
-/* What executing a run needs from the program (owned by main.c). */
+/* What executing a run needs from the program (owned by its main.c). */
 struct runner {
 	const struct conf	*conf;
 	struct cred_keys	*keys;

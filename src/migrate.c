@@ -68,7 +68,10 @@ migrate_apply(struct db *db, FILE *report, int *applied)
 	rc = db_query(db, &a, sql_lock, 0, NULL, &res);
 	if (rc != PGS_OK)
 		goto out;
-	rc = db_cmd(db, &a, sql_table, 0, NULL);
+	/* "does not exist, skipping" notices of IF EXISTS are noise. */
+	rc = db_cmd(db, &a, "SET client_min_messages TO warning", 0, NULL);
+	if (rc == PGS_OK)
+		rc = db_cmd(db, &a, sql_table, 0, NULL);
 	for (i = 0; rc == PGS_OK && i < migrations_count; i++) {
 		rc = migrate_one(db, &migrations[i], &done);
 		if (rc != PGS_OK) {
@@ -97,8 +100,7 @@ enum pgs_rc
 migrate_check(struct db *db, char *msg, size_t msglen)
 {
 	static const char sql[] =
-	    "SELECT coalesce(max(version), '') FROM schema_migrations"
-	    " WHERE to_regclass('schema_migrations') IS NOT NULL";
+	    "SELECT coalesce(max(version), '') FROM schema_migrations";
 	static const char sql_exists[] =
 	    "SELECT to_regclass('schema_migrations') IS NOT NULL";
 	const char	*want = migrations[migrations_count - 1].version;
