@@ -1,0 +1,29 @@
+/*
+ * qtable.h: output of cmd_query.c: query listings and details, and the
+ * rows of a dry run as a table or as the API's dry-run JSON.
+ */
+#ifndef PGS_CLI_QTABLE_H
+#define PGS_CLI_QTABLE_H
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "result.h"
+#include "store.h"
+
+/* Adds name: s to o, or null when s is NULL. */
+void	 qtable_json_str(cJSON *o, const char *name, const char *s);
+/* Adds name: v to o, or null when v equals none. */
+void	 qtable_json_num(cJSON *o, const char *name, long v, long none);
+/* Prints a listing of queries as a table on stdout. */
+void	 qtable_print_queries(const struct query_list *l);
+/* Prints one query, field per line, on stdout. */
+void	 qtable_print_query(const struct query *q);
+/*
+ * Prints the rows of rs (taken in ms milliseconds): with c->json the
+ * dry-run object {ok, columns, row_count, rows, timing_ms, truncated},
+ * values verbatim; else a table.  Returns 0.
+ */
+int	 qtable_print_result(struct cli *c, struct result *rs, long ms);
+
+#endif
