@@ -1,0 +1,247 @@
+/*
+ * api.h: what the files of pgsched-fcgi share: the application state of a
+ * worker, one request, the route table and the reply functions.
+ */
+#ifndef PGS_FCGI_API_H
+#define PGS_FCGI_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <fcgiapp.h>
+
+#include "arena.h"
+#include "auth.h"
+#include "buf.h"
+#include "conf.h"
+#include "cred.h"
+#include "db.h"
+#include "json.h"
+#include "rc.h"
+#include "store.h"
+
+struct metrics;
+
+/* One worker's state; lives in main.c for the process lifetime. */
+struct app {
+	struct conf	 conf;
+	struct db	 db;
+	time_t		 db_retry_at;	/* next reconnect attempt */
+	unsigned char	 pepper[AUTH_PEPPER_MAX];
+	size_t		 pepperlen;
+	struct cred_keys keys;
+	struct metrics	*metrics;	/* shared by the pool, may be NULL */
+	const char	*env_file;	/* --env-file, or NULL */
+	char		*runner_path;	/* pgsched-runner to start */
+	char		*openapi_path;	/* openapi.json to serve */
+};
+
+/* Who may call a route. */
+enum access {
+	ACC_PUBLIC,	/* anyone */
+	ACC_RUNS,	/* anyone when RUNS_PUBLIC=1, else any logged-in user */
+	ACC_AUTH,	/* any logged-in user */
+	ACC_EDITOR,
+	ACC_ADMIN
+};
+
+#define ROUTE_BODY	0x01	/* takes a JSON object body (required) */
+#define ROUTE_BODY_OPT	0x02	/* takes an optional JSON object body */
+#define ROUTE_NODB	0x04	/* answers without the database */
+#define ROUTE_ETAG	0x08	/* 200 answers carry an ETag */
+
+#define REQ_MAX_IDS	2
+
+struct req;
+
+struct route {
+	const char	*method;
+	const char	*pattern;	/* "{name}" segments are ids */
+	enum pgs_rc	(*fn)(struct req *r);
+	enum access	 access;
+	unsigned	 flags;
+};
+
+struct req {
+	struct app		*app;
+	struct arena		*a;
+	FCGX_Request		*fr;
+	/* from the FastCGI parameters */
+	const char		*method;	/* HEAD is served as GET */
+	bool			 head;
+	const char		*path;		/* no query, no trailing '/' */
+	const char		*query;		/* raw QUERY_STRING */
+	const char		*content_type;
+	long			 content_length;
+	const char		*origin;	/* Origin header or NULL */
+	const char		*client;	/* client address */
+	const char		*user_agent;
+	bool			 https;
+	const char		*sid;		/* sid cookie or NULL */
+	/* routing */
+	const struct route	*route;
+	int			 route_idx;	/* -1 when unmatched */
+	long			 ids[REQ_MAX_IDS];
+	/* authentication */
+	bool			 authed;
+	struct user		 user;
+	enum role		 role;
+	char			 sid_hash[AUTH_TOKEN_HASH_LEN + 1];
+	bool			 sid_extended;
+	/* body */
+	const char		*body;
+	size_t			 bodylen;
+	cJSON			*json;		/* object, or NULL */
+	/* reply */
+	int			 status;
+	bool			 replied;
+	struct buf		 hdrs;		/* extra header lines */
+	/* error details a handler leaves for reply_rc() */
+	const char		*err_code;
+	const char		*err_msg;
+	struct json_errors	 errs;
+};
+
+/* route.c */
+/* Serves one accepted FastCGI request; everything it allocates is freed
+ * before it returns. */
+void		 route_serve(struct app *app, FCGX_Request *fr);
+/* Returns the route table and its length (for metrics labels). */
+const struct route *route_table(int *n);
+
+/* req.c */
+/* Fills the request fields from the FastCGI parameters. */
+void		 req_init(struct req *r, struct app *app, struct arena *a,
+		    FCGX_Request *fr);
+/* Returns a FastCGI parameter (owned by libfcgi) or NULL. */
+const char	*req_env(struct req *r, const char *name);
+/* Returns the decoded query parameter (arena-owned) or NULL. */
+const char	*req_qparam(struct req *r, const char *name);
+/* Reads an integer query parameter within min..max into *out (dflt when
+ * absent); PGS_INVALID with a field error naming it. */
+enum pgs_rc	 req_qint(struct req *r, const char *name, long min, long max,
+		    long dflt, long *out) PGS_MUSTCHECK;
+/* Reads the body (Content-Length already checked); PGS_OK or PGS_INVALID
+ * when it ends early. */
+enum pgs_rc	 req_read_body(struct req *r) PGS_MUSTCHECK;
+/* Records the error code and message reply_rc() will send; returns rc. */
+enum pgs_rc	 req_fail(struct req *r, enum pgs_rc rc, const char *code,
+		    const char *fmt, ...) PGS_PRINTF(4, 5);
+/* Adds a validation message for field. */
+void		 req_field(struct req *r, const char *field, const char *fmt,
+		    ...) PGS_PRINTF(3, 4);
+/* PGS_INVALID (with the collected fields) when any field error exists. */
+enum pgs_rc	 req_fields_rc(struct req *r) PGS_MUSTCHECK;
+/* Checks r->json against allowed member names: unknown ones are field
+ * errors. */
+void		 req_unknown_fields(struct req *r, const char *const allowed[]);
+/* Typed body getters: absent -> *present false (PGS_OK); a bad type or
+ * range adds a field error. */
+void		 req_str(struct req *r, const char *name, size_t maxlen,
+		    bool required, const char **out);
+void		 req_int(struct req *r, const char *name, long min, long max,
+		    bool required, long *out, bool *present);
+void		 req_bool(struct req *r, const char *name, bool *out,
+		    bool *present);
+/* Returns true when the member is present with JSON null. */
+bool		 req_is_null(struct req *r, const char *name);
+/* Returns an arena-owned ISO 8601 UTC form of a timestamptz text value
+ * ("2026-03-29 12:00:00.5+00"), or NULL for NULL. */
+const char	*req_iso(struct req *r, const char *pgts);
+
+/* reply.c */
+/* Adds a header line ("Name: value", no CRLF) to the reply. */
+void		 reply_header(struct req *r, const char *fmt, ...)
+		    PGS_PRINTF(2, 3);
+/* Sends status with body (len bytes of ctype); handles ETag routes. */
+enum pgs_rc	 reply_send(struct req *r, int status, const char *ctype,
+		    const char *body, size_t len);
+/* Sends root (deleted here) as JSON. */
+enum pgs_rc	 reply_json(struct req *r, int status, cJSON *root);
+/* Sends the error body for an HTTP-level status (400, 401, 405, 413,
+ * 415, 429, 503) with code and message. */
+enum pgs_rc	 reply_status(struct req *r, int status, const char *code,
+		    const char *message);
+/* Maps rc to a status and sends the error body (with the details the
+ * handler left through req_fail/req_field). */
+void		 reply_rc(struct req *r, enum pgs_rc rc);
+/* Adds the Set-Cookie header for token (NULL: clear the cookie). */
+void		 reply_cookie(struct req *r, const char *token);
+/* Adds the CORS headers the request's Origin earns. */
+void		 reply_cors(struct req *r, bool preflight);
+
+/* metrics.c */
+#define METRICS_BUCKETS	12
+/* Maps a shared counter area of metrics_size() bytes (fd from
+ * memfd_create) and returns it, or NULL. */
+struct metrics	*metrics_map(int fd);
+size_t		 metrics_size(void);
+/* Counts one request of route idx (-1: unmatched) with status and
+ * duration. */
+void		 metrics_count(struct metrics *m, int idx, int status,
+		    double seconds);
+/* Appends the Prometheus text of the counters to out. */
+void		 metrics_write(struct metrics *m, struct buf *out);
+
+/* main.c */
+/* Returns true when the metadata database is usable (reconnecting at
+ * most once a second). */
+bool		 app_db_ready(struct app *app);
+
+/* handlers */
+enum pgs_rc	 h_login(struct req *r);
+enum pgs_rc	 h_logout(struct req *r);
+enum pgs_rc	 h_me(struct req *r);
+enum pgs_rc	 h_user_list(struct req *r);
+enum pgs_rc	 h_user_create(struct req *r);
+enum pgs_rc	 h_user_get(struct req *r);
+enum pgs_rc	 h_user_patch(struct req *r);
+enum pgs_rc	 h_user_delete(struct req *r);
+enum pgs_rc	 h_user_password(struct req *r);
+/* Authenticates the sid cookie: fills r->user/role; PGS_NOTFOUND when
+ * there is no valid session. */
+enum pgs_rc	 auth_request(struct req *r) PGS_MUSTCHECK;
+
+enum pgs_rc	 h_source_list(struct req *r);
+enum pgs_rc	 h_source_create(struct req *r);
+enum pgs_rc	 h_source_get(struct req *r);
+enum pgs_rc	 h_source_patch(struct req *r);
+enum pgs_rc	 h_source_delete(struct req *r);
+enum pgs_rc	 h_source_test(struct req *r);
+/* Opens the source's password into out (cap bytes, wiped by the caller);
+ * empty when none is stored. */
+enum pgs_rc	 source_password(struct req *r, const struct source *s,
+		    char *out, size_t cap) PGS_MUSTCHECK;
+
+/* Connects to s with its password (wiped after use); *conn is the
+ * caller's (PQfinish).  PGS_DB with libpq's reason in err when the
+ * connection fails. */
+enum pgs_rc	 source_connect(struct req *r, const struct source *s,
+		    PGconn **conn, char *err, size_t errlen) PGS_MUSTCHECK;
+
+enum pgs_rc	 h_query_list(struct req *r);
+enum pgs_rc	 h_query_create(struct req *r);
+enum pgs_rc	 h_query_get(struct req *r);
+enum pgs_rc	 h_query_patch(struct req *r);
+enum pgs_rc	 h_query_delete(struct req *r);
+enum pgs_rc	 h_query_enable(struct req *r);
+enum pgs_rc	 h_query_disable(struct req *r);
+enum pgs_rc	 h_query_catalogue(struct req *r);
+enum pgs_rc	 h_query_public(struct req *r);
+enum pgs_rc	 h_dryrun_saved(struct req *r);
+enum pgs_rc	 h_dryrun_unsaved(struct req *r);
+
+enum pgs_rc	 h_run_now(struct req *r);
+enum pgs_rc	 h_run_list(struct req *r);
+enum pgs_rc	 h_run_latest(struct req *r);
+enum pgs_rc	 h_run_get(struct req *r);
+enum pgs_rc	 h_run_prev(struct req *r);
+enum pgs_rc	 h_run_next(struct req *r);
+
+enum pgs_rc	 h_healthz(struct req *r);
+enum pgs_rc	 h_metrics(struct req *r);
+enum pgs_rc	 h_openapi(struct req *r);
+
+#endif

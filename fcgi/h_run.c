@@ -1,0 +1,356 @@
+/*
+ * h_run.c: run history (public read while RUNS_PUBLIC=1), dry-runs and
+ * manual runs.  A stored result is spliced into the answer as the text
+ * the database gives, never through cJSON (whose numbers are doubles).
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "csv.h"
+#include "isotime.h"
+#include "log.h"
+#include "run.h"
+#include "session.h"
+
+static void
+add_str(cJSON *o, const char *k, const char *v)
+{
+	if (v != NULL)
+		cJSON_AddStringToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static void
+add_num(cJSON *o, const char *k, long v, long null_value)
+{
+	if (v != null_value)
+		cJSON_AddNumberToObject(o, k, (double)v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static cJSON *
+run_json(struct req *r, const struct run *x)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "id", (double)x->id);
+	cJSON_AddNumberToObject(o, "query_id", (double)x->query_id);
+	add_str(o, "scheduled_at", x->scheduled_at);
+	add_str(o, "job_timezone", x->job_timezone);
+	add_str(o, "run_started_at", x->run_started_at);
+	add_str(o, "run_finished_at", x->run_finished_at);
+	add_num(o, "duration_ms", x->duration_ms, -1);
+	cJSON_AddStringToObject(o, "status", x->status);
+	add_num(o, "rows_returned", x->rows_returned, -1);
+	add_str(o, "error_message", x->error_message);
+	add_str(o, "triggered_by", x->triggered_by);
+	add_num(o, "triggered_by_user", x->triggered_by_user, 0);
+	cJSON_AddNumberToObject(o, "missed_slots", (double)x->missed_slots);
+	cJSON_AddNumberToObject(o, "attempt", (double)x->attempt);
+	add_num(o, "retry_of", x->retry_of, 0);
+	add_str(o, "queued_at", x->queued_at);
+	cJSON_AddBoolToObject(o, "has_result", x->has_blob);
+	cJSON_AddBoolToObject(o, "truncated", x->truncated);
+	add_num(o, "byte_size", x->byte_size, -1);
+	cJSON_AddStringToObject(o, "_link", arena_printf(r->a,
+	    "/api/runs/%ld", x->id));
+	return o;
+}
+
+/* Sends a run with its result document spliced in verbatim. */
+static enum pgs_rc
+run_send(struct req *r, const struct run *x)
+{
+	struct buf	 b = BUF_INIT;
+	cJSON		*o = run_json(r, x);
+	char		*t;
+	enum pgs_rc	 rc;
+
+	t = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	/* t ends with '}': reopen the object for "result". */
+	buf_append(&b, t, strlen(t) - 1);
+	cJSON_free(t);
+	buf_puts(&b, ",\"result\":");
+	if (x->df_json != NULL)
+		buf_append(&b, x->df_json, x->df_json_len);
+	else
+		buf_puts(&b, "null");
+	buf_putc(&b, '}');
+	rc = reply_send(r, 200, "application/json", b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+/* Sends the result of a run as CSV. */
+static enum pgs_rc
+run_send_csv(struct req *r, const struct run *x)
+{
+	struct buf	 b = BUF_INIT;
+	enum pgs_rc	 rc;
+
+	if (x->df_json == NULL)
+		return req_fail(r, PGS_NOTFOUND, "not_found", "run %ld has no "
+		    "stored result", x->id);
+	rc = result_to_csv(x->df_json, x->df_json_len, &b);
+	if (rc != PGS_OK) {
+		buf_free(&b);
+		log_err("run_csv", "run=%ld stored result is not a table "
+		    "document", x->id);
+		return PGS_INTERNAL;
+	}
+	reply_header(r, "Content-Disposition: attachment; "
+	    "filename=\"run-%ld.csv\"", x->id);
+	rc = reply_send(r, 200, "text/csv; charset=utf-8", b.data ? b.data :
+	    "", b.len);
+	buf_free(&b);
+	return rc;
+}
+
+/* Reads ?format= (json or csv) into *csv. */
+static enum pgs_rc
+run_format(struct req *r, bool *csv)
+{
+	const char	*f = req_qparam(r, "format");
+
+	*csv = f != NULL && strcmp(f, "csv") == 0;
+	if (f != NULL && !*csv && strcmp(f, "json") != 0) {
+		req_field(r, "format", "must be json or csv");
+		return PGS_INVALID;
+	}
+	return PGS_OK;
+}
+
+enum pgs_rc
+h_run_get(struct req *r)
+{
+	struct run	 x;
+	bool		 csv;
+	enum pgs_rc	 rc;
+
+	rc = run_format(r, &csv);
+	if (rc == PGS_OK)
+		rc = run_get(&r->app->db, r->a, r->ids[0], true, &x);
+	if (rc != PGS_OK)
+		return rc;
+	return csv ? run_send_csv(r, &x) : run_send(r, &x);
+}
+
+/* 404 unless query ids[0] exists. */
+static enum pgs_rc
+run_query_exists(struct req *r)
+{
+	struct query	 q;
+
+	return query_get(&r->app->db, r->a, arena_printf(r->a, "%ld",
+	    r->ids[0]), NULL, &q);
+}
+
+enum pgs_rc
+h_run_latest(struct req *r)
+{
+	const char	*st = req_qparam(r, "status");
+	struct run	 x;
+	bool		 csv, any;
+	enum pgs_rc	 rc;
+
+	any = st != NULL && strcmp(st, "any") == 0;
+	if (st != NULL && !any && strcmp(st, "success") != 0)
+		req_field(r, "status", "must be success or any");
+	rc = run_format(r, &csv);
+	if (rc == PGS_OK)
+		rc = req_fields_rc(r);
+	if (rc == PGS_OK)
+		rc = run_query_exists(r);
+	if (rc == PGS_OK)
+		rc = run_latest(&r->app->db, r->a, r->ids[0], any, true, &x);
+	if (rc == PGS_NOTFOUND && r->err_code == NULL)
+		return req_fail(r, rc, "not_found", "no %s run yet",
+		    any ? "" : "successful");
+	if (rc != PGS_OK)
+		return rc;
+	return csv ? run_send_csv(r, &x) : run_send(r, &x);
+}
+
+/* Reads an ISO 8601 query parameter (checked, passed on as given). */
+static const char *
+run_time_param(struct req *r, const char *name)
+{
+	const char	*s = req_qparam(r, name);
+	char		 err[128];
+	int64_t		 t;
+
+	if (s != NULL && isotime_parse(s, &t, NULL, err, sizeof(err)) !=
+	    PGS_OK) {
+		req_field(r, name, "%s", err);
+		return NULL;
+	}
+	return s;
+}
+
+/* Reads the filters of a run list. */
+static enum pgs_rc
+run_read_filter(struct req *r, struct run_filter *f)
+{
+	long	 limit, before, after;
+
+	memset(f, 0, sizeof(*f));
+	f->status = req_qparam(r, "status");
+	if (f->status != NULL && !run_status_valid(f->status))
+		req_field(r, "status", "must be one of queued, running, "
+		    "success, error, skipped");
+	f->start = run_time_param(r, "start");
+	f->end = run_time_param(r, "end");
+	if (req_qint(r, "limit", 1, 500, 50, &limit) != PGS_OK ||
+	    req_qint(r, "before", 1, 2147483647L, 0, &before) != PGS_OK ||
+	    req_qint(r, "after", 1, 2147483647L, 0, &after) != PGS_OK)
+		return PGS_INVALID;
+	if (req_qparam(r, "offset") != NULL)
+		req_field(r, "offset", "runs page with before/after (run ids)");
+	f->limit = (int)limit;
+	f->before = before;
+	f->after = after;
+	return req_fields_rc(r);
+}
+
+enum pgs_rc
+h_run_list(struct req *r)
+{
+	struct run_filter	 f;
+	struct run_list		 l;
+	cJSON			*o, *arr;
+	enum pgs_rc		 rc;
+	int			 i;
+
+	rc = run_read_filter(r, &f);
+	if (rc == PGS_OK)
+		rc = run_query_exists(r);
+	if (rc == PGS_OK)
+		rc = run_list(&r->app->db, r->a, r->ids[0], &f, &l);
+	if (rc == PGS_INVALID && r->errs.count == 0)
+		return req_fail(r, rc, "invalid", "%s", db_error(&r->app->db));
+	if (rc != PGS_OK)
+		return rc;
+	o = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(o, "items");
+	for (i = 0; i < l.n; i++)
+		cJSON_AddItemToArray(arr, run_json(r, &l.items[i]));
+	cJSON_AddNumberToObject(o, "limit", f.limit);
+	add_num(o, "next_before", l.next_before, 0);
+	add_num(o, "prev_after", l.prev_after, 0);
+	return reply_json(r, 200, o);
+}
+
+static enum pgs_rc
+run_adjacent_reply(struct req *r, bool next)
+{
+	long		 id;
+	cJSON		*o;
+	enum pgs_rc	 rc;
+
+	if (next)
+		rc = run_next(&r->app->db, r->a, r->ids[0], r->ids[1], &id);
+	else
+		rc = run_prev(&r->app->db, r->a, r->ids[0], r->ids[1], &id);
+	if (rc == PGS_NOTFOUND)
+		return req_fail(r, rc, "not_found", "no %s run",
+		    next ? "newer" : "older");
+	if (rc != PGS_OK)
+		return rc;
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)id);
+	cJSON_AddStringToObject(o, "_link", arena_printf(r->a,
+	    "/api/runs/%ld", id));
+	return reply_json(r, 200, o);
+}
+
+enum pgs_rc
+h_run_prev(struct req *r)
+{
+	return run_adjacent_reply(r, false);
+}
+
+enum pgs_rc
+h_run_next(struct req *r)
+{
+	return run_adjacent_reply(r, true);
+}
+
+/* Starts `pgsched-runner --run ID` detached (double fork, exec). */
+static void
+run_spawn(struct req *r, long run_id)
+{
+	const char	*argv[6];
+	char		 ids[24];
+	pid_t		 pid;
+	int		 fd, n = 0;
+	sigset_t	 none;
+
+	snprintf(ids, sizeof(ids), "%ld", run_id);
+	argv[n++] = "pgsched-runner";
+	argv[n++] = "--run";
+	argv[n++] = ids;
+	if (r->app->env_file != NULL) {
+		argv[n++] = "--env-file";
+		argv[n++] = r->app->env_file;
+	}
+	argv[n] = NULL;
+	pid = fork();
+	if (pid < 0) {
+		log_err("run_spawn", "run=%ld fork failed", run_id);
+		return;
+	}
+	if (pid == 0) {
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		fd = open("/dev/null", O_RDWR);
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		closefrom(3);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		execv(r->app->runner_path, (char *const *)argv);
+		_exit(127);
+	}
+	waitpid(pid, NULL, 0);
+}
+
+enum pgs_rc
+h_run_now(struct req *r)
+{
+	long		 run_id;
+	cJSON		*o;
+	enum pgs_rc	 rc;
+
+	rc = run_queue_manual(&r->app->db, r->a, r->ids[0], r->user.id,
+	    &run_id);
+	if (rc != PGS_OK)
+		return rc;
+	if (access(r->app->runner_path, X_OK) != 0)
+		log_err("run_spawn", "run=%ld runner=\"%s\" not executable",
+		    run_id, r->app->runner_path);
+	else
+		run_spawn(r, run_id);
+	log_info("run_manual", "run=%ld query=%ld by=%ld queued", run_id,
+	    r->ids[0], r->user.id);
+	reply_header(r, "Location: /api/runs/%ld", run_id);
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", true);
+	cJSON_AddNumberToObject(o, "run_id", (double)run_id);
+	cJSON_AddStringToObject(o, "_link", arena_printf(r->a,
+	    "/api/runs/%ld", run_id));
+	return reply_json(r, 202, o);
+}

@@ -1,0 +1,231 @@
+/*
+ * reply.c: writing responses.  The only place that maps an enum pgs_rc to
+ * an HTTP status and an error body (CONTRACT section 5).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api.h"
+
+static const char *
+reply_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+void
+reply_header(struct req *r, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 line[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* Header values we write never hold CR or LF; make sure. */
+	line[strcspn(line, "\r\n")] = '\0';
+	buf_puts(&r->hdrs, line);
+	buf_puts(&r->hdrs, "\r\n");
+}
+
+/* Returns true when the If-None-Match header names tag (or is "*"). */
+static bool
+reply_etag_matches(struct req *r, const char *tag)
+{
+	const char	*inm = req_env(r, "HTTP_IF_NONE_MATCH");
+
+	if (inm == NULL)
+		return false;
+	if (strcmp(inm, "*") == 0)
+		return true;
+	/* A list of tags, possibly weak ("W/"); compare the opaque part. */
+	return strstr(inm, tag) != NULL;
+}
+
+/* Adds the ETag of body; returns true when the client has it already. */
+static bool
+reply_etag(struct req *r, const char *body, size_t len)
+{
+	unsigned char	 h[16];
+	char		 tag[2 * sizeof(h) + 3];
+	size_t		 i;
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len,
+	    NULL, 0);
+	tag[0] = '"';
+	for (i = 0; i < sizeof(h); i++)
+		snprintf(tag + 1 + 2 * i, 3, "%02x", h[i]);
+	tag[1 + 2 * sizeof(h)] = '"';
+	tag[2 + 2 * sizeof(h)] = '\0';
+	reply_header(r, "ETag: %s", tag);
+	return reply_etag_matches(r, tag);
+}
+
+enum pgs_rc
+reply_send(struct req *r, int status, const char *ctype, const char *body,
+    size_t len)
+{
+	FCGX_Stream	*out = r->fr->out;
+	struct buf	 head = BUF_INIT;
+	bool		 etag;
+
+	if (r->replied)
+		return PGS_OK;
+	etag = r->route != NULL && (r->route->flags & ROUTE_ETAG) &&
+	    status == 200;
+	if (etag && reply_etag(r, body, len)) {
+		status = 304;
+		len = 0;
+	}
+	r->replied = true;
+	r->status = status;
+	/* libfcgi's own printf lacks %zu: format here. */
+	buf_printf(&head, "Status: %d %s\r\n", status, reply_reason(status));
+	if (status != 204 && status != 304)
+		buf_printf(&head, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+		    ctype, len);
+	buf_printf(&head, "Cache-Control: %s\r\n"
+	    "X-Content-Type-Options: nosniff\r\n",
+	    etag ? "no-cache" : "no-store");
+	if (r->hdrs.len > 0)
+		buf_append(&head, r->hdrs.data, r->hdrs.len);
+	buf_puts(&head, "\r\n");
+	FCGX_PutStr(head.data, (int)head.len, out);
+	buf_free(&head);
+	if (!r->head && len > 0 && status != 304 && status != 204)
+		FCGX_PutStr(body, (int)len, out);
+	return PGS_OK;
+}
+
+enum pgs_rc
+reply_json(struct req *r, int status, cJSON *root)
+{
+	char		*text;
+	enum pgs_rc	 rc;
+
+	text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	rc = reply_send(r, status, "application/json", text, strlen(text));
+	cJSON_free(text);
+	return rc;
+}
+
+enum pgs_rc
+reply_status(struct req *r, int status, const char *code, const char *message)
+{
+	if (status == 503)
+		reply_header(r, "Retry-After: 5");
+	return reply_json(r, status, json_error_body(code, message,
+	    json_errors_take(&r->errs)));
+}
+
+/* How each rc is answered; 5xx never carry a handler's message. */
+static const struct {
+	enum pgs_rc	 rc;
+	int		 status;
+	const char	*code;
+	const char	*msg;
+} reply_map[] = {
+	{ PGS_NOTFOUND, 404, "not_found", "not found" },
+	{ PGS_INVALID, 422, "invalid", "invalid values" },
+	{ PGS_CONFLICT, 409, "conflict", "conflict" },
+	{ PGS_DENIED, 403, "forbidden", "your role does not allow this" },
+	{ PGS_TIMEOUT, 503, "unavailable",
+	    "the database is unavailable, try again" },
+	{ PGS_DB, 503, "unavailable",
+	    "the database is unavailable, try again" },
+};
+
+void
+reply_rc(struct req *r, enum pgs_rc rc)
+{
+	size_t	 i;
+
+	if (rc == PGS_OK)
+		return;
+	for (i = 0; i < sizeof(reply_map) / sizeof(reply_map[0]); i++)
+		if (reply_map[i].rc == rc)
+			break;
+	if (i == sizeof(reply_map) / sizeof(reply_map[0])) {
+		/* Never internals: the log has them. */
+		reply_status(r, 500, "internal", "internal error");
+		return;
+	}
+	if (reply_map[i].status >= 500 || r->err_code == NULL)
+		r->err_code = reply_map[i].code;
+	if (reply_map[i].status >= 500 || r->err_msg == NULL)
+		r->err_msg = reply_map[i].msg;
+	reply_status(r, reply_map[i].status, r->err_code, r->err_msg);
+}
+
+void
+reply_cookie(struct req *r, const char *token)
+{
+	const char	*secure = r->https ? "; Secure" : "";
+
+	if (token == NULL) {
+		reply_header(r, "Set-Cookie: sid=; Path=/; Max-Age=0; HttpOnly;"
+		    " SameSite=Lax%s", secure);
+		return;
+	}
+	reply_header(r, "Set-Cookie: sid=%s; Path=/; Max-Age=%ld; HttpOnly;"
+	    " SameSite=Lax%s", token,
+	    (long)r->app->conf.session_ttl_hours * 3600, secure);
+}
+
+/* Returns true when origin is listed by name in CORS_ALLOWED_ORIGINS. */
+static bool
+reply_origin_listed(struct req *r, const char *origin)
+{
+	return strcmp(origin, "*") != 0 &&
+	    conf_list_has(r->app->conf.cors_allowed_origins, origin);
+}
+
+void
+reply_cors(struct req *r, bool preflight)
+{
+	const char	*list = r->app->conf.cors_allowed_origins;
+
+	if (r->origin == NULL)
+		return;
+	reply_header(r, "Vary: Origin");
+	if (reply_origin_listed(r, r->origin)) {
+		/* Named origins may send credentials; never with "*". */
+		reply_header(r, "Access-Control-Allow-Origin: %s", r->origin);
+		reply_header(r, "Access-Control-Allow-Credentials: true");
+	} else if (conf_list_has(list, "*"))
+		reply_header(r, "Access-Control-Allow-Origin: *");
+	else
+		return;
+	if (preflight) {
+		reply_header(r, "Access-Control-Allow-Methods: GET, HEAD, POST,"
+		    " PATCH, DELETE, OPTIONS");
+		reply_header(r, "Access-Control-Allow-Headers: Content-Type,"
+		    " If-None-Match");
+		reply_header(r, "Access-Control-Max-Age: 600");
+	} else
+		reply_header(r, "Access-Control-Expose-Headers: ETag,"
+		    " Retry-After, Location");
+}

@@ -1,0 +1,376 @@
+/*
+ * route.c: the route table and the life of one request: routing, CORS,
+ * the database check, body limits, authentication, roles, CSRF, then the
+ * handler; the metrics count every request.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "api.h"
+#include "log.h"
+
+#define B	ROUTE_BODY
+#define BO	ROUTE_BODY_OPT
+#define ND	ROUTE_NODB
+#define ET	ROUTE_ETAG
+
+static const struct route routes[] = {
+	{ "POST", "/api/auth/login", h_login, ACC_PUBLIC, B },
+	{ "POST", "/api/auth/logout", h_logout, ACC_PUBLIC, BO },
+	{ "GET", "/api/users/me", h_me, ACC_AUTH, 0 },
+	{ "GET", "/api/users", h_user_list, ACC_ADMIN, 0 },
+	{ "POST", "/api/users", h_user_create, ACC_ADMIN, B },
+	{ "GET", "/api/users/{uid}", h_user_get, ACC_AUTH, 0 },
+	{ "PATCH", "/api/users/{uid}", h_user_patch, ACC_AUTH, B },
+	{ "DELETE", "/api/users/{uid}", h_user_delete, ACC_ADMIN, 0 },
+	{ "POST", "/api/users/{uid}/password", h_user_password, ACC_AUTH, B },
+	{ "GET", "/api/datasources", h_source_list, ACC_ADMIN, 0 },
+	{ "POST", "/api/datasources", h_source_create, ACC_ADMIN, B },
+	{ "GET", "/api/datasources/{id}", h_source_get, ACC_ADMIN, 0 },
+	{ "PATCH", "/api/datasources/{id}", h_source_patch, ACC_ADMIN, B },
+	{ "DELETE", "/api/datasources/{id}", h_source_delete, ACC_ADMIN, 0 },
+	{ "POST", "/api/datasources/{id}/test", h_source_test, ACC_ADMIN, BO },
+	{ "GET", "/api/admin/queries", h_query_list, ACC_EDITOR, 0 },
+	{ "POST", "/api/admin/queries", h_query_create, ACC_EDITOR, B },
+	{ "POST", "/api/admin/queries/test", h_dryrun_unsaved, ACC_EDITOR, B },
+	{ "GET", "/api/admin/queries/{qid}", h_query_get, ACC_EDITOR, 0 },
+	{ "PATCH", "/api/admin/queries/{qid}", h_query_patch, ACC_EDITOR, B },
+	{ "DELETE", "/api/admin/queries/{qid}", h_query_delete, ACC_EDITOR, 0 },
+	{ "POST", "/api/admin/queries/{qid}/test", h_dryrun_saved, ACC_EDITOR,
+	    BO },
+	{ "POST", "/api/admin/queries/{qid}/enable", h_query_enable,
+	    ACC_EDITOR, BO },
+	{ "POST", "/api/admin/queries/{qid}/disable", h_query_disable,
+	    ACC_EDITOR, BO },
+	{ "POST", "/api/admin/queries/{qid}/run", h_run_now, ACC_EDITOR, BO },
+	{ "GET", "/api/queries", h_query_catalogue, ACC_RUNS, 0 },
+	{ "GET", "/api/queries/{qid}", h_query_public, ACC_RUNS, 0 },
+	{ "GET", "/api/queries/{qid}/runs", h_run_list, ACC_RUNS, ET },
+	{ "GET", "/api/queries/{qid}/runs/latest", h_run_latest, ACC_RUNS,
+	    ET },
+	{ "GET", "/api/queries/{qid}/runs/{run_id}/prev", h_run_prev,
+	    ACC_RUNS, 0 },
+	{ "GET", "/api/queries/{qid}/runs/{run_id}/next", h_run_next,
+	    ACC_RUNS, 0 },
+	{ "GET", "/api/runs/{run_id}", h_run_get, ACC_RUNS, ET },
+	{ "GET", "/healthz", h_healthz, ACC_PUBLIC, ND },
+	{ "GET", "/metrics", h_metrics, ACC_PUBLIC, ND },
+	{ "GET", "/api/openapi.json", h_openapi, ACC_PUBLIC, ND },
+};
+
+#define NROUTES	((int)(sizeof(routes) / sizeof(routes[0])))
+
+const struct route *
+route_table(int *n)
+{
+	*n = NROUTES;
+	return routes;
+}
+
+/*
+ * Matches path against pattern; ids get the {name} segments (validated
+ * later).  Returns true on a match.
+ */
+static bool
+route_match(const char *pattern, const char *path, const char **seg,
+    const char **names, int *nseg)
+{
+	const char	*p = pattern, *q = path, *pe, *qe;
+
+	*nseg = 0;
+	while (*p != '\0' && *q != '\0') {
+		if (*p != '/' || *q != '/')
+			return false;
+		p++;
+		q++;
+		pe = p + strcspn(p, "/");
+		qe = q + strcspn(q, "/");
+		if (*p == '{') {
+			if (qe == q || *nseg >= REQ_MAX_IDS)
+				return false;
+			names[*nseg] = p;
+			seg[(*nseg)++] = q;
+		} else if (pe - p != qe - q || strncmp(p, q,
+		    (size_t)(pe - p)) != 0)
+			return false;
+		p = pe;
+		q = qe;
+	}
+	return *p == '\0' && *q == '\0';
+}
+
+/* Parses the id segments of a matched route into r->ids. */
+static enum pgs_rc
+route_ids(struct req *r, const char **seg, const char **names, int nseg)
+{
+	int	 i;
+	long	 v;
+	size_t	 n, k;
+
+	for (i = 0; i < nseg; i++) {
+		n = strcspn(seg[i], "/");
+		v = 0;
+		for (k = 0; k < n && v <= 2147483647L; k++) {
+			if (seg[i][k] < '0' || seg[i][k] > '9')
+				break;
+			v = v * 10 + (seg[i][k] - '0');
+		}
+		if (k < n || n == 0 || v < 1 || v > 2147483647L) {
+			req_field(r, arena_strndup(r->a, names[i] + 1,
+			    strcspn(names[i], "}") - 1),
+			    "must be a positive integer id");
+			return PGS_INVALID;
+		}
+		r->ids[i] = v;
+	}
+	return PGS_OK;
+}
+
+/* Finds the route; fills allow (methods of the path) when none fits. */
+static enum pgs_rc
+route_find(struct req *r, struct buf *allow)
+{
+	const char	*seg[REQ_MAX_IDS], *names[REQ_MAX_IDS];
+	int		 i, nseg;
+
+	for (i = 0; i < NROUTES; i++) {
+		if (!route_match(routes[i].pattern, r->path, seg, names,
+		    &nseg))
+			continue;
+		if (strcmp(routes[i].method, r->method) == 0) {
+			r->route = &routes[i];
+			r->route_idx = i;
+			return route_ids(r, seg, names, nseg);
+		}
+		if (strstr(allow->data ? allow->data : "",
+		    routes[i].method) == NULL) {
+			buf_puts(allow, routes[i].method);
+			buf_puts(allow, ", ");
+			if (strcmp(routes[i].method, "GET") == 0)
+				buf_puts(allow, "HEAD, ");
+		}
+	}
+	return PGS_NOTFOUND;
+}
+
+/* The API's own origin, scheme://host, arena-owned (NULL without Host). */
+static const char *
+route_own_origin(struct req *r)
+{
+	const char	*host = req_env(r, "HTTP_HOST");
+
+	if (host == NULL)
+		return NULL;
+	return arena_printf(r->a, "%s://%s", r->https ? "https" : "http",
+	    host);
+}
+
+static bool
+route_is_json(const char *ct)
+{
+	size_t	 n = strlen("application/json");
+
+	return ct != NULL && strncasecmp(ct, "application/json", n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static bool
+route_mutating(const struct req *r)
+{
+	return strcmp(r->method, "GET") != 0;
+}
+
+/* CSRF: a cookie-carrying state change must be JSON from a known origin. */
+static enum pgs_rc
+route_csrf(struct req *r)
+{
+	const char	*own;
+
+	if (r->sid == NULL || !route_mutating(r))
+		return PGS_OK;
+	if (!route_is_json(r->content_type)) {
+		reply_status(r, 403, "csrf", "a state-changing request with a "
+		    "session cookie must be Content-Type: application/json");
+		return PGS_DENIED;
+	}
+	if (r->origin == NULL)
+		return PGS_OK;
+	own = route_own_origin(r);
+	if ((own != NULL && strcasecmp(own, r->origin) == 0) ||
+	    (strcmp(r->origin, "*") != 0 &&
+	    conf_list_has(r->app->conf.cors_allowed_origins, r->origin)))
+		return PGS_OK;
+	reply_status(r, 403, "csrf", "the request's Origin is not allowed");
+	return PGS_DENIED;
+}
+
+/* Sends an HTTP-level error and returns PGS_INVALID. */
+static enum pgs_rc
+route_refuse(struct req *r, int status, const char *code, const char *msg)
+{
+	reply_status(r, status, code, msg);
+	return PGS_INVALID;
+}
+
+/* Reads and parses the body the route takes. */
+static enum pgs_rc
+route_body(struct req *r)
+{
+	char		 err[160];
+	enum pgs_rc	 rc;
+	unsigned	 fl = r->route->flags;
+
+	if (r->content_length > 0 && !route_is_json(r->content_type))
+		return route_refuse(r, 415, "unsupported_media_type",
+		    "the body must be application/json");
+	rc = req_read_body(r);
+	if (rc != PGS_OK)
+		return route_refuse(r, 400, "invalid_json",
+		    "the body ended early");
+	if (r->bodylen == 0 && !(fl & ROUTE_BODY))
+		return PGS_OK;
+	if (!(fl & (ROUTE_BODY | ROUTE_BODY_OPT)))
+		return route_refuse(r, 400, "invalid_json",
+		    "this endpoint takes no body");
+	if (r->bodylen == 0)
+		return route_refuse(r, 400, "invalid_json",
+		    "the body is empty: a JSON object is expected");
+	rc = json_parse(r->body, r->bodylen, &r->json, err, sizeof(err));
+	if (rc != PGS_OK)
+		return route_refuse(r, 400, "invalid_json", err);
+	arena_defer(r->a, (void (*)(void *))cJSON_Delete, r->json);
+	if (!cJSON_IsObject(r->json))
+		return route_refuse(r, 400, "invalid_json",
+		    "the body must be a JSON object");
+	return PGS_OK;
+}
+
+/* Authenticates and checks the route's access rule. */
+static enum pgs_rc
+route_access(struct req *r)
+{
+	enum access	 acc = r->route->access;
+	enum pgs_rc	 rc;
+
+	if (acc == ACC_RUNS)
+		acc = r->app->conf.runs_public ? ACC_PUBLIC : ACC_AUTH;
+	if (acc == ACC_PUBLIC)
+		return PGS_OK;
+	rc = auth_request(r);
+	if (rc != PGS_OK && rc != PGS_NOTFOUND)
+		return rc;
+	if (!r->authed) {
+		reply_status(r, 401, "unauthenticated", "log in first");
+		return PGS_DENIED;
+	}
+	if ((acc == ACC_EDITOR && r->role < ROLE_EDITOR) ||
+	    (acc == ACC_ADMIN && r->role < ROLE_ADMIN))
+		return req_fail(r, PGS_DENIED, "forbidden", "this needs the "
+		    "%s role", acc == ACC_ADMIN ? "admin" : "editor");
+	return PGS_OK;
+}
+
+/* Everything between routing and the handler's answer. */
+static void
+route_dispatch(struct req *r)
+{
+	enum pgs_rc	 rc;
+
+	if (!(r->route->flags & ROUTE_NODB) && !app_db_ready(r->app)) {
+		reply_status(r, 503, "unavailable",
+		    "the database is unavailable, try again");
+		return;
+	}
+	if (r->content_length > r->app->conf.max_body_bytes) {
+		/* Refused before a byte of the body is read. */
+		reply_status(r, 413, "body_too_large", arena_printf(r->a,
+		    "the body is larger than %ld bytes",
+		    r->app->conf.max_body_bytes));
+		return;
+	}
+	rc = route_access(r);
+	if (rc == PGS_OK)
+		rc = route_csrf(r);
+	if (rc == PGS_OK)
+		rc = route_body(r);
+	if (rc == PGS_OK)
+		rc = r->route->fn(r);
+	/* A GET that met a lost connection is tried once more after a
+	 * reconnect: the database may just have restarted. */
+	if (rc == PGS_DB && !r->replied && !route_mutating(r) &&
+	    r->errs.count == 0 && PQstatus(r->app->db.conn) != CONNECTION_OK &&
+	    app_db_ready(r->app))
+		rc = r->route->fn(r);
+	if (rc != PGS_OK && !r->replied)
+		reply_rc(r, rc);
+}
+
+/* OPTIONS, unknown paths and wrong methods. */
+static void
+route_unmatched(struct req *r, struct buf *allow, bool options)
+{
+	if (allow->len == 0) {
+		reply_status(r, 404, "not_found", "no such endpoint");
+		return;
+	}
+	buf_puts(allow, "OPTIONS");
+	reply_header(r, "Allow: %s", allow->data);
+	if (options) {
+		reply_cors(r, true);
+		reply_send(r, 204, "application/json", "", 0);
+		return;
+	}
+	reply_status(r, 405, "method_not_allowed", arena_printf(r->a,
+	    "%s is not allowed here (allowed: %s)", r->method, allow->data));
+}
+
+static double
+route_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+route_serve(struct app *app, FCGX_Request *fr)
+{
+	struct arena	 a;
+	struct req	 r;
+	struct buf	 allow = BUF_INIT;
+	double		 t0 = route_now();
+	bool		 options;
+	enum pgs_rc	 rc;
+
+	arena_init(&a);
+	req_init(&r, app, &a, fr);
+	buf_init(&r.hdrs);
+	options = strcmp(r.method, "OPTIONS") == 0;
+	rc = route_find(&r, &allow);
+	if (rc == PGS_NOTFOUND) {
+		if (!options)
+			reply_cors(&r, false);
+		route_unmatched(&r, &allow, options);
+	} else {
+		reply_cors(&r, false);
+		if (rc != PGS_OK)
+			reply_rc(&r, rc);
+		else
+			route_dispatch(&r);
+	}
+	if (!r.replied)
+		reply_rc(&r, PGS_INTERNAL);
+	metrics_count(app->metrics, r.route_idx, r.status,
+	    route_now() - t0);
+	if (r.status >= 500)
+		log_warn("request", "method=%s path=\"%s\" status=%d failed",
+		    r.method, r.path, r.status);
+	json_errors_free(&r.errs);
+	buf_free(&allow);
+	buf_free(&r.hdrs);
+	arena_free(&a);
+}

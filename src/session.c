@@ -1,0 +1,201 @@
+/*
+ * session.c: SQL for user_session, login_failure and the API's side of
+ * query_run (manual runs, counts for /metrics).  See session.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+enum pgs_rc
+session_create(struct db *db, struct arena *a, long user_id, const char *hash,
+    int ttl_hours, const char *ip, const char *ua)
+{
+	static const char sql[] =
+	    "INSERT INTO user_session (id, user_id, created_at, last_seen_at,"
+	    " expires_at, ip, user_agent) VALUES ($1, $2, now(), now(),"
+	    " now() + make_interval(hours => $3::int), $4, left($5, 512))";
+	static const char sql_gc[] =
+	    "DELETE FROM user_session WHERE user_id = $1"
+	    " AND (expires_at < now() - interval '1 day'"
+	    "  OR (is_revoked AND last_seen_at < now() - interval '1 day'))";
+	const char	*p[5];
+	enum pgs_rc	 rc;
+
+	p[0] = hash;
+	p[1] = arena_printf(a, "%ld", user_id);
+	p[2] = arena_printf(a, "%d", ttl_hours);
+	p[3] = ip;
+	p[4] = ua;
+	rc = db_cmd(db, a, sql, 5, p);
+	if (rc != PGS_OK)
+		return rc;
+	/* Old sessions of this user go away here, one user at a time. */
+	return db_cmd(db, a, sql_gc, 1, p + 1);
+}
+
+enum pgs_rc
+session_lookup(struct db *db, struct arena *a, const char *hash,
+    int ttl_hours, int extend_min, long *user_id, bool *extended)
+{
+	static const char sql[] =
+	    "WITH s AS (SELECT us.id, us.user_id, (us.last_seen_at IS NULL"
+	    "  OR us.last_seen_at < now() - make_interval(mins => $3::int))"
+	    "  AS stale FROM user_session us JOIN user_account u"
+	    "  ON u.id = us.user_id WHERE us.id = $1 AND NOT us.is_revoked"
+	    "  AND us.expires_at > now() AND u.is_active),"
+	    " upd AS (UPDATE user_session us SET last_seen_at = now(),"
+	    "  expires_at = now() + make_interval(hours => $2::int)"
+	    "  FROM s WHERE us.id = s.id AND s.stale RETURNING us.id)"
+	    " SELECT s.user_id, s.stale FROM s";
+	const char	*p[3];
+	PGresult	*res;
+	enum pgs_rc	 rc;
+
+	p[0] = hash;
+	p[1] = arena_printf(a, "%d", ttl_hours);
+	p[2] = arena_printf(a, "%d", extend_min);
+	rc = db_query(db, a, sql, 3, p, &res);
+	if (rc != PGS_OK)
+		return rc;
+	if (PQntuples(res) == 0)
+		return PGS_NOTFOUND;
+	*user_id = db_long(res, 0, 0);
+	*extended = db_bool(res, 0, 1);
+	return PGS_OK;
+}
+
+enum pgs_rc
+session_revoke(struct db *db, struct arena *a, const char *hash)
+{
+	static const char sql[] =
+	    "UPDATE user_session SET is_revoked = true, last_seen_at = now()"
+	    " WHERE id = $1";
+	const char	*p[] = { hash };
+
+	return db_cmd(db, a, sql, 1, p);
+}
+
+enum pgs_rc
+throttle_check(struct db *db, struct arena *a, const char *email,
+    const char *client, int window_min, int max_account, int max_client,
+    long *retry_after)
+{
+	static const char sql[] =
+	    "SELECT count(*) FILTER (WHERE lower(email) = lower($1)),"
+	    " ceil(extract(epoch FROM min(failed_at) FILTER (WHERE"
+	    "  lower(email) = lower($1)) + make_interval(mins => $3::int)"
+	    "  - now())),"
+	    " count(*) FILTER (WHERE client = $2),"
+	    " ceil(extract(epoch FROM min(failed_at) FILTER (WHERE"
+	    "  client = $2) + make_interval(mins => $3::int) - now()))"
+	    " FROM login_failure WHERE (lower(email) = lower($1)"
+	    " OR client = $2)"
+	    " AND failed_at > now() - make_interval(mins => $3::int)";
+	const char	*p[3];
+	PGresult	*res;
+	long		 wait = 0;
+	enum pgs_rc	 rc;
+
+	p[0] = email;
+	p[1] = client;
+	p[2] = arena_printf(a, "%d", window_min);
+	rc = db_query(db, a, sql, 3, p, &res);
+	if (rc != PGS_OK)
+		return rc;
+	if (db_long(res, 0, 0) >= max_account)
+		wait = db_long(res, 0, 1);
+	if (db_long(res, 0, 2) >= max_client && db_long(res, 0, 3) > wait)
+		wait = db_long(res, 0, 3);
+	if (db_long(res, 0, 0) < max_account &&
+	    db_long(res, 0, 2) < max_client)
+		return PGS_OK;
+	*retry_after = wait < 1 ? 1 : wait;
+	return PGS_DENIED;
+}
+
+enum pgs_rc
+throttle_fail(struct db *db, struct arena *a, const char *email,
+    const char *client)
+{
+	static const char sql[] =
+	    "INSERT INTO login_failure (email, client) VALUES (left($1, 254),"
+	    " $2)";
+	static const char sql_gc[] =
+	    "DELETE FROM login_failure WHERE failed_at < now()"
+	    " - interval '1 day'";
+	const char	*p[] = { email, client };
+	enum pgs_rc	 rc;
+
+	rc = db_cmd(db, a, sql, 2, p);
+	if (rc != PGS_OK)
+		return rc;
+	return db_cmd(db, a, sql_gc, 0, NULL);
+}
+
+enum pgs_rc
+throttle_clear(struct db *db, struct arena *a, const char *email)
+{
+	static const char sql[] =
+	    "DELETE FROM login_failure WHERE lower(email) = lower($1)";
+	const char	*p[] = { email };
+
+	return db_cmd(db, a, sql, 1, p);
+}
+
+enum pgs_rc
+run_queue_manual(struct db *db, struct arena *a, long query_id, long user_id,
+    long *run_id)
+{
+	static const char sql[] =
+	    "INSERT INTO query_run (query_id, scheduled_at, job_timezone,"
+	    " status, triggered_by, triggered_by_user, missed_slots)"
+	    " SELECT j.id, now(), j.timezone, 'queued', 'manual', $2::int, 0"
+	    " FROM query_job j WHERE j.id = $1 RETURNING id";
+	const char	*p[2];
+	PGresult	*res;
+	enum pgs_rc	 rc;
+
+	p[0] = arena_printf(a, "%ld", query_id);
+	p[1] = user_id > 0 ? arena_printf(a, "%ld", user_id) : NULL;
+	rc = db_query(db, a, sql, 2, p, &res);
+	if (rc != PGS_OK)
+		return rc;
+	if (PQntuples(res) == 0)
+		return PGS_NOTFOUND;
+	*run_id = db_long(res, 0, 0);
+	return PGS_OK;
+}
+
+enum pgs_rc
+run_queue_stats(struct db *db, struct arena *a, struct run_stats *out)
+{
+	/* Final statuses come from the trigger-kept statistics, so /metrics
+	 * never scans the run history; open runs use query_run_active. */
+	static const char sql[] =
+	    "SELECT (SELECT count(*) FROM query_run WHERE status = 'queued'),"
+	    " (SELECT count(*) FROM query_run WHERE status = 'running'),"
+	    " coalesce(sum(successful_runs), 0), coalesce(sum(failed_runs), 0),"
+	    " coalesce(sum(skipped_runs), 0),"
+	    " coalesce(extract(epoch FROM now() - min(next_run_at) FILTER"
+	    "  (WHERE enabled AND next_run_at <= now())), 0),"
+	    " count(*) FILTER (WHERE enabled AND next_run_at <= now()),"
+	    " count(*) FILTER (WHERE enabled)"
+	    " FROM query_job";
+	PGresult	*res;
+	enum pgs_rc	 rc;
+
+	rc = db_query(db, a, sql, 0, NULL, &res);
+	if (rc != PGS_OK)
+		return rc;
+	out->queued = db_long(res, 0, 0);
+	out->running = db_long(res, 0, 1);
+	out->success = db_long(res, 0, 2);
+	out->error = db_long(res, 0, 3);
+	out->skipped = db_long(res, 0, 4);
+	out->lag_s = strtod(PQgetvalue(res, 0, 5), NULL);
+	out->due_jobs = db_long(res, 0, 6);
+	out->enabled_jobs = db_long(res, 0, 7);
+	return PGS_OK;
+}
