@@ -1,0 +1,37 @@
+#!/bin/sh
+# deps.sh: install the Debian 12 packages pg-sched needs to build, run and
+# test, when some are missing.  Needs root (or sudo) only when it installs.
+set -eu
+
+PKGS="build-essential autoconf automake pkg-config
+libpq-dev libsodium-dev libcjson-dev libargon2-dev zlib1g-dev libfcgi-dev
+libpg-query-dev libcmocka-dev
+postgresql postgresql-client nginx-light spawn-fcgi util-linux
+python3 python3-pandas python3-nacl python3-argon2 python3-requests
+python3-pytest python3-croniter python3-psycopg2
+clang libclang-rt-dev valgrind wrk"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps.sh: installing:$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=
+elif command -v sudo >/dev/null 2>&1; then
+	SUDO=sudo
+else
+	echo "deps.sh: missing packages:$missing (run as root to install)" >&2
+	exit 69
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# The postgresql package starts a cluster of its own; pg-sched's tests and
+# the embedded default run their own throwaway clusters instead.

@@ -1,0 +1,154 @@
+#!/bin/sh
+# embedded.sh [--once]: build pg-sched and run it for real on an embedded
+# default, all under .embedded/ in this directory:
+#   - a throwaway PostgreSQL cluster on loopback (metadata database
+#     "pgsched" and a sample source database "sample" with an orders table
+#     and a dedicated read-only role),
+#   - keys, an admin user with a random password, the sample data source,
+#     a sample query scheduled every minute,
+#   - pgsched-runner every minute (as cron would start it),
+#   - the API pool behind nginx on a free loopback port.
+# It prints the URL and the credentials and runs until Ctrl-C.  With
+# --once it runs one tick, checks that the API serves the result, prints
+# the same summary and stops everything.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+once=0
+[ "${1:-}" = "--once" ] && once=1
+cd "$top"
+
+sh scripts/deps.sh
+bld=${PGSCHED_BUILD_DIR:-$top/build/run}
+if [ ! -x "$bld/pgsched-runner" ] || [ -z "${PGSCHED_BUILD_DIR:-}" ]; then
+	autoreconf -fi >/dev/null 2>&1
+	mkdir -p "$bld"
+	(cd "$bld" && { [ -f Makefile ] || "$top/configure" >/dev/null; } &&
+	    make -j"$(nproc)" >/dev/null) || {
+		echo "embedded: build failed (see $bld)" >&2
+		exit 1
+	}
+fi
+admin=$bld/pgsched-admin
+runner=$bld/pgsched-runner
+fcgi=$bld/pgsched-fcgi
+
+dir=$top/.embedded
+. "$top/tests/lib/pg.sh"
+. "$top/scripts/stack.sh"
+if [ -f "$dir/pg/data/postmaster.pid" ]; then
+	pg_stop "$dir/pg"
+fi
+[ -d "$dir/api" ] && stack_stop "$dir/api"
+rm -rf "$dir"
+mkdir -p "$dir/api" "$dir/logs"
+chmod 755 "$dir"
+
+loop_pid=
+cleanup() {
+	[ -n "$loop_pid" ] && kill "$loop_pid" 2>/dev/null
+	stack_stop "$dir/api"
+	pg_stop "$dir/pg"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pg_start "$dir/pg"
+psql -qX -v ON_ERROR_STOP=1 -c 'CREATE DATABASE pgsched' \
+    -c 'CREATE DATABASE sample' >/dev/null
+ro_password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+psql -qX -v ON_ERROR_STOP=1 -d sample >/dev/null <<SQL
+CREATE TABLE orders (
+	id		bigserial PRIMARY KEY,
+	created_at	timestamptz NOT NULL,
+	customer	text NOT NULL,
+	amount		numeric(10,2) NOT NULL,
+	status		text NOT NULL
+);
+INSERT INTO orders (created_at, customer, amount, status)
+SELECT now() - (i * interval '97 seconds'),
+       (ARRAY['acme','globex','initech','umbrella','hooli'])[1 + i % 5],
+       round((10 + (i * 7919) % 49000 / 100.0)::numeric, 2),
+       (ARRAY['paid','paid','paid','refunded','pending'])[1 + i % 5]
+  FROM generate_series(0, 2999) i;
+SQL
+psql -qX -v ON_ERROR_STOP=1 -d sample -v role=pgsched_ro \
+    -v password="'$ro_password'" -v schema=public \
+    -f "$top/sql/readonly-role.sql" >/dev/null
+
+env_file=$dir/pgsched.env
+umask 077
+cat >"$env_file" <<ENV
+PG_DSN_APP=postgresql://postgres@127.0.0.1:$PGPORT/pgsched
+PUBLIC_KEY_B64_PATH=$dir/public_key.base64
+APP_PRIVATE_KEY_B64_PATH=$dir/private_key.base64
+ARGON2_SECRET_KEY_B64=$(head -c 32 /dev/urandom | base64)
+LOG_DIR=$dir/logs
+CORS_ALLOWED_ORIGINS=*
+ENV
+umask 022
+export PGSCHED_ENV_FILE=$env_file
+"$admin" db migrate >/dev/null
+"$admin" keys gen >/dev/null
+admin_password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+printf '%s\n' "$admin_password" >"$dir/admin-password"
+chmod 600 "$dir/admin-password"
+"$admin" users add --email admin@example.com --name Admin --roles admin \
+    --password-file "$dir/admin-password" >/dev/null
+printf '%s\n' "$ro_password" | "$admin" dsn add --name sample \
+    --host 127.0.0.1 --port "$PGPORT" --dbname sample \
+    --username pgsched_ro --password-file - >/dev/null
+"$admin" queries add --name orders_last_24h --title "Orders (24h)" \
+    --sql "SELECT created_at AS ts, id, customer, amount, status FROM orders WHERE created_at > now() - interval '24 hours' ORDER BY created_at DESC" \
+    --data-source sample --schedule-type cron --schedule-expr '* * * * *' \
+    --timezone UTC --enabled >/dev/null
+# The first run now, so there is a result to read at once.
+"$admin" queries run orders_last_24h >/dev/null
+
+url="(pgsched-fcgi not built)"
+if [ -x "$fcgi" ]; then
+	chmod 755 "$dir/api"
+	PGSCHED_RUNNER_PATH=$runner stack_start "$dir/api" "$fcgi" "$top" 2
+	url=$STACK_URL
+fi
+
+cat <<EOF
+
+pg-sched is running (everything under $dir).
+
+  API:        $url/api/
+  health:     $url/healthz
+  admin:      admin@example.com / $admin_password
+  settings:   $env_file
+  logs:       $dir/logs
+  metadata:   psql "postgresql://postgres@127.0.0.1:$PGPORT/pgsched"
+
+Try:
+  curl -s $url/api/queries
+  curl -s $url/api/queries/1/runs/latest
+  curl -s -c $dir/cookies -H 'Content-Type: application/json' \\
+       -d '{"email":"admin@example.com","password":"$admin_password"}' \\
+       $url/api/auth/login
+  curl -s -b $dir/cookies $url/api/users/me
+  PGSCHED_ENV_FILE=$env_file $admin queries list
+
+The sample query "orders_last_24h" runs every minute.
+EOF
+
+if [ "$once" -eq 1 ]; then
+	"$runner" >/dev/null 2>&1 || true
+	if [ -x "$fcgi" ]; then
+		curl -fsS "$url/api/queries/1/runs/latest" | head -c 300
+		echo
+	fi
+	"$admin" runs list --query orders_last_24h | head -n 5
+	exit 0
+fi
+echo "Press Ctrl-C to stop."
+(
+	while :; do
+		sleep $((60 - $(date +%S | sed 's/^0//')))
+		"$runner" >/dev/null 2>&1 || true
+	done
+) &
+loop_pid=$!
+wait "$loop_pid"

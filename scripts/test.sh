@@ -1,0 +1,59 @@
+#!/bin/sh
+# test.sh: install what is missing, build with AddressSanitizer and
+# UndefinedBehaviorSanitizer and -Werror, run every test (unit tests, the
+# PostgreSQL integration suites, the API through a real nginx), check the
+# distribution tarball, and end with "N passed, N failed".
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+jobs=$(nproc 2>/dev/null || echo 2)
+
+sh scripts/deps.sh || exit $?
+autoreconf -fi >/dev/null 2>&1 || { autoreconf -fi; exit 1; }
+
+mkdir -p build/test
+cd build/test || exit 1
+if [ ! -f Makefile ]; then
+	"$top/configure" --enable-werror --enable-sanitizers >configure.out 2>&1 ||
+	    { cat configure.out; exit 1; }
+fi
+make -j"$jobs" >make.out 2>&1 || { tail -n 60 make.out; exit 1; }
+
+# LeakSanitizer checks every program the tests start; a run of the suite
+# under ASan+UBSan is the sanitizer pass of CI.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+make -j"$jobs" check
+status=$?
+
+# Summary over every test program (each may hold many checks).
+pass=0; fail=0; skip=0
+for trs in $(find . -name '*.trs'); do
+	case "$(sed -n 's/^:test-result: //p' "$trs" | head -n 1)" in
+	PASS|XFAIL)	pass=$((pass + 1)) ;;
+	SKIP)		skip=$((skip + 1)) ;;
+	*)		fail=$((fail + 1))
+			echo "failed: ${trs%.trs} (see ${trs%.trs}.log)" ;;
+	esac
+done
+if [ "$status" -ne 0 ] || [ "$fail" -ne 0 ]; then
+	for log in $(find . -name '*.log' -path '*tests*'); do
+		trs=${log%.log}.trs
+		[ -f "$trs" ] && grep -q ':test-result: FAIL\|:test-result: ERROR' \
+		    "$trs" && { echo "=== $log"; tail -n 40 "$log"; }
+	done
+fi
+
+# The tarball builds and installs on its own (tests already ran above).
+if [ "$status" -eq 0 ] && [ "${PGSCHED_SKIP_DISTCHECK:-0}" != 1 ]; then
+	if make distcheck TESTS= >distcheck.out 2>&1; then
+		pass=$((pass + 1))
+	else
+		tail -n 40 distcheck.out
+		echo "failed: make distcheck"
+		fail=$((fail + 1))
+	fi
+fi
+[ "$pass" -eq 0 ] && fail=$((fail + 1))
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$status" -eq 0 ] && [ "$fail" -eq 0 ]
