@@ -386,40 +386,45 @@ main(int argc, char **argv)
 		fatal(EX_SOFTWARE, "libsodium failed to initialise");
 	connect_meta(&conf, &db);
 	arena_init(&a);
-	if (claim_is_standby(&db, &a, &standby) != PGS_OK)
-		fatal(EX_UNAVAILABLE, "%s", db_error(&db));
-	if (standby) {
+	memset(&keys, 0, sizeof(keys));
+	ex = 0;
+	if (claim_is_standby(&db, &a, &standby) != PGS_OK) {
+		fprintf(stderr, "pgsched-runner: %s\n", db_error(&db));
+		ex = EX_UNAVAILABLE;
+	} else if (standby) {
 		log_info("standby", "the metadata database is a standby "
 		    "(pg_is_in_recovery): nothing to do");
 		fprintf(stderr, "pgsched-runner: the metadata database is a "
 		    "standby (pg_is_in_recovery): nothing to do\n");
-		return 0;
+	} else if (o.dry_run) {
+		if (claim_preview(&db, &a, stdout) != PGS_OK) {
+			fprintf(stderr, "pgsched-runner: %s\n", db_error(&db));
+			ex = EX_UNAVAILABLE;
+		}
+	} else if (cred_load(&conf, true, &keys, err, sizeof(err)) != PGS_OK) {
+		fprintf(stderr, "pgsched-runner: %s\n", err);
+		ex = EX_CONFIG;
+	} else {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "unknown");
+		host[sizeof(host) - 1] = '\0';
+		r.conf = &conf;
+		r.keys = &keys;
+		r.host = host;
+		r.cancel_slot = &g_cancel;
+		r.stop = &g_stop;
+		if (o.run_id != 0 || o.query_id != 0)
+			ex = run_one(&r, &db, &o, &a);
+		else
+			ex = tick(&r, &db, o.concurrency > 0 ? o.concurrency :
+			    conf.runner_concurrency, &a);
 	}
-	if (o.dry_run) {
-		if (claim_preview(&db, &a, stdout) != PGS_OK)
-			fatal(EX_UNAVAILABLE, "%s", db_error(&db));
-		return 0;
-	}
-	if (cred_load(&conf, true, &keys, err, sizeof(err)) != PGS_OK)
-		fatal(EX_CONFIG, "%s", err);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "unknown");
-	host[sizeof(host) - 1] = '\0';
-	r.conf = &conf;
-	r.keys = &keys;
-	r.host = host;
-	r.cancel_slot = &g_cancel;
-	r.stop = &g_stop;
-	if (o.run_id != 0 || o.query_id != 0)
-		ex = run_one(&r, &db, &o, &a);
-	else
-		ex = tick(&r, &db, o.concurrency > 0 ? o.concurrency :
-		    conf.runner_concurrency, &a);
+	fflush(stdout);
 	arena_free(&a);
 	db_close(&db);
 	cred_free(&keys);

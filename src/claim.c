@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "claim.h"
 #include "log.h"
 #include "sched.h"
@@ -297,21 +298,42 @@ claim_one(struct db *db, struct arena *a, const PGresult *res, int r,
 	return rc;
 }
 
-#define DUE_SELECT \
+#define DUE_COLS \
 	"SELECT id, name, schedule_type, schedule_expr, timezone," \
 	" floor(extract(epoch FROM coalesce(start_at, created_at)))::int8," \
 	" ceil(extract(epoch FROM next_run_at))::int8," \
 	" floor(extract(epoch FROM now()))::int8" \
-	" FROM query_job WHERE enabled AND next_run_at <= now()" \
-	" ORDER BY next_run_at LIMIT $1"
+	" FROM query_job WHERE enabled AND next_run_at <= now()"
+#define DUE_SELECT DUE_COLS " ORDER BY next_run_at LIMIT $1"
+
+/* Returns the arena-owned array literal of the held job ids. */
+static const char *
+held_array(struct arena *a, const struct claim_held *h)
+{
+	struct buf	 b = BUF_INIT;
+	const char	*out;
+	int		 i;
+
+	buf_putc(&b, '{');
+	for (i = 0; i < h->n; i++)
+		buf_printf(&b, "%s%ld", i ? "," : "", h->ids[i]);
+	buf_putc(&b, '}');
+	out = arena_strdup(a, b.data);
+	buf_free(&b);
+	return out;
+}
 
 enum pgs_rc
 claim_due(struct db *db, struct arena *a, const char *host, long pid,
     int limit, struct claim_held *held, struct claim_list *out,
     struct claim_stats *st, bool *more)
 {
-	static const char sql[] = DUE_SELECT " FOR UPDATE SKIP LOCKED";
-	const char	*p[] = { arena_printf(a, "%d", limit) };
+	/* A job this process already runs may come due again during a long
+	 * tick: it waits for the next tick instead of being skipped. */
+	static const char sql[] = DUE_COLS " AND id <> ALL ($2::int[])"
+	    " ORDER BY next_run_at LIMIT $1 FOR UPDATE SKIP LOCKED";
+	const char	*p[] = { arena_printf(a, "%d", limit),
+	    held_array(a, held) };
 	struct claim_held before = *held;
 	PGresult	*res;
 	enum pgs_rc	 rc;
@@ -321,7 +343,7 @@ claim_due(struct db *db, struct arena *a, const char *host, long pid,
 	rc = db_begin(db);
 	if (rc != PGS_OK)
 		return rc;
-	rc = db_query(db, a, sql, 1, p, &res);
+	rc = db_query(db, a, sql, 2, p, &res);
 	for (i = 0; rc == PGS_OK && i < PQntuples(res); i++)
 		rc = claim_one(db, a, res, i, host, pid, held, out, st);
 	if (rc == PGS_OK)

@@ -230,6 +230,16 @@ exec_query(PGconn *conn, const char *sql, const struct exec_opts *o,
 	PQsetSingleRowMode(conn);
 	if (o->cancel_slot != NULL)
 		*o->cancel_slot = PQgetCancel(conn);
+	if (o->stop != NULL && *o->stop) {
+		/* The signal came before the handle existed. */
+		PGcancel	*c = PQgetCancel(conn);
+		char		 cerr[128];
+
+		if (c != NULL) {
+			PQcancel(c, cerr, sizeof(cerr));
+			PQfreeCancel(c);
+		}
+	}
 	rc = exec_read(conn, o, rs, err, errlen);
 	if (o->cancel_slot != NULL && *o->cancel_slot != NULL) {
 		PGcancel *c = *o->cancel_slot;

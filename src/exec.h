@@ -35,6 +35,9 @@ struct exec_opts {
 	/* Where the current query's cancel handle is published while it
 	 * runs, so a signal handler can PQcancel it (may be NULL). */
 	PGcancel *volatile *cancel_slot;
+	/* Set by the same signal handler: a stop requested before the
+	 * handle was published cancels the query at once (may be NULL). */
+	volatile sig_atomic_t *stop;
 };
 
 /*

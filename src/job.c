@@ -25,6 +25,10 @@ job_run_sql(const struct runner *r, const struct claim *c,
 	PGconn			*conn = NULL;
 	enum pgs_rc		 rc;
 
+	if (*r->stop) {
+		snprintf(err, errlen, "runner stopped");
+		return PGS_INTERNAL;
+	}
 	rc = cred_open(r->keys, j->enc, j->enc_len, pw, sizeof(pw), NULL, err,
 	    errlen);
 	if (rc != PGS_OK)
@@ -39,6 +43,7 @@ job_run_sql(const struct runner *r, const struct claim *c,
 	    r->conf->result_max_rows);
 	opts.max_bytes = (size_t)r->conf->result_max_bytes;
 	opts.cancel_slot = r->cancel_slot;
+	opts.stop = r->stop;
 	src.host = j->host;
 	src.port = j->port;
 	src.dbname = j->dbname;

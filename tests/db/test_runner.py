@@ -94,6 +94,29 @@ def test_overlap_skipped():
     q(M, "UPDATE query_job SET enabled = false WHERE id = %s", (j,))
 
 
+def test_held_job_not_skipped_by_own_tick():
+    # A job this tick already runs (a queued manual run) and that is also
+    # due by schedule waits for the next tick: it is not "skipped" by the
+    # runner's own lock.
+    j = add_job(M, DS, "held", "SELECT 1")
+    q(M, "INSERT INTO query_run (query_id, scheduled_at, status,"
+      " triggered_by, missed_slots) VALUES (%s, now(), 'queued', 'manual',"
+      " 0)", (j,))
+    tick()
+    r = q(M, "SELECT triggered_by, status FROM query_run WHERE"
+          " query_id = %s ORDER BY id", (j,))
+    check("manual ran, schedule not skipped", r == [("manual", "success")],
+          r)
+    check("still due for the next tick", one(
+        M, "SELECT next_run_at <= now() FROM query_job WHERE id = %s", (j,)))
+    tick()
+    r = q(M, "SELECT triggered_by, status FROM query_run WHERE"
+          " query_id = %s ORDER BY id", (j,))
+    check("next tick runs the slot", r == [("manual", "success"),
+                                           ("schedule", "success")], r)
+    q(M, "UPDATE query_job SET enabled = false WHERE id = %s", (j,))
+
+
 def test_orphan_reaped():
     j = add_job(M, DS, "orphan", "SELECT 1", due=False)
     rid = one(M, "INSERT INTO query_run (query_id, scheduled_at, status,"
@@ -333,7 +356,8 @@ def test_four_runners_exactly_once():
 
 setup()
 run_tests([test_basic_success, test_coalesce_missed_slots,
-           test_overlap_skipped, test_orphan_reaped, test_sigkill_mid_run,
+           test_overlap_skipped, test_held_job_not_skipped_by_own_tick,
+           test_orphan_reaped, test_sigkill_mid_run,
            test_sigterm_mid_run, test_faults_isolated,
            test_writes_never_change_source, test_truncation,
            test_retry_and_pause, test_manual_run, test_retention,
