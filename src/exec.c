@@ -69,7 +69,8 @@ exec_fail(PGconn *conn, const PGresult *res, char *err, size_t errlen)
 	msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
 	snprintf(err, errlen, "%s", msg && *msg ? msg : PQerrorMessage(conn));
 	err[strcspn(err, "\n")] = '\0';
-	if (strncmp(err, "ERROR:  ", 8) == 0)
+	/* libpq's severity prefix says nothing the run's status does not. */
+	if (strncmp(err, "ERROR:  ", 8) == 0 || strncmp(err, "FATAL:  ", 8) == 0)
 		memmove(err, err + 8, strlen(err + 8) + 1);
 	if (PQstatus(conn) != CONNECTION_OK)
 		return PGS_DB;
