@@ -44,6 +44,7 @@ query_run_exec(struct cli *c, struct cred_keys *keys, long run_id)
 	r.host = host;
 	r.cancel_slot = NULL;
 	r.stop = &stop;
+	r.cache = NULL;
 	rc = job_execute(&r, &c->db, &l.items[0]);
 	if (claim_release(&c->db, &c->arena, &held, l.items[0].job_id) !=
 	    PGS_OK && rc == PGS_OK)

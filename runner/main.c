@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -29,9 +31,12 @@
 static PGcancel *volatile	 g_cancel;
 static volatile sig_atomic_t	 g_stop;
 
+/* A worker process: it keeps its metadata session and its source
+ * connections for the whole tick and runs one claim at a time. */
 struct worker {
-	pid_t		 pid;
-	struct claim	*claim;
+	pid_t		 pid;		/* 0: not started or gone */
+	int		 fd;		/* socket to it; -1 when closed */
+	struct claim	*claim;		/* the run it executes, or NULL */
 };
 
 struct opts {
@@ -132,125 +137,224 @@ parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Child side of a worker: its own metadata session, one run, exit. */
+/*
+ * Child side of a worker: reads claim indexes from fd, executes each with
+ * its own metadata session and cached source connections, answers one
+ * byte per run, and exits at end of file.
+ */
 static void PGS_NORETURN
-worker_main(const struct runner *r, const struct claim *c, pid_t parent)
+worker_main(struct runner *r, const struct claim_list *l, int fd,
+    pid_t parent)
 {
+	struct job_cache jc;
 	struct db	 db;
 	enum pgs_rc	 rc;
+	ssize_t		 n;
+	int		 idx;
+	char		 done;
 
 	/* Die with the runner: its locks are gone, the run will be reaped. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(EX_SOFTWARE);
+	memset(&jc, 0, sizeof(jc));
+	r->cache = &jc;
 	rc = db_connect(&db, r->conf->pg_dsn_app,
 	    r->conf->db_connect_timeout_s, "pgsched-runner");
-	if (rc == PGS_OK) {
-		rc = job_execute(r, &db, c);
-		db_close(&db);
-	} else
-		log_err("worker_db", "run=%ld %s", c->run_id, db_error(&db));
+	if (rc != PGS_OK) {
+		log_err("worker_db", "%s", db_error(&db));
+		_exit(EX_TEMPFAIL);
+	}
+	while ((n = read(fd, &idx, sizeof(idx))) == (ssize_t)sizeof(idx)) {
+		if (idx < 0 || idx >= l->n)
+			break;
+		rc = job_execute(r, &db, &l->items[idx]);
+		done = rc == PGS_OK ? 'k' : 'f';
+		if (write(fd, &done, 1) != 1)
+			break;
+	}
+	job_cache_close(&jc);
+	db_close(&db);
 	log_close();
 	/* _exit: the parent's libpq connection must not be touched. */
-	_exit(rc == PGS_OK ? 0 : EX_TEMPFAIL);
+	_exit(0);
 }
 
-/* Waits for one worker; records a crash and releases the job lock.
- * Returns false when no worker of ours ended. */
+/* Starts worker w; returns false when it could not. */
 static bool
-reap_worker(struct db *db, struct worker *w, int nw, struct claim_held *held)
+worker_spawn(struct runner *r, const struct claim_list *l, struct worker *w,
+    int nw, int i)
 {
-	struct arena	 a;
-	int		 st, i;
-	pid_t		 pid;
+	int	 sv[2], k;
+	pid_t	 pid, self = getpid();
 
-	/* A signal interrupts the wait: the caller then forwards it. */
-	pid = waitpid(-1, &st, 0);
-	for (i = 0; pid > 0 && i < nw && w[i].pid != pid; i++)
-		;
-	if (pid <= 0 || i == nw)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return false;
-	arena_init(&a);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		char *msg = arena_printf(&a, WIFSIGNALED(st) ? "runner worker "
-		    "crashed (signal %d)" : "runner worker failed (exit %d)",
-		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-
-		log_err("worker_failed", "run=%ld %s", w[i].claim->run_id, msg);
-		if (claim_abort(db, &a, w[i].claim->run_id, msg) != PGS_OK)
-			log_err("worker_failed", "run=%ld not recorded",
-			    w[i].claim->run_id);
+	pid = fork();
+	if (pid == 0) {
+		/* Siblings' sockets stay with the parent, so each worker
+		 * sees end of file when the parent closes its socket. */
+		for (k = 0; k < nw; k++)
+			if (w[k].fd >= 0)
+				close(w[k].fd);
+		close(sv[0]);
+		worker_main(r, l, sv[1], self);
 	}
-	/* Only now is the final status committed: release the job. */
-	if (claim_release(db, &a, held, w[i].claim->job_id) != PGS_OK)
-		log_err("unlock_failed", "query=%ld", w[i].claim->job_id);
-	arena_free(&a);
-	w[i].pid = 0;
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		log_err("fork_failed", "%s", strerror(errno));
+		return false;
+	}
+	w[i].pid = pid;
+	w[i].fd = sv[0];
+	w[i].claim = NULL;
 	return true;
 }
 
-/* Runs the claims with at most conc workers at once. */
+/* Records the end of w's run: a crash becomes an error, the job lock is
+ * released once the final status is committed. */
 static void
-run_pool(const struct runner *r, struct db *db, struct claim_list *l,
-    int conc, struct claim_held *held)
+worker_done(struct db *db, struct worker *w, struct claim_held *held,
+    bool crashed)
 {
-	struct worker	*w = xcalloc((size_t)conc, sizeof(*w));
 	struct arena	 a;
-	int		 next = 0, active = 0, i;
-	bool		 forwarded = false;
-	pid_t		 pid, self = getpid();
+	int		 st = 0;
 
 	arena_init(&a);
-	while (next < l->n || active > 0) {
-		while (!g_stop && next < l->n && active < conc) {
-			for (i = 0; w[i].pid != 0; i++)
-				;
-			pid = fork();
-			if (pid == 0)
-				worker_main(r, &l->items[next], self);
-			if (pid < 0) {
-				log_err("fork_failed", "run=%ld %s",
-				    l->items[next].run_id, strerror(errno));
-				if (claim_abort(db, &a, l->items[next].run_id,
-				    "runner could not start a worker") != PGS_OK ||
-				    claim_release(db, &a, held,
-				    l->items[next].job_id) != PGS_OK)
-					log_err("abort_failed", "run=%ld",
-					    l->items[next].run_id);
-				next++;
+	if (crashed) {
+		char *msg;
+
+		if (waitpid(w->pid, &st, 0) < 0)
+			st = 0;
+		msg = arena_printf(&a, WIFSIGNALED(st) ? "runner worker "
+		    "crashed (signal %d)" : "runner worker failed (exit %d)",
+		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		log_err("worker_failed", "run=%ld %s", w->claim->run_id, msg);
+		if (claim_abort(db, &a, w->claim->run_id, msg) != PGS_OK)
+			log_err("worker_failed", "run=%ld not recorded",
+			    w->claim->run_id);
+		close(w->fd);
+		w->fd = -1;
+		w->pid = 0;
+	}
+	if (claim_release(db, &a, held, w->claim->job_id) != PGS_OK)
+		log_err("unlock_failed", "query=%ld", w->claim->job_id);
+	w->claim = NULL;
+	arena_free(&a);
+}
+
+/* Gives claim idx to worker i; false when the worker is gone. */
+static bool
+worker_send(struct worker *w, struct claim_list *l, int i, int idx)
+{
+	if (write(w[i].fd, &idx, sizeof(idx)) != (ssize_t)sizeof(idx))
+		return false;
+	w[i].claim = &l->items[idx];
+	return true;
+}
+
+/* Gives up claims not started (stopping, or no worker could start). */
+static void
+abandon(struct db *db, struct claim_list *l, int from,
+    struct claim_held *held, const char *why)
+{
+	struct arena	 a;
+
+	arena_init(&a);
+	for (; from < l->n; from++)
+		if (claim_abort(db, &a, l->items[from].run_id, why) != PGS_OK ||
+		    claim_release(db, &a, held, l->items[from].job_id) !=
+		    PGS_OK)
+			break;
+	arena_free(&a);
+}
+
+/* Waits for busy workers; handles each that answered or died.  Returns
+ * how many became idle. */
+static int
+pool_wait(struct db *db, struct worker *w, int nw, struct claim_held *held)
+{
+	struct pollfd	 pfd[1024];
+	int		 i, n = 0, freed = 0;
+	char		 done;
+
+	if (nw <= 0 || nw > 1024)
+		return 0;
+	for (i = 0; i < nw; i++) {
+		pfd[i].fd = w[i].claim != NULL ? w[i].fd : -1;
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	n = poll(pfd, (nfds_t)nw, -1);
+	for (i = 0; n > 0 && i < nw; i++) {
+		if (pfd[i].revents == 0 || w[i].claim == NULL)
+			continue;
+		worker_done(db, &w[i], held,
+		    read(w[i].fd, &done, 1) != 1);
+		freed++;
+	}
+	return freed;
+}
+
+/* Runs the claims on at most conc persistent workers. */
+static void
+run_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
+    struct claim_held *held)
+{
+	struct worker	*w;
+	int		 nw, next = 0, busy = 0, i;
+	bool		 forwarded = false;
+
+	nw = conc < l->n ? conc : l->n;
+	if (nw > 1024)
+		nw = 1024;
+	if (nw == 0)
+		return;
+	w = xcalloc((size_t)nw, sizeof(*w));
+	for (i = 0; i < nw; i++)
+		w[i].fd = -1;
+	while (next < l->n || busy > 0) {
+		for (i = 0; i < nw && next < l->n && !g_stop; i++) {
+			if (w[i].claim != NULL)
 				continue;
-			}
-			w[i].pid = pid;
-			w[i].claim = &l->items[next++];
-			active++;
+			if (w[i].fd < 0 && !worker_spawn(r, l, w, nw, i))
+				continue;
+			if (!worker_send(w, l, i, next)) {
+				w[i].claim = &l->items[next];
+				worker_done(db, &w[i], held, true);
+			} else
+				busy++;
+			next++;
 		}
-		if (g_stop && next < l->n) {
-			/* Stopping: claimed runs not started are given up. */
-			for (; next < l->n; next++)
-				if (claim_abort(db, &a, l->items[next].run_id,
-				    "runner stopped") != PGS_OK ||
-				    claim_release(db, &a, held,
-				    l->items[next].job_id) != PGS_OK)
-					break;
+		if (next < l->n && (g_stop || busy == 0)) {
+			abandon(db, l, next, held, g_stop ? "runner stopped" :
+			    "runner could not start a worker");
+			next = l->n;
 		}
-		if (active == 0)
+		if (busy == 0)
 			break;
 		if (g_stop && !forwarded) {
-			for (i = 0; i < conc; i++)
+			for (i = 0; i < nw; i++)
 				if (w[i].pid != 0)
 					kill(w[i].pid, SIGTERM);
 			forwarded = true;
 		}
-		if (reap_worker(db, w, conc, held))
-			active--;
+		busy -= pool_wait(db, w, nw, held);
 	}
-	arena_free(&a);
+	for (i = 0; i < nw; i++) {
+		if (w[i].fd >= 0)
+			close(w[i].fd);
+		if (w[i].pid != 0)
+			while (waitpid(w[i].pid, NULL, 0) < 0 && errno == EINTR)
+				;
+	}
 	free(w);
 }
 
 /* Executes one claim in this process (--run, --query). */
 static int
-run_inline(const struct runner *r, struct db *db, struct claim_list *l,
+run_inline(struct runner *r, struct db *db, struct claim_list *l,
     struct claim_held *held)
 {
 	struct arena	 a;
@@ -269,7 +373,7 @@ run_inline(const struct runner *r, struct db *db, struct claim_list *l,
 
 /* --run / --query: claim the one run and execute it here. */
 static int
-run_one(const struct runner *r, struct db *db, const struct opts *o,
+run_one(struct runner *r, struct db *db, const struct opts *o,
     struct arena *a)
 {
 	struct claim_list	 l = { NULL, 0, 0 };
@@ -308,7 +412,7 @@ run_one(const struct runner *r, struct db *db, const struct opts *o,
 
 /* One tick: reap, claim, execute, prune. */
 static int
-tick(const struct runner *r, struct db *db, int conc, struct arena *a)
+tick(struct runner *r, struct db *db, int conc, struct arena *a)
 {
 	struct claim_list	 l = { NULL, 0, 0 };
 	struct claim_held	 held = { NULL, 0, 0 };
@@ -418,6 +522,7 @@ main(int argc, char **argv)
 		r.host = host;
 		r.cancel_slot = &g_cancel;
 		r.stop = &g_stop;
+		r.cache = NULL;
 		if (o.run_id != 0 || o.query_id != 0)
 			ex = run_one(&r, &db, &o, &a);
 		else

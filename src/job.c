@@ -13,15 +13,150 @@
 #include "job.h"
 #include "sqlguard.h"
 
-/* Runs the job's SQL; fills o (error text in err). */
+void
+job_cache_close(struct job_cache *jc)
+{
+	int	 i;
+
+	for (i = 0; jc != NULL && i < JOB_CACHE_MAX; i++) {
+		if (jc->slot[i].conn != NULL)
+			PQfinish(jc->slot[i].conn);
+		jc->slot[i].conn = NULL;
+	}
+}
+
+/* The identity of a source connection: where, as whom, which secret. */
+static void
+job_cache_key(const struct claim_job *j, unsigned char key[32])
+{
+	crypto_generichash_state st;
+	char		 port[16];
+
+	snprintf(port, sizeof(port), "%d", j->port);
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const unsigned char *)j->host,
+	    strlen(j->host) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)port,
+	    strlen(port) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)j->dbname,
+	    strlen(j->dbname) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)j->username,
+	    strlen(j->username) + 1);
+	if (j->enc != NULL)
+		crypto_generichash_update(&st, j->enc, j->enc_len);
+	crypto_generichash_final(&st, key, 32);
+}
+
+/*
+ * Takes a cached connection for j out of the cache, reset with DISCARD
+ * ALL and named for this run; NULL when there is none usable.
+ */
+static PGconn *
+job_cache_take(struct job_cache *jc, const unsigned char key[32],
+    const char *app)
+{
+	static const char sql_app[] =
+	    "SELECT set_config('application_name', $1, false)";
+	const char	*p[] = { app };
+	PGresult	*res;
+	PGconn		*conn;
+	int		 i, ok;
+
+	for (i = 0; jc != NULL && i < JOB_CACHE_MAX; i++) {
+		if (jc->slot[i].conn == NULL ||
+		    memcmp(jc->slot[i].key, key, 32) != 0)
+			continue;
+		conn = jc->slot[i].conn;
+		jc->slot[i].conn = NULL;
+		if (PQstatus(conn) != CONNECTION_OK ||
+		    PQtransactionStatus(conn) != PQTRANS_IDLE) {
+			PQfinish(conn);
+			return NULL;
+		}
+		res = PQexec(conn, "DISCARD ALL");
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+		if (ok) {
+			res = PQexecParams(conn, sql_app, 1, NULL, p, NULL,
+			    NULL, 0);
+			ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+			PQclear(res);
+		}
+		if (ok)
+			return conn;
+		PQfinish(conn);
+		return NULL;
+	}
+	return NULL;
+}
+
+/* Gives conn back to the cache (or closes it when it is not reusable). */
+static void
+job_cache_put(struct job_cache *jc, const unsigned char key[32],
+    PGconn *conn)
+{
+	int	 i, victim = 0;
+
+	if (jc == NULL || PQstatus(conn) != CONNECTION_OK ||
+	    PQtransactionStatus(conn) != PQTRANS_IDLE) {
+		PQfinish(conn);
+		return;
+	}
+	for (i = 0; i < JOB_CACHE_MAX; i++) {
+		if (jc->slot[i].conn == NULL) {
+			victim = i;
+			break;
+		}
+		if (jc->slot[i].used < jc->slot[victim].used)
+			victim = i;
+	}
+	if (jc->slot[victim].conn != NULL)
+		PQfinish(jc->slot[victim].conn);
+	jc->slot[victim].conn = conn;
+	memcpy(jc->slot[victim].key, key, 32);
+	jc->slot[victim].used = ++jc->clock;
+}
+
+/* Connects to j's source (or reuses a cached connection). */
+static enum pgs_rc
+job_connect(const struct runner *r, const struct claim_job *j,
+    const struct exec_opts *opts, const unsigned char key[32],
+    PGconn **conn, char *err, size_t errlen)
+{
+	struct exec_source	 src;
+	char			 pw[CRED_PASSWORD_MAX + 1], tmp[400];
+	enum pgs_rc		 rc;
+
+	*conn = job_cache_take(r->cache, key, opts->appname);
+	if (*conn != NULL)
+		return PGS_OK;
+	rc = cred_open(r->keys, j->enc, j->enc_len, pw, sizeof(pw), NULL, err,
+	    errlen);
+	if (rc != PGS_OK)
+		return rc;
+	src.host = j->host;
+	src.port = j->port;
+	src.dbname = j->dbname;
+	src.user = j->username;
+	src.password = pw;
+	rc = exec_connect(&src, opts, conn, err, errlen);
+	sodium_memzero(pw, sizeof(pw));
+	if (rc != PGS_OK) {
+		snprintf(tmp, sizeof(tmp), "%s", err);
+		snprintf(err, errlen, "source connection failed: %s", tmp);
+	}
+	return rc;
+}
+
+/* Runs the job's SQL (error text in err). */
 static enum pgs_rc
 job_run_sql(const struct runner *r, const struct claim *c,
     const struct claim_job *j, struct result **rs, long *ms, char *err,
     size_t errlen)
 {
-	struct exec_source	 src;
 	struct exec_opts	 opts;
-	char			 pw[CRED_PASSWORD_MAX + 1], app[64];
+	unsigned char		 key[32];
+	char			 app[64];
 	PGconn			*conn = NULL;
 	enum pgs_rc		 rc;
 
@@ -29,10 +164,6 @@ job_run_sql(const struct runner *r, const struct claim *c,
 		snprintf(err, errlen, "runner stopped");
 		return PGS_INTERNAL;
 	}
-	rc = cred_open(r->keys, j->enc, j->enc_len, pw, sizeof(pw), NULL, err,
-	    errlen);
-	if (rc != PGS_OK)
-		return rc;
 	snprintf(app, sizeof(app), "pgsched:%ld:%ld", j->job_id, c->run_id);
 	memset(&opts, 0, sizeof(opts));
 	opts.appname = app;
@@ -44,25 +175,19 @@ job_run_sql(const struct runner *r, const struct claim *c,
 	opts.max_bytes = (size_t)r->conf->result_max_bytes;
 	opts.cancel_slot = r->cancel_slot;
 	opts.stop = r->stop;
-	src.host = j->host;
-	src.port = j->port;
-	src.dbname = j->dbname;
-	src.user = j->username;
-	src.password = pw;
-	rc = exec_connect(&src, &opts, &conn, err, errlen);
-	sodium_memzero(pw, sizeof(pw));
-	if (rc != PGS_OK) {
-		char	 tmp[400];
-
-		snprintf(tmp, sizeof(tmp), "%s", err);
-		snprintf(err, errlen, "source connection failed: %s", tmp);
+	job_cache_key(j, key);
+	rc = job_connect(r, j, &opts, key, &conn, err, errlen);
+	if (rc != PGS_OK)
 		return rc;
-	}
 	rc = exec_query(conn, j->sql_text, &opts, rs, ms, err, errlen);
 	if (rc == PGS_TIMEOUT)
 		snprintf(err, errlen, "timed out after %d ms (statement_timeout)",
 		    opts.timeout_ms);
-	PQfinish(conn);
+	/* A connection that saw an error or a cancel is not reused. */
+	if (rc == PGS_OK)
+		job_cache_put(r->cache, key, conn);
+	else
+		PQfinish(conn);
 	return rc;
 }
 

@@ -14,6 +14,21 @@
 #include "cred.h"
 #include "db.h"
 
+#define JOB_CACHE_MAX	8	/* source connections kept by one worker */
+
+/* A source connection kept for reuse within a tick. */
+struct job_conn {
+	PGconn		*conn;		/* NULL: free slot */
+	unsigned char	 key[32];	/* hash of host, port, db, user, secret */
+	unsigned long	 used;		/* LRU stamp */
+};
+
+/* The source connections of one worker process (owned by its main.c). */
+struct job_cache {
+	struct job_conn	 slot[JOB_CACHE_MAX];
+	unsigned long	 clock;
+};
+
 /* What executing a run needs from the program (owned by its main.c). */
 struct runner {
 	const struct conf	*conf;
@@ -23,6 +38,9 @@ struct runner {
 	 * stop request, both read by main.c's signal handler. */
 	PGcancel *volatile	*cancel_slot;
 	volatile sig_atomic_t	*stop;
+	/* Source connections to reuse (after DISCARD ALL), or NULL to
+	 * connect for every run. */
+	struct job_cache	*cache;
 };
 
 /*
@@ -32,5 +50,8 @@ struct runner {
  */
 enum pgs_rc	job_execute(const struct runner *r, struct db *meta,
 		    const struct claim *c) PGS_MUSTCHECK;
+
+/* Closes every cached connection. */
+void		job_cache_close(struct job_cache *jc);
 
 #endif
