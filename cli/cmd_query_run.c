@@ -78,7 +78,7 @@ queries_run(struct cli *c, int argc, char **argv)
 	    query_get(&c->db, a, who[0], NULL, &q) :
 	    query_get(&c->db, a, NULL, who[0], &q);
 	if (rc == PGS_NOTFOUND)
-		return cli_fail(EX_NOINPUT, "%s: no query '%s'", c->path,
+		return cli_fail(EX_DATAERR, "%s: no query '%s'", c->path,
 		    who[0]);
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);

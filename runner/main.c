@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -421,6 +422,9 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 	bool			 more = true;
 	int			 pruned = 0;
 
+	struct timespec		 t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&st, 0, sizeof(st));
 	rc = claim_reap(db, a, &st);
 	if (rc == PGS_OK)
@@ -437,9 +441,13 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 	if (rc == PGS_OK && !g_stop)
 		rc = claim_prune(db, a, r->conf->runs_keep_days, PRUNE_BATCH,
 		    &pruned);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* The tick's own time, without process start and connecting. */
 	log_info("tick", "claimed=%d skipped=%d lost=%d reaped=%d pruned=%d "
-	    "bad_schedule=%d", st.claimed, st.skipped, st.lost, st.reaped,
-	    pruned, st.bad_schedule);
+	    "bad_schedule=%d ms=%.1f", st.claimed, st.skipped, st.lost,
+	    st.reaped, pruned, st.bad_schedule,
+	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	return rc == PGS_OK ? 0 : EX_TEMPFAIL;
 }
 
