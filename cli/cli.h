@@ -54,6 +54,13 @@ int	 cli_dispatch(struct cli *c, const char *group,
  */
 int	 cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, const char **pos,
 	    int npos, int *npos_out);
+/*
+ * Parses "VERB TARGET [OPTIONS]" (what names the kind of target in the
+ * error, e.g. "query"), then connects with the schema checked.  Returns 0
+ * with *who set, -1 (help shown) or an exit code after printing why.
+ */
+int	 cli_target(struct cli *c, int argc, char **argv,
+	    const struct cli_opt *opts, const char *what, const char **who);
 /* Prints "pgsched-admin: <message>" on stderr and returns ex. */
 int	 cli_fail(int ex, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

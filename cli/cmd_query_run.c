@@ -10,6 +10,7 @@
 #include "claim.h"
 #include "cli.h"
 #include "cred.h"
+#include "dsn.h"
 #include "job.h"
 #include "run.h"
 #include "store.h"
@@ -55,36 +56,24 @@ query_run_exec(struct cli *c, struct cred_keys *keys, long run_id)
 int
 queries_run(struct cli *c, int argc, char **argv)
 {
-	const char		*who[1] = { NULL };
+	const char		*who;
 	struct cred_keys	 keys;
 	struct query		 q;
 	struct arena		*a = &c->arena;
-	char			 err[512];
 	struct run		 run;
+	char			 err[512];
 	enum pgs_rc		 rc;
-	long			 id, run_id;
-	int			 ex, n;
+	long			 run_id;
+	int			 ex;
 
-	ex = cli_parse(c, argc, argv, NULL, who, 1, &n);
+	ex = cli_target(c, argc, argv, NULL, "query", &who);
+	if (ex == 0)
+		ex = queries_lookup(c, who, &q);
 	if (ex != 0)
 		return ex;
-	if (n != 1)
-		return cli_fail(EX_USAGE, "%s: which query? give a name or an "
-		    "id", c->path);
-	ex = cli_connect(c, true);
-	if (ex != 0)
-		return ex;
-	rc = cli_parse_long(who[0], 1, 2147483647, &id) ?
-	    query_get(&c->db, a, who[0], NULL, &q) :
-	    query_get(&c->db, a, NULL, who[0], &q);
-	if (rc == PGS_NOTFOUND)
-		return cli_fail(EX_DATAERR, "%s: no query '%s'", c->path,
-		    who[0]);
-	if (rc != PGS_OK)
-		return cli_db_fail(c, rc, c->path);
 	if (cred_load(&c->conf, true, &keys, err, sizeof(err)) != PGS_OK)
 		return cli_fail(EX_CONFIG, "%s", err);
-	rc = claim_enqueue_manual(&c->db, a, q.id, &run_id);
+	rc = claim_enqueue_manual(&c->db, a, q.id, 0, &run_id);
 	ex = rc == PGS_OK ? query_run_exec(c, &keys, run_id) :
 	    cli_db_fail(c, rc, c->path);
 	cred_free(&keys);

@@ -263,19 +263,13 @@ static int
 dsn_target(struct cli *c, int argc, char **argv, const struct cli_opt *opts,
     struct source *s)
 {
-	const char	*who[1] = { NULL };
-	int		 ex, n;
+	const char	*who;
+	int		 ex;
 
-	ex = cli_parse(c, argc, argv, opts, who, 1, &n);
+	ex = cli_target(c, argc, argv, opts, "data source", &who);
 	if (ex != 0)
 		return ex;
-	if (n != 1)
-		return cli_fail(EX_USAGE, "%s: which data source? give a name "
-		    "or an id", c->path);
-	ex = cli_connect(c, true);
-	if (ex != 0)
-		return ex;
-	return dsn_lookup(c, who[0], s);
+	return dsn_lookup(c, who, s);
 }
 
 static int

@@ -219,19 +219,13 @@ static int
 users_target(struct cli *c, int argc, char **argv,
     const struct cli_opt *opts, struct user *u)
 {
-	const char	*who[1] = { NULL };
-	int		 ex, n;
+	const char	*who;
+	int		 ex;
 
-	ex = cli_parse(c, argc, argv, opts, who, 1, &n);
+	ex = cli_target(c, argc, argv, opts, "user (e-mail)", &who);
 	if (ex != 0)
 		return ex;
-	if (n != 1)
-		return cli_fail(EX_USAGE, "%s: which user? give an e-mail or "
-		    "an id", c->path);
-	ex = cli_connect(c, true);
-	if (ex != 0)
-		return ex;
-	return user_lookup(c, who[0], u);
+	return user_lookup(c, who, u);
 }
 
 static int

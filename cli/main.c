@@ -169,6 +169,22 @@ cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, cons
 }
 
 int
+cli_target(struct cli *c, int argc, char **argv, const struct cli_opt *opts,
+    const char *what, const char **who)
+{
+	int	 ex, n;
+
+	*who = NULL;
+	ex = cli_parse(c, argc, argv, opts, who, 1, &n);
+	if (ex != 0)
+		return ex;
+	if (n != 1)
+		return cli_fail(EX_USAGE, "%s: which %s? give a name or an id",
+		    c->path, what);
+	return cli_connect(c, true);
+}
+
+int
 cli_require(struct cli *c, const char *name)
 {
 	char	 err[256];

@@ -385,7 +385,7 @@ run_one(struct runner *r, struct db *db, const struct opts *o,
 
 	memset(&st, 0, sizeof(st));
 	if (o->query_id != 0) {
-		rc = claim_enqueue_manual(db, a, o->query_id, &run);
+		rc = claim_enqueue_manual(db, a, o->query_id, 0, &run);
 		if (rc == PGS_NOTFOUND)
 			fatal(EX_NOINPUT, "--query %ld: no such query",
 			    o->query_id);
@@ -409,6 +409,22 @@ run_one(struct runner *r, struct db *db, const struct opts *o,
 	printf("run %ld\n", run);
 	fflush(stdout);
 	return run_inline(r, db, &l, &held);
+}
+
+/*
+ * Log retention (gzip, delete) once per tick, after the tick's work and
+ * never in an API request: log_prune's non-blocking lock lets one runner
+ * do it while the others skip.
+ */
+static void
+tick_log_retention(const struct conf *c)
+{
+	enum pgs_rc	 rc;
+
+	rc = log_prune(c, time(NULL), NULL);
+	if (rc != PGS_OK && rc != PGS_CONFLICT)
+		log_warn("log_prune", "dir=\"%s\" some log files could not "
+		    "be gzipped or deleted", c->log_dir);
 }
 
 /* One tick: reap, claim, execute, prune. */
@@ -448,6 +464,8 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 	    st.reaped, pruned, st.bad_schedule,
 	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	if (!g_stop)
+		tick_log_retention(r->conf);
 	return rc == PGS_OK ? 0 : EX_TEMPFAIL;
 }
 

@@ -1,8 +1,10 @@
 #!/bin/sh
 # test.sh: install what is missing, build with AddressSanitizer and
 # UndefinedBehaviorSanitizer and -Werror, run every test (unit tests, the
-# PostgreSQL integration suites, the API through a real nginx), check the
-# distribution tarball, and end with "N passed, N failed".
+# PostgreSQL integration suites, the API through a real nginx), then check
+# the distribution tarball, fuzz every parser for a bounded time, run the
+# API under valgrind, build and install the Debian package, and end with
+# "N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -44,16 +46,40 @@ if [ "$status" -ne 0 ] || [ "$fail" -ne 0 ]; then
 	done
 fi
 
-# The tarball builds and installs on its own (tests already ran above).
-if [ "$status" -eq 0 ] && [ "${PGSCHED_SKIP_DISTCHECK:-0}" != 1 ]; then
-	if make distcheck TESTS= >distcheck.out 2>&1; then
+# step NAME LOG COMMAND...: one more pass/fail in the summary.
+step() {
+	name=$1 log=$2
+	shift 2
+	echo "== $name"
+	if "$@" >"$log" 2>&1; then
 		pass=$((pass + 1))
+		tail -n 3 "$log"
 	else
-		tail -n 40 distcheck.out
-		echo "failed: make distcheck"
-		fail=$((fail + 1))
+		rc=$?
+		tail -n 40 "$log"
+		if [ "$rc" -eq 77 ]; then
+			echo "skipped: $name"
+			skip=$((skip + 1))
+		else
+			echo "failed: $name (see build/test/$log)"
+			fail=$((fail + 1))
+		fi
 	fi
-fi
+}
+
+# The tarball builds and installs on its own (tests already ran above).
+[ "${PGSCHED_SKIP_DISTCHECK:-0}" = 1 ] ||
+	step "make distcheck" distcheck.out make distcheck TESTS=
+# Every fuzz target for a bounded time (CI: 60 s each).
+[ "${PGSCHED_SKIP_FUZZ:-0}" = 1 ] ||
+	step "fuzzing (${PGSCHED_FUZZ_SECONDS:-60} s per target)" fuzz.out \
+	    sh "$top/fuzz/run.sh" "${PGSCHED_FUZZ_SECONDS:-60}"
+# The API suite's smoke subset with the pool under valgrind memcheck.
+[ "${PGSCHED_SKIP_VALGRIND:-0}" = 1 ] ||
+	step "valgrind pass" valgrind.out sh "$top/tests/valgrind/run.sh"
+# The Debian package builds, installs, upgrades and purges cleanly.
+[ "${PGSCHED_SKIP_DEBIAN:-0}" = 1 ] ||
+	step "Debian package" debian.out sh "$top/scripts/debian-check.sh"
 [ "$pass" -eq 0 ] && fail=$((fail + 1))
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$status" -eq 0 ] && [ "$fail" -eq 0 ]

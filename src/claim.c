@@ -413,18 +413,19 @@ claim_queued(struct db *db, struct arena *a, const char *host, long pid,
 
 enum pgs_rc
 claim_enqueue_manual(struct db *db, struct arena *a, long job_id,
-    long *run_id)
+    long user_id, long *run_id)
 {
 	static const char sql[] =
 	    "INSERT INTO query_run (query_id, scheduled_at, job_timezone,"
-	    " status, triggered_by, missed_slots)"
-	    " SELECT id, now(), timezone, 'queued', 'manual', 0"
+	    " status, triggered_by, triggered_by_user, missed_slots)"
+	    " SELECT id, now(), timezone, 'queued', 'manual', $2::int, 0"
 	    " FROM query_job WHERE id = $1 RETURNING id";
-	const char	*p[] = { arena_printf(a, "%ld", job_id) };
+	const char	*p[] = { arena_printf(a, "%ld", job_id), user_id > 0 ?
+	    arena_printf(a, "%ld", user_id) : NULL };
 	PGresult	*res;
 	enum pgs_rc	 rc;
 
-	rc = db_query(db, a, sql, 1, p, &res);
+	rc = db_query(db, a, sql, 2, p, &res);
 	if (rc == PGS_OK && PQntuples(res) == 0)
 		rc = PGS_NOTFOUND;
 	if (rc == PGS_OK)

@@ -81,9 +81,14 @@ enum pgs_rc	claim_queued(struct db *db, struct arena *a, const char *host,
 		    long pid, long only_run, int limit, struct claim_held *held,
 		    struct claim_list *out, struct claim_stats *st)
 		    PGS_MUSTCHECK;
-/* Queues a manual run of job (for --query); *run_id gets its id. */
+/*
+ * Queues a manual run of job by user_id (0: not a user, e.g. the CLI):
+ * status queued, triggered_by manual, scheduled_at now(), missed_slots 0,
+ * the job's time zone.  *run_id gets its id; PGS_NOTFOUND when the job is
+ * gone.
+ */
 enum pgs_rc	claim_enqueue_manual(struct db *db, struct arena *a,
-		    long job_id, long *run_id) PGS_MUSTCHECK;
+		    long job_id, long user_id, long *run_id) PGS_MUSTCHECK;
 /* Releases the job lock taken by a claim. */
 enum pgs_rc	claim_release(struct db *db, struct arena *a,
 		    struct claim_held *held, long job_id) PGS_MUSTCHECK;

@@ -210,6 +210,9 @@ isotime_parse_duration(const char *expr, int64_t *secs, char *err,
 	char			 unit;
 
 	*secs = 0;
+	/* p is expr + 1 only past a 'P': "" must not read beyond its NUL. */
+	if (expr[0] != 'P' && expr[0] != 'p')
+		goto bad;
 	while (*p != '\0') {
 		if ((*p == 'T' || *p == 't') && !t) {
 			t = true;

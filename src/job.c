@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -207,8 +208,15 @@ job_execute(const struct runner *r, struct db *meta, const struct claim *c)
 	arena_init(&a);
 	memset(&o, 0, sizeof(o));
 	rc = claim_load(meta, &a, c->run_id, &j);
-	if (rc != PGS_OK)
+	if (rc != PGS_OK) {
+		log_err("run_load", "run=%ld query=%ld rc=%s cannot load the "
+		    "run: %s", c->run_id, c->job_id, rc_name(rc),
+		    db_error(meta));
 		goto out;
+	}
+	log_info("run_start", "run=%ld query=%ld trigger=%s pid=%ld started",
+	    c->run_id, c->job_id, c->trigger != NULL ? c->trigger : "-",
+	    (long)getpid());
 	/* SELECT-only again before connecting: the saved text may predate
 	 * a stricter validator. */
 	if (sqlguard_check(j.sql_text, &why) != PGS_OK) {

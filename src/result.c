@@ -353,7 +353,7 @@ static bool
 int_parse(const char *s, size_t n, bool *exact)
 {
 	uint64_t	 v = 0;
-	size_t		 i = s[0] == '-';
+	size_t		 i = n > 0 && s[0] == '-';
 
 	if (n == i || n - i > 20)
 		return false;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,42 @@ be64(const unsigned char *p)
 	return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
 }
 
+/* Returns whether path, reached through relative symbolic links only,
+ * resolves inside the tree dir.  An absolute link leaves the tree even
+ * when it comes back: the tree's "localtime" points at the host's
+ * /etc/localtime, and a job's zone must never follow the host's. */
+static bool
+zone_path_inside(const char *dir, const char *path)
+{
+	char	 root[PATH_MAX], real[PATH_MAX], cur[PATH_MAX], link[PATH_MAX];
+	char	 next[PATH_MAX * 2];
+	size_t	 rl;
+	ssize_t	 n;
+	int	 hops;
+
+	if (realpath(dir, root) == NULL || realpath(path, real) == NULL)
+		return false;
+	rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	if (strncmp(real, root, rl) != 0 || real[rl] != '/')
+		return false;
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (hops = 0; hops < 40; hops++) {
+		n = readlink(cur, link, sizeof(link) - 1);
+		if (n < 0)
+			return true;	/* the file itself: checked above */
+		link[n] = '\0';
+		if (link[0] == '/')
+			return false;
+		/* cur always holds a '/': it starts as dir/name. */
+		snprintf(next, sizeof(next), "%.*s/%s",
+		    (int)(strrchr(cur, '/') - cur), cur, link);
+		if (strlen(next) >= sizeof(cur))
+			return false;
+		memcpy(cur, next, strlen(next) + 1);
+	}
+	return false;
+}
+
 /* Reads the whole regular file dir/name into a malloc'd buffer. */
 static enum pgs_rc
 read_zone_file(const char *name, unsigned char **data, size_t *len)
@@ -109,7 +146,7 @@ read_zone_file(const char *name, unsigned char **data, size_t *len)
 	if (dir == NULL || *dir == '\0')
 		dir = "/usr/share/zoneinfo";
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-	    sizeof(path))
+	    sizeof(path) || !zone_path_inside(dir, path))
 		return PGS_INVALID;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)

@@ -315,6 +315,7 @@ static void
 t_crafted(void **state)
 {
 	char		 dir[] = "/tmp/t_tz.XXXXXX", path[256], err[128];
+	char		 abs[256];
 	int64_t		 tr[] = { 1000000 };
 	uint8_t		 idx[] = { 1 };
 	int32_t		 off[] = { 3600, 7200 };
@@ -371,6 +372,31 @@ t_crafted(void **state)
 	assert_int_equal(tz_utc_offset(tz, utc(2028, 2, 28, 15, 30, 0),
 	    NULL), 36000);
 	tz_free(tz);
+	/* links: relative ones inside the tree are aliases; an absolute one
+	 * (the tree's "localtime" -> /etc/localtime) leaves it even when it
+	 * comes back, and so does a relative one out of the tree */
+	snprintf(path, sizeof(path), "%s/Alias", dir);
+	assert_int_equal(symlink("V1", path), 0);
+	tz = load("Alias");
+	assert_int_equal(tz_utc_offset(tz, 1000000, NULL), 7200);
+	tz_free(tz);
+	snprintf(abs, sizeof(abs), "%s/V1", dir);
+	snprintf(path, sizeof(path), "%s/Host", dir);
+	assert_int_equal(symlink(abs, path), 0);
+	tz = (struct tz *)1;
+	assert_int_equal(tz_load("Host", &tz, err, sizeof(err)), PGS_INVALID);
+	assert_null(tz);
+	snprintf(abs, sizeof(abs), "%s/sub", dir);
+	assert_int_equal(mkdir(abs, 0700), 0);
+	snprintf(path, sizeof(path), "%s/sub/Z", dir);
+	write_tzif(path, 0, 1, tr, idx, 2, off, "");
+	snprintf(path, sizeof(path), "%s/sub/Up", dir);
+	assert_int_equal(symlink("../V1", path), 0);
+	setenv("TZDIR", abs, 1);
+	tz = load("Z");
+	tz_free(tz);
+	assert_int_equal(tz_load("Up", &tz, err, sizeof(err)), PGS_INVALID);
+	setenv("TZDIR", dir, 1);
 	/* garbage and bad footers are unknown zones */
 	snprintf(path, sizeof(path), "%s/Bad", dir);
 	write_tzif(path, '2', 0, tr, idx, 1, off, "CET-1CEST,M13.5.0,M10.5.0");
@@ -450,6 +476,15 @@ t_isotime(void **state)
 		    sizeof(err)), PGS_INVALID);
 		assert_non_null(strstr(err, "bad timestamp"));
 	}
+	/* a duration needs its leading P; "" must not be read past its NUL
+	 * (fuzz_duration found it; ASan builds catch the read) */
+	assert_int_equal(isotime_parse_duration("", &t, err, sizeof(err)),
+	    PGS_INVALID);
+	assert_int_equal(isotime_parse_duration("X1D", &t, err, sizeof(err)),
+	    PGS_INVALID);
+	assert_int_equal(isotime_parse_duration("p1dt1h", &t, err,
+	    sizeof(err)), PGS_OK);
+	assert_int_equal(t, 90000);
 	assert_string_equal(isotime_format_utc(utc(2026, 3, 30, 7, 0, 0),
 	    buf), "2026-03-30T07:00:00Z");
 	assert_string_equal(isotime_format_off(utc(2026, 3, 30, 7, 0, 0),
