@@ -56,6 +56,9 @@ dryrun(struct req *r, const struct source *s, const char *sql, long limit,
 	o.timeout_ms = (int)timeout_ms;
 	o.max_rows = (size_t)limit;
 	o.max_bytes = (size_t)r->app->conf.result_max_bytes;
+	/* nginx closes the FastCGI connection when the HTTP client goes
+	 * away: then the source query is cancelled, not run to its end. */
+	o.watch_fd = r->fr->ipcFd;
 	rc = exec_query(conn, sql, &o, &rs, &ms, err, sizeof(err));
 	PQfinish(conn);
 	if (rc == PGS_OK)

@@ -1,6 +1,8 @@
 /*
  * exec.c: the READ ONLY execution path on a data source.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +167,51 @@ exec_add_row(struct result *rs, const PGresult *res)
 	return taken;
 }
 
+/* Asks the source to stop the running query. */
+static void
+exec_cancel(PGconn *conn)
+{
+	PGcancel	*cancel;
+	char		 cerr[128];
+
+	cancel = PQgetCancel(conn);
+	if (cancel != NULL) {
+		PQcancel(cancel, cerr, sizeof(cerr));
+		PQfreeCancel(cancel);
+	}
+}
+
+/*
+ * Waits until a result can be read without blocking.  While waiting, a
+ * hang-up of the watched client cancels the query (once).  Returns false
+ * when the connection failed.
+ */
+static bool
+exec_wait(PGconn *conn, int watch_fd, bool *cancelled)
+{
+	struct pollfd	 pfd[2];
+	int		 n;
+
+	while (PQisBusy(conn)) {
+		pfd[0].fd = PQsocket(conn);
+		pfd[0].events = POLLIN;
+		pfd[1].fd = watch_fd > 0 && !*cancelled ? watch_fd : -1;
+		pfd[1].events = POLLRDHUP;
+		pfd[0].revents = pfd[1].revents = 0;
+		n = poll(pfd, 2, -1);
+		if (n < 0 && errno != EINTR)
+			return false;
+		if (pfd[1].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+			*cancelled = true;
+			exec_cancel(conn);
+		}
+		if ((pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    !PQconsumeInput(conn))
+			return false;
+	}
+	return true;
+}
+
 /* Reads every result of the running query; stops reading rows (and
  * cancels the query) once the serialiser is full. */
 static enum pgs_rc
@@ -172,12 +219,15 @@ exec_read(PGconn *conn, const struct exec_opts *o, struct result **rs,
     char *err, size_t errlen)
 {
 	PGresult	*res;
-	PGcancel	*cancel;
 	enum pgs_rc	 rc = PGS_OK;
-	bool		 full = false;
-	char		 cerr[128];
+	bool		 full = false, gone = false;
 
-	while ((res = PQgetResult(conn)) != NULL) {
+	for (;;) {
+		if (o->watch_fd > 0 && !exec_wait(conn, o->watch_fd, &gone))
+			return exec_fail(conn, NULL, err, errlen);
+		res = PQgetResult(conn);
+		if (res == NULL)
+			break;
 		switch (PQresultStatus(res)) {
 		case PGRES_SINGLE_TUPLE:
 		case PGRES_TUPLES_OK:
@@ -187,11 +237,7 @@ exec_read(PGconn *conn, const struct exec_opts *o, struct result **rs,
 			    !exec_add_row(*rs, res)) {
 				/* Cut here: ask the source to stop. */
 				full = true;
-				cancel = PQgetCancel(conn);
-				if (cancel != NULL) {
-					PQcancel(cancel, cerr, sizeof(cerr));
-					PQfreeCancel(cancel);
-				}
+				exec_cancel(conn);
 			}
 			break;
 		default:
@@ -202,6 +248,8 @@ exec_read(PGconn *conn, const struct exec_opts *o, struct result **rs,
 		}
 		PQclear(res);
 	}
+	if (gone && rc != PGS_OK)
+		snprintf(err, errlen, "cancelled: the client went away");
 	return rc;
 }
 
@@ -231,16 +279,8 @@ exec_query(PGconn *conn, const char *sql, const struct exec_opts *o,
 	PQsetSingleRowMode(conn);
 	if (o->cancel_slot != NULL)
 		*o->cancel_slot = PQgetCancel(conn);
-	if (o->stop != NULL && *o->stop) {
-		/* The signal came before the handle existed. */
-		PGcancel	*c = PQgetCancel(conn);
-		char		 cerr[128];
-
-		if (c != NULL) {
-			PQcancel(c, cerr, sizeof(cerr));
-			PQfreeCancel(c);
-		}
-	}
+	if (o->stop != NULL && *o->stop)
+		exec_cancel(conn);	/* the signal came before the handle */
 	rc = exec_read(conn, o, rs, err, errlen);
 	if (o->cancel_slot != NULL && *o->cancel_slot != NULL) {
 		PGcancel *c = *o->cancel_slot;

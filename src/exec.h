@@ -38,6 +38,11 @@ struct exec_opts {
 	/* Set by the same signal handler: a stop requested before the
 	 * handle was published cancels the query at once (may be NULL). */
 	volatile sig_atomic_t *stop;
+	/* A client socket to watch while the query runs (a dry-run's
+	 * FastCGI connection), or -1: when its peer hangs up, the query is
+	 * cancelled on the source.  0 means -1 here, so a zeroed struct is
+	 * "nothing to watch". */
+	int		 watch_fd;
 };
 
 /*
