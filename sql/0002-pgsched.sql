@@ -80,6 +80,12 @@ CREATE INDEX IF NOT EXISTS query_job_due
 	ON query_job (next_run_at) WHERE enabled;
 CREATE INDEX IF NOT EXISTS query_job_data_source
 	ON query_job (data_source_id);
+-- Retention (runner, every tick): the few jobs with their own rules are
+-- found without scanning every job.
+CREATE INDEX IF NOT EXISTS query_job_keep_runs
+	ON query_job (id) WHERE keep_runs IS NOT NULL;
+CREATE INDEX IF NOT EXISTS query_job_keep_days
+	ON query_job (keep_days) WHERE keep_days IS NOT NULL;
 
 -- query_run: who triggered it, where it ran, what it stands for
 ALTER TABLE query_run
@@ -115,6 +121,7 @@ CREATE INDEX IF NOT EXISTS query_run_active
 	ON query_run (status, id) WHERE status IN ('queued', 'running');
 COMMENT ON COLUMN query_run.run_after IS
 	'a queued run (a retry) does not start before this instant';
+CREATE INDEX IF NOT EXISTS query_run_queued_at ON query_run (queued_at);
 CREATE INDEX IF NOT EXISTS query_run_retry_of
 	ON query_run (retry_of) WHERE retry_of IS NOT NULL;
 
