@@ -402,6 +402,11 @@ main(int argc, char **argv)
 	ex = cli_dispatch(&c, NULL, groups, argc - i, argv + i);
 	if (ex < 0)
 		ex = 0;			/* --help was shown */
+	/* An audit line per command: the verb, who, how it ended; never the
+	 * arguments, which may hold a password. */
+	if (c.path != NULL)
+		log_info("admin_command", "cmd=\"%s\" uid=%ld exit=%d",
+		    c.path, (long)getuid(), ex);
 	if (c.db_open)
 		db_close(&c.db);
 	arena_free(&c.arena);
