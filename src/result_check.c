@@ -319,7 +319,7 @@ j_uescape(const unsigned char *p, const unsigned char *end)
 {
 	int	 cp, lo;
 
-	if (end - p < 6)
+	if (end - p < 6 || p[1] != 'u')
 		return 0;
 	cp = hex4(p + 2);
 	if (cp <= 0)

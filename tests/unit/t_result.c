@@ -186,6 +186,7 @@ t_json_rules(void **state)
 	const char	*c[] = { "{\"a\": 1}", "null" };
 	const char	*e[] = { "{\"z\": \"\\u0000\"}" };
 	const char	*f[] = { "{\"a\": 1, \"a\": 2}" };
+	const char	*g[] = { "\"\\#00e1\"" };
 	char		*d;
 
 	(void)state;
@@ -206,6 +207,12 @@ t_json_rules(void **state)
 	free(d);
 	d = doc1(114, e, 1);
 	HAS(d, "\"type\":\"string\"");
+	free(d);
+	/* Not JSON (an escape that is no \u escape): never embedded as is
+	 * (found by fuzz_result). */
+	d = doc1(3802, g, 1);
+	HAS(d, "\"type\":\"string\"");
+	HAS(d, "\"c\":\"\\\"\\\\#00e1\\\"\"");
 	free(d);
 }
 
