@@ -1,31 +1,270 @@
-"""Seeds a query and a run, then runs bench/api.sh (under with-api.sh)."""
+"""API benchmark, run by bench/api.sh under tests/lib/with-api.sh.
+
+Creates a 150-row result with pgsched-runner --query, starts a second
+nginx (same settings as the test stack's, one more location serving the
+latest run's bytes as a static file), and measures with wrk: the static
+file, GET /api/queries/<id>/runs/latest, GET /api/runs/<id>, the 304
+revalidation, GET /api/users/me with a session, and logins; then the
+workers' RSS before and after 100,000 more requests.
+"""
 import os
+import re
+import shutil
+import statistics
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tests", "api"))
-from apitest import URL, psql, session  # noqa: E402
+from apitest import PASSWORD, URL, session  # noqa: E402
 
-adm = session("admin")
-ds = adm.post(URL + "/api/datasources",
-              json={"name": "bench", "host": "127.0.0.1",
-                    "port": int(os.environ["PGPORT"]), "dbname": "source",
-                    "username": "postgres"}).json()["datasource"]["id"]
-q = adm.post(URL + "/api/admin/queries",
-             json={"name": "bench", "title": "Bench", "data_source_id": ds,
-                   "sql_text": "SELECT g, g * 1.5 AS x FROM "
-                   "generate_series(1, 150) g", "schedule_type": "interval",
-                   "schedule_expr": "PT1H"}).json()["query"]["id"]
-rid = psql("INSERT INTO query_run (query_id, scheduled_at, status) VALUES "
-           "(%d, now(), 'success') RETURNING id" % q).splitlines()[0]
-rows = ",".join('{"index":%d,"g":%d,"x":%s}' % (i, i + 1, (i + 1) * 1.5)
-                for i in range(150))
-doc = ('{"data":[%s],"schema":{"fields":[{"name":"index","type":"integer"},'
-       '{"name":"g","type":"integer"},{"name":"x","type":"number"}],'
-       '"primaryKey":["index"],"pandas_version":"1.4.0"}}' % rows)
-psql("INSERT INTO query_run_blob (run_id, df_json, row_count, byte_size) "
-     "VALUES (%s, $j$%s$j$, 150, %d)" % (rid, doc, len(doc)))
-sys.exit(subprocess.call(["sh", os.path.join(os.path.dirname(
-    os.path.abspath(__file__)), "api.sh")],
-    env=dict(os.environ, BENCH_RUN_PATH="/api/runs/" + rid)))
+DUR = int(os.environ.get("BENCH_DURATION", "10"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+CONNS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+NGINX_WORKERS = os.environ.get("BENCH_NGINX_WORKERS", "1")
+KEEPCONN = os.environ.get("BENCH_KEEPCONN", "0") == "1"
+EXTRA = os.environ.get("BENCH_NGINX_EXTRA", "")
+API_DIR = os.environ["PGSCHED_API_DIR"]
+BLD = os.environ.get("PGSCHED_BUILDDIR", ".")
+BDIR = os.path.join(API_DIR, "bench")
+SQL = ("SELECT g AS id, 'item number ' || g AS name, g * 1.25 AS price,"
+       " md5(g::text) AS digest, timestamptz '2026-01-01 00:00:00+00'"
+       " + g * interval '1 hour' AS seen_at, g % 3 = 0 AS flagged"
+       " FROM generate_series(1, 150) g")
+
+
+def sh(*cmd):
+    return subprocess.run(cmd, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def seed():
+    """A data source, a query, and one run of it through the runner."""
+    adm = session("admin")
+    ds = adm.post(URL + "/api/datasources",
+                  json={"name": "bench", "host": "127.0.0.1",
+                        "port": int(os.environ["PGPORT"]),
+                        "dbname": "source", "username": "postgres",
+                        "password": "unused-trust-auth"})
+    ds = ds.json()["datasource"]["id"]
+    q = adm.post(URL + "/api/admin/queries",
+                 json={"name": "bench", "title": "Bench",
+                       "data_source_id": ds, "sql_text": SQL,
+                       "schedule_type": "interval",
+                       "schedule_expr": "PT1H"}).json()["query"]["id"]
+    sh(os.path.join(BLD, "pgsched-runner"), "--query", str(q))
+    r = adm.get("%s/api/queries/%d/runs/latest" % (URL, q))
+    if r.status_code != 200 or r.json()["rows_returned"] != 150:
+        sys.exit("bench: no 150-row run: %s %s" % (r.status_code,
+                                                    r.text[:300]))
+    return q, r.json()["id"], r.content, r.headers["ETag"]
+
+
+def nginx_conf(port):
+    """The stack's server block on another port, plus /static.json."""
+    with open(os.path.join(API_DIR, "nginx", "server.conf")) as f:
+        conf = f.read()
+    conf = re.sub(r"listen 127\.0\.0\.1:\d+;", "listen 127.0.0.1:%d;" % port,
+                  conf)
+    static = ("\tlocation = /static.json {\n\t\talias %s/static.json;\n"
+              "\t\tdefault_type application/json;\n\t}\n\n"
+              "\tlocation / {" % BDIR)
+    conf = conf.replace("\tlocation / {", static, 1)
+    if EXTRA:
+        conf = conf.replace("\tclient_max_body_size",
+                            "\t%s\n\tclient_max_body_size" % EXTRA, 1)
+    if KEEPCONN:
+        inc = re.search(r"include (\S+pgsched_fastcgi\.conf);", conf).group(1)
+        with open(inc) as f:
+            fc = f.read().replace("fastcgi_keep_conn off;",
+                                  "fastcgi_keep_conn on;")
+        with open(os.path.join(BDIR, "fastcgi.conf"), "w") as f:
+            f.write(fc)
+        conf = conf.replace(inc, os.path.join(BDIR, "fastcgi.conf"))
+        conf = re.sub(r"(upstream pgsched_fcgi \{\n[^}]*?;\n)",
+                      r"\1\tkeepalive %s;\n" %
+                      os.environ["PGSCHED_TEST_WORKERS"], conf)
+    with open(os.path.join(API_DIR, "nginx", "nginx.conf")) as f:
+        main = f.read()
+    main = main.replace("worker_processes 1;",
+                        "worker_processes %s;" % NGINX_WORKERS)
+    main = main.replace(os.path.join(API_DIR, "nginx.pid"),
+                        os.path.join(BDIR, "nginx.pid"))
+    main = re.sub(r"access_log \S+;", "access_log off;", main)
+    main = main.replace(os.path.join(API_DIR, "nginx", "server.conf"),
+                        os.path.join(BDIR, "server.conf"))
+    main = main.replace("worker_connections 512;", "worker_connections 4096;")
+    with open(os.path.join(BDIR, "server.conf"), "w") as f:
+        f.write(conf)
+    with open(os.path.join(BDIR, "nginx.conf"), "w") as f:
+        f.write(main)
+
+
+def start_nginx(body):
+    os.makedirs(BDIR, exist_ok=True)
+    os.chmod(BDIR, 0o755)
+    with open(os.path.join(BDIR, "static.json"), "wb") as f:
+        f.write(body)
+    os.chmod(os.path.join(BDIR, "static.json"), 0o644)
+    port = int(sh("/usr/bin/python3", "-c", "import socket\ns = "
+                  "socket.socket()\ns.bind(('127.0.0.1', 0))\n"
+                  "print(s.getsockname()[1])"))
+    nginx_conf(port)
+    nginx = os.environ.get("PGSCHED_NGINX", "/usr/sbin/nginx")
+    sh(nginx, "-p", os.path.join(API_DIR, "nginx"), "-e",
+       os.path.join(BDIR, "error.log"), "-c", os.path.join(BDIR,
+                                                           "nginx.conf"))
+    return "http://127.0.0.1:%d" % port
+
+
+def stop_nginx():
+    try:
+        with open(os.path.join(BDIR, "nginx.pid")) as f:
+            os.kill(int(f.read()), 15)
+    except (OSError, ValueError):
+        pass
+
+
+def parse_wrk(out):
+    """(requests, req/s, p99 ms, non-2xx/3xx count) from wrk --latency."""
+    def ms(v, unit):
+        return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    m = re.search(r"\s99%\s+([\d.]+)(us|ms|s|m)\b", out)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errs = re.search(r"Socket errors: (.*)", out)
+    n_bad = int(bad.group(1)) if bad else 0
+    if errs:
+        n_bad += sum(int(x) for x in re.findall(r"\d+", errs.group(1)))
+    return total, rps, ms(m.group(1), m.group(2)), n_bad
+
+
+def wrk(url, headers=(), script=None, dur=None, conns=None):
+    conns = conns or CONNS
+    cmd = ["wrk", "-t", str(min(THREADS, conns)), "-c", str(conns), "-d",
+           "%ds" % (dur or DUR), "--latency", "--timeout", "10s"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", script]
+    return parse_wrk(sh(*cmd, url))
+
+
+def measure(name, url, headers=(), script=None, expect=200, conns=None):
+    """Median of REPEAT runs; checks the status of one request first."""
+    import requests
+    h = dict(x.split(": ", 1) for x in headers)
+    if script is None:
+        st = requests.get(url, headers=h).status_code
+        if st != expect:
+            sys.exit("bench: %s answers %d, not %d" % (url, st, expect))
+    runs = [wrk(url, headers, script, conns=conns) for _ in range(REPEAT)]
+    total = sum(x[0] for x in runs)
+    rps = statistics.median(x[1] for x in runs)
+    p99 = statistics.median(x[2] for x in runs)
+    bad = sum(x[3] for x in runs)
+    return {"name": name, "rps": rps, "p99": p99, "bad": bad,
+            "total": total, "all": [round(x[1]) for x in runs]}
+
+
+def workers_rss():
+    """{pid: VmRSS kB} of the pool's workers."""
+    with open(os.environ["PGSCHED_FCGI_PIDFILE"]) as f:
+        master = f.read().strip()
+    out = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        if re.search(r"^PPid:\s+%s$" % master, st, re.M):
+            out[int(pid)] = int(re.search(r"^VmRSS:\s+(\d+)", st,
+                                          re.M).group(1))
+    return out
+
+
+def login_script(email):
+    path = os.path.join(BDIR, "login.lua")
+    with open(path, "w") as f:
+        f.write('wrk.method = "POST"\n'
+                'wrk.headers["Content-Type"] = "application/json"\n'
+                'wrk.body = \'{"email": "%s", "password": "%s"}\'\n'
+                % (email, PASSWORD))
+    return path
+
+
+def main():
+    q, rid, body, etag = seed()
+    base = start_nginx(body)
+    try:
+        run(base, q, rid, body, etag)
+    finally:
+        stop_nginx()
+
+
+def run(base, q, rid, body, etag):
+    latest = "%s/api/queries/%d/runs/latest" % (base, q)
+    viewer = session("viewer")
+    sid = viewer.cookies.get("sid")
+    # Warm-up: every worker sees each endpoint at least once.
+    wrk(latest, dur=1)
+    wrk("%s/api/runs/%d" % (base, rid), dur=1)
+    rss0 = workers_rss()
+    res = [measure("static file", base + "/static.json")]
+    res.append(measure("GET latest", latest))
+    res.append(measure("GET /api/runs/<id>", "%s/api/runs/%d" % (base, rid)))
+    res.append(measure("GET latest, 304", latest,
+                       headers=["If-None-Match: " + etag], expect=304))
+    res.append(measure("GET /api/users/me", base + "/api/users/me",
+                       headers=["Cookie: sid=" + sid]))
+    # Logins are Argon2id-bound: as many connections as workers.
+    res.append(measure("POST login (-c %s)" % os.environ[
+        "PGSCHED_TEST_WORKERS"], base + "/api/auth/login",
+        script=login_script("editor@example.com"),
+        conns=int(os.environ["PGSCHED_TEST_WORKERS"])))
+    served = sum(x["total"] for x in res[1:])
+    rss1 = workers_rss()
+    n = 0
+    while n < 100000:
+        n += wrk(latest, dur=5)[0]
+        n += wrk("%s/api/runs/%d" % (base, rid), dur=2)[0]
+    rss2 = workers_rss()
+    report(res, body, rss0, rss1, rss2, served, n)
+
+
+def report(res, body, rss0, rss1, rss2, served, n):
+    static = res[0]["rps"]
+    print("\nAPI benchmark: wrk -t%d -c%d, %d s per run, median of %d "
+          "run(s); %d pool workers, %s nginx worker(s), fastcgi_keep_conn "
+          "%s; body %d bytes" % (THREADS, CONNS, DUR, REPEAT,
+                                 int(os.environ["PGSCHED_TEST_WORKERS"]),
+                                 NGINX_WORKERS, "on" if KEEPCONN else "off",
+                                 len(body)))
+    if EXTRA:
+        print("added to the nginx server block: %s" % EXTRA)
+    print("%-24s %10s %9s %9s %7s  %s" % ("endpoint", "req/s", "p99 ms",
+                                          "ratio", "errors", "runs"))
+    for x in res:
+        print("%-24s %10.0f %9.2f %8.1f%% %7d  %s" % (
+            x["name"], x["rps"], x["p99"], 100.0 * x["rps"] / static,
+            x["bad"], x["all"]))
+    fmt = lambda d: " ".join("%d" % d[k] for k in sorted(d))  # noqa: E731
+    print("worker RSS kB, after warm-up:          %s" % fmt(rss0))
+    print("worker RSS kB, after the runs above:   %s (%d API requests)"
+          % (fmt(rss1), served))
+    print("worker RSS kB, after %d more:      %s" % (n, fmt(rss2)))
+    grown = [p for p in rss2 if p in rss1 and rss2[p] > rss1[p] + 1024]
+    print("RSS growth over the last %d requests: %s" %
+          (n, "none above 1 MiB" if not grown else
+           "%d worker(s) grew by more than 1 MiB" % len(grown)))
+    if shutil.which("nproc"):
+        print("cores: %s" % sh("nproc").strip())
+
+
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,7 @@
 #include "arena.h"
 #include "auth.h"
 #include "buf.h"
+#include "cache.h"
 #include "conf.h"
 #include "cred.h"
 #include "db.h"
@@ -36,6 +37,11 @@ struct app {
 	const char	*env_file;	/* --env-file, or NULL */
 	char		*runner_path;	/* pgsched-runner to start */
 	char		*openapi_path;	/* openapi.json to serve */
+	/* Rendered run responses; served only while cache_live: LISTEN is
+	 * active on db and the notify triggers exist. */
+	struct cache	 cache;
+	size_t		 cache_max;	/* --cache-mb in bytes, 0: off */
+	bool		 cache_live;
 };
 
 /* Who may call a route. */
@@ -158,6 +164,13 @@ void		 reply_header(struct req *r, const char *fmt, ...)
 /* Sends status with body (len bytes of ctype); handles ETag routes. */
 enum pgs_rc	 reply_send(struct req *r, int status, const char *ctype,
 		    const char *body, size_t len);
+/* Writes the ETag of body (a quoted hash) into tag. */
+void		 reply_etag_of(const char *body, size_t len,
+		    char tag[CACHE_ETAG_MAX]);
+/* reply_send for a 200 with a known ETag (tag from reply_etag_of):
+ * nothing is hashed, and a matching If-None-Match gets the 304. */
+enum pgs_rc	 reply_send_tagged(struct req *r, const char *ctype,
+		    const char *body, size_t len, const char *tag);
 /* Sends root (deleted here) as JSON. */
 enum pgs_rc	 reply_json(struct req *r, int status, cJSON *root);
 /* Sends the error body for an HTTP-level status (400, 401, 405, 413,
@@ -187,7 +200,8 @@ void		 metrics_write(struct metrics *m, struct buf *out);
 
 /* main.c */
 /* Returns true when the metadata database is usable (reconnecting at
- * most once a second). */
+ * most once a second); first applies the run notifications that arrived
+ * to app->cache. */
 bool		 app_db_ready(struct app *app);
 
 /* handlers */

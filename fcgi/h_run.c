@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "claim.h"
 #include "csv.h"
 #include "isotime.h"
 #include "log.h"
@@ -65,14 +66,73 @@ run_json(struct req *r, const struct run *x)
 	return o;
 }
 
+#define RUN_CSV_TYPE	"text/csv; charset=utf-8"
+
+static bool
+run_final(const struct run *x)
+{
+	return strcmp(x->status, "success") == 0 ||
+	    strcmp(x->status, "error") == 0 ||
+	    strcmp(x->status, "skipped") == 0;
+}
+
+static void
+run_csv_header(struct req *r, long run_id)
+{
+	reply_header(r, "Content-Disposition: attachment; "
+	    "filename=\"run-%ld.csv\"", run_id);
+}
+
+/* Answers from the worker's cache when it holds key; true when it did. */
+static bool
+run_cached(struct req *r, uint64_t key)
+{
+	const struct cache_entry	*e;
+
+	if (!r->app->cache_live)
+		return false;
+	e = cache_get(&r->app->cache, key);
+	if (e == NULL)
+		return false;
+	if (e->csv)
+		run_csv_header(r, e->run_id);
+	(void)reply_send_tagged(r, e->csv ? RUN_CSV_TYPE : "application/json",
+	    e->body, e->len, e->etag);
+	return true;
+}
+
+/*
+ * Sends b, the rendered run x (freed here); a finished run is kept in the
+ * cache under key first: it never changes, and the notifications of
+ * sql/0003-notify.sql drop it when its query's runs do.
+ */
+static enum pgs_rc
+run_reply(struct req *r, const struct run *x, uint64_t key, bool csv,
+    struct buf *b)
+{
+	char		 tag[CACHE_ETAG_MAX];
+	const char	*data = b->data != NULL ? b->data : "";
+	enum pgs_rc	 rc;
+
+	reply_etag_of(data, b->len, tag);
+	if (r->app->cache_live && run_final(x))
+		(void)cache_put(&r->app->cache, key, x->query_id, x->id, csv,
+		    tag, data, b->len);
+	if (csv)
+		run_csv_header(r, x->id);
+	rc = reply_send_tagged(r, csv ? RUN_CSV_TYPE : "application/json",
+	    data, b->len, tag);
+	buf_free(b);
+	return rc;
+}
+
 /* Sends a run with its result document spliced in verbatim. */
 static enum pgs_rc
-run_send(struct req *r, const struct run *x)
+run_send(struct req *r, const struct run *x, uint64_t key)
 {
 	struct buf	 b = BUF_INIT;
 	cJSON		*o = run_json(r, x);
 	char		*t;
-	enum pgs_rc	 rc;
 
 	t = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -85,14 +145,12 @@ run_send(struct req *r, const struct run *x)
 	else
 		buf_puts(&b, "null");
 	buf_putc(&b, '}');
-	rc = reply_send(r, 200, "application/json", b.data, b.len);
-	buf_free(&b);
-	return rc;
+	return run_reply(r, x, key, false, &b);
 }
 
 /* Sends the result of a run as CSV. */
 static enum pgs_rc
-run_send_csv(struct req *r, const struct run *x)
+run_send_csv(struct req *r, const struct run *x, uint64_t key)
 {
 	struct buf	 b = BUF_INIT;
 	enum pgs_rc	 rc;
@@ -107,12 +165,7 @@ run_send_csv(struct req *r, const struct run *x)
 		    "document", x->id);
 		return PGS_INTERNAL;
 	}
-	reply_header(r, "Content-Disposition: attachment; "
-	    "filename=\"run-%ld.csv\"", x->id);
-	rc = reply_send(r, 200, "text/csv; charset=utf-8", b.data ? b.data :
-	    "", b.len);
-	buf_free(&b);
-	return rc;
+	return run_reply(r, x, key, true, &b);
 }
 
 /* Reads ?format= (json or csv) into *csv. */
@@ -134,14 +187,19 @@ h_run_get(struct req *r)
 {
 	struct run	 x;
 	bool		 csv;
+	uint64_t	 key;
 	enum pgs_rc	 rc;
 
 	rc = run_format(r, &csv);
-	if (rc == PGS_OK)
-		rc = run_get(&r->app->db, r->a, r->ids[0], true, &x);
 	if (rc != PGS_OK)
 		return rc;
-	return csv ? run_send_csv(r, &x) : run_send(r, &x);
+	key = cache_key(CACHE_RUN, csv, r->ids[0]);
+	if (run_cached(r, key))
+		return PGS_OK;
+	rc = run_get(&r->app->db, r->a, r->ids[0], true, &x);
+	if (rc != PGS_OK)
+		return rc;
+	return csv ? run_send_csv(r, &x, key) : run_send(r, &x, key);
 }
 
 /* 404 unless query ids[0] exists. */
@@ -160,6 +218,7 @@ h_run_latest(struct req *r)
 	const char	*st = req_qparam(r, "status");
 	struct run	 x;
 	bool		 csv, any;
+	uint64_t	 key;
 	enum pgs_rc	 rc;
 
 	any = st != NULL && strcmp(st, "any") == 0;
@@ -168,8 +227,12 @@ h_run_latest(struct req *r)
 	rc = run_format(r, &csv);
 	if (rc == PGS_OK)
 		rc = req_fields_rc(r);
-	if (rc == PGS_OK)
-		rc = run_query_exists(r);
+	if (rc != PGS_OK)
+		return rc;
+	key = cache_key(any ? CACHE_LATEST_ANY : CACHE_LATEST, csv, r->ids[0]);
+	if (run_cached(r, key))
+		return PGS_OK;
+	rc = run_query_exists(r);
 	if (rc == PGS_OK)
 		rc = run_latest(&r->app->db, r->a, r->ids[0], any, true, &x);
 	if (rc == PGS_NOTFOUND && r->err_code == NULL)
@@ -177,7 +240,7 @@ h_run_latest(struct req *r)
 		    any ? "" : "successful");
 	if (rc != PGS_OK)
 		return rc;
-	return csv ? run_send_csv(r, &x) : run_send(r, &x);
+	return csv ? run_send_csv(r, &x, key) : run_send(r, &x, key);
 }
 
 /* Reads an ISO 8601 query parameter (checked, passed on as given). */
@@ -335,7 +398,7 @@ h_run_now(struct req *r)
 	cJSON		*o;
 	enum pgs_rc	 rc;
 
-	rc = run_queue_manual(&r->app->db, r->a, r->ids[0], r->user.id,
+	rc = claim_enqueue_manual(&r->app->db, r->a, r->ids[0], r->user.id,
 	    &run_id);
 	if (rc != PGS_OK)
 		return rc;

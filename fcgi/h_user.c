@@ -77,18 +77,15 @@ enum pgs_rc
 auth_request(struct req *r)
 {
 	struct app	*app = r->app;
-	long		 uid;
 	enum pgs_rc	 rc;
 
 	if (r->sid == NULL || !auth_token_valid(r->sid))
 		return PGS_NOTFOUND;
 	auth_token_hash(r->sid, r->sid_hash);
-	rc = session_lookup(&app->db, r->a, r->sid_hash,
-	    app->conf.session_ttl_hours, app->conf.session_extend_min, &uid,
-	    &r->sid_extended);
-	if (rc != PGS_OK)
-		return rc;
-	rc = user_get(&app->db, r->a, id_text(r, uid), NULL, &r->user);
+	/* One round trip: the session, its sliding expiry and the user. */
+	rc = session_user(&app->db, r->a, r->sid_hash,
+	    app->conf.session_ttl_hours, app->conf.session_extend_min,
+	    &r->user, &r->sid_extended);
 	if (rc != PGS_OK)
 		return rc;
 	r->authed = true;

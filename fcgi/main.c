@@ -41,6 +41,8 @@
 #define POOL_STOP_GRACE_S	30	/* then SIGKILL */
 #define POOL_BACKOFF_MAX_S	60
 #define POOL_STABLE_S		10	/* a worker living this long is fine */
+#define POOL_CACHE_MB		64	/* --cache-mb default */
+#define POOL_CACHE_MB_MAX	65536
 
 struct opts {
 	int		 workers;
@@ -49,6 +51,7 @@ struct opts {
 	const char	*listen_addr;
 	const char	*env_file;
 	bool		 check_config;
+	int		 cache_mb;	/* per worker, 0: no cache */
 	int		 worker_fd;	/* internal: run as a worker */
 	int		 metrics_fd;
 };
@@ -71,7 +74,11 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: pgsched-fcgi [--workers N] [--socket PATH "
 	    "[--socket-mode MODE] | --listen HOST:PORT]\n"
-	    "                    [--env-file PATH] [--check-config]\n"
+	    "                    [--cache-mb N] [--env-file PATH] "
+	    "[--check-config]\n"
+	    "--cache-mb N: each worker keeps up to N MiB of finished runs' "
+	    "answers\n(default %d, 0: none).\n", POOL_CACHE_MB);
+	fprintf(fp, ""
 	    "Without --socket or --listen the FastCGI socket is fd 0 "
 	    "(spawn-fcgi).\n");
 }
@@ -97,6 +104,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->socket_mode = 0660;
+	o->cache_mb = POOL_CACHE_MB;
 	o->worker_fd = -1;
 	o->metrics_fd = -1;
 	for (i = 1; i < argc; i++) {
@@ -127,6 +135,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->listen_addr = v;
 		else if (strcmp(a, "--env-file") == 0)
 			o->env_file = v;
+		else if (strcmp(a, "--cache-mb") == 0)
+			o->cache_mb = parse_int(v, 0, POOL_CACHE_MB_MAX, a);
 		else if (strcmp(a, "--worker-fd") == 0)
 			o->worker_fd = parse_int(v, 0, 65535, a);
 		else if (strcmp(a, "--metrics-fd") == 0)
@@ -193,14 +203,74 @@ app_free(struct app *app)
 	free(app->openapi_path);
 }
 
+/*
+ * Starts listening for run notifications on a new connection; the cache
+ * is served only when that works and the triggers that send them
+ * (sql/0003-notify.sql) exist, else stale answers could be served.
+ */
+static void
+app_listen(struct app *app)
+{
+	struct arena	 a;
+	PGresult	*res;
+	enum pgs_rc	 rc;
+
+	cache_clear(&app->cache);
+	app->cache_live = false;
+	if (app->cache_max == 0)
+		return;
+	arena_init(&a);
+	rc = db_query(&app->db, &a, "SELECT count(*) FROM pg_trigger"
+	    " WHERE tgname IN ('query_run_notify', 'query_run_blob_notify')"
+	    " AND NOT tgisinternal", 0, NULL, &res);
+	if (rc == PGS_OK && db_long(res, 0, 0) != 2) {
+		log_warn("cache", "the run notification triggers are missing "
+		    "(pgsched-admin db migrate): answers are not cached");
+		rc = PGS_NOTFOUND;
+	}
+	if (rc == PGS_OK)
+		rc = db_cmd(&app->db, &a, "LISTEN pgsched_run", 0, NULL);
+	app->cache_live = rc == PGS_OK;
+	arena_free(&a);
+}
+
+/*
+ * Applies the notifications that arrived (without blocking): each names a
+ * query whose cached answers go.  Returns false when the connection broke.
+ * A worker that serves nothing for a while reads its backlog here at its
+ * next request; meanwhile PostgreSQL keeps it (socket buffer, then its
+ * notification queue).
+ */
+static bool
+app_drain(struct app *app)
+{
+	PGnotify	*n;
+
+	if (!app->cache_live)
+		return true;
+	if (PQconsumeInput(app->db.conn) == 0)
+		return false;
+	for (n = PQnotifies(app->db.conn); n != NULL;
+	    n = PQnotifies(app->db.conn)) {
+		(void)cache_drop_query(&app->cache, strtol(n->extra, NULL, 10));
+		PQfreemem(n);
+	}
+	return true;
+}
+
 bool
 app_db_ready(struct app *app)
 {
-	time_t		 now = time(NULL);
+	time_t		 now;
 	enum pgs_rc	 rc;
 
-	if (app->db.conn != NULL && PQstatus(app->db.conn) == CONNECTION_OK)
+	if (app->db.conn != NULL && PQstatus(app->db.conn) == CONNECTION_OK &&
+	    app_drain(app) && PQstatus(app->db.conn) == CONNECTION_OK)
 		return true;
+	/* Notifications may be lost with the connection: forget it all. */
+	cache_clear(&app->cache);
+	app->cache_live = false;
+	now = time(NULL);
 	if (now < app->db_retry_at)
 		return false;
 	app->db_retry_at = now + 1;
@@ -213,7 +283,9 @@ app_db_ready(struct app *app)
 		return false;
 	}
 	app->db.default_interval_s = app->conf.default_query_interval;
-	log_info("db_connect", "connected");
+	app_listen(app);
+	log_info("db_connect", "connected cache=%s",
+	    app->cache_live ? "on" : "off");
 	return true;
 }
 
@@ -240,6 +312,29 @@ set_handler(int sig, void (*fn)(int))
 	sigaction(sig, &sa, NULL);
 }
 
+/*
+ * Ends the request.  libfcgi closes a connection by shutting down its
+ * side and then waiting until the web server closes the other (so that
+ * unread input cannot turn the close into a reset that loses the reply):
+ * one more round trip to nginx per request, during which the worker
+ * accepts nothing.  When nothing is left to read, a plain close loses
+ * nothing, so the request is detached from that wait (FCGX_Detach makes
+ * FCGX_Finish_r close without it).
+ */
+static void
+worker_finish(FCGX_Request *fr)
+{
+	char	 c;
+	ssize_t	 n;
+
+	if (fr->ipcFd >= 0 && !fr->keepConnection) {
+		n = recv(fr->ipcFd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			(void)FCGX_Detach(fr);
+	}
+	FCGX_Finish_r(fr);
+}
+
 /* A worker: accept and serve until SIGTERM. */
 static int
 worker_main(const struct opts *o)
@@ -249,6 +344,8 @@ worker_main(const struct opts *o)
 	unsigned long	 served = 0;
 
 	app_setup(&app, o->env_file);
+	app.cache_max = (size_t)o->cache_mb * 1024 * 1024;
+	cache_init(&app.cache, app.cache_max);
 	log_open(&app.conf, NULL, LOG_TO_FILE);
 	json_init();
 	if (o->metrics_fd >= 0)
@@ -276,13 +373,14 @@ worker_main(const struct opts *o)
 			break;
 		}
 		route_serve(&app, &fr);
-		FCGX_Finish_r(&fr);
+		worker_finish(&fr);
 		served++;
 	}
 	FCGX_Free(&fr, 1);
 	log_info("worker_stop", "pid=%d requests=%lu stopped", (int)getpid(),
 	    served);
 	log_close();
+	cache_free(&app.cache);
 	app_free(&app);
 	return got_term ? 0 : EX_OSERR;
 }
@@ -367,19 +465,22 @@ stdin_is_socket(void)
 static pid_t
 pool_spawn(const struct opts *o, int lfd, int mfd)
 {
-	char		 lbuf[16], mbuf[16];
-	const char	*argv[8];
+	char		 lbuf[16], mbuf[16], cbuf[16];
+	const char	*argv[10];
 	sigset_t	 none;
 	pid_t		 pid;
 	int		 n = 0;
 
 	snprintf(lbuf, sizeof(lbuf), "%d", lfd);
 	snprintf(mbuf, sizeof(mbuf), "%d", mfd);
+	snprintf(cbuf, sizeof(cbuf), "%d", o->cache_mb);
 	argv[n++] = "pgsched-fcgi";
 	argv[n++] = "--worker-fd";
 	argv[n++] = lbuf;
 	argv[n++] = "--metrics-fd";
 	argv[n++] = mbuf;
+	argv[n++] = "--cache-mb";
+	argv[n++] = cbuf;
 	if (o->env_file != NULL) {
 		argv[n++] = "--env-file";
 		argv[n++] = o->env_file;

@@ -2,10 +2,13 @@
  * reply.c: writing responses.  The only place that maps an enum pgs_rc to
  * an HTTP status and an error body (CONTRACT section 5).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 
+#include <fastcgi.h>
 #include <sodium.h>
 
 #include "api.h"
@@ -64,12 +67,10 @@ reply_etag_matches(struct req *r, const char *tag)
 	return strstr(inm, tag) != NULL;
 }
 
-/* Adds the ETag of body; returns true when the client has it already. */
-static bool
-reply_etag(struct req *r, const char *body, size_t len)
+void
+reply_etag_of(const char *body, size_t len, char tag[CACHE_ETAG_MAX])
 {
 	unsigned char	 h[16];
-	char		 tag[2 * sizeof(h) + 3];
 	size_t		 i;
 
 	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len,
@@ -79,44 +80,167 @@ reply_etag(struct req *r, const char *body, size_t len)
 		snprintf(tag + 1 + 2 * i, 3, "%02x", h[i]);
 	tag[1 + 2 * sizeof(h)] = '"';
 	tag[2 + 2 * sizeof(h)] = '\0';
-	reply_header(r, "ETag: %s", tag);
-	return reply_etag_matches(r, tag);
 }
 
-enum pgs_rc
-reply_send(struct req *r, int status, const char *ctype, const char *body,
-    size_t len)
+#define REPLY_REC_MAX	65528	/* FastCGI record content, 8-aligned */
+#define REPLY_IOV	64
+
+/* Writes the n iovecs in full (they may be consumed); false on error. */
+static bool
+reply_writev(int fd, struct iovec *iov, int n)
 {
-	FCGX_Stream	*out = r->fr->out;
+	ssize_t	 w;
+
+	while (n > 0) {
+		w = writev(fd, iov, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return false;
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return true;
+}
+
+static void
+reply_rec_header(FCGI_Header *h, int type, int id, size_t len)
+{
+	memset(h, 0, sizeof(*h));
+	h->version = FCGI_VERSION_1;
+	h->type = (unsigned char)type;
+	h->requestIdB1 = (unsigned char)((id >> 8) & 0xff);
+	h->requestIdB0 = (unsigned char)(id & 0xff);
+	h->contentLengthB1 = (unsigned char)((len >> 8) & 0xff);
+	h->contentLengthB0 = (unsigned char)(len & 0xff);
+}
+
+/*
+ * Writes the whole answer (head, then len bytes of body) as FastCGI
+ * records with as few writev calls as possible, then the end of the
+ * stream and FCGI_END_REQUEST, and closes libfcgi's output stream so
+ * that FCGX_Finish_r adds nothing.  libfcgi's own stream would cut the
+ * answer into 8 KiB records, one write(2) each, and nginx reads each.
+ */
+static void
+reply_records(struct req *r, const char *head, size_t hlen,
+    const char *body, size_t len)
+{
+	FCGI_Header		 hdr[REPLY_IOV / 2 + 1];
+	FCGI_EndRequestRecord	 end;
+	struct iovec		 iov[REPLY_IOV + 2];
+	const char		*p[2] = { head, body };
+	size_t			 left[2] = { hlen, len }, take, room;
+	int			 id = r->fr->requestId, fd = r->fr->ipcFd;
+	int			 n = 0, k = 0, part = 0;
+	bool			 ok = true;
+
+	while (ok && (left[0] + left[1] > 0 || k >= 0)) {
+		if (left[0] + left[1] == 0) {
+			/* The empty record ending stdout, and the end. */
+			reply_rec_header(&hdr[n / 2], FCGI_STDOUT, id, 0);
+			iov[n].iov_base = &hdr[n / 2];
+			iov[n++].iov_len = sizeof(FCGI_Header);
+			memset(&end, 0, sizeof(end));
+			reply_rec_header(&end.header, FCGI_END_REQUEST, id,
+			    sizeof(end.body));
+			end.body.protocolStatus = FCGI_REQUEST_COMPLETE;
+			iov[n].iov_base = &end;
+			iov[n++].iov_len = sizeof(end);
+			k = -1;
+		} else {
+			/* One record: what is left of head, then body. */
+			room = REPLY_REC_MAX;
+			reply_rec_header(&hdr[n / 2], FCGI_STDOUT, id, 0);
+			iov[n].iov_base = &hdr[n / 2];
+			iov[n].iov_len = sizeof(FCGI_Header);
+			k = n++;
+			while (room > 0 && part < 2) {
+				take = left[part] < room ? left[part] : room;
+				if (take > 0) {
+					iov[n].iov_base = (void *)p[part];
+					iov[n++].iov_len = take;
+					p[part] += take;
+					left[part] -= take;
+					room -= take;
+				}
+				if (left[part] == 0)
+					part++;
+			}
+			reply_rec_header(iov[k].iov_base, FCGI_STDOUT, id,
+			    REPLY_REC_MAX - room);
+		}
+		if (n + 4 > REPLY_IOV || k < 0) {
+			ok = reply_writev(fd, iov, n);
+			n = 0;
+		}
+	}
+	/* libfcgi must not write its own end records now. */
+	r->fr->out->wasFCloseCalled = 1;
+	r->fr->out->isClosed = 1;
+}
+
+/* Writes the reply; tag is the ETag of an ETag route's 200, or NULL. */
+static enum pgs_rc
+reply_write(struct req *r, int status, const char *ctype, const char *body,
+    size_t len, const char *tag)
+{
 	struct buf	 head = BUF_INIT;
-	bool		 etag;
 
 	if (r->replied)
 		return PGS_OK;
-	etag = r->route != NULL && (r->route->flags & ROUTE_ETAG) &&
-	    status == 200;
-	if (etag && reply_etag(r, body, len)) {
-		status = 304;
-		len = 0;
+	if (tag != NULL) {
+		reply_header(r, "ETag: %s", tag);
+		if (reply_etag_matches(r, tag)) {
+			status = 304;
+			len = 0;
+		}
 	}
 	r->replied = true;
 	r->status = status;
-	/* libfcgi's own printf lacks %zu: format here. */
 	buf_printf(&head, "Status: %d %s\r\n", status, reply_reason(status));
 	if (status != 204 && status != 304)
 		buf_printf(&head, "Content-Type: %s\r\nContent-Length: %zu\r\n",
 		    ctype, len);
 	buf_printf(&head, "Cache-Control: %s\r\n"
 	    "X-Content-Type-Options: nosniff\r\n",
-	    etag ? "no-cache" : "no-store");
+	    tag != NULL ? "no-cache" : "no-store");
 	if (r->hdrs.len > 0)
 		buf_append(&head, r->hdrs.data, r->hdrs.len);
 	buf_puts(&head, "\r\n");
-	FCGX_PutStr(head.data, (int)head.len, out);
+	if (r->head || status == 304 || status == 204)
+		len = 0;
+	reply_records(r, head.data, head.len, body, len);
 	buf_free(&head);
-	if (!r->head && len > 0 && status != 304 && status != 204)
-		FCGX_PutStr(body, (int)len, out);
 	return PGS_OK;
+}
+
+enum pgs_rc
+reply_send(struct req *r, int status, const char *ctype, const char *body,
+    size_t len)
+{
+	char	 tag[CACHE_ETAG_MAX];
+	bool	 etag;
+
+	etag = r->route != NULL && (r->route->flags & ROUTE_ETAG) &&
+	    status == 200;
+	if (etag && !r->replied)
+		reply_etag_of(body, len, tag);
+	return reply_write(r, status, ctype, body, len, etag ? tag : NULL);
+}
+
+enum pgs_rc
+reply_send_tagged(struct req *r, const char *ctype, const char *body,
+    size_t len, const char *tag)
+{
+	return reply_write(r, 200, ctype, body, len, tag);
 }
 
 enum pgs_rc

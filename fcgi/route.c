@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "log.h"
+#include "log_access.h"
 
 #define B	ROUTE_BODY
 #define BO	ROUTE_BODY_OPT
@@ -342,6 +343,7 @@ route_serve(struct app *app, FCGX_Request *fr)
 	struct arena	 a;
 	struct req	 r;
 	struct buf	 allow = BUF_INIT;
+	struct log_access la;
 	double		 t0 = route_now();
 	bool		 options;
 	enum pgs_rc	 rc;
@@ -364,11 +366,16 @@ route_serve(struct app *app, FCGX_Request *fr)
 	}
 	if (!r.replied)
 		reply_rc(&r, PGS_INTERNAL);
-	metrics_count(app->metrics, r.route_idx, r.status,
-	    route_now() - t0);
-	if (r.status >= 500)
-		log_warn("request", "method=%s path=\"%s\" status=%d failed",
-		    r.method, r.path, r.status);
+	la.seconds = route_now() - t0;
+	metrics_count(app->metrics, r.route_idx, r.status, la.seconds);
+	la.method = r.head ? "HEAD" : r.method;
+	la.route = r.route_idx >= 0 && r.route != NULL ? r.route->pattern :
+	    NULL;
+	la.path = r.path;
+	la.status = r.status;
+	la.user_id = r.authed ? r.user.id : 0;
+	la.client = r.client;
+	log_access(&la);
 	json_errors_free(&r.errs);
 	buf_free(&allow);
 	buf_free(&r.hdrs);

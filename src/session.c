@@ -66,6 +66,98 @@ session_lookup(struct db *db, struct arena *a, const char *hash,
 	return PGS_OK;
 }
 
+/*
+ * Runs the statement `name` (sql, n text parameters), preparing it first
+ * when this connection has not: *prep remembers the connection (its
+ * PGconn and backend pid) it was prepared on.  Any failure of the
+ * prepared path (a new connection, a statement gone after DISCARD, a
+ * changed schema) runs sql the ordinary way instead, which maps and logs
+ * a real error.  The result is arena-owned.
+ */
+struct prepared {
+	const PGconn	*conn;
+	int		 pid;
+};
+
+static enum pgs_rc
+session_exec(struct db *db, struct arena *a, struct prepared *prep,
+    const char *name, const char *sql, int n, const char *const *params,
+    PGresult **out)
+{
+	PGresult	*res = NULL;
+	bool		 ready;
+
+	ready = db->conn != NULL && prep->conn == db->conn &&
+	    prep->pid == PQbackendPID(db->conn);
+	if (!ready && db->conn != NULL && !db->in_tx) {
+		res = PQprepare(db->conn, name, sql, n, NULL);
+		ready = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+		res = NULL;
+		if (ready) {
+			prep->conn = db->conn;
+			prep->pid = PQbackendPID(db->conn);
+		}
+	}
+	if (ready)
+		res = PQexecPrepared(db->conn, name, n, params, NULL, NULL, 0);
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK) {
+		arena_defer(a, (void (*)(void *))PQclear, res);
+		*out = res;
+		return PGS_OK;
+	}
+	PQclear(res);
+	prep->conn = NULL;
+	return db_query(db, a, sql, n, params, out);
+}
+
+enum pgs_rc
+session_user(struct db *db, struct arena *a, const char *hash, int ttl_hours,
+    int extend_min, struct user *u, bool *extended)
+{
+	static const char sql[] =
+	    "WITH s AS (SELECT us.id AS sid, u.id, u.email, u.name,"
+	    "  u.is_active, u.created_at, u.updated_at, (us.last_seen_at IS NULL"
+	    "  OR us.last_seen_at < now() - make_interval(mins => $3::int))"
+	    "  AS stale FROM user_session us JOIN user_account u"
+	    "  ON u.id = us.user_id WHERE us.id = $1 AND NOT us.is_revoked"
+	    "  AND us.expires_at > now() AND u.is_active),"
+	    " upd AS (UPDATE user_session us SET last_seen_at = now(),"
+	    "  expires_at = now() + make_interval(hours => $2::int)"
+	    "  FROM s WHERE us.id = s.sid AND s.stale RETURNING us.id)"
+	    " SELECT s.id, s.email, s.name, s.is_active, s.created_at,"
+	    " s.updated_at, coalesce((SELECT string_agg(role, ',' ORDER BY"
+	    "  CASE role WHEN 'viewer' THEN 1 WHEN 'editor' THEN 2 ELSE 3 END)"
+	    "  FROM user_role r WHERE r.user_id = s.id), ''), s.stale FROM s";
+	static struct prepared	 prep;
+	const char	*p[3];
+	char		*roles, *tok, *save;
+	PGresult	*res;
+	enum pgs_rc	 rc;
+
+	p[0] = hash;
+	p[1] = arena_printf(a, "%d", ttl_hours);
+	p[2] = arena_printf(a, "%d", extend_min);
+	rc = session_exec(db, a, &prep, "pgs_session_user", sql, 3, p, &res);
+	if (rc != PGS_OK)
+		return rc;
+	if (PQntuples(res) == 0)
+		return PGS_NOTFOUND;
+	memset(u, 0, sizeof(*u));
+	u->id = db_long(res, 0, 0);
+	u->email = db_str(a, res, 0, 1);
+	u->name = db_str(a, res, 0, 2);
+	u->is_active = db_bool(res, 0, 3);
+	u->created_at = db_str(a, res, 0, 4);
+	u->updated_at = db_str(a, res, 0, 5);
+	roles = db_str(a, res, 0, 6);
+	for (tok = strtok_r(roles, ",", &save); tok != NULL && u->nroles < 3;
+	    tok = strtok_r(NULL, ",", &save))
+		u->roles[u->nroles++] = tok;
+	*extended = db_bool(res, 0, 7);
+	return PGS_OK;
+}
+
 enum pgs_rc
 session_revoke(struct db *db, struct arena *a, const char *hash)
 {
@@ -142,30 +234,6 @@ throttle_clear(struct db *db, struct arena *a, const char *email)
 	const char	*p[] = { email };
 
 	return db_cmd(db, a, sql, 1, p);
-}
-
-enum pgs_rc
-run_queue_manual(struct db *db, struct arena *a, long query_id, long user_id,
-    long *run_id)
-{
-	static const char sql[] =
-	    "INSERT INTO query_run (query_id, scheduled_at, job_timezone,"
-	    " status, triggered_by, triggered_by_user, missed_slots)"
-	    " SELECT j.id, now(), j.timezone, 'queued', 'manual', $2::int, 0"
-	    " FROM query_job j WHERE j.id = $1 RETURNING id";
-	const char	*p[2];
-	PGresult	*res;
-	enum pgs_rc	 rc;
-
-	p[0] = arena_printf(a, "%ld", query_id);
-	p[1] = user_id > 0 ? arena_printf(a, "%ld", user_id) : NULL;
-	rc = db_query(db, a, sql, 2, p, &res);
-	if (rc != PGS_OK)
-		return rc;
-	if (PQntuples(res) == 0)
-		return PGS_NOTFOUND;
-	*run_id = db_long(res, 0, 0);
-	return PGS_OK;
 }
 
 enum pgs_rc

@@ -13,6 +13,7 @@
 #include "arena.h"
 #include "db.h"
 #include "rc.h"
+#include "store.h"
 
 /*
  * Stores a new session of user_id under hash (auth_token_hash of the sid),
@@ -32,6 +33,15 @@ enum pgs_rc	 session_create(struct db *db, struct arena *a, long user_id,
 enum pgs_rc	 session_lookup(struct db *db, struct arena *a,
 		    const char *hash, int ttl_hours, int extend_min,
 		    long *user_id, bool *extended) PGS_MUSTCHECK;
+/*
+ * session_lookup and the user's row in one round trip: fills *u (arena
+ * strings, no password_hash) with the session's user.  The statement is
+ * prepared once per connection (PQprepare) and falls back to an ordinary
+ * query when that fails.  Returns PGS_OK, PGS_NOTFOUND, or the db_exec rc.
+ */
+enum pgs_rc	 session_user(struct db *db, struct arena *a,
+		    const char *hash, int ttl_hours, int extend_min,
+		    struct user *u, bool *extended) PGS_MUSTCHECK;
 /* Revokes the session stored under hash (PGS_OK even when unknown). */
 enum pgs_rc	 session_revoke(struct db *db, struct arena *a,
 		    const char *hash) PGS_MUSTCHECK;
@@ -52,14 +62,6 @@ enum pgs_rc	 throttle_fail(struct db *db, struct arena *a,
 /* Forgets the failures of email (after a successful login). */
 enum pgs_rc	 throttle_clear(struct db *db, struct arena *a,
 		    const char *email) PGS_MUSTCHECK;
-
-/*
- * Queues a manual run of query_id by user_id (0: unknown): status queued,
- * triggered_by manual, scheduled_at now(), missed_slots 0, the job's time
- * zone.  *run_id gets the new run.  PGS_NOTFOUND when the query is gone.
- */
-enum pgs_rc	 run_queue_manual(struct db *db, struct arena *a,
-		    long query_id, long user_id, long *run_id) PGS_MUSTCHECK;
 
 /* Run counts by status and the scheduler's lag, for /metrics. */
 struct run_stats {
