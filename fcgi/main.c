@@ -10,8 +10,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +53,7 @@ struct opts {
 	const char	*listen_addr;
 	const char	*env_file;
 	bool		 check_config;
+	const char	*user;		/* --user: switch to it after binding */
 	int		 cache_mb;	/* per worker, 0: no cache */
 	int		 worker_fd;	/* internal: run as a worker */
 	int		 metrics_fd;
@@ -74,8 +77,10 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: pgsched-fcgi [--workers N] [--socket PATH "
 	    "[--socket-mode MODE] | --listen HOST:PORT]\n"
-	    "                    [--cache-mb N] [--env-file PATH] "
+	    "                    [--cache-mb N] [--user NAME] [--env-file PATH] "
 	    "[--check-config]\n"
+	    "--user NAME: after binding the socket, run as NAME (root "
+	    "only).\n"
 	    "--cache-mb N: each worker keeps up to N MiB of finished runs' "
 	    "answers\n(default %d, 0: none).\n", POOL_CACHE_MB);
 	fprintf(fp, ""
@@ -135,6 +140,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->listen_addr = v;
 		else if (strcmp(a, "--env-file") == 0)
 			o->env_file = v;
+		else if (strcmp(a, "--user") == 0)
+			o->user = v;
 		else if (strcmp(a, "--cache-mb") == 0)
 			o->cache_mb = parse_int(v, 0, POOL_CACHE_MB_MAX, a);
 		else if (strcmp(a, "--worker-fd") == 0)
@@ -643,6 +650,36 @@ pool_run(struct pool *p)
 	}
 }
 
+/*
+ * --user: once the socket is bound (which may need root), become that user
+ * for good, with its groups; the socket file is handed over so the pool
+ * can remove it at stop.
+ */
+static void
+drop_privileges(const char *user, const char *socket_path)
+{
+	struct passwd	*pw;
+
+	if (user == NULL)
+		return;
+	pw = getpwnam(user);
+	if (pw == NULL)
+		fatal(EX_NOUSER, "--user: no user '%s'", user);
+	if (getuid() != 0) {
+		if (getuid() == pw->pw_uid)
+			return;
+		fatal(EX_NOPERM, "--user %s: only root can switch users", user);
+	}
+	if (socket_path != NULL && chown(socket_path, pw->pw_uid, (gid_t)-1))
+		fatal(EX_OSERR, "--user %s: chown %s: %s", user, socket_path,
+		    strerror(errno));
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
+	    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+		fatal(EX_OSERR, "--user %s: %s", user, strerror(errno));
+	if (pw->pw_uid != 0 && setuid(0) == 0)
+		fatal(EX_SOFTWARE, "--user %s: root could be regained", user);
+}
+
 /* The master: socket, shared metrics, workers. */
 static int
 master_main(const struct opts *o)
@@ -657,7 +694,6 @@ master_main(const struct opts *o)
 		app_free(&app);
 		return 0;
 	}
-	log_open(&app.conf, NULL, LOG_TO_FILE | LOG_TO_STDERR);
 	memset(&p, 0, sizeof(p));
 	p.o = o;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -675,6 +711,9 @@ master_main(const struct opts *o)
 		fatal(EX_USAGE, "no --socket or --listen, and fd 0 is not a "
 		    "socket");
 	}
+	drop_privileges(o->user, o->socket_path);
+	/* Log files are created by the user that will keep writing them. */
+	log_open(&app.conf, NULL, LOG_TO_FILE | LOG_TO_STDERR);
 	p.mfd = memfd_create("pgsched-metrics", 0);
 	if (p.mfd < 0 || ftruncate(p.mfd, (off_t)metrics_size()) != 0)
 		fatal(EX_OSERR, "memfd: %s", strerror(errno));

@@ -218,6 +218,23 @@ drop(const char *what, int err)
 	    strerror(err));
 }
 
+/*
+ * A day file that root creates (an admin command run as root) in a log
+ * directory owned by the service user is handed to that user and group, so
+ * the services can keep appending to it.
+ */
+static void
+give_to_dir_owner(int fd)
+{
+	struct stat	 d, f;
+
+	if (geteuid() != 0 || stat(L.dir, &d) != 0 || fstat(fd, &f) != 0)
+		return;
+	if (d.st_uid != 0 && f.st_uid == 0 &&
+	    fchown(fd, d.st_uid, d.st_gid) != 0)
+		return;		/* best effort: the line still goes out */
+}
+
 /* Opens the day file for t when needed.  Called locked. */
 static void
 open_day(time_t t)
@@ -238,6 +255,8 @@ open_day(time_t t)
 	if (L.fd == -1 && errno == ENOENT && mkdir_p(L.dir) == 0)
 		L.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 		    0640);
+	if (L.fd >= 0)
+		give_to_dir_owner(L.fd);
 	L.fd_day = day;
 }
 
