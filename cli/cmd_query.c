@@ -266,29 +266,29 @@ queries_json(const struct query *q, bool full)
 
 	cJSON_AddNumberToObject(o, "id", (double)q->id);
 	cJSON_AddStringToObject(o, "name", q->name);
-	qtable_json_str(o, "title", q->title);
-	qtable_json_str(o, "description", q->description);
+	json_add_str(o, "title", q->title);
+	json_add_str(o, "description", q->description);
 	if (full)
 		cJSON_AddStringToObject(o, "sql_text", q->sql_text);
 	cJSON_AddNumberToObject(o, "data_source_id",
 	    (double)q->data_source_id);
 	cJSON_AddStringToObject(o, "data_source", q->data_source_name);
 	cJSON_AddStringToObject(o, "schedule_type", q->schedule_type);
-	qtable_json_str(o, "schedule_expr", q->schedule_expr);
+	json_add_str(o, "schedule_expr", q->schedule_expr);
 	cJSON_AddStringToObject(o, "timezone", q->timezone);
 	cJSON_AddBoolToObject(o, "enabled", q->enabled);
-	qtable_json_str(o, "start_at", q->start_at);
-	qtable_json_str(o, "next_run_at", q->next_run_at);
-	qtable_json_num(o, "timeout_ms", q->timeout_ms, 0);
-	qtable_json_num(o, "max_rows", q->max_rows, 0);
+	json_add_str(o, "start_at", q->start_at);
+	json_add_str(o, "next_run_at", q->next_run_at);
+	json_add_num(o, "timeout_ms", q->timeout_ms, 0);
+	json_add_num(o, "max_rows", q->max_rows, 0);
 	cJSON_AddNumberToObject(o, "max_retries", q->max_retries);
 	cJSON_AddNumberToObject(o, "retry_delay_s", q->retry_delay_s);
-	qtable_json_num(o, "pause_after_failures", q->pause_after_failures,
+	json_add_num(o, "pause_after_failures", q->pause_after_failures,
 	    0);
-	qtable_json_num(o, "keep_runs", q->keep_runs, 0);
-	qtable_json_num(o, "keep_days", q->keep_days, 0);
-	qtable_json_str(o, "paused_at", q->paused_at);
-	qtable_json_str(o, "pause_reason", q->pause_reason);
+	json_add_num(o, "keep_runs", q->keep_runs, 0);
+	json_add_num(o, "keep_days", q->keep_days, 0);
+	json_add_str(o, "paused_at", q->paused_at);
+	json_add_str(o, "pause_reason", q->pause_reason);
 	cJSON_AddNumberToObject(o, "total_runs", (double)q->total_runs);
 	cJSON_AddNumberToObject(o, "successful_runs",
 	    (double)q->successful_runs);
@@ -296,9 +296,9 @@ queries_json(const struct query *q, bool full)
 	cJSON_AddNumberToObject(o, "skipped_runs", (double)q->skipped_runs);
 	cJSON_AddNumberToObject(o, "consecutive_failures",
 	    (double)q->consecutive_failures);
-	qtable_json_str(o, "last_run_at", q->last_run_at);
-	qtable_json_str(o, "last_run_status", q->last_run_status);
-	qtable_json_num(o, "last_run_duration_ms", q->last_run_duration_ms,
+	json_add_str(o, "last_run_at", q->last_run_at);
+	json_add_str(o, "last_run_status", q->last_run_status);
+	json_add_num(o, "last_run_duration_ms", q->last_run_duration_ms,
 	    -1);
 	cJSON_AddNumberToObject(o, "version", q->version);
 	cJSON_AddStringToObject(o, "created_at", q->created_at);

@@ -8,27 +8,8 @@
 #include <cjson/cJSON.h>
 
 #include "dsn.h"
+#include "json.h"
 #include "run.h"
-
-/* Adds name: s, or null when s is NULL. */
-static void
-run_json_str(cJSON *o, const char *name, const char *s)
-{
-	if (s != NULL)
-		cJSON_AddStringToObject(o, name, s);
-	else
-		cJSON_AddNullToObject(o, name);
-}
-
-/* Adds name: v, or null when v equals none. */
-static void
-run_json_num(cJSON *o, const char *name, long v, long none)
-{
-	if (v != none)
-		cJSON_AddNumberToObject(o, name, (double)v);
-	else
-		cJSON_AddNullToObject(o, name);
-}
 
 static cJSON *
 run_json(const struct run *r)
@@ -37,25 +18,25 @@ run_json(const struct run *r)
 
 	cJSON_AddNumberToObject(o, "id", (double)r->id);
 	cJSON_AddNumberToObject(o, "query_id", (double)r->query_id);
-	run_json_str(o, "scheduled_at", r->scheduled_at);
-	run_json_str(o, "job_timezone", r->job_timezone);
-	run_json_str(o, "run_started_at", r->run_started_at);
-	run_json_str(o, "run_finished_at", r->run_finished_at);
-	run_json_num(o, "duration_ms", r->duration_ms, -1);
+	json_add_str(o, "scheduled_at", r->scheduled_at);
+	json_add_str(o, "job_timezone", r->job_timezone);
+	json_add_str(o, "run_started_at", r->run_started_at);
+	json_add_str(o, "run_finished_at", r->run_finished_at);
+	json_add_num(o, "duration_ms", r->duration_ms, -1);
 	cJSON_AddStringToObject(o, "status", r->status);
-	run_json_num(o, "rows_returned", r->rows_returned, -1);
-	run_json_str(o, "error_message", r->error_message);
+	json_add_num(o, "rows_returned", r->rows_returned, -1);
+	json_add_str(o, "error_message", r->error_message);
 	cJSON_AddStringToObject(o, "triggered_by", r->triggered_by);
-	run_json_num(o, "triggered_by_user", r->triggered_by_user, 0);
-	run_json_str(o, "runner_host", r->runner_host);
-	run_json_num(o, "runner_pid", r->runner_pid, 0);
+	json_add_num(o, "triggered_by_user", r->triggered_by_user, 0);
+	json_add_str(o, "runner_host", r->runner_host);
+	json_add_num(o, "runner_pid", r->runner_pid, 0);
 	cJSON_AddNumberToObject(o, "missed_slots", (double)r->missed_slots);
 	cJSON_AddNumberToObject(o, "attempt", (double)r->attempt);
-	run_json_num(o, "retry_of", r->retry_of, 0);
-	run_json_str(o, "queued_at", r->queued_at);
+	json_add_num(o, "retry_of", r->retry_of, 0);
+	json_add_str(o, "queued_at", r->queued_at);
 	if (r->has_blob) {
-		run_json_num(o, "row_count", r->row_count, -1);
-		run_json_num(o, "byte_size", r->byte_size, -1);
+		json_add_num(o, "row_count", r->row_count, -1);
+		json_add_num(o, "byte_size", r->byte_size, -1);
 		cJSON_AddBoolToObject(o, "truncated", r->truncated);
 	}
 	return o;
@@ -166,8 +147,8 @@ runs_list(struct cli *c, int argc, char **argv)
 	arr = cJSON_AddArrayToObject(o, "items");
 	for (i = 0; i < l.n; i++)
 		cJSON_AddItemToArray(arr, run_json(&l.items[i]));
-	run_json_num(o, "next_before", l.next_before, 0);
-	run_json_num(o, "prev_after", l.prev_after, 0);
+	json_add_num(o, "next_before", l.next_before, 0);
+	json_add_num(o, "prev_after", l.prev_after, 0);
 	cli_print_json(o);
 	return 0;
 }

@@ -13,24 +13,6 @@
 #define QTABLE_CELL_MAX	60	/* characters shown per cell */
 
 void
-qtable_json_str(cJSON *o, const char *name, const char *s)
-{
-	if (s != NULL)
-		cJSON_AddStringToObject(o, name, s);
-	else
-		cJSON_AddNullToObject(o, name);
-}
-
-void
-qtable_json_num(cJSON *o, const char *name, long v, long none)
-{
-	if (v != none)
-		cJSON_AddNumberToObject(o, name, (double)v);
-	else
-		cJSON_AddNullToObject(o, name);
-}
-
-void
 qtable_print_queries(const struct query_list *l)
 {
 	const struct query *q;

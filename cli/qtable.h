@@ -8,13 +8,10 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "json.h"
 #include "result.h"
 #include "store.h"
 
-/* Adds name: s to o, or null when s is NULL. */
-void	 qtable_json_str(cJSON *o, const char *name, const char *s);
-/* Adds name: v to o, or null when v equals none. */
-void	 qtable_json_num(cJSON *o, const char *name, long v, long none);
 /* Prints a listing of queries as a table on stdout. */
 void	 qtable_print_queries(const struct query_list *l);
 /* Prints one query, field per line, on stdout. */

@@ -10,31 +10,13 @@
 
 #include "api.h"
 #include "isotime.h"
+#include "json.h"
 #include "log.h"
 #include "sched.h"
 #include "sqlguard.h"
 #include "tz.h"
 
 #define QUERY_NEXT_RUNS	5
-
-static void
-add_str(cJSON *o, const char *k, const char *v)
-{
-	if (v != NULL)
-		cJSON_AddStringToObject(o, k, v);
-	else
-		cJSON_AddNullToObject(o, k);
-}
-
-/* Adds an optional setting: null when unset (0). */
-static void
-add_opt(cJSON *o, const char *k, long v)
-{
-	if (v != 0)
-		cJSON_AddNumberToObject(o, k, (double)v);
-	else
-		cJSON_AddNullToObject(o, k);
-}
 
 static cJSON *
 query_stats_json(struct req *r, const struct query *q)
@@ -48,8 +30,8 @@ query_stats_json(struct req *r, const struct query *q)
 	cJSON_AddNumberToObject(s, "skipped_runs", (double)q->skipped_runs);
 	cJSON_AddNumberToObject(s, "consecutive_failures",
 	    (double)q->consecutive_failures);
-	add_str(s, "last_run_at", req_iso(r, q->last_run_at));
-	add_str(s, "last_run_status", q->last_run_status);
+	json_add_str(s, "last_run_at", req_iso(r, q->last_run_at));
+	json_add_str(s, "last_run_status", q->last_run_status);
 	if (q->last_run_duration_ms >= 0)
 		cJSON_AddNumberToObject(s, "last_run_duration_ms",
 		    (double)q->last_run_duration_ms);
@@ -66,35 +48,35 @@ query_json(struct req *r, const struct query *q, bool full)
 
 	cJSON_AddNumberToObject(o, "id", (double)q->id);
 	cJSON_AddStringToObject(o, "name", q->name);
-	add_str(o, "title", q->title);
-	add_str(o, "description", q->description);
+	json_add_str(o, "title", q->title);
+	json_add_str(o, "description", q->description);
 	if (full) {
 		cJSON_AddStringToObject(o, "sql_text", q->sql_text);
 		cJSON_AddNumberToObject(o, "data_source_id",
 		    (double)q->data_source_id);
-		add_str(o, "data_source", q->data_source_name);
+		json_add_str(o, "data_source", q->data_source_name);
 	}
 	cJSON_AddStringToObject(o, "schedule_type", q->schedule_type);
-	add_str(o, "schedule_expr", q->schedule_expr);
+	json_add_str(o, "schedule_expr", q->schedule_expr);
 	cJSON_AddStringToObject(o, "timezone", q->timezone);
 	cJSON_AddBoolToObject(o, "enabled", q->enabled);
-	add_str(o, "next_run_at", req_iso(r, q->next_run_at));
-	add_str(o, "paused_at", req_iso(r, q->paused_at));
-	add_str(o, "pause_reason", q->pause_reason);
+	json_add_str(o, "next_run_at", req_iso(r, q->next_run_at));
+	json_add_str(o, "paused_at", req_iso(r, q->paused_at));
+	json_add_str(o, "pause_reason", q->pause_reason);
 	if (full) {
-		add_str(o, "start_at", req_iso(r, q->start_at));
-		add_opt(o, "timeout_ms", q->timeout_ms);
-		add_opt(o, "max_rows", q->max_rows);
+		json_add_str(o, "start_at", req_iso(r, q->start_at));
+		json_add_num(o, "timeout_ms", q->timeout_ms, 0);
+		json_add_num(o, "max_rows", q->max_rows, 0);
 		cJSON_AddNumberToObject(o, "max_retries", q->max_retries);
 		cJSON_AddNumberToObject(o, "retry_delay_s", q->retry_delay_s);
-		add_opt(o, "pause_after_failures", q->pause_after_failures);
-		add_opt(o, "keep_runs", q->keep_runs);
-		add_opt(o, "keep_days", q->keep_days);
+		json_add_num(o, "pause_after_failures", q->pause_after_failures, 0);
+		json_add_num(o, "keep_runs", q->keep_runs, 0);
+		json_add_num(o, "keep_days", q->keep_days, 0);
 		cJSON_AddNumberToObject(o, "version", q->version);
 	}
 	cJSON_AddItemToObject(o, "stats", query_stats_json(r, q));
-	add_str(o, "created_at", req_iso(r, q->created_at));
-	add_str(o, "updated_at", req_iso(r, q->updated_at));
+	json_add_str(o, "created_at", req_iso(r, q->created_at));
+	json_add_str(o, "updated_at", req_iso(r, q->updated_at));
 	return o;
 }
 

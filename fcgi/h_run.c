@@ -15,27 +15,10 @@
 #include "claim.h"
 #include "csv.h"
 #include "isotime.h"
+#include "json.h"
 #include "log.h"
 #include "run.h"
 #include "session.h"
-
-static void
-add_str(cJSON *o, const char *k, const char *v)
-{
-	if (v != NULL)
-		cJSON_AddStringToObject(o, k, v);
-	else
-		cJSON_AddNullToObject(o, k);
-}
-
-static void
-add_num(cJSON *o, const char *k, long v, long null_value)
-{
-	if (v != null_value)
-		cJSON_AddNumberToObject(o, k, (double)v);
-	else
-		cJSON_AddNullToObject(o, k);
-}
 
 static cJSON *
 run_json(struct req *r, const struct run *x)
@@ -44,23 +27,23 @@ run_json(struct req *r, const struct run *x)
 
 	cJSON_AddNumberToObject(o, "id", (double)x->id);
 	cJSON_AddNumberToObject(o, "query_id", (double)x->query_id);
-	add_str(o, "scheduled_at", x->scheduled_at);
-	add_str(o, "job_timezone", x->job_timezone);
-	add_str(o, "run_started_at", x->run_started_at);
-	add_str(o, "run_finished_at", x->run_finished_at);
-	add_num(o, "duration_ms", x->duration_ms, -1);
+	json_add_str(o, "scheduled_at", x->scheduled_at);
+	json_add_str(o, "job_timezone", x->job_timezone);
+	json_add_str(o, "run_started_at", x->run_started_at);
+	json_add_str(o, "run_finished_at", x->run_finished_at);
+	json_add_num(o, "duration_ms", x->duration_ms, -1);
 	cJSON_AddStringToObject(o, "status", x->status);
-	add_num(o, "rows_returned", x->rows_returned, -1);
-	add_str(o, "error_message", x->error_message);
-	add_str(o, "triggered_by", x->triggered_by);
-	add_num(o, "triggered_by_user", x->triggered_by_user, 0);
+	json_add_num(o, "rows_returned", x->rows_returned, -1);
+	json_add_str(o, "error_message", x->error_message);
+	json_add_str(o, "triggered_by", x->triggered_by);
+	json_add_num(o, "triggered_by_user", x->triggered_by_user, 0);
 	cJSON_AddNumberToObject(o, "missed_slots", (double)x->missed_slots);
 	cJSON_AddNumberToObject(o, "attempt", (double)x->attempt);
-	add_num(o, "retry_of", x->retry_of, 0);
-	add_str(o, "queued_at", x->queued_at);
+	json_add_num(o, "retry_of", x->retry_of, 0);
+	json_add_str(o, "queued_at", x->queued_at);
 	cJSON_AddBoolToObject(o, "has_result", x->has_blob);
 	cJSON_AddBoolToObject(o, "truncated", x->truncated);
-	add_num(o, "byte_size", x->byte_size, -1);
+	json_add_num(o, "byte_size", x->byte_size, -1);
 	cJSON_AddStringToObject(o, "_link", arena_printf(r->a,
 	    "/api/runs/%ld", x->id));
 	return o;
@@ -307,8 +290,8 @@ h_run_list(struct req *r)
 	for (i = 0; i < l.n; i++)
 		cJSON_AddItemToArray(arr, run_json(r, &l.items[i]));
 	cJSON_AddNumberToObject(o, "limit", f.limit);
-	add_num(o, "next_before", l.next_before, 0);
-	add_num(o, "prev_after", l.prev_after, 0);
+	json_add_num(o, "next_before", l.next_before, 0);
+	json_add_num(o, "prev_after", l.prev_after, 0);
 	return reply_json(r, 200, o);
 }
 

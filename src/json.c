@@ -279,3 +279,21 @@ json_error_body(const char *code, const char *message, cJSON *fields)
 		cJSON_AddItemToObject(o, "fields", fields);
 	return o;
 }
+
+void
+json_add_str(cJSON *o, const char *name, const char *s)
+{
+	if (s != NULL)
+		cJSON_AddStringToObject(o, name, s);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+void
+json_add_num(cJSON *o, const char *name, long v, long none)
+{
+	if (v != none)
+		cJSON_AddNumberToObject(o, name, (double)v);
+	else
+		cJSON_AddNullToObject(o, name);
+}

@@ -71,6 +71,11 @@ void		json_errors_add(struct json_errors *e, const char *field,
 cJSON		*json_errors_take(struct json_errors *e);
 /* Releases what the collector still holds. */
 void		json_errors_free(struct json_errors *e);
+/* Adds name: s to o, or name: null when s is NULL. */
+void		json_add_str(cJSON *o, const char *name, const char *s);
+/* Adds name: v to o, or name: null when v equals none (the "unset"
+ * value of that field). */
+void		json_add_num(cJSON *o, const char *name, long v, long none);
 /*
  * Returns a new object {"ok":false,"error":code,"message":message} plus
  * "fields" when fields is not NULL.  The caller owns the result; the
