@@ -175,6 +175,16 @@ def check_deletes(s, adm, q):
     r = adm.delete("%s/api/admin/queries/%d?force=1" % (URL, q),
                    headers={"Content-Type": "application/json"})
     check("query deleted", r.status_code in (200, 204), r.text)
+    # Every worker must forget the query within DEADLINE of the commit
+    # (its notification reaches the other workers asynchronously), and
+    # then keep answering 404.
+    t0 = time.monotonic()
+    dt1, r1 = served_within(s, url, lambda r: r.status_code == 404)
+    dt2, r2 = served_within(s, "%s/api/runs/%d" % (URL, prev),
+                            lambda r: r.status_code == 404)
+    check("deleted query: forgotten within the deadline",
+          dt1 is not None and dt2 is not None and
+          time.monotonic() - t0 < DEADLINE + 0.05, (dt1, dt2))
     for _ in range(4 * WORKERS):
         r1 = s.get(url)
         r2 = s.get("%s/api/runs/%d" % (URL, prev))
