@@ -195,6 +195,11 @@ size_t		 metrics_size(void);
  * duration. */
 void		 metrics_count(struct metrics *m, int idx, int status,
 		    double seconds);
+/* Counts one lookup in the run cache. */
+void		 metrics_cache(struct metrics *m, bool hit);
+/* Adds the log lines this process dropped since its last call to the
+ * pool's counter. */
+void		 metrics_sync_log(struct metrics *m);
 /* Appends the Prometheus text of the counters to out. */
 void		 metrics_write(struct metrics *m, struct buf *out);
 

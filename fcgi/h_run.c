@@ -75,6 +75,7 @@ run_cached(struct req *r, uint64_t key)
 	if (!r->app->cache_live)
 		return false;
 	e = cache_get(&r->app->cache, key);
+	metrics_cache(r->app->metrics, e != NULL);
 	if (e == NULL)
 		return false;
 	if (e->csv)

@@ -518,6 +518,7 @@ master_on_signal(int sig)
 struct pool {
 	const struct opts	*o;
 	int			 lfd, mfd, n;
+	struct metrics		*metrics;	/* the master's own log drops */
 	struct slot		 slots[POOL_MAX_WORKERS];
 	pid_t			 draining[4 * POOL_MAX_WORKERS];
 	bool			 stopping;
@@ -646,6 +647,7 @@ pool_run(struct pool *p)
 		}
 		if (!p->stopping)
 			pool_start_missing(p, now);
+		metrics_sync_log(p->metrics);
 		nanosleep(&tick, NULL);
 	}
 }
@@ -715,7 +717,8 @@ master_main(const struct opts *o)
 	/* Log files are created by the user that will keep writing them. */
 	log_open(&app.conf, NULL, LOG_TO_FILE | LOG_TO_STDERR);
 	p.mfd = memfd_create("pgsched-metrics", 0);
-	if (p.mfd < 0 || ftruncate(p.mfd, (off_t)metrics_size()) != 0)
+	if (p.mfd < 0 || ftruncate(p.mfd, (off_t)metrics_size()) != 0 ||
+	    (p.metrics = metrics_map(p.mfd)) == NULL)
 		fatal(EX_OSERR, "memfd: %s", strerror(errno));
 	set_handler(SIGTERM, master_on_signal);
 	set_handler(SIGINT, master_on_signal);

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "api.h"
+#include "log.h"
 
 #define METRICS_ROUTES	64	/* room for the route table, + unmatched */
 
@@ -22,7 +23,13 @@ struct metrics {
 	unsigned long	 bucket[METRICS_BUCKETS + 1];	/* last: +Inf */
 	unsigned long	 count;
 	unsigned long	 sum_us;
+	unsigned long	 cache_hit;
+	unsigned long	 cache_miss;
+	unsigned long	 log_dropped;	/* by every process of the pool */
 };
+
+/* This process's log_dropped() already added to the shared counter. */
+static unsigned long	 metrics_dropped_seen;
 
 size_t
 metrics_size(void)
@@ -58,6 +65,29 @@ metrics_count(struct metrics *m, int idx, int status, double seconds)
 	__atomic_fetch_add(&m->count, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&m->sum_us, (unsigned long)(seconds * 1e6),
 	    __ATOMIC_RELAXED);
+}
+
+void
+metrics_cache(struct metrics *m, bool hit)
+{
+	if (m != NULL)
+		__atomic_fetch_add(hit ? &m->cache_hit : &m->cache_miss, 1,
+		    __ATOMIC_RELAXED);
+}
+
+void
+metrics_sync_log(struct metrics *m)
+{
+	unsigned long	 n;
+
+	if (m == NULL)
+		return;
+	n = log_dropped();
+	if (n == metrics_dropped_seen)
+		return;
+	__atomic_fetch_add(&m->log_dropped, n - metrics_dropped_seen,
+	    __ATOMIC_RELAXED);
+	metrics_dropped_seen = n;
 }
 
 static unsigned long
@@ -123,4 +153,16 @@ metrics_write(struct metrics *m, struct buf *out)
 	    (double)metrics_load(&m->sum_us) / 1e6);
 	buf_printf(out, "pgsched_http_request_duration_seconds_count %lu\n",
 	    metrics_load(&m->count));
+	buf_printf(out, "# HELP pgsched_cache_lookups_total Lookups of "
+	    "rendered run answers in the workers' caches.\n# TYPE "
+	    "pgsched_cache_lookups_total counter\n"
+	    "pgsched_cache_lookups_total{result=\"hit\"} %lu\n"
+	    "pgsched_cache_lookups_total{result=\"miss\"} %lu\n",
+	    metrics_load(&m->cache_hit), metrics_load(&m->cache_miss));
+	metrics_sync_log(m);
+	buf_printf(out, "# HELP pgsched_log_lines_dropped_total Log lines "
+	    "the pool could not write (full disk, unwritable LOG_DIR).\n"
+	    "# TYPE pgsched_log_lines_dropped_total counter\n"
+	    "pgsched_log_lines_dropped_total %lu\n",
+	    metrics_load(&m->log_dropped));
 }

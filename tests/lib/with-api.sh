@@ -63,6 +63,24 @@ if [ -f "${test%.py}.env" ]; then
 	. "${test%.py}.env"
 	set +a
 fi
+# PGSCHED_TEST_LOG_FULL=1 (in the .env): the pool logs into a full
+# filesystem, a 64 KiB tmpfs filled up; the test finds it in
+# PGSCHED_LOG_FULL_DIR (the filler file: "filler").  Needs root.
+if [ "${PGSCHED_TEST_LOG_FULL:-0}" = 1 ]; then
+	full=$dir/full
+	mkdir -p "$full"
+	if [ "$(id -u)" -ne 0 ] ||
+	    ! mount -t tmpfs -o size=64k,mode=0777 tmpfs "$full" 2>/dev/null; then
+		echo "with-api: cannot mount a tmpfs for a full LOG_DIR: skipping"
+		exit 77
+	fi
+	stop_all() {
+		stack_stop "$dir"
+		umount "$full" 2>/dev/null
+	}
+	dd if=/dev/zero of="$full/filler" bs=4096 count=64 2>/dev/null
+	export LOG_DIR=$full PGSCHED_LOG_FULL_DIR=$full
+fi
 export PGSCHED_OPENAPI_PATH=${PGSCHED_OPENAPI_PATH:-$src/openapi.json}
 export CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-https://dash.example.com}
 export APP_NAME=pgsched-api-test
