@@ -97,6 +97,7 @@ struct req {
 	char			 sid_hash[AUTH_TOKEN_HASH_LEN + 1];
 	bool			 sid_extended;
 	/* body */
+	bool			 body_read;	/* route_body() done */
 	const char		*body;
 	size_t			 bodylen;
 	cJSON			*json;		/* object, or NULL */

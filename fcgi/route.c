@@ -274,10 +274,45 @@ route_access(struct req *r)
 	return PGS_OK;
 }
 
+/* The access rule, CSRF, the body (read once) and the handler. */
+static enum pgs_rc
+route_handle(struct req *r)
+{
+	enum pgs_rc	 rc;
+
+	rc = route_access(r);
+	if (rc == PGS_OK)
+		rc = route_csrf(r);
+	if (rc == PGS_OK && !r->body_read) {
+		rc = route_body(r);
+		r->body_read = rc == PGS_OK;
+	}
+	if (rc == PGS_OK)
+		rc = r->route->fn(r);
+	return rc;
+}
+
+/* Forgets what a failed route_handle() learnt of the caller and added to
+ * the answer's headers (those before hdrs_len stay), for a second try. */
+static void
+route_forget(struct req *r, size_t hdrs_len)
+{
+	r->authed = false;
+	r->role = ROLE_NONE;
+	memset(&r->user, 0, sizeof(r->user));
+	r->sid_extended = false;
+	r->err_code = NULL;
+	r->err_msg = NULL;
+	r->hdrs.len = hdrs_len;
+	if (r->hdrs.cap > 0)
+		r->hdrs.data[hdrs_len] = '\0';
+}
+
 /* Everything between routing and the handler's answer. */
 static void
 route_dispatch(struct req *r)
 {
+	size_t		 hdrs_len;
 	enum pgs_rc	 rc;
 
 	if (!(r->route->flags & ROUTE_NODB) && !app_db_ready(r->app)) {
@@ -292,19 +327,21 @@ route_dispatch(struct req *r)
 		    r->app->conf.max_body_bytes));
 		return;
 	}
-	rc = route_access(r);
-	if (rc == PGS_OK)
-		rc = route_csrf(r);
-	if (rc == PGS_OK)
-		rc = route_body(r);
-	if (rc == PGS_OK)
-		rc = r->route->fn(r);
-	/* A GET that met a lost connection is tried once more after a
-	 * reconnect: the database may just have restarted. */
+	hdrs_len = r->hdrs.len;
+	rc = route_handle(r);
+	/*
+	 * A GET that met a lost connection is tried once more, whole (the
+	 * access check included), after a reconnect: the database may just
+	 * have restarted.  A write is not: it may have been applied.
+	 */
 	if (rc == PGS_DB && !r->replied && !route_mutating(r) &&
 	    r->errs.count == 0 && PQstatus(r->app->db.conn) != CONNECTION_OK &&
-	    app_db_ready(r->app))
-		rc = r->route->fn(r);
+	    app_db_ready(r->app)) {
+		log_info("retry", "route=\"%s\" retried after a reconnect",
+		    r->route->pattern);
+		route_forget(r, hdrs_len);
+		rc = route_handle(r);
+	}
 	if (rc != PGS_OK && !r->replied)
 		reply_rc(r, rc);
 }

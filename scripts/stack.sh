@@ -18,8 +18,10 @@ stack_start() {
 		chmod 755 "$sdir"
 		chown -R "$suser" "$sdir/nginx/tmp"
 	fi
+	# PGSCHED_FCGI_ARGS: more options for the pool (words).
+	# shellcheck disable=SC2086
 	"$sfcgi" --workers "$sworkers" --socket "$sdir/fcgi.sock" \
-	    --socket-mode 0666 >"$sdir/fcgi.out" 2>&1 &
+	    --socket-mode 0666 ${PGSCHED_FCGI_ARGS:-} >"$sdir/fcgi.out" 2>&1 &
 	echo $! >"$sdir/fcgi.pid"
 	si=0
 	while [ ! -S "$sdir/fcgi.sock" ] && [ $si -lt 100 ]; do
