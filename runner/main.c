@@ -380,11 +380,20 @@ run_one(struct runner *r, struct db *db, const struct opts *o,
 	struct claim_list	 l = { NULL, 0, 0 };
 	struct claim_held	 held = { NULL, 0, 0 };
 	struct claim_stats	 st;
+	struct claim_job	 j;
+	struct job_cache	 jc;
 	long			 run = o->run_id;
 	enum pgs_rc		 rc;
+	int			 ex;
 
 	memset(&st, 0, sizeof(st));
+	memset(&jc, 0, sizeof(jc));
+	r->cache = &jc;
 	if (o->query_id != 0) {
+		/* The source's server starts its backend while this process
+		 * queues and claims the run. */
+		if (claim_load_job(db, a, o->query_id, &j) == PGS_OK)
+			job_preconnect(r, &j);
 		rc = claim_enqueue_manual(db, a, o->query_id, 0, &run);
 		if (rc == PGS_NOTFOUND)
 			fatal(EX_NOINPUT, "--query %ld: no such query",
@@ -404,11 +413,15 @@ run_one(struct runner *r, struct db *db, const struct opts *o,
 		fprintf(stderr, "pgsched-runner: run %ld was not started: it "
 		    "is not queued, or its query is running; a later tick "
 		    "runs it if it is still queued\n", run);
+		job_cache_close(&jc);
 		return EX_TEMPFAIL;
 	}
 	printf("run %ld\n", run);
 	fflush(stdout);
-	return run_inline(r, db, &l, &held);
+	ex = run_inline(r, db, &l, &held);
+	job_cache_close(&jc);
+	r->cache = NULL;
+	return ex;
 }
 
 /*

@@ -614,17 +614,17 @@ claim_preview(struct db *db, struct arena *a, FILE *fp)
 	return rc;
 }
 
-enum pgs_rc
-claim_load(struct db *db, struct arena *a, long run_id, struct claim_job *j)
+/* What a run needs of its job and data source (claim_job_read). */
+#define CLAIM_JOB_COLS \
+	"SELECT j.id, j.name, j.sql_text, j.timeout_ms, j.max_rows," \
+	" s.host, s.port, s.dbname, s.username, s.enc_password"
+
+/* Runs sql (CLAIM_JOB_COLS, one $1 id) and fills j from its row. */
+static enum pgs_rc
+claim_job_read(struct db *db, struct arena *a, const char *sql,
+    const char *id, struct claim_job *j)
 {
-	static const char sql[] =
-	    "SELECT j.id, j.name, j.sql_text, j.timeout_ms, j.max_rows,"
-	    " s.host, s.port, s.dbname, s.username, s.enc_password"
-	    " FROM query_run r JOIN query_job j ON j.id = r.query_id"
-	    " JOIN data_source s ON s.id = j.data_source_id WHERE r.id = $1";
-	static const char sql_start[] =
-	    "UPDATE query_run SET run_started_at = now() WHERE id = $1";
-	const char	*p[] = { arena_printf(a, "%ld", run_id) };
+	const char	*p[] = { id };
 	PGresult	*res;
 	unsigned char	*raw;
 	enum pgs_rc	 rc;
@@ -653,5 +653,33 @@ claim_load(struct db *db, struct arena *a, long run_id, struct claim_job *j)
 			PQfreemem(raw);
 		}
 	}
+	return PGS_OK;
+}
+
+enum pgs_rc
+claim_load(struct db *db, struct arena *a, long run_id, struct claim_job *j)
+{
+	static const char sql[] = CLAIM_JOB_COLS
+	    " FROM query_run r JOIN query_job j ON j.id = r.query_id"
+	    " JOIN data_source s ON s.id = j.data_source_id WHERE r.id = $1";
+	static const char sql_start[] =
+	    "UPDATE query_run SET run_started_at = now() WHERE id = $1";
+	const char	*p[] = { arena_printf(a, "%ld", run_id) };
+	enum pgs_rc	 rc;
+
+	rc = claim_job_read(db, a, sql, p[0], j);
+	if (rc != PGS_OK)
+		return rc;
 	return db_cmd(db, a, sql_start, 1, p);
+}
+
+enum pgs_rc
+claim_load_job(struct db *db, struct arena *a, long job_id,
+    struct claim_job *j)
+{
+	static const char sql[] = CLAIM_JOB_COLS
+	    " FROM query_job j JOIN data_source s ON s.id = j.data_source_id"
+	    " WHERE j.id = $1";
+
+	return claim_job_read(db, a, sql, arena_printf(a, "%ld", job_id), j);
 }

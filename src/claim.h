@@ -141,5 +141,8 @@ struct claim_job {
 /* Loads what run_id needs and stamps its start time. */
 enum pgs_rc	claim_load(struct db *db, struct arena *a, long run_id,
 		    struct claim_job *j) PGS_MUSTCHECK;
+/* Loads the same for a job, without a run (to connect ahead of it). */
+enum pgs_rc	claim_load_job(struct db *db, struct arena *a, long job_id,
+		    struct claim_job *j) PGS_MUSTCHECK;
 
 #endif

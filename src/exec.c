@@ -22,43 +22,123 @@ exec_now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Copies the first line of conn's error message into err. */
+static enum pgs_rc
+exec_connect_fail(PGconn *conn, const char *why, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", why != NULL ? why : conn != NULL ?
+	    PQerrorMessage(conn) : "out of memory");
+	err[strcspn(err, "\n")] = '\0';
+	return PGS_DB;
+}
+
+/*
+ * Drives conn's connection sequence (PQconnectPoll) within timeout_s
+ * seconds of this call (0: no limit): to its end, or with until_sent only
+ * until the startup packet is out, after which the server does its part
+ * (a backend, authentication) without us.
+ */
+static enum pgs_rc
+exec_connect_drive(PGconn *conn, int timeout_s, bool until_sent, char *err,
+    size_t errlen)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	struct pollfd	 pfd;
+	long		 deadline, left;
+	int		 n;
+
+	deadline = timeout_s > 0 ? exec_now_ms() + timeout_s * 1000L : -1;
+	for (;;) {
+		switch (PQstatus(conn)) {
+		case CONNECTION_OK:
+			return PGS_OK;
+		case CONNECTION_BAD:
+			return exec_connect_fail(conn, NULL, err, errlen);
+		case CONNECTION_AWAITING_RESPONSE:
+			if (until_sent)
+				return PGS_OK;
+			break;
+		default:
+			break;
+		}
+		if (st == PGRES_POLLING_OK)
+			return PGS_OK;
+		if (st == PGRES_POLLING_FAILED)
+			return exec_connect_fail(conn, NULL, err, errlen);
+		pfd.fd = PQsocket(conn);
+		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		left = deadline < 0 ? -1 : deadline - exec_now_ms();
+		if (deadline >= 0 && left <= 0)
+			return exec_connect_fail(conn, "timeout expired", err,
+			    errlen);
+		n = poll(&pfd, 1, (int)left);
+		if (n < 0 && errno != EINTR)
+			return exec_connect_fail(conn, strerror(errno), err,
+			    errlen);
+		if (n > 0)
+			st = PQconnectPoll(conn);
+	}
+}
+
 enum pgs_rc
-exec_connect(const struct exec_source *src, const struct exec_opts *o,
+exec_connect_start(const struct exec_source *src, const struct exec_opts *o,
     PGconn **out, char *err, size_t errlen)
 {
 	const char	*keys[] = { "host", "port", "dbname", "user", "password",
-	    "application_name", "connect_timeout", "client_encoding",
-	    "options", NULL };
-	const char	*vals[10];
-	char		 port[16], tmo[16];
+	    "application_name", "client_encoding", "options", NULL };
+	const char	*vals[9];
+	char		 port[16];
 	PGconn		*conn;
+	enum pgs_rc	 rc;
 
 	snprintf(port, sizeof(port), "%d", src->port);
-	snprintf(tmo, sizeof(tmo), "%d", o->connect_timeout_s);
 	vals[0] = src->host;
 	vals[1] = port;
 	vals[2] = src->dbname;
 	vals[3] = src->user;
 	vals[4] = src->password;
 	vals[5] = o->appname;
-	vals[6] = tmo;
-	vals[7] = "UTF8";
+	vals[6] = "UTF8";
 	/* Fixed output forms the serialiser relies on. */
-	vals[8] = "-c TimeZone=UTC -c DateStyle=ISO,YMD "
+	vals[7] = "-c TimeZone=UTC -c DateStyle=ISO,YMD "
 	    "-c IntervalStyle=postgres -c bytea_output=hex "
 	    "-c extra_float_digits=1";
-	vals[9] = NULL;
+	vals[8] = NULL;
 	/* expand_dbname = 0: a dbname is a name, never a conninfo string. */
-	conn = PQconnectdbParams(keys, vals, 0);
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-		snprintf(err, errlen, "%s", conn ? PQerrorMessage(conn) :
-		    "out of memory");
-		err[strcspn(err, "\n")] = '\0';
+	*out = NULL;
+	conn = PQconnectStartParams(keys, vals, 0);
+	rc = conn == NULL ? exec_connect_fail(NULL, NULL, err, errlen) :
+	    exec_connect_drive(conn, o->connect_timeout_s, true, err, errlen);
+	if (rc != PGS_OK) {
 		PQfinish(conn);
-		return PGS_DB;
+		return rc;
 	}
 	*out = conn;
 	return PGS_OK;
+}
+
+enum pgs_rc
+exec_connect_finish(PGconn *conn, const struct exec_opts *o, char *err,
+    size_t errlen)
+{
+	return exec_connect_drive(conn, o->connect_timeout_s, false, err,
+	    errlen);
+}
+
+enum pgs_rc
+exec_connect(const struct exec_source *src, const struct exec_opts *o,
+    PGconn **out, char *err, size_t errlen)
+{
+	enum pgs_rc	 rc;
+
+	rc = exec_connect_start(src, o, out, err, errlen);
+	if (rc == PGS_OK)
+		rc = exec_connect_finish(*out, o, err, errlen);
+	if (rc != PGS_OK && *out != NULL) {
+		PQfinish(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 /* Maps a failed result of the source to an rc and copies its message. */

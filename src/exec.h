@@ -54,6 +54,18 @@ enum pgs_rc	exec_connect(const struct exec_source *src,
 		    const struct exec_opts *o, PGconn **out, char *err,
 		    size_t errlen) PGS_MUSTCHECK;
 /*
+ * exec_connect in two halves, so that the server's part of connecting
+ * overlaps the caller's other work: _start returns once the startup packet
+ * is sent (*out set on PGS_OK), _finish completes it (the caller still
+ * owns conn and PQfinish-es it on failure).  Each half has the connect
+ * timeout of o.
+ */
+enum pgs_rc	exec_connect_start(const struct exec_source *src,
+		    const struct exec_opts *o, PGconn **out, char *err,
+		    size_t errlen) PGS_MUSTCHECK;
+enum pgs_rc	exec_connect_finish(PGconn *conn, const struct exec_opts *o,
+		    char *err, size_t errlen) PGS_MUSTCHECK;
+/*
  * Runs sql on conn as described above.  On success *rs (owned by the
  * caller: rs_free) holds the rows read; *ms the elapsed time.  On failure
  * err holds the source's message: PGS_INVALID for a rejected statement or

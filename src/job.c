@@ -48,27 +48,47 @@ job_cache_key(const struct claim_job *j, unsigned char key[32])
 	crypto_generichash_final(&st, key, 32);
 }
 
-/*
- * Takes a cached connection for j out of the cache, reset with DISCARD
- * ALL and named for this run; NULL when there is none usable.
- */
-static PGconn *
-job_cache_take(struct job_cache *jc, const unsigned char key[32],
-    const char *app)
+/* Names conn for this run; false when the connection is not usable. */
+static bool
+job_conn_name(PGconn *conn, const char *app)
 {
 	static const char sql_app[] =
 	    "SELECT set_config('application_name', $1, false)";
 	const char	*p[] = { app };
 	PGresult	*res;
+	bool		 ok;
+
+	res = PQexecParams(conn, sql_app, 1, NULL, p, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	PQclear(res);
+	return ok;
+}
+
+/*
+ * Takes the cached connection for key out of the cache: an idle one is
+ * reset with DISCARD ALL and named for this run; one still connecting
+ * (job_preconnect) is returned as it is with *pending set.  NULL when
+ * there is none usable.
+ */
+static PGconn *
+job_cache_take(struct job_cache *jc, const unsigned char key[32],
+    const char *app, bool *pending)
+{
+	PGresult	*res;
 	PGconn		*conn;
 	int		 i, ok;
 
+	*pending = false;
 	for (i = 0; jc != NULL && i < JOB_CACHE_MAX; i++) {
 		if (jc->slot[i].conn == NULL ||
 		    memcmp(jc->slot[i].key, key, 32) != 0)
 			continue;
 		conn = jc->slot[i].conn;
 		jc->slot[i].conn = NULL;
+		if (jc->slot[i].pending) {
+			*pending = true;
+			return conn;
+		}
 		if (PQstatus(conn) != CONNECTION_OK ||
 		    PQtransactionStatus(conn) != PQTRANS_IDLE) {
 			PQfinish(conn);
@@ -77,13 +97,7 @@ job_cache_take(struct job_cache *jc, const unsigned char key[32],
 		res = PQexec(conn, "DISCARD ALL");
 		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 		PQclear(res);
-		if (ok) {
-			res = PQexecParams(conn, sql_app, 1, NULL, p, NULL,
-			    NULL, 0);
-			ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-			PQclear(res);
-		}
-		if (ok)
+		if (ok && job_conn_name(conn, app))
 			return conn;
 		PQfinish(conn);
 		return NULL;
@@ -91,15 +105,16 @@ job_cache_take(struct job_cache *jc, const unsigned char key[32],
 	return NULL;
 }
 
-/* Gives conn back to the cache (or closes it when it is not reusable). */
+/* Gives conn back to the cache (or closes it when it is not reusable);
+ * pending: it is still connecting. */
 static void
 job_cache_put(struct job_cache *jc, const unsigned char key[32],
-    PGconn *conn)
+    PGconn *conn, bool pending)
 {
 	int	 i, victim = 0;
 
-	if (jc == NULL || PQstatus(conn) != CONNECTION_OK ||
-	    PQtransactionStatus(conn) != PQTRANS_IDLE) {
+	if (jc == NULL || (!pending && (PQstatus(conn) != CONNECTION_OK ||
+	    PQtransactionStatus(conn) != PQTRANS_IDLE))) {
 		PQfinish(conn);
 		return;
 	}
@@ -114,11 +129,54 @@ job_cache_put(struct job_cache *jc, const unsigned char key[32],
 	if (jc->slot[victim].conn != NULL)
 		PQfinish(jc->slot[victim].conn);
 	jc->slot[victim].conn = conn;
+	jc->slot[victim].pending = pending;
 	memcpy(jc->slot[victim].key, key, 32);
 	jc->slot[victim].used = ++jc->clock;
 }
 
-/* Connects to j's source (or reuses a cached connection). */
+/* j's data source with its password opened (pw: the caller's buffer). */
+static enum pgs_rc
+job_source(const struct runner *r, const struct claim_job *j,
+    struct exec_source *src, char *pw, size_t pwlen, char *err, size_t errlen)
+{
+	src->host = j->host;
+	src->port = j->port;
+	src->dbname = j->dbname;
+	src->user = j->username;
+	src->password = pw;
+	return cred_open(r->keys, j->enc, j->enc_len, pw, pwlen, NULL, err,
+	    errlen);
+}
+
+void
+job_preconnect(const struct runner *r, const struct claim_job *j)
+{
+	struct exec_source	 src;
+	struct exec_opts	 opts;
+	unsigned char		 key[32];
+	char			 pw[CRED_PASSWORD_MAX + 1], app[64], err[256];
+	PGconn			*conn = NULL;
+	enum pgs_rc		 rc;
+
+	if (r->cache == NULL)
+		return;
+	rc = job_source(r, j, &src, pw, sizeof(pw), err, sizeof(err));
+	if (rc == PGS_OK) {
+		snprintf(app, sizeof(app), "pgsched:%ld", j->job_id);
+		memset(&opts, 0, sizeof(opts));
+		opts.appname = app;
+		opts.connect_timeout_s = r->conf->source_connect_timeout_s;
+		rc = exec_connect_start(&src, &opts, &conn, err, sizeof(err));
+	}
+	sodium_memzero(pw, sizeof(pw));
+	if (rc != PGS_OK)
+		return;
+	job_cache_key(j, key);
+	job_cache_put(r->cache, key, conn, true);
+}
+
+/* Connects to j's source, or finishes its preconnection, or reuses a
+ * cached connection. */
 static enum pgs_rc
 job_connect(const struct runner *r, const struct claim_job *j,
     const struct exec_opts *opts, const unsigned char key[32],
@@ -126,22 +184,31 @@ job_connect(const struct runner *r, const struct claim_job *j,
 {
 	struct exec_source	 src;
 	char			 pw[CRED_PASSWORD_MAX + 1], tmp[400];
+	bool			 pending;
 	enum pgs_rc		 rc;
 
-	*conn = job_cache_take(r->cache, key, opts->appname);
-	if (*conn != NULL)
+	*conn = job_cache_take(r->cache, key, opts->appname, &pending);
+	if (*conn != NULL && !pending)
 		return PGS_OK;
-	rc = cred_open(r->keys, j->enc, j->enc_len, pw, sizeof(pw), NULL, err,
-	    errlen);
-	if (rc != PGS_OK)
-		return rc;
-	src.host = j->host;
-	src.port = j->port;
-	src.dbname = j->dbname;
-	src.user = j->username;
-	src.password = pw;
-	rc = exec_connect(&src, opts, conn, err, errlen);
-	sodium_memzero(pw, sizeof(pw));
+	if (*conn != NULL) {
+		rc = exec_connect_finish(*conn, opts, err, errlen);
+		if (rc == PGS_OK && !job_conn_name(*conn, opts->appname)) {
+			snprintf(err, errlen, "%s", PQerrorMessage(*conn));
+			err[strcspn(err, "\n")] = '\0';
+			rc = PGS_DB;
+		}
+		if (rc != PGS_OK) {
+			PQfinish(*conn);
+			*conn = NULL;
+		}
+	} else {
+		rc = job_source(r, j, &src, pw, sizeof(pw), err, errlen);
+		if (rc == PGS_OK)
+			rc = exec_connect(&src, opts, conn, err, errlen);
+		sodium_memzero(pw, sizeof(pw));
+		if (rc != PGS_OK && rc != PGS_DB)
+			return rc;	/* the credential */
+	}
 	if (rc != PGS_OK) {
 		snprintf(tmp, sizeof(tmp), "%s", err);
 		snprintf(err, errlen, "source connection failed: %s", tmp);
@@ -186,7 +253,7 @@ job_run_sql(const struct runner *r, const struct claim *c,
 		    opts.timeout_ms);
 	/* A connection that saw an error or a cancel is not reused. */
 	if (rc == PGS_OK)
-		job_cache_put(r->cache, key, conn);
+		job_cache_put(r->cache, key, conn, false);
 	else
 		PQfinish(conn);
 	return rc;

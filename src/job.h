@@ -6,6 +6,7 @@
 #define PGS_JOB_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 #include <libpq-fe.h>
 
@@ -21,6 +22,7 @@ struct job_conn {
 	PGconn		*conn;		/* NULL: free slot */
 	unsigned char	 key[32];	/* hash of host, port, db, user, secret */
 	unsigned long	 used;		/* LRU stamp */
+	bool		 pending;	/* started by job_preconnect, not done */
 };
 
 /* The source connections of one worker process (owned by its main.c). */
@@ -50,6 +52,15 @@ struct runner {
  */
 enum pgs_rc	job_execute(const struct runner *r, struct db *meta,
 		    const struct claim *c) PGS_MUSTCHECK;
+
+/*
+ * Starts connecting to j's data source and leaves the connection in
+ * r->cache, where the run of j takes it (job_execute); meanwhile the
+ * caller talks to the metadata database.  Does nothing without r->cache
+ * or when the start fails (the run then connects and reports why).
+ */
+void		job_preconnect(const struct runner *r,
+		    const struct claim_job *j);
 
 /* Closes every cached connection. */
 void		job_cache_close(struct job_cache *jc);

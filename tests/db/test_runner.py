@@ -211,6 +211,19 @@ def test_faults_isolated():
           (res["halfway"][0][2] or ""), res["halfway"])
     check("other job of the tick succeeds", res["ok"] and
           res["ok"][0][1] == "success", res["ok"])
+    # --query connects to the source while it queues the run
+    # (job_preconnect): the same outcomes on that path.
+    want = {"down": "source connection failed", "nohost":
+            "source connection failed", "wrongpw": "password", "ok": None}
+    for k, msg in want.items():
+        r = runner("--query", str(jobs[k]))
+        last = runs_of(M, jobs[k])[-1]
+        check("--query %s exits 0" % k, r.returncode == 0, r.stderr)
+        if msg is None:
+            check("--query ok succeeds", last[1] == "success", last)
+        else:
+            check("--query %s: error run naming the cause" % k,
+                  last[1] == "error" and msg in (last[2] or ""), last)
     with open(hba, "w") as f:
         f.write(old)
     q(s, "SELECT pg_reload_conf()")
