@@ -23,7 +23,7 @@ REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 CONNS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 NGINX_WORKERS = os.environ.get("BENCH_NGINX_WORKERS", "1")
-KEEPCONN = os.environ.get("BENCH_KEEPCONN", "0") == "1"
+KEEPCONN = os.environ.get("BENCH_KEEPCONN", "1") == "1"
 EXTRA = os.environ.get("BENCH_NGINX_EXTRA", "")
 API_DIR = os.environ["PGSCHED_API_DIR"]
 BLD = os.environ.get("PGSCHED_BUILDDIR", ".")
@@ -74,17 +74,16 @@ def nginx_conf(port):
     if EXTRA:
         conf = conf.replace("\tclient_max_body_size",
                             "\t%s\n\tclient_max_body_size" % EXTRA, 1)
-    if KEEPCONN:
+    if not KEEPCONN:
+        # For comparison: one connection per request, as before.
         inc = re.search(r"include (\S+pgsched_fastcgi\.conf);", conf).group(1)
         with open(inc) as f:
-            fc = f.read().replace("fastcgi_keep_conn off;",
-                                  "fastcgi_keep_conn on;")
+            fc = f.read().replace("fastcgi_keep_conn on;",
+                                  "fastcgi_keep_conn off;")
         with open(os.path.join(BDIR, "fastcgi.conf"), "w") as f:
             f.write(fc)
         conf = conf.replace(inc, os.path.join(BDIR, "fastcgi.conf"))
-        conf = re.sub(r"(upstream pgsched_fcgi \{\n[^}]*?;\n)",
-                      r"\1\tkeepalive %s;\n" %
-                      os.environ["PGSCHED_TEST_WORKERS"], conf)
+        conf = re.sub(r"\n\tkeepalive \d+;", "", conf)
     with open(os.path.join(API_DIR, "nginx", "nginx.conf")) as f:
         main = f.read()
     main = main.replace("worker_processes 1;",

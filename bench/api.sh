@@ -13,8 +13,8 @@
 # Settings (environment): BENCH_DURATION (seconds per wrk run, 10),
 # BENCH_REPEAT (runs per figure, median reported, 3), BENCH_CONNECTIONS
 # (32), BENCH_THREADS (2), BENCH_WORKERS (pool size, default the number
-# of cores), BENCH_NGINX_WORKERS (1), BENCH_KEEPCONN (1: nginx keeps one
-# FastCGI connection per worker open, for comparison; default 0),
+# of cores), BENCH_NGINX_WORKERS (1), BENCH_KEEPCONN (0: one FastCGI
+# connection per request, for comparison; default 1, etc/nginx as it is),
 # BENCH_NGINX_EXTRA (directives added to the nginx server block, to try
 # settings before they go into etc/nginx).
 set -eu

@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@
 #define POOL_STABLE_S		10	/* a worker living this long is fine */
 #define POOL_CACHE_MB		64	/* --cache-mb default */
 #define POOL_CACHE_MB_MAX	65536
+#define WORKER_CONNS		32	/* FastCGI connections a worker keeps */
 
 struct opts {
 	int		 workers;
@@ -331,9 +333,15 @@ set_handler(int sig, void (*fn)(int))
 static void
 worker_finish(FCGX_Request *fr)
 {
-	char	 c;
+	char	 c, rest[8192];
 	ssize_t	 n;
 
+	/* A kept connection carries the next request: what is left of this
+	 * one's body (a refused one) is read first, or libfcgi would take
+	 * it for the next request's records. */
+	if (fr->keepConnection && fr->in != NULL)
+		while (FCGX_GetStr(rest, (int)sizeof(rest), fr->in) > 0)
+			;
 	if (fr->ipcFd >= 0 && !fr->keepConnection) {
 		n = recv(fr->ipcFd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -342,13 +350,45 @@ worker_finish(FCGX_Request *fr)
 	FCGX_Finish_r(fr);
 }
 
-/* A worker: accept and serve until SIGTERM. */
+/*
+ * Reads the next request of c (a kept connection with input, or a new
+ * connection from the listening socket) and serves it; true when one was
+ * served.  A kept connection that nginx closed, or nothing left to accept
+ * (another worker took it), serves nothing.
+ */
+static bool
+worker_serve(struct app *app, FCGX_Request *c, unsigned long *conns)
+{
+	bool	 fresh = c->ipcFd < 0;
+
+	if (FCGX_Accept_r(c) < 0)
+		return false;
+	if (fresh)
+		(*conns)++;
+	route_serve(app, c);
+	worker_finish(c);
+	return true;
+}
+
+/*
+ * A worker: serve until SIGTERM, one request at a time, from up to
+ * WORKER_CONNS FastCGI connections.  nginx keeps connections open
+ * (fastcgi_keep_conn on) and sends the next request on any idle one, so
+ * the worker polls all of its connections and the listening socket
+ * (non-blocking, shared by the pool: whoever accepts first serves).
+ * While every slot is taken the worker accepts nothing more; nginx
+ * closes the connections beyond its keepalive cache, which frees slots,
+ * as long as that cache is smaller than the pool's slots.
+ */
 static int
 worker_main(const struct opts *o)
 {
-	struct app	 app;
-	FCGX_Request	 fr;
-	unsigned long	 served = 0;
+	static FCGX_Request	 conn[WORKER_CONNS];
+	struct pollfd		 pfd[WORKER_CONNS + 1];
+	int			 slot[WORKER_CONNS + 1];
+	struct app		 app;
+	unsigned long		 served = 0, conns = 0;
+	int			 i, n, k, fl, free_slot;
 
 	app_setup(&app, o->env_file);
 	app.cache_max = (size_t)o->cache_mb * 1024 * 1024;
@@ -367,25 +407,46 @@ worker_main(const struct opts *o)
 	if (FCGX_Init() != 0)
 		fatal(EX_OSERR, "FCGX_Init failed");
 	signal(SIGPIPE, SIG_IGN);
-	FCGX_InitRequest(&fr, o->worker_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	fl = fcntl(o->worker_fd, F_GETFL);
+	if (fl < 0 || fcntl(o->worker_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		fatal(EX_OSERR, "listening socket: %s", strerror(errno));
+	for (i = 0; i < WORKER_CONNS; i++)
+		FCGX_InitRequest(&conn[i], o->worker_fd,
+		    FCGI_FAIL_ACCEPT_ON_INTR);
 	log_info("worker_start", "pid=%d started", (int)getpid());
 	while (!got_term) {
-		if (FCGX_Accept_r(&fr) < 0) {
-			if (got_term)
-				break;
+		n = 0;
+		free_slot = -1;
+		for (i = 0; i < WORKER_CONNS; i++) {
+			if (conn[i].ipcFd < 0) {
+				if (free_slot < 0)
+					free_slot = i;
+				continue;
+			}
+			pfd[n].fd = conn[i].ipcFd;
+			pfd[n].events = POLLIN;
+			slot[n++] = i;
+		}
+		if (free_slot >= 0) {
+			pfd[n].fd = o->worker_fd;
+			pfd[n].events = POLLIN;
+			slot[n++] = free_slot;
+		}
+		if (poll(pfd, (nfds_t)n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			log_err("accept", "accept failed: %s",
-			    strerror(errno));
+			log_err("poll", "poll failed: %s", strerror(errno));
 			break;
 		}
-		route_serve(&app, &fr);
-		worker_finish(&fr);
-		served++;
+		for (k = 0; k < n && !got_term; k++)
+			if (pfd[k].revents != 0 &&
+			    worker_serve(&app, &conn[slot[k]], &conns))
+				served++;
 	}
-	FCGX_Free(&fr, 1);
-	log_info("worker_stop", "pid=%d requests=%lu stopped", (int)getpid(),
-	    served);
+	for (i = 0; i < WORKER_CONNS; i++)
+		FCGX_Free(&conn[i], 1);
+	log_info("worker_stop", "pid=%d requests=%lu connections=%lu stopped",
+	    (int)getpid(), served, conns);
 	log_close();
 	cache_free(&app.cache);
 	app_free(&app);
