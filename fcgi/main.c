@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -46,7 +47,8 @@
 #define POOL_STABLE_S		10	/* a worker living this long is fine */
 #define POOL_CACHE_MB		64	/* --cache-mb default */
 #define POOL_CACHE_MB_MAX	65536
-#define WORKER_CONNS		32	/* FastCGI connections a worker keeps */
+#define POOL_CONNS		128	/* --conns default */
+#define POOL_CONNS_MAX		1024
 
 struct opts {
 	int		 workers;
@@ -57,6 +59,7 @@ struct opts {
 	bool		 check_config;
 	const char	*user;		/* --user: switch to it after binding */
 	int		 cache_mb;	/* per worker, 0: no cache */
+	int		 conns;		/* FastCGI connections per worker */
 	int		 worker_fd;	/* internal: run as a worker */
 	int		 metrics_fd;
 };
@@ -79,12 +82,15 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: pgsched-fcgi [--workers N] [--socket PATH "
 	    "[--socket-mode MODE] | --listen HOST:PORT]\n"
-	    "                    [--cache-mb N] [--user NAME] [--env-file PATH] "
-	    "[--check-config]\n"
+	    "                    [--cache-mb N] [--conns N] [--user NAME]\n"
+	    "                    [--env-file PATH] [--check-config]\n"
 	    "--user NAME: after binding the socket, run as NAME (root "
 	    "only).\n"
 	    "--cache-mb N: each worker keeps up to N MiB of finished runs' "
-	    "answers\n(default %d, 0: none).\n", POOL_CACHE_MB);
+	    "answers\n(default %d, 0: none).\n"
+	    "--conns N: each worker serves up to N kept FastCGI connections "
+	    "(default %d);\nkeep nginx's workers x keepalive below the "
+	    "pool's workers x N.\n", POOL_CACHE_MB, POOL_CONNS);
 	fprintf(fp, ""
 	    "Without --socket or --listen the FastCGI socket is fd 0 "
 	    "(spawn-fcgi).\n");
@@ -112,6 +118,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->socket_mode = 0660;
 	o->cache_mb = POOL_CACHE_MB;
+	o->conns = POOL_CONNS;
 	o->worker_fd = -1;
 	o->metrics_fd = -1;
 	for (i = 1; i < argc; i++) {
@@ -146,6 +153,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->user = v;
 		else if (strcmp(a, "--cache-mb") == 0)
 			o->cache_mb = parse_int(v, 0, POOL_CACHE_MB_MAX, a);
+		else if (strcmp(a, "--conns") == 0)
+			o->conns = parse_int(v, 1, POOL_CONNS_MAX, a);
 		else if (strcmp(a, "--worker-fd") == 0)
 			o->worker_fd = parse_int(v, 0, 65535, a);
 		else if (strcmp(a, "--metrics-fd") == 0)
@@ -359,10 +368,22 @@ worker_finish(FCGX_Request *fr)
 static bool
 worker_serve(struct app *app, FCGX_Request *c, unsigned long *conns)
 {
-	bool	 fresh = c->ipcFd < 0;
+	struct timespec	 pause = { 0, 10 * 1000 * 1000 };
+	bool		 fresh = c->ipcFd < 0;
+	int		 rc;
 
-	if (FCGX_Accept_r(c) < 0)
+	rc = FCGX_Accept_r(c);
+	if (rc < 0) {
+		/* Out of descriptors or memory: the listening socket stays
+		 * readable, so do not spin on it. */
+		if (fresh && rc != -EAGAIN && rc != -EWOULDBLOCK &&
+		    rc != -EINTR && !got_term) {
+			log_warn("accept", "accept failed: %s", rc < -9000 ?
+			    "unknown error" : strerror(-rc));
+			nanosleep(&pause, NULL);
+		}
 		return false;
+	}
 	if (fresh)
 		(*conns)++;
 	route_serve(app, c);
@@ -370,9 +391,26 @@ worker_serve(struct app *app, FCGX_Request *c, unsigned long *conns)
 	return true;
 }
 
+/* Raises the descriptor limit to fit --conns connections and some more. */
+static void
+worker_fd_room(const struct opts *o)
+{
+	struct rlimit	 rl;
+	rlim_t		 want = (rlim_t)o->conns + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ?
+	    want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		log_warn("conns", "--conns %d: only %lu descriptors allowed; "
+		    "connections beyond that wait", o->conns,
+		    (unsigned long)rl.rlim_cur);
+}
+
 /*
  * A worker: serve until SIGTERM, one request at a time, from up to
- * WORKER_CONNS FastCGI connections.  nginx keeps connections open
+ * --conns FastCGI connections.  nginx keeps connections open
  * (fastcgi_keep_conn on) and sends the next request on any idle one, so
  * the worker polls all of its connections and the listening socket
  * (non-blocking, shared by the pool: whoever accepts first serves).
@@ -383,9 +421,9 @@ worker_serve(struct app *app, FCGX_Request *c, unsigned long *conns)
 static int
 worker_main(const struct opts *o)
 {
-	static FCGX_Request	 conn[WORKER_CONNS];
-	struct pollfd		 pfd[WORKER_CONNS + 1];
-	int			 slot[WORKER_CONNS + 1];
+	FCGX_Request		*conn;
+	struct pollfd		*pfd;
+	int			*slot;
 	struct app		 app;
 	unsigned long		 served = 0, conns = 0;
 	int			 i, n, k, fl, free_slot;
@@ -410,14 +448,20 @@ worker_main(const struct opts *o)
 	fl = fcntl(o->worker_fd, F_GETFL);
 	if (fl < 0 || fcntl(o->worker_fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		fatal(EX_OSERR, "listening socket: %s", strerror(errno));
-	for (i = 0; i < WORKER_CONNS; i++)
+	worker_fd_room(o);
+	conn = calloc((size_t)o->conns, sizeof(*conn));
+	pfd = calloc((size_t)o->conns + 1, sizeof(*pfd));
+	slot = calloc((size_t)o->conns + 1, sizeof(*slot));
+	if (conn == NULL || pfd == NULL || slot == NULL)
+		fatal(EX_OSERR, "out of memory");
+	for (i = 0; i < o->conns; i++)
 		FCGX_InitRequest(&conn[i], o->worker_fd,
 		    FCGI_FAIL_ACCEPT_ON_INTR);
 	log_info("worker_start", "pid=%d started", (int)getpid());
 	while (!got_term) {
 		n = 0;
 		free_slot = -1;
-		for (i = 0; i < WORKER_CONNS; i++) {
+		for (i = 0; i < o->conns; i++) {
 			if (conn[i].ipcFd < 0) {
 				if (free_slot < 0)
 					free_slot = i;
@@ -443,8 +487,11 @@ worker_main(const struct opts *o)
 			    worker_serve(&app, &conn[slot[k]], &conns))
 				served++;
 	}
-	for (i = 0; i < WORKER_CONNS; i++)
+	for (i = 0; i < o->conns; i++)
 		FCGX_Free(&conn[i], 1);
+	free(conn);
+	free(pfd);
+	free(slot);
 	log_info("worker_stop", "pid=%d requests=%lu connections=%lu stopped",
 	    (int)getpid(), served, conns);
 	log_close();
@@ -533,8 +580,8 @@ stdin_is_socket(void)
 static pid_t
 pool_spawn(const struct opts *o, int lfd, int mfd)
 {
-	char		 lbuf[16], mbuf[16], cbuf[16];
-	const char	*argv[10];
+	char		 lbuf[16], mbuf[16], cbuf[16], nbuf[16];
+	const char	*argv[12];
 	sigset_t	 none;
 	pid_t		 pid;
 	int		 n = 0;
@@ -549,6 +596,9 @@ pool_spawn(const struct opts *o, int lfd, int mfd)
 	argv[n++] = mbuf;
 	argv[n++] = "--cache-mb";
 	argv[n++] = cbuf;
+	snprintf(nbuf, sizeof(nbuf), "%d", o->conns);
+	argv[n++] = "--conns";
+	argv[n++] = nbuf;
 	if (o->env_file != NULL) {
 		argv[n++] = "--env-file";
 		argv[n++] = o->env_file;

@@ -1,7 +1,7 @@
 """nginx keeps its FastCGI connections to the pool open
-(fastcgi_keep_conn on, keepalive 8 in etc/nginx): requests reuse them, and
+(fastcgi_keep_conn on, keepalive 32 in etc/nginx): requests reuse them, and
 more concurrent clients than the pool has connection slots (2 workers x
-32) are all served, none waiting for a timeout.
+--conns 24, test_keepconn.env) are all served, none waiting for a timeout.
 Run: sh tests/lib/with-pg.sh tests/lib/with-api.sh tests/api/test_keepconn.py
 """
 import glob
