@@ -115,30 +115,32 @@ enum pgs_rc
 session_user(struct db *db, struct arena *a, const char *hash, int ttl_hours,
     int extend_min, struct user *u, bool *extended)
 {
+	/* A plain SELECT: the sliding write is a second statement, needed
+	 * at most once per extend_min, and a SELECT costs the server about
+	 * half of a statement with a writable CTE. */
 	static const char sql[] =
-	    "WITH s AS (SELECT us.id AS sid, u.id, u.email, u.name,"
-	    "  u.is_active, u.created_at, u.updated_at, (us.last_seen_at IS NULL"
-	    "  OR us.last_seen_at < now() - make_interval(mins => $3::int))"
-	    "  AS stale FROM user_session us JOIN user_account u"
-	    "  ON u.id = us.user_id WHERE us.id = $1 AND NOT us.is_revoked"
-	    "  AND us.expires_at > now() AND u.is_active),"
-	    " upd AS (UPDATE user_session us SET last_seen_at = now(),"
-	    "  expires_at = now() + make_interval(hours => $2::int)"
-	    "  FROM s WHERE us.id = s.sid AND s.stale RETURNING us.id)"
-	    " SELECT s.id, s.email, s.name, s.is_active, s.created_at,"
-	    " s.updated_at, coalesce((SELECT string_agg(role, ',' ORDER BY"
+	    "SELECT u.id, u.email, u.name, u.is_active, u.created_at,"
+	    " u.updated_at, coalesce((SELECT string_agg(role, ',' ORDER BY"
 	    "  CASE role WHEN 'viewer' THEN 1 WHEN 'editor' THEN 2 ELSE 3 END)"
-	    "  FROM user_role r WHERE r.user_id = s.id), ''), s.stale FROM s";
+	    "  FROM user_role r WHERE r.user_id = u.id), ''),"
+	    " us.last_seen_at IS NULL OR us.last_seen_at < now() -"
+	    "  make_interval(mins => $2::int)"
+	    " FROM user_session us JOIN user_account u ON u.id = us.user_id"
+	    " WHERE us.id = $1 AND NOT us.is_revoked AND us.expires_at > now()"
+	    " AND u.is_active";
+	static const char sql_extend[] =
+	    "UPDATE user_session SET last_seen_at = now(),"
+	    " expires_at = now() + make_interval(hours => $2::int)"
+	    " WHERE id = $1 AND NOT is_revoked";
 	static struct prepared	 prep;
-	const char	*p[3];
+	const char	*p[2], *pe[2];
 	char		*roles, *tok, *save;
 	PGresult	*res;
 	enum pgs_rc	 rc;
 
 	p[0] = hash;
-	p[1] = arena_printf(a, "%d", ttl_hours);
-	p[2] = arena_printf(a, "%d", extend_min);
-	rc = session_exec(db, a, &prep, "pgs_session_user", sql, 3, p, &res);
+	p[1] = arena_printf(a, "%d", extend_min);
+	rc = session_exec(db, a, &prep, "pgs_session_user", sql, 2, p, &res);
 	if (rc != PGS_OK)
 		return rc;
 	if (PQntuples(res) == 0)
@@ -155,7 +157,11 @@ session_user(struct db *db, struct arena *a, const char *hash, int ttl_hours,
 	    tok = strtok_r(NULL, ",", &save))
 		u->roles[u->nroles++] = tok;
 	*extended = db_bool(res, 0, 7);
-	return PGS_OK;
+	if (!*extended)
+		return PGS_OK;
+	pe[0] = hash;
+	pe[1] = arena_printf(a, "%d", ttl_hours);
+	return db_cmd(db, a, sql_extend, 2, pe);
 }
 
 enum pgs_rc

@@ -34,10 +34,10 @@ enum pgs_rc	 session_lookup(struct db *db, struct arena *a,
 		    const char *hash, int ttl_hours, int extend_min,
 		    long *user_id, bool *extended) PGS_MUSTCHECK;
 /*
- * session_lookup and the user's row in one round trip: fills *u (arena
- * strings, no password_hash) with the session's user.  The statement is
- * prepared once per connection (PQprepare) and falls back to an ordinary
- * query when that fails.  Returns PGS_OK, PGS_NOTFOUND, or the db_exec rc.
+ * session_lookup and the user's row in one round trip (two when the
+ * session's expiry slides): fills *u (arena strings, no password_hash)
+ * with the session's user.  The SELECT is prepared once per connection
+ * (PQprepare) and falls back to an ordinary query when that fails.  Returns PGS_OK, PGS_NOTFOUND, or the db_exec rc.
  */
 enum pgs_rc	 session_user(struct db *db, struct arena *a,
 		    const char *hash, int ttl_hours, int extend_min,

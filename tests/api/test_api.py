@@ -151,6 +151,46 @@ def test_throttle():
     check("login after the window", r.status_code == 200, r.text)
 
 
+def test_session_sliding():
+    """SESSION_TTL_HOURS (72) slides by at most one write per
+    SESSION_EXTEND_ON_USE_MIN (60); an expired session is refused."""
+    adm = session("admin")
+    r = adm.post(URL + "/api/users", json={"email": "slide@example.com",
+                                           "name": "slide", "roles":
+                                           ["viewer"], "password": PASSWORD})
+    check("sliding: user created", r.status_code == 201, r.text)
+    s = session("slide@example.com")
+    uid = s.get(URL + "/api/users/me").json()["user"]["id"]
+    row = ("SELECT last_seen_at, expires_at FROM user_session"
+           " WHERE user_id = %d AND NOT is_revoked" % uid)
+    first = psql(row)
+    for _ in range(3):
+        r = s.get(URL + "/api/users/me")
+    check("sliding: no write within the window", psql(row) == first and
+          "sid=" not in r.headers.get("Set-Cookie", ""), (first, psql(row)))
+    psql("UPDATE user_session SET last_seen_at = now() - interval '61 min',"
+         " expires_at = now() + interval '1 hour' WHERE user_id = %d" % uid)
+    r = s.get(URL + "/api/users/me")
+    check("sliding: a request after the window answers", r.status_code == 200,
+          r.text)
+    check("sliding: the cookie is sent again",
+          "sid=" in r.headers.get("Set-Cookie", ""), r.headers)
+    left = float(psql("SELECT extract(epoch FROM expires_at - now()) / 3600,"
+                      " extract(epoch FROM now() - last_seen_at)"
+                      " FROM user_session WHERE user_id = %d" % uid)
+                 .split("|")[0])
+    check("sliding: expiry moved to now + 72 h (%.2f h)" % left,
+          71.9 < left <= 72.0, left)
+    second = psql(row)
+    s.get(URL + "/api/users/me")
+    check("sliding: then no write again", psql(row) == second,
+          (second, psql(row)))
+    psql("UPDATE user_session SET expires_at = now() - interval '1 s'"
+         " WHERE user_id = %d" % uid)
+    r = s.get(URL + "/api/users/me")
+    check("sliding: an expired session is refused", err(r, 401), r.text)
+
+
 def test_users():
     adm = session("admin")
     vw = session("viewer")
@@ -693,7 +733,8 @@ def test_db_restart():
 
 def main():
     tests = [test_basics, test_openapi, test_login, test_secure_cookie,
-             test_throttle, test_users, test_bad_bodies]
+             test_throttle, test_session_sliding, test_users,
+             test_bad_bodies]
     for t in tests:
         run(t)
     dsid = run(test_sources)

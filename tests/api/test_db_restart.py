@@ -8,7 +8,8 @@ connection from a failing query):
   is still 403;
 - a write is not retried (it may have been applied): 503, and nothing is
   written twice when the client sends it again.
-Run: sh tests/lib/with-pg.sh tests/lib/with-api.sh tests/api/test_db_restart.py
+Run: sh tests/lib/with-pg.sh tests/lib/with-api.sh \
+    tests/api/test_db_restart.py
 """
 import glob
 import os
@@ -70,7 +71,8 @@ def main():
 
     # Writes: never retried by the pool; the client's retry writes once.
     restart()
-    body = {"name": "once", "title": "Once", "sql_text": "SELECT 1", "data_source_id": dsid,
+    body = {"name": "once", "title": "Once", "sql_text": "SELECT 1",
+            "data_source_id": dsid,
             "schedule_type": "interval", "schedule_expr": "PT1H",
             "timezone": "UTC"}
     first = [edi.post(URL + "/api/admin/queries", json=body)
