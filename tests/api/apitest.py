@@ -44,6 +44,18 @@ def session(role=None, password=None):
     return s
 
 
+def add_source(adm, name):
+    """Creates a data source on the test cluster's database "source" (as
+    postgres, trust auth) through the API as adm; returns its id."""
+    r = adm.post(URL + "/api/datasources",
+                 json={"name": name, "host": "127.0.0.1",
+                       "port": int(os.environ["PGPORT"]),
+                       "dbname": "source", "username": "postgres",
+                       "password": "unused"})
+    check("data source %s created" % name, r.status_code == 201, r.text)
+    return r.json()["datasource"]["id"] if r.status_code == 201 else None
+
+
 def err(r, status, code=None, field=None):
     """Checks an error answer: status, CONTRACT section 5 shape, code and
     the field named in "fields"."""

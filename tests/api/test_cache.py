@@ -14,7 +14,8 @@ import time
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from apitest import URL, check, err, finish, psql, session  # noqa: E402
+from apitest import (  # noqa: E402
+    URL, add_source, check, err, finish, psql, session)
 
 PUBLIC = os.environ.get("RUNS_PUBLIC", "1") != "0"
 WORKERS = int(os.environ.get("PGSCHED_TEST_WORKERS", "2"))
@@ -220,11 +221,7 @@ def check_private(vw, q, rid):
 def main():
     adm = session("admin")
     s = session("viewer") if not PUBLIC else requests.Session()
-    ds = adm.post(URL + "/api/datasources",
-                  json={"name": "cache", "host": "127.0.0.1",
-                        "port": int(os.environ["PGPORT"]),
-                        "dbname": "source", "username": "postgres",
-                        "password": "x"}).json()["datasource"]["id"]
+    ds = add_source(adm, "cache")
     qs = []
     for i in range(2):
         r = adm.post(URL + "/api/admin/queries",

@@ -16,7 +16,7 @@ import os
 import subprocess
 import time
 
-from apitest import URL, check, err, finish, psql, session
+from apitest import URL, add_source, check, err, finish, psql, session
 
 CTL = os.environ["PGSCHED_PGCTL"].split()
 
@@ -41,13 +41,7 @@ def main():
     adm, edi, vie = session("admin"), session("editor"), session("viewer")
     for _ in range(10):     # every worker connected
         adm.get(URL + "/api/users/me")
-    r = adm.post(URL + "/api/datasources",
-                 json={"name": "src", "host": "127.0.0.1",
-                       "port": int(os.environ["PGPORT"]),
-                       "dbname": "source", "username": "postgres",
-                       "password": "unused"})
-    check("data source created", r.status_code == 201, r.text)
-    dsid = r.json()["datasource"]["id"]
+    dsid = add_source(adm, "src")
 
     # The access check is part of the retry.
     restart()

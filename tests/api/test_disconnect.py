@@ -6,13 +6,12 @@ query instead of letting it run to its timeout (issue: hardening, fault
 table).  Runs under tests/lib/with-api.sh.
 """
 import json
-import os
 import socket
 import subprocess
 import time
 import urllib.parse
 
-from apitest import URL, check, finish, session, wait_for
+from apitest import URL, add_source, check, finish, session, wait_for
 
 
 def source_active():
@@ -28,13 +27,7 @@ def source_active():
 
 def main():
     adm = session("admin")
-    r = adm.post(URL + "/api/datasources",
-                 json={"name": "slow", "host": "127.0.0.1",
-                       "port": int(os.environ["PGPORT"]),
-                       "dbname": "source", "username": "postgres",
-                       "password": "unused"})
-    check("data source created", r.status_code == 201, r.text)
-    dsid = r.json()["datasource"]["id"]
+    dsid = add_source(adm, "slow")
     body = json.dumps({"sql_text": "SELECT pg_sleep(30)",
                        "data_source_id": dsid, "timeout_ms": 60000})
     cookie = "; ".join("%s=%s" % (k, v) for k, v in adm.cookies.items())

@@ -92,8 +92,7 @@ def pg_utc_text(src):
 
 
 def parse_tstz(src):
-    body, sign, off = src[:19 + len(src[19:].split("+")[0].split("-")[0])], \
-        None, None
+    body = src[:19 + len(src[19:].split("+")[0].split("-")[0])]
     rest = src[len(body):]
     sign = -1 if rest[0] == "-" else 1
     parts = [int(x) for x in rest[1:].split(":")] + [0, 0]
