@@ -137,8 +137,12 @@ EOF
 if [ "$once" -eq 1 ]; then
 	"$runner" >/dev/null 2>&1 || true
 	if [ -x "$fcgi" ]; then
-		curl -fsS "$url/api/queries/1/runs/latest" | head -c 300
-		echo
+		latest=$(curl -fsS "$url/api/queries/1/runs/latest") || {
+			echo "embedded: the API does not serve the sample" \
+			    "query's latest run" >&2
+			exit 1
+		}
+		printf '%.300s...\n' "$latest"
 	fi
 	"$admin" runs list --query orders_last_24h | head -n 5
 	exit 0

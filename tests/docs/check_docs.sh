@@ -8,7 +8,8 @@
 #     "GROUP VERB" that pgsched-admin.1 names exists;
 #  3. every variable that `pgsched-admin config check` prints has an entry
 #     in pgsched.env.5 with its default, every entry there is a variable,
-#     and the integer ranges of src/conf.c's table are the ones written.
+#     and the integer ranges of src/conf.c's table are the ones written;
+#  4. every ./scripts/*.sh that README.md runs is an executable file.
 # Needs PGSCHED_SRCDIR (the source tree) and PGSCHED_BUILDDIR (where
 # pgsched-admin was built).  Exits 0 when all is well, 1 when something is
 # missing or wrong (each on a FAIL: line), 77 (skipped) without groff,
@@ -223,6 +224,16 @@ while read -r name lo hi; do
 		fail "pgsched.env.5: $name does not give its range '$lo to $hi'"
 	fi
 done <"$TMP/ranges"
+
+# 4. every ./scripts/*.sh that README.md tells to run is executable (a
+#    fresh clone runs them as they are).
+for f in $(grep -o '\./scripts/[a-z-]*\.sh' "$SRC/README.md" | sort -u); do
+	if [ -f "$SRC/$f" ] && [ -x "$SRC/$f" ]; then
+		ok
+	else
+		fail "README.md runs $f, which is not an executable file"
+	fi
+done
 
 echo "docs: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
