@@ -391,6 +391,47 @@ worker_serve(struct app *app, FCGX_Request *c, unsigned long *conns)
 	return true;
 }
 
+/*
+ * Polls the open connections of conn (and, with listen, the listening
+ * socket when a slot is free) for timeout ms; pfd[k] is conn[slot[k]]'s
+ * (the listening socket's for the free slot).  Returns the number of
+ * pfd entries filled: 0 when there is nothing to wait on, or after a
+ * signal; -1 when poll failed for good.
+ */
+static int
+worker_wait(const struct opts *o, FCGX_Request *conn, struct pollfd *pfd,
+    int *slot, bool listen, int timeout)
+{
+	int	 i, n = 0, free_slot = -1;
+
+	for (i = 0; i < o->conns; i++) {
+		if (conn[i].ipcFd < 0) {
+			if (free_slot < 0)
+				free_slot = i;
+			continue;
+		}
+		pfd[n].fd = conn[i].ipcFd;
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
+		slot[n++] = i;
+	}
+	if (listen && free_slot >= 0) {
+		pfd[n].fd = o->worker_fd;
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
+		slot[n++] = free_slot;
+	}
+	if (n == 0)
+		return 0;
+	if (poll(pfd, (nfds_t)n, timeout) < 0) {
+		if (errno == EINTR)
+			return 0;
+		log_err("poll", "poll failed: %s", strerror(errno));
+		return -1;
+	}
+	return n;
+}
+
 /* Raises the descriptor limit to fit --conns connections and some more. */
 static void
 worker_fd_room(const struct opts *o)
@@ -426,7 +467,7 @@ worker_main(const struct opts *o)
 	int			*slot;
 	struct app		 app;
 	unsigned long		 served = 0, conns = 0;
-	int			 i, n, k, fl, free_slot;
+	int			 i, n, k, fl;
 
 	app_setup(&app, o->env_file);
 	app.cache_max = (size_t)o->cache_mb * 1024 * 1024;
@@ -459,34 +500,27 @@ worker_main(const struct opts *o)
 		    FCGI_FAIL_ACCEPT_ON_INTR);
 	log_info("worker_start", "pid=%d started", (int)getpid());
 	while (!got_term) {
-		n = 0;
-		free_slot = -1;
-		for (i = 0; i < o->conns; i++) {
-			if (conn[i].ipcFd < 0) {
-				if (free_slot < 0)
-					free_slot = i;
-				continue;
-			}
-			pfd[n].fd = conn[i].ipcFd;
-			pfd[n].events = POLLIN;
-			slot[n++] = i;
-		}
-		if (free_slot >= 0) {
-			pfd[n].fd = o->worker_fd;
-			pfd[n].events = POLLIN;
-			slot[n++] = free_slot;
-		}
-		if (poll(pfd, (nfds_t)n, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("poll", "poll failed: %s", strerror(errno));
+		n = worker_wait(o, conn, pfd, slot, true, -1);
+		if (n < 0)
 			break;
-		}
 		for (k = 0; k < n && !got_term; k++)
 			if (pfd[k].revents != 0 &&
 			    worker_serve(&app, &conn[slot[k]], &conns))
 				served++;
 	}
+	/*
+	 * Stopping: nothing new is accepted, but the kept connections are
+	 * served until nginx closes them (its keepalive_timeout when idle,
+	 * keepalive_requests when busy; the master's grace period bounds
+	 * it).  Closing them here instead would race with nginx sending
+	 * the next request on one, which it cannot retry.
+	 */
+	while (got_term &&
+	    (n = worker_wait(o, conn, pfd, slot, false, -1)) > 0)
+		for (k = 0; k < n; k++)
+			if (pfd[k].revents != 0 &&
+			    worker_serve(&app, &conn[slot[k]], &conns))
+				served++;
 	for (i = 0; i < o->conns; i++)
 		FCGX_Free(&conn[i], 1);
 	free(conn);

@@ -1,7 +1,8 @@
 """nginx keeps its FastCGI connections to the pool open
 (fastcgi_keep_conn on, keepalive 32 in etc/nginx): requests reuse them, and
 more concurrent clients than the pool has connection slots (2 workers x
---conns 24, test_keepconn.env) are all served, none waiting for a timeout.
+--conns 24, test_keepconn.env) are all served, none waiting for a timeout,
+and no request fails while SIGHUP replaces the workers.
 Run: sh tests/lib/with-pg.sh tests/lib/with-api.sh tests/api/test_keepconn.py
 """
 import glob
@@ -87,11 +88,55 @@ def test_many_clients():
     check("served in %.1f s (no request stalled)" % took, took < 20, took)
 
 
+def test_reload_under_load():
+    """SIGHUP replaces the workers while clients send GETs and POSTs on
+    kept connections: the old workers serve their connections until nginx
+    closes them, so no request fails, not even a POST nginx cannot
+    retry."""
+    master, before = worker_pids()
+    codes = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client(post):
+        s = session("editor")
+        while not stop.is_set():
+            try:
+                if post:    # a POST answered 422: no write, but a POST
+                    r = s.post(URL + "/api/admin/queries", json={"x": 1},
+                               timeout=30)
+                else:
+                    r = s.get(URL + "/api/admin/queries", timeout=30)
+                code = r.status_code
+            except requests.RequestException as e:
+                code = str(e)[:60]
+            with lock:
+                codes[code] = codes.get(code, 0) + 1
+    ts = [threading.Thread(target=client, args=(i % 2 == 1,))
+          for i in range(8)]
+    for t in ts:
+        t.start()
+    for _ in range(6):
+        time.sleep(0.5)
+        os.kill(master, signal.SIGHUP)
+    time.sleep(1)
+    stop.set()
+    for t in ts:
+        t.join()
+    check("requests during 6 reloads: only 200 and 422 (%s)" % codes,
+          set(codes) <= {200, 422} and codes.get(200, 0) > 50 and
+          codes.get(422, 0) > 50, codes)
+    gone = wait_for(lambda: not set(before) & set(worker_pids()[1]), 20)
+    check("old workers exit once nginx lets their connections go", gone,
+          (before, worker_pids()))
+
+
 def main():
     wait_for(lambda: len(worker_pids()[1]) >= 2, 10)
     test_reuse()
     wait_for(lambda: len(worker_pids()[1]) >= 2, 10)
     test_many_clients()
+    test_reload_under_load()
     finish()
 
 
