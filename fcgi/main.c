@@ -368,6 +368,7 @@ worker_finish(FCGX_Request *fr)
 static bool
 worker_serve(struct app *app, FCGX_Request *c, unsigned long *conns)
 {
+	static time_t	 warned;
 	struct timespec	 pause = { 0, 10 * 1000 * 1000 };
 	bool		 fresh = c->ipcFd < 0;
 	int		 rc;
@@ -375,11 +376,16 @@ worker_serve(struct app *app, FCGX_Request *c, unsigned long *conns)
 	rc = FCGX_Accept_r(c);
 	if (rc < 0) {
 		/* Out of descriptors or memory: the listening socket stays
-		 * readable, so do not spin on it. */
+		 * readable, so do not spin on it (nor log more than a line a
+		 * minute). */
 		if (fresh && rc != -EAGAIN && rc != -EWOULDBLOCK &&
 		    rc != -EINTR && !got_term) {
-			log_warn("accept", "accept failed: %s", rc < -9000 ?
-			    "unknown error" : strerror(-rc));
+			if (time(NULL) - warned >= 60) {
+				warned = time(NULL);
+				log_warn("accept", "accept failed: %s",
+				    rc < -9000 ? "unknown error" :
+				    strerror(-rc));
+			}
 			nanosleep(&pause, NULL);
 		}
 		return false;
