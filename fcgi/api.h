@@ -34,6 +34,7 @@ struct app {
 	size_t		 pepperlen;
 	struct cred_keys keys;
 	struct metrics	*metrics;	/* shared by the pool, may be NULL */
+	unsigned long	 log_dropped_seen;	/* added to metrics */
 	const char	*env_file;	/* --env-file, or NULL */
 	char		*runner_path;	/* pgsched-runner to start */
 	char		*openapi_path;	/* openapi.json to serve */
@@ -198,11 +199,13 @@ void		 metrics_count(struct metrics *m, int idx, int status,
 		    double seconds);
 /* Counts one lookup in the run cache. */
 void		 metrics_cache(struct metrics *m, bool hit);
-/* Adds the log lines this process dropped since its last call to the
- * pool's counter. */
-void		 metrics_sync_log(struct metrics *m);
-/* Appends the Prometheus text of the counters to out. */
-void		 metrics_write(struct metrics *m, struct buf *out);
+/* Adds the log lines this process dropped beyond *seen (the count it has
+ * already added, updated here) to the pool's counter. */
+void		 metrics_sync_log(struct metrics *m, unsigned long *seen);
+/* Appends the Prometheus text of the counters to out (after syncing this
+ * process's dropped log lines, as metrics_sync_log). */
+void		 metrics_write(struct metrics *m, unsigned long *seen,
+		    struct buf *out);
 
 /* main.c */
 /* Returns true when the metadata database is usable (reconnecting at

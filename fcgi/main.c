@@ -670,6 +670,7 @@ struct pool {
 	const struct opts	*o;
 	int			 lfd, mfd, n;
 	struct metrics		*metrics;	/* the master's own log drops */
+	unsigned long		 log_dropped_seen;
 	struct slot		 slots[POOL_MAX_WORKERS];
 	pid_t			 draining[4 * POOL_MAX_WORKERS];
 	bool			 stopping;
@@ -798,7 +799,7 @@ pool_run(struct pool *p)
 		}
 		if (!p->stopping)
 			pool_start_missing(p, now);
-		metrics_sync_log(p->metrics);
+		metrics_sync_log(p->metrics, &p->log_dropped_seen);
 		nanosleep(&tick, NULL);
 	}
 }

@@ -28,8 +28,6 @@ struct metrics {
 	unsigned long	 log_dropped;	/* by every process of the pool */
 };
 
-/* This process's log_dropped() already added to the shared counter. */
-static unsigned long	 metrics_dropped_seen;
 
 size_t
 metrics_size(void)
@@ -76,18 +74,17 @@ metrics_cache(struct metrics *m, bool hit)
 }
 
 void
-metrics_sync_log(struct metrics *m)
+metrics_sync_log(struct metrics *m, unsigned long *seen)
 {
 	unsigned long	 n;
 
 	if (m == NULL)
 		return;
 	n = log_dropped();
-	if (n == metrics_dropped_seen)
+	if (n == *seen)
 		return;
-	__atomic_fetch_add(&m->log_dropped, n - metrics_dropped_seen,
-	    __ATOMIC_RELAXED);
-	metrics_dropped_seen = n;
+	__atomic_fetch_add(&m->log_dropped, n - *seen, __ATOMIC_RELAXED);
+	*seen = n;
 }
 
 static unsigned long
@@ -130,7 +127,7 @@ metrics_write_requests(struct metrics *m, struct buf *out)
 }
 
 void
-metrics_write(struct metrics *m, struct buf *out)
+metrics_write(struct metrics *m, unsigned long *seen, struct buf *out)
 {
 	unsigned long	 cum = 0;
 	int		 b;
@@ -159,7 +156,7 @@ metrics_write(struct metrics *m, struct buf *out)
 	    "pgsched_cache_lookups_total{result=\"hit\"} %lu\n"
 	    "pgsched_cache_lookups_total{result=\"miss\"} %lu\n",
 	    metrics_load(&m->cache_hit), metrics_load(&m->cache_miss));
-	metrics_sync_log(m);
+	metrics_sync_log(m, seen);
 	buf_printf(out, "# HELP pgsched_log_lines_dropped_total Log lines "
 	    "the pool could not write (full disk, unwritable LOG_DIR).\n"
 	    "# TYPE pgsched_log_lines_dropped_total counter\n"

@@ -413,7 +413,7 @@ route_serve(struct app *app, FCGX_Request *fr)
 	la.user_id = r.authed ? r.user.id : 0;
 	la.client = r.client;
 	log_access(&la);
-	metrics_sync_log(app->metrics);
+	metrics_sync_log(app->metrics, &app->log_dropped_seen);
 	json_errors_free(&r.errs);
 	buf_free(&allow);
 	buf_free(&r.hdrs);
