@@ -32,22 +32,18 @@ import nacl.public
 import pandas as pd
 import psycopg2
 
-from pgtest import (add_job, add_source, bin_path, check, make_keys, meta,
-                    migrate, one, q, run_tests, runner, runs_of, seal,
-                    source, source_port, wait_for)
+from pgtest import (LOCK_CLASS, add_job, add_source, bin_path, check, one, q,
+                    run_tests, runner, runs_of, seal, setup_db, source,
+                    source_port, wait_for)
 
 M = None
 SK = None
 DS = None
-LOCK_CLASS = 1885823843
 
 
 def setup():
     global M, SK, DS
-    migrate()
-    SK = make_keys()
-    M = meta()
-    DS = add_source(M, SK, "src")
+    M, SK, DS = setup_db("src")
 
 
 def disable(*jobs):
@@ -480,6 +476,12 @@ def test_worker_crash_releases_lock():
     s = source()
     q(s, "UPDATE crashctl SET s = 0")
     s.close()
+    # A slot (whole seconds) runs once: the crashed run holds its slot, so
+    # the job's next due time must fall in a later second than that one.
+    wait_for(lambda: one(M, "SELECT floor(extract(epoch FROM now()"
+                         " - interval '1 second')) > floor(extract(epoch"
+                         " FROM scheduled_at)) FROM query_run WHERE id = %s",
+                         (rid,)), 5)
     q(M, "UPDATE query_job SET next_run_at = now() - interval '1 second'"
       " WHERE id = %s", (j,))
     r = runner()
