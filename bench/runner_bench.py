@@ -1,13 +1,13 @@
 """The runner benchmarks of issue #3, run by bench/run.sh.
 
-bench/run.sh starts a throwaway cluster and exports PG_DSN_APP,
-PGSCHED_TEST_SOURCE_URI, PGPORT, the key paths, LOG_DIR, PGSCHED_BUILDDIR
-and BENCH_TMP (where the serialiser benchmark was compiled).  Every
+bench/run.sh starts a throwaway cluster through tests/lib/with-pg.sh
+(PG_DSN_APP, PGSCHED_TEST_SOURCE_URI, PGPORT, the key paths, LOG_DIR,
+PGSCHED_BUILDDIR), exports BENCH_TMP (where the serialiser benchmark was
+compiled) and puts tests/lib on PYTHONPATH for pgtest's set-up helpers.  Every
 target is a ratio against a baseline measured in the same run (except the
 absolute ones of the issue: 20 ms, 15 s, 64 MB), each figure the median
 of several repetitions, wall-clock time of whole processes.
 """
-import base64
 import glob
 import os
 import re
@@ -18,8 +18,9 @@ import sys
 import threading
 import time
 
-import nacl.public
 import psycopg2
+
+import pgtest
 
 BUILD = os.environ["PGSCHED_BUILDDIR"]
 TMP = os.environ["BENCH_TMP"]
@@ -115,23 +116,7 @@ def timed_cpu(argv, env=None):
 
 def setup():
     global M, DS
-    p = subprocess.run([ADMIN, "db", "migrate"], capture_output=True,
-                       text=True)
-    if p.returncode != 0:
-        sys.exit("bench: pgsched-admin db migrate: %s" % p.stderr)
-    sk = nacl.public.PrivateKey.generate()
-    with open(os.environ["PUBLIC_KEY_B64_PATH"], "w") as f:
-        f.write(base64.b64encode(bytes(sk.public_key)).decode() + "\n")
-    fd = os.open(os.environ["APP_PRIVATE_KEY_B64_PATH"],
-                 os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(base64.b64encode(bytes(sk)).decode() + "\n")
-    M = psycopg2.connect(os.environ["PG_DSN_APP"])
-    M.autocommit = True
-    sealed = nacl.public.SealedBox(sk.public_key).encrypt(b"unused")
-    DS = one("INSERT INTO data_source (name, host, port, dbname, username,"
-             " enc_password) VALUES ('bench', '127.0.0.1', %s, 'source',"
-             " 'postgres', %s) RETURNING id", (int(PORT), sealed))
+    M, _, DS = pgtest.setup_db("bench")
     s = psycopg2.connect(os.environ["PGSCHED_TEST_SOURCE_URI"])
     s.autocommit = True
     with s.cursor() as cur:

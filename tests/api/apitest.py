@@ -82,6 +82,14 @@ def psql(sql, *args):
                           capture_output=True, text=True).stdout.strip()
 
 
+def worker_pids():
+    """(master pid, sorted pids of its workers) of the pool under test."""
+    master = int(open(os.environ["PGSCHED_FCGI_PIDFILE"]).read())
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)],
+                         capture_output=True, text=True).stdout
+    return master, sorted(int(x) for x in out.split())
+
+
 def wait_for(fn, timeout=10.0, step=0.1):
     end = time.time() + timeout
     while time.time() < end:

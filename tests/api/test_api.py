@@ -12,8 +12,8 @@ import time
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from apitest import URL, PASSWORD, check, err, finish, psql, session, \
-    wait_for  # noqa: E402
+from apitest import (  # noqa: E402
+    URL, PASSWORD, check, err, finish, psql, session, wait_for, worker_pids)
 
 SRC = os.environ.get("PGSCHED_SRCDIR",
                      os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -680,13 +680,6 @@ def test_metrics():
           "pgsched_http_request_duration_seconds_bucket{le=\"+Inf\"}" in t
           and "pgsched_runs_total{status=\"success\"}" in t and
           "pgsched_scheduler_lag_seconds" in t, t[:500])
-
-
-def worker_pids():
-    master = int(open(os.environ["PGSCHED_FCGI_PIDFILE"]).read())
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)],
-                         capture_output=True, text=True).stdout
-    return master, sorted(int(x) for x in out.split())
 
 
 def test_pool():

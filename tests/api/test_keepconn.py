@@ -9,20 +9,12 @@ import glob
 import os
 import re
 import signal
-import subprocess
 import threading
 import time
 
 import requests
 
-from apitest import URL, check, finish, session, wait_for
-
-
-def worker_pids():
-    master = int(open(os.environ["PGSCHED_FCGI_PIDFILE"]).read())
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)],
-                         capture_output=True, text=True).stdout
-    return master, sorted(int(x) for x in out.split())
+from apitest import URL, check, finish, session, wait_for, worker_pids
 
 
 def stop_lines(pids):

@@ -15,8 +15,8 @@ writes that the validator cannot see (functions and a view that write).
 import os
 import time
 
-from pgtest import (SRCDIR, add_job, add_source, check, make_keys, meta,
-                    migrate, one, q, run_tests, runner, source, wait_for)
+from pgtest import (SRCDIR, add_job, check, one, q, run_tests, runner,
+                    setup_db, source, wait_for)
 
 M = None
 DS = None
@@ -91,12 +91,20 @@ def pgsched_backends():
     return n
 
 
+def check_source_unchanged(before):
+    """No pg-sched backend is left on the source, and its fingerprint
+    equals before, item by item."""
+    check("no pgsched backend left on the source",
+          wait_for(lambda: pgsched_backends() == 0, 20), pgsched_backends())
+    after = fingerprint()
+    for k in sorted(set(before) | set(after)):
+        check("source unchanged: " + k, before.get(k) == after.get(k),
+              "%r -> %r" % (before.get(k), after.get(k)))
+
+
 def setup():
     global M, DS
-    migrate()
-    sk = make_keys()
-    M = meta()
-    DS = add_source(M, sk, "superuser")
+    M, _, DS = setup_db("superuser")
     s = source()
     for sql in [
             "CREATE TABLE t (a int, b int)",
@@ -171,12 +179,7 @@ def test_corpus_one_tick():
         print("  line %d: %s" % (n, err))
     check("ok lines that fail are only the sleepers",
           all("timed out" in (e or "") for _, e in ok_errors), ok_errors)
-    check("no pgsched backend left on the source",
-          wait_for(lambda: pgsched_backends() == 0, 20), pgsched_backends())
-    after = fingerprint()
-    for k in sorted(set(before) | set(after)):
-        check("source unchanged: " + k, before.get(k) == after.get(k),
-              "%r -> %r" % (before.get(k), after.get(k)))
+    check_source_unchanged(before)
     check("nothing left running", one(M, "SELECT count(*) FROM query_run"
                                       " WHERE status IN ('running',"
                                       " 'queued')") == 0)
@@ -213,12 +216,7 @@ def test_read_only_alone_holds():
               any(w in (st[0][1] or "") for w in READ_ONLY_WORDS), st)
         check("not stopped by the validator: %s" % sql, st and not
               (st[0][1] or "").startswith("rejected:"), st)
-    check("no pgsched backend left on the source",
-          wait_for(lambda: pgsched_backends() == 0, 20), pgsched_backends())
-    after = fingerprint()
-    for k in sorted(set(before) | set(after)):
-        check("source unchanged: " + k, before.get(k) == after.get(k),
-              "%r -> %r" % (before.get(k), after.get(k)))
+    check_source_unchanged(before)
     s = source()
     check("the functions do write outside READ ONLY (control)",
           one(s, "SELECT evil_seq()") is not None)

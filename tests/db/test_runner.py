@@ -10,22 +10,18 @@ import signal
 import subprocess
 import time
 
-from pgtest import (add_job, add_source, check, make_keys, meta, migrate,
-                    one, q, run_tests, runner, runs_of, source, bin_path,
+from pgtest import (LOCK_CLASS, add_job, add_source, bin_path, check, meta,
+                    one, q, run_tests, runner, runs_of, setup_db, source,
                     wait_for)
 
 M = None
 SK = None
 DS = None
-LOCK_CLASS = 1885823843
 
 
 def setup():
     global M, SK, DS
-    migrate()
-    SK = make_keys()
-    M = meta()
-    DS = add_source(M, SK, "src")
+    M, SK, DS = setup_db("src")
     s = source()
     q(s, "CREATE TABLE IF NOT EXISTS t (id int)")
     q(s, "CREATE SEQUENCE IF NOT EXISTS seq")

@@ -22,8 +22,7 @@ import warnings
 
 import pandas as pd
 
-from pgtest import (add_source, check, make_keys, meta, migrate, one, q,
-                    run_tests, runner, SRCDIR)
+from pgtest import (SRCDIR, check, one, q, run_tests, runner, setup_db)
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "py"))
 import test_result_pandas as rules  # noqa: E402  pylint: disable=C0413
@@ -140,10 +139,7 @@ def source_text(sql):
 
 def setup():
     global M, DS
-    migrate()
-    sk = make_keys()
-    M = meta()
-    DS = add_source(M, sk, "types")
+    M, _, DS = setup_db("types")
     s = source_conn()
     q(s, "DROP TYPE IF EXISTS mood")
     q(s, "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')")

@@ -38,6 +38,13 @@ passed=0
 failed=0
 ok() { passed=$((passed + 1)); }
 fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+# Counts the "ok" and "FAIL: ..." lines of a loop run in a subshell (a
+# pipe), whose own counters are lost, and shows the failures.
+tally() {
+	passed=$((passed + $(grep -c '^ok$' "$1")))
+	failed=$((failed + $(grep -c '^FAIL' "$1")))
+	grep '^FAIL' "$1"
+}
 
 # Runs pgsched-admin with no settings but the defaults, in an empty
 # directory (no ./.env is read, no log file is written anywhere else).
@@ -148,9 +155,7 @@ grep -oE '^\.(It )?Cm [a-z]+ [a-z]+' "$PAGE" | sed 's/^\.\(It \)\{0,1\}Cm //' |
 		echo "FAIL: pgsched-admin.1 names '$g $v', which is no command"
 	fi
 done >"$TMP/names"
-passed=$((passed + $(grep -c '^ok$' "$TMP/names")))
-failed=$((failed + $(grep -c '^FAIL' "$TMP/names")))
-grep '^FAIL' "$TMP/names"
+tally "$TMP/names"
 
 # --- 3. pgsched.env.5 against config check and src/conf.c --------------------
 ENV5=$MAN/pgsched.env.5
@@ -203,9 +208,7 @@ awk '/^\.Sh / { vars = ($0 == ".Sh VARIABLES") }
 		echo "FAIL: pgsched.env.5 describes $name, which is no variable"
 	fi
 done >"$TMP/names"
-passed=$((passed + $(grep -c '^ok$' "$TMP/names")))
-failed=$((failed + $(grep -c '^FAIL' "$TMP/names")))
-grep '^FAIL' "$TMP/names"
+tally "$TMP/names"
 
 # The integer ranges of the table in src/conf.c: I(...) and L(...) entries
 # whose bounds are numbers (INT_MAX read as 2147483647).

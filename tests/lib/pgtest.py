@@ -16,6 +16,8 @@ import nacl.public
 import psycopg2
 
 BUILDDIR = os.environ.get("PGSCHED_BUILDDIR", os.getcwd())
+# The first key of the runners' per-job advisory locks (CLAIM_LOCK_CLASS).
+LOCK_CLASS = 1885823843
 SRCDIR = os.environ.get("PGSCHED_SRCDIR", os.getcwd())
 passed = 0
 failed = 0
@@ -123,6 +125,16 @@ def add_source(m, sk, name, host="127.0.0.1", port=None, dbname="source",
                " username, enc_password) VALUES (%s, %s, %s, %s, %s, %s)"
                " RETURNING id", (name, host, port or source_port(), dbname,
                                  user, seal(sk, password)))
+
+
+def setup_db(source_name):
+    """Migrates the metadata database, writes a key pair and adds a data
+    source named source_name on the test cluster; returns (metadata
+    connection, private key, data source id)."""
+    migrate()
+    sk = make_keys()
+    m = meta()
+    return m, sk, add_source(m, sk, source_name)
 
 
 def add_job(m, ds, name, sql, stype="interval", expr="PT1M", tz="UTC",
