@@ -7,8 +7,9 @@
 # against the programs of BUILDDIR (default $PGSCHED_BUILDDIR, else the
 # current directory), prints the figures, and stops everything whatever
 # happens.  Builds nothing of
-# the project; the serialiser benchmark (bench/serialiser.c) is compiled
-# into the temporary directory with ${CC:-gcc}.
+# the project; the serialiser benchmark (bench/serialiser.c) and the floor
+# of a cold run (bench/floor.c) are compiled into the temporary directory
+# with ${CC:-gcc}.
 #
 # BENCH_REPS (default 7) sets the repetitions of the fast measurements;
 # BENCH_ONLY=1,2,... runs a subset of the sections.
@@ -36,6 +37,11 @@ ${CC:-gcc} -O2 -std=c17 -D_GNU_SOURCE -iquote "$srcdir/src" \
     -o "$tmp/serialiser" "$here/serialiser.c" "$srcdir/src/result.c" \
     "$srcdir/src/result_check.c" "$srcdir/src/buf.c" "$srcdir/src/arena.c" \
     -lm || exit 1
+# The floor of a cold run (bench/floor.c): libpq only.
+pq_flags=$(pkg-config --cflags --libs libpq 2>/dev/null) ||
+    pq_flags="-I$(pg_config --includedir) -lpq"
+# shellcheck disable=SC2086 # pq_flags is a list of flags
+${CC:-gcc} -O2 -std=c17 -o "$tmp/floor" "$here/floor.c" $pq_flags || exit 1
 export BENCH_TMP=$tmp
 mkdir -p "$LOG_DIR"
 

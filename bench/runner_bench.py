@@ -182,15 +182,20 @@ def bench_per_job():
     say("\n== 1. per-job cost, 150 rows x 7 columns ==")
     job = add_job("cold150", Q150)
     sel1 = ["-c", "SELECT 1"]
-    # One warm-up of each (page cache, catalog caches), not counted.
+    q("CREATE TABLE bench_floor (doc jsonb)")
+    floor = [os.path.join(TMP, "floor"), os.environ["PG_DSN_APP"], str(job)]
+    # One warm-up of each (page cache, catalog caches), not counted; the
+    # runner's also stores the document that the floor stores again.
     timed(PSQL_TCP + sel1)
     timed([RUNNER, "--query", str(job)])
-    tcp, sock, wrap, cold, dry, ver = [], [], [], [], [], []
+    timed(floor)
+    tcp, sock, wrap, cold, dry, ver, flo = [], [], [], [], [], [], []
     for _ in range(REPS):
         tcp.append(timed(PSQL_TCP + sel1))
         sock.append(timed(PSQL_SOCK + sel1))
         wrap.append(timed(PSQL_WRAP + sel1))
         cold.append(timed([RUNNER, "--query", str(job)]))
+        flo.append(timed(floor))
         dry.append(timed([RUNNER, "--dry-run"]))
         ver.append(timed([RUNNER, "--version"]))
     run = latest_run(job)
@@ -211,6 +216,10 @@ def bench_per_job():
         ms(med(ver)), ms(med(dry)))
     say("  source connect + query + serialise (run duration_ms) median"
         " %d ms; blob %d bytes", med(durs), run[5])
+    say("floor (bench/floor.c: two connections, one after the other, and"
+        " 4 statements; none of pg-sched's checks, bookkeeping or"
+        " serialisation): median %s (%s) = %.2fx psql",
+        ms(med(flo)), spread(flo), med(flo) / med(tcp))
     ratio = med(cold) / med(tcp)
     say("RATIO cold runner / psql TCP round trip = %.2f (target < 1.5);"
         " vs Unix-socket psql %.2f; vs pg_wrapper psql %.2f", ratio,
@@ -218,10 +227,15 @@ def bench_per_job():
     target("1. cold --query 150x7 / psql SELECT 1 (TCP)",
            "%s / %s = %.2fx" % (ms(med(cold)), ms(med(tcp)), ratio),
            "< 1.5x", ratio < 1.5)
+    target("1. cold --query / floor (bench/floor.c)",
+           "%s / %s = %.2fx" % (ms(med(cold)), ms(med(flo)),
+                                med(cold) / med(flo)),
+           "(reported; floor %.2fx psql)" % (med(flo) / med(tcp)), True)
     target("1. (same, vs Debian's pg_wrapper psql)",
            "%s / %s = %.2fx" % (ms(med(cold)), ms(med(wrap)),
                                 med(cold) / med(wrap)),
            "(reported)", True)
+    q("DROP TABLE bench_floor")
     q("UPDATE query_job SET enabled = false")
     empty = [timed([RUNNER]) for _ in range(REPS)]
     say("empty tick (nothing due): median %s (%s)", ms(med(empty)),
