@@ -28,6 +28,7 @@ EXTRA = os.environ.get("BENCH_NGINX_EXTRA", "")
 API_DIR = os.environ["PGSCHED_API_DIR"]
 BLD = os.environ.get("PGSCHED_BUILDDIR", ".")
 BDIR = os.path.join(API_DIR, "bench")
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 SQL = ("SELECT g AS id, 'item number ' || g AS name, g * 1.25 AS price,"
        " md5(g::text) AS digest, timestamptz '2026-01-01 00:00:00+00'"
        " + g * interval '1 hour' AS seen_at, g % 3 = 0 AS flagged"
@@ -187,6 +188,45 @@ def workers_rss():
     return out
 
 
+def session_sql():
+    """The statement of session_user() in src/session.c, with pgbench's
+    variables for its parameters: :h the session hash, :m the minutes."""
+    with open(os.path.join(SRC, "src", "session.c")) as f:
+        text = f.read()
+    body = text[text.index("\nsession_user("):]
+    decl = body[body.index("sql[] ="):]
+    decl = decl[:decl.index(";")]
+    sql = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', decl))
+    return sql.replace("$1", ":h").replace("$2::int", ":m::int") + ";\n"
+
+
+def session_ceiling(email):
+    """req/s of the session check alone in PostgreSQL: pgbench, prepared,
+    as many clients and threads as wrk, median of REPEAT runs."""
+    import psycopg2
+    with psycopg2.connect(os.environ["PG_DSN_APP"]) as c, c.cursor() as cur:
+        cur.execute("SELECT us.id FROM user_session us JOIN user_account u"
+                    " ON u.id = us.user_id WHERE u.email = %s AND NOT"
+                    " us.is_revoked ORDER BY us.created_at DESC LIMIT 1",
+                    (email,))
+        sid_hash = cur.fetchone()[0]
+    path = os.path.join(BDIR, "session.sql")
+    with open(path, "w") as f:
+        f.write(session_sql())
+    cmd = [os.path.join(os.environ["PGSCHED_PG_BIN"], "pgbench"), "-n",
+           "-M", "prepared", "-c", str(CONNS), "-j", str(THREADS), "-T",
+           str(DUR), "-D", "h=" + sid_hash, "-D", "m=60", "-f", path,
+           os.environ["PG_DSN_APP"]]
+    runs = []
+    for _ in range(REPEAT):
+        out = sh(*cmd)
+        failed = re.search(r"number of failed transactions: (\d+)", out)
+        if failed and failed.group(1) != "0":
+            sys.exit("bench: pgbench: %s" % out[-500:])
+        runs.append(float(re.search(r"tps = ([\d.]+)", out).group(1)))
+    return statistics.median(runs), [round(x) for x in runs]
+
+
 def login_script(email):
     path = os.path.join(BDIR, "login.lua")
     with open(path, "w") as f:
@@ -226,6 +266,7 @@ def run(base, q, rid, body, etag):
         "PGSCHED_TEST_WORKERS"], base + "/api/auth/login",
         script=login_script("editor@example.com"),
         conns=int(os.environ["PGSCHED_TEST_WORKERS"])))
+    pg = session_ceiling("viewer@example.com")
     served = sum(x["total"] for x in res[1:])
     rss1 = workers_rss()
     n = 0
@@ -233,10 +274,10 @@ def run(base, q, rid, body, etag):
         n += wrk(latest, dur=5)[0]
         n += wrk("%s/api/runs/%d" % (base, rid), dur=2)[0]
     rss2 = workers_rss()
-    report(res, body, rss0, rss1, rss2, served, n)
+    report(res, body, rss0, rss1, rss2, served, n, pg)
 
 
-def report(res, body, rss0, rss1, rss2, served, n):
+def report(res, body, rss0, rss1, rss2, served, n, pg):
     static = res[0]["rps"]
     print("\nAPI benchmark: wrk -t%d -c%d, %d s per run, median of %d "
           "run(s); %d pool workers, %s nginx worker(s), fastcgi_keep_conn "
@@ -252,6 +293,18 @@ def report(res, body, rss0, rss1, rss2, served, n):
         print("%-24s %10.0f %9.2f %8.1f%% %7d  %s" % (
             x["name"], x["rps"], x["p99"], 100.0 * x["rps"] / static,
             x["bad"], x["all"]))
+    # /users/me = the 304's work (nginx, a worker, no statement, a small
+    # answer) + one session check; on CPU-bound cores the costs add up.
+    me = next(x["rps"] for x in res if x["name"] == "GET /api/users/me")
+    r304 = next(x["rps"] for x in res if x["name"] == "GET latest, 304")
+    ceiling = 1.0 / (1.0 / pg[0] + 1.0 / r304)
+    print("session check alone (pgbench -M prepared -c%d -j%d, the statement"
+          " of session_user()): %.0f tps %s" % (CONNS, THREADS, pg[0],
+                                                pg[1]))
+    print("ceiling of /users/me here = 1 / (1/%.0f + 1/%.0f (the 304)) ="
+          " %.0f req/s; measured %.0f = %.0f%% of it; issue #4's target"
+          " 15 x 1,530 = 22,950" % (pg[0], r304, ceiling, me,
+                                    100.0 * me / ceiling))
     fmt = lambda d: " ".join("%d" % d[k] for k in sorted(d))  # noqa: E731
     print("worker RSS kB, after warm-up:          %s" % fmt(rss0))
     print("worker RSS kB, after the runs above:   %s (%d API requests)"
