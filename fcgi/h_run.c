@@ -196,9 +196,10 @@ run_view_read(struct req *r, struct run_view *v)
 		req_field(r, "format", "must be json or csv");
 	if (raw != NULL && strcmp(raw, "0") != 0 && strcmp(raw, "1") != 0)
 		req_field(r, "raw", "must be 0 or 1");
-	/* raw=1 only changes CSV cells; JSON is always as stored. */
+	/* raw=1 only changes CSV cells, JSON is always as stored; error
+	 * messages are only in JSON. */
 	v->raw = v->csv && raw != NULL && strcmp(raw, "1") == 0;
-	v->full = run_full_errors(r);
+	v->full = !v->csv && run_full_errors(r);
 }
 
 /* Sends run x as v says. */
