@@ -36,8 +36,9 @@ query_run_exec(struct cli *c, struct cred_keys *keys, long run_id)
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);
 	if (l.n == 0) {
-		printf("run %ld queued: the query is running elsewhere; the "
-		    "next runner tick starts it\n", run_id);
+		printf("run %ld queued: the query is running elsewhere, or "
+		    "a scheduled slot of it is due and runs first; a runner "
+		    "tick starts it\n", run_id);
 		return 0;
 	}
 	r.conf = &c->conf;
@@ -74,8 +75,13 @@ queries_run(struct cli *c, int argc, char **argv)
 	if (cred_load(&c->conf, true, &keys, err, sizeof(err)) != PGS_OK)
 		return cli_fail(EX_CONFIG, "%s", err);
 	rc = claim_enqueue_manual(&c->db, a, q.id, 0, &run_id);
-	ex = rc == PGS_OK ? query_run_exec(c, &keys, run_id) :
-	    cli_db_fail(c, rc, c->path);
+	if (rc == PGS_CONFLICT)
+		ex = cli_fail(EX_TEMPFAIL, "%s: %s already has a manual run "
+		    "queued or running (run %ld): wait for it to end",
+		    c->path, q.name, run_id);
+	else
+		ex = rc == PGS_OK ? query_run_exec(c, &keys, run_id) :
+		    cli_db_fail(c, rc, c->path);
 	cred_free(&keys);
 	if (ex != 0)
 		return ex;

@@ -312,7 +312,7 @@ dsn_test(struct cli *c, int argc, char **argv)
 	struct exec_opts o;
 	struct source	 s;
 	PGconn		*conn = NULL;
-	char		 err[512], warn[256];
+	char		 err[512], warn[1024];
 	enum pgs_rc	 rc;
 	long		 t0;
 	int		 ex, which = 0;

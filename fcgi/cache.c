@@ -15,10 +15,10 @@
 #define CACHE_MAX_BUCKETS	65536
 
 uint64_t
-cache_key(int kind, bool csv, long id)
+cache_key(int kind, unsigned flags, long id)
 {
-	return ((uint64_t)(unsigned)kind << 40) | ((uint64_t)csv << 32) |
-	    (uint64_t)(uint32_t)id;
+	return ((uint64_t)(unsigned)kind << 40) |
+	    ((uint64_t)(flags & 0xff) << 32) | (uint64_t)(uint32_t)id;
 }
 
 void

@@ -4,10 +4,12 @@
  * A finished run never changes, so its rendered answer (body and ETag)
  * can be served again without the database.  Entries are keyed by what
  * was asked (a run by id, or "the latest run of query Q", each as JSON or
- * CSV) and remember the query they belong to, so that a notification for
- * query Q (sql/0003-notify.sql) drops every entry of Q.  The cache is a
- * least-recently-used list bounded by bytes; it knows nothing of HTTP or
- * the database, so it is tested on its own (tests/unit/t_cache.c).
+ * CSV, and for whom: an anonymous reader never gets the answer rendered
+ * for an admin) and remember the query they belong to, so that a
+ * notification for query Q (sql/0003-notify.sql) drops every entry of Q.
+ * The cache is a least-recently-used list bounded by bytes; it knows
+ * nothing of HTTP or the database, so it is tested on its own
+ * (tests/unit/t_cache.c).
  */
 #ifndef PGS_FCGI_CACHE_H
 #define PGS_FCGI_CACHE_H
@@ -19,6 +21,11 @@
 #define CACHE_RUN	1	/* GET /api/runs/<id> */
 #define CACHE_LATEST	2	/* GET /api/queries/<id>/runs/latest */
 #define CACHE_LATEST_ANY 3	/* ... ?status=any */
+
+/* Flags of a key: the same run is rendered differently for each. */
+#define CACHE_CSV	0x01	/* ?format=csv */
+#define CACHE_RAW	0x02	/* ... &raw=1: cells as stored */
+#define CACHE_FULL	0x04	/* full error messages: editors, admins */
 
 #define CACHE_ETAG_MAX	48
 
@@ -44,8 +51,9 @@ struct cache {
 	unsigned long		 hits, misses, evictions, drops;
 };
 
-/* Returns the key of kind (CACHE_RUN...) for id, as JSON or CSV. */
-uint64_t	 cache_key(int kind, bool csv, long id);
+/* Returns the key of kind (CACHE_RUN...) for id, rendered as flags
+ * (CACHE_CSV...) say. */
+uint64_t	 cache_key(int kind, unsigned flags, long id);
 /* Sets c up for at most max_bytes (0 disables it). */
 void		 cache_init(struct cache *c, size_t max_bytes);
 /* Frees every entry and the table. */

@@ -82,14 +82,15 @@ enum pgs_rc
 h_openapi(struct req *r)
 {
 	struct buf	 b = BUF_INIT;
-	char		 chunk[8192];
+	char		 chunk[8192], qpath[1100];
 	size_t		 n;
 	FILE		*fp;
 	enum pgs_rc	 rc;
 
 	fp = fopen(r->app->openapi_path, "r");
 	if (fp == NULL) {
-		log_err("openapi", "path=\"%s\" %s", r->app->openapi_path,
+		log_err("openapi", "path=\"%s\" %s", log_quote(
+		    r->app->openapi_path, 512, qpath, sizeof(qpath)),
 		    strerror(errno));
 		return req_fail(r, PGS_NOTFOUND, "not_found", "the OpenAPI "
 		    "description is not installed");

@@ -20,10 +20,35 @@
 #include "run.h"
 #include "session.h"
 
+/* How a run is rendered for this request: the format, and whether the
+ * caller sees full error messages. */
+struct run_view {
+	bool	 csv;
+	bool	 raw;	/* CSV cells as stored, not neutralised */
+	bool	 full;	/* full error messages: editors, admins */
+};
+
+/* Returns true when the caller may read run error messages in full. */
+static bool
+run_full_errors(const struct req *r)
+{
+	return r->authed && r->role >= ROLE_EDITOR;
+}
+
+/* Returns the cache key flags (CACHE_CSV...) of view v. */
+static unsigned
+run_view_flags(const struct run_view *v)
+{
+	return (v->csv ? CACHE_CSV : 0) | (v->raw ? CACHE_RAW : 0) |
+	    (v->full ? CACHE_FULL : 0);
+}
+
+/* Returns the JSON of run x for this request (owned by the caller). */
 static cJSON *
 run_json(struct req *r, const struct run *x)
 {
 	cJSON	*o = cJSON_CreateObject();
+	bool	 full = run_full_errors(r);
 
 	cJSON_AddNumberToObject(o, "id", (double)x->id);
 	cJSON_AddNumberToObject(o, "query_id", (double)x->query_id);
@@ -34,7 +59,9 @@ run_json(struct req *r, const struct run *x)
 	json_add_num(o, "duration_ms", x->duration_ms, -1);
 	cJSON_AddStringToObject(o, "status", x->status);
 	json_add_num(o, "rows_returned", x->rows_returned, -1);
-	json_add_str(o, "error_message", x->error_message);
+	json_add_str(o, "error_message", full ? x->error_message :
+	    run_error_class(x->error_message));
+	json_add_str(o, "error_class", run_error_class(x->error_message));
 	json_add_str(o, "triggered_by", x->triggered_by);
 	json_add_num(o, "triggered_by_user", x->triggered_by_user, 0);
 	cJSON_AddNumberToObject(o, "missed_slots", (double)x->missed_slots);
@@ -78,6 +105,8 @@ run_cached(struct req *r, uint64_t key)
 	metrics_cache(r->app->metrics, e != NULL);
 	if (e == NULL)
 		return false;
+	/* The answer depends on who asks (error messages). */
+	reply_header(r, "Vary: Cookie");
 	if (e->csv)
 		run_csv_header(r, e->run_id);
 	(void)reply_send_tagged(r, e->csv ? RUN_CSV_TYPE : "application/json",
@@ -102,6 +131,7 @@ run_reply(struct req *r, const struct run *x, uint64_t key, bool csv,
 	if (r->app->cache_live && run_final(x))
 		(void)cache_put(&r->app->cache, key, x->query_id, x->id, csv,
 		    tag, data, b->len);
+	reply_header(r, "Vary: Cookie");
 	if (csv)
 		run_csv_header(r, x->id);
 	rc = reply_send_tagged(r, csv ? RUN_CSV_TYPE : "application/json",
@@ -132,9 +162,9 @@ run_send(struct req *r, const struct run *x, uint64_t key)
 	return run_reply(r, x, key, false, &b);
 }
 
-/* Sends the result of a run as CSV. */
+/* Sends the result of a run as CSV (cells neutralised unless raw). */
 static enum pgs_rc
-run_send_csv(struct req *r, const struct run *x, uint64_t key)
+run_send_csv(struct req *r, const struct run *x, uint64_t key, bool raw)
 {
 	struct buf	 b = BUF_INIT;
 	enum pgs_rc	 rc;
@@ -142,7 +172,7 @@ run_send_csv(struct req *r, const struct run *x, uint64_t key)
 	if (x->df_json == NULL)
 		return req_fail(r, PGS_NOTFOUND, "not_found", "run %ld has no "
 		    "stored result", x->id);
-	rc = result_to_csv(x->df_json, x->df_json_len, &b);
+	rc = result_to_csv(x->df_json, x->df_json_len, raw, &b);
 	if (rc != PGS_OK) {
 		buf_free(&b);
 		log_err("run_csv", "run=%ld stored result is not a table "
@@ -152,38 +182,53 @@ run_send_csv(struct req *r, const struct run *x, uint64_t key)
 	return run_reply(r, x, key, true, &b);
 }
 
-/* Reads ?format= (json or csv) into *csv. */
-static enum pgs_rc
-run_format(struct req *r, bool *csv)
+/* Reads ?format= (json or csv) and ?raw= (0 or 1, CSV only) into v; a
+ * bad value is a field error. */
+static void
+run_view_read(struct req *r, struct run_view *v)
 {
 	const char	*f = req_qparam(r, "format");
+	const char	*raw = req_qparam(r, "raw");
 
-	*csv = f != NULL && strcmp(f, "csv") == 0;
-	if (f != NULL && !*csv && strcmp(f, "json") != 0) {
+	memset(v, 0, sizeof(*v));
+	v->csv = f != NULL && strcmp(f, "csv") == 0;
+	if (f != NULL && !v->csv && strcmp(f, "json") != 0)
 		req_field(r, "format", "must be json or csv");
-		return PGS_INVALID;
-	}
-	return PGS_OK;
+	if (raw != NULL && strcmp(raw, "0") != 0 && strcmp(raw, "1") != 0)
+		req_field(r, "raw", "must be 0 or 1");
+	/* raw=1 only changes CSV cells, JSON is always as stored; error
+	 * messages are only in JSON. */
+	v->raw = v->csv && raw != NULL && strcmp(raw, "1") == 0;
+	v->full = !v->csv && run_full_errors(r);
+}
+
+/* Sends run x as v says. */
+static enum pgs_rc
+run_send_view(struct req *r, const struct run *x, uint64_t key,
+    const struct run_view *v)
+{
+	return v->csv ? run_send_csv(r, x, key, v->raw) : run_send(r, x, key);
 }
 
 enum pgs_rc
 h_run_get(struct req *r)
 {
+	struct run_view	 v;
 	struct run	 x;
-	bool		 csv;
 	uint64_t	 key;
 	enum pgs_rc	 rc;
 
-	rc = run_format(r, &csv);
+	run_view_read(r, &v);
+	rc = req_fields_rc(r);
 	if (rc != PGS_OK)
 		return rc;
-	key = cache_key(CACHE_RUN, csv, r->ids[0]);
+	key = cache_key(CACHE_RUN, run_view_flags(&v), r->ids[0]);
 	if (run_cached(r, key))
 		return PGS_OK;
 	rc = run_get(&r->app->db, r->a, r->ids[0], true, &x);
 	if (rc != PGS_OK)
 		return rc;
-	return csv ? run_send_csv(r, &x, key) : run_send(r, &x, key);
+	return run_send_view(r, &x, key, &v);
 }
 
 /* 404 unless query ids[0] exists. */
@@ -200,20 +245,21 @@ enum pgs_rc
 h_run_latest(struct req *r)
 {
 	const char	*st = req_qparam(r, "status");
+	struct run_view	 v;
 	struct run	 x;
-	bool		 csv, any;
+	bool		 any;
 	uint64_t	 key;
 	enum pgs_rc	 rc;
 
 	any = st != NULL && strcmp(st, "any") == 0;
 	if (st != NULL && !any && strcmp(st, "success") != 0)
 		req_field(r, "status", "must be success or any");
-	rc = run_format(r, &csv);
-	if (rc == PGS_OK)
-		rc = req_fields_rc(r);
+	run_view_read(r, &v);
+	rc = req_fields_rc(r);
 	if (rc != PGS_OK)
 		return rc;
-	key = cache_key(any ? CACHE_LATEST_ANY : CACHE_LATEST, csv, r->ids[0]);
+	key = cache_key(any ? CACHE_LATEST_ANY : CACHE_LATEST,
+	    run_view_flags(&v), r->ids[0]);
 	if (run_cached(r, key))
 		return PGS_OK;
 	rc = run_query_exists(r);
@@ -224,7 +270,7 @@ h_run_latest(struct req *r)
 		    any ? "" : "successful");
 	if (rc != PGS_OK)
 		return rc;
-	return csv ? run_send_csv(r, &x, key) : run_send(r, &x, key);
+	return run_send_view(r, &x, key, &v);
 }
 
 /* Reads an ISO 8601 query parameter (checked, passed on as given). */
@@ -293,6 +339,7 @@ h_run_list(struct req *r)
 	cJSON_AddNumberToObject(o, "limit", f.limit);
 	json_add_num(o, "next_before", l.next_before, 0);
 	json_add_num(o, "prev_after", l.prev_after, 0);
+	reply_header(r, "Vary: Cookie");
 	return reply_json(r, 200, o);
 }
 
@@ -375,20 +422,45 @@ run_spawn(struct req *r, long run_id)
 	waitpid(pid, NULL, 0);
 }
 
+/* 409: the query's manual run run_id (0: it just ended) still stands. */
+static enum pgs_rc
+run_now_busy(struct req *r, long run_id)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "ok", false);
+	cJSON_AddStringToObject(o, "error", "conflict");
+	if (run_id > 0) {
+		cJSON_AddStringToObject(o, "message", arena_printf(r->a,
+		    "query %ld already has a manual run queued or running: "
+		    "run %ld", r->ids[0], run_id));
+		cJSON_AddNumberToObject(o, "run_id", (double)run_id);
+		cJSON_AddStringToObject(o, "_link", arena_printf(r->a,
+		    "/api/runs/%ld", run_id));
+	} else
+		cJSON_AddStringToObject(o, "message", "the query's manual run "
+		    "is changing state: try again");
+	return reply_json(r, 409, o);
+}
+
 enum pgs_rc
 h_run_now(struct req *r)
 {
+	char		 qpath[1100];
 	long		 run_id;
 	cJSON		*o;
 	enum pgs_rc	 rc;
 
 	rc = claim_enqueue_manual(&r->app->db, r->a, r->ids[0], r->user.id,
 	    &run_id);
+	if (rc == PGS_CONFLICT)
+		return run_now_busy(r, run_id);
 	if (rc != PGS_OK)
 		return rc;
 	if (access(r->app->runner_path, X_OK) != 0)
 		log_err("run_spawn", "run=%ld runner=\"%s\" not executable",
-		    run_id, r->app->runner_path);
+		    run_id, log_quote(r->app->runner_path, 512, qpath,
+		    sizeof(qpath)));
 	else
 		run_spawn(r, run_id);
 	log_info("run_manual", "run=%ld query=%ld by=%ld queued", run_id,

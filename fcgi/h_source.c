@@ -271,7 +271,7 @@ h_source_test(struct req *r)
 	struct exec_opts	 o;
 	struct result		*rs = NULL;
 	PGconn			*conn = NULL;
-	char			 err[512], warn[512];
+	char			 err[512], warn[1024];
 	long			 ms = 0;
 	cJSON			*out;
 	enum pgs_rc		 rc;

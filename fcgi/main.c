@@ -302,7 +302,7 @@ app_db_ready(struct app *app)
 	}
 	app->db.default_interval_s = app->conf.default_query_interval;
 	app_listen(app);
-	log_info("db_connect", "connected cache=%s",
+	log_info("db_connect", "cache=%s connected",
 	    app->cache_live ? "on" : "off");
 	return true;
 }

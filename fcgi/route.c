@@ -256,8 +256,16 @@ route_access(struct req *r)
 	enum access	 acc = r->route->access;
 	enum pgs_rc	 rc;
 
+	if (acc == ACC_RUNS && r->app->conf.runs_public) {
+		/* Public, but a logged-in editor reads more (full run error
+		 * messages): a request without a valid session is anonymous. */
+		if (r->sid == NULL)
+			return PGS_OK;
+		rc = auth_request(r);
+		return rc == PGS_NOTFOUND ? PGS_OK : rc;
+	}
 	if (acc == ACC_RUNS)
-		acc = r->app->conf.runs_public ? ACC_PUBLIC : ACC_AUTH;
+		acc = ACC_AUTH;
 	if (acc == ACC_PUBLIC)
 		return PGS_OK;
 	rc = auth_request(r);

@@ -153,7 +153,7 @@ check_document(const struct buf *doc, size_t nrows, int ncols,
 	    PGS_OK && !(has_jsonb && strstr(err, "duplicate key") != NULL))
 		broken(err, doc->data);
 	cJSON_Delete(strict);
-	if (result_to_csv(doc->data, doc->len, &csv) != PGS_OK)
+	if (result_to_csv(doc->data, doc->len, false, &csv) != PGS_OK)
 		broken("result_to_csv refused the document", doc->data);
 	buf_free(&csv);
 }

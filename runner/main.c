@@ -398,6 +398,10 @@ run_one(struct runner *r, struct db *db, const struct opts *o,
 		if (rc == PGS_NOTFOUND)
 			fatal(EX_NOINPUT, "--query %ld: no such query",
 			    o->query_id);
+		if (rc == PGS_CONFLICT)
+			fatal(EX_TEMPFAIL, "--query %ld: the query already has "
+			    "a manual run queued or running (run %ld)",
+			    o->query_id, run);
 		if (rc != PGS_OK)
 			fatal(EX_UNAVAILABLE, "cannot queue the run: %s",
 			    db_error(db));
@@ -411,8 +415,9 @@ run_one(struct runner *r, struct db *db, const struct opts *o,
 		/* Not queued (gone, done) or its query is busy: a later tick
 		 * runs it if it is still queued. */
 		fprintf(stderr, "pgsched-runner: run %ld was not started: it "
-		    "is not queued, or its query is running; a later tick "
-		    "runs it if it is still queued\n", run);
+		    "is not queued, or its query is running or has a due "
+		    "slot (which runs first); a later tick runs it if it is "
+		    "still queued\n", run);
 		job_cache_close(&jc);
 		return EX_TEMPFAIL;
 	}
@@ -432,12 +437,14 @@ run_one(struct runner *r, struct db *db, const struct opts *o,
 static void
 tick_log_retention(const struct conf *c)
 {
+	char		 qdir[1100];
 	enum pgs_rc	 rc;
 
 	rc = log_prune(c, time(NULL), NULL);
 	if (rc != PGS_OK && rc != PGS_CONFLICT)
 		log_warn("log_prune", "dir=\"%s\" some log files could not "
-		    "be gzipped or deleted", c->log_dir);
+		    "be gzipped or deleted", log_quote(c->log_dir, 512, qdir,
+		    sizeof(qdir)));
 }
 
 /* One tick: reap, claim, execute, prune. */
@@ -472,9 +479,10 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 		    &pruned);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* The tick's own time, without process start and connecting. */
-	log_info("tick", "claimed=%d skipped=%d lost=%d reaped=%d pruned=%d "
-	    "bad_schedule=%d ms=%.1f", st.claimed, st.skipped, st.lost,
-	    st.reaped, pruned, st.bad_schedule,
+	log_info("tick", "claimed=%d skipped=%d deferred=%d lost=%d reaped=%d "
+	    "requeued=%d pruned=%d bad_schedule=%d ms=%.1f", st.claimed,
+	    st.skipped, st.deferred, st.lost, st.reaped, st.requeued, pruned,
+	    st.bad_schedule,
 	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	if (!g_stop)

@@ -120,6 +120,47 @@ claim_is_standby(struct db *db, struct arena *a, bool *standby)
 	return rc;
 }
 
+/*
+ * Settles run `run` of job `job` whose runner died: a manual run is queued
+ * again while it has requeues left (the next claim runs it), anything else
+ * becomes error "runner died".
+ */
+static enum pgs_rc
+claim_reap_one(struct db *db, struct arena *a, const char *run,
+    const char *job, struct claim_stats *st)
+{
+	static const char sql_requeue[] =
+	    "UPDATE query_run SET status = 'queued', requeues = requeues + 1,"
+	    " runner_host = NULL, runner_pid = NULL, run_started_at = NULL"
+	    " WHERE id = $1 AND status = 'running' AND triggered_by = 'manual'"
+	    " AND requeues < $2::int RETURNING requeues";
+	static const char sql_dead[] =
+	    "UPDATE query_run SET status = 'error', error_message ="
+	    " 'runner died', run_finished_at = now(), duration_ms ="
+	    " (extract(epoch FROM now() - coalesce(run_started_at, queued_at))"
+	    " * 1000)::int WHERE id = $1 AND status = 'running'";
+	const char	*p[] = { run, arena_printf(a, "%d",
+	    CLAIM_MANUAL_REQUEUES) };
+	PGresult	*res;
+	enum pgs_rc	 rc;
+
+	rc = db_query(db, a, sql_requeue, 2, p, &res);
+	if (rc == PGS_OK && PQntuples(res) > 0) {
+		st->requeued++;
+		log_warn("run_requeued", "run=%s query=%s requeues=%s runner "
+		    "died, manual run queued again", run, job,
+		    PQgetvalue(res, 0, 0));
+		return PGS_OK;
+	}
+	if (rc == PGS_OK)
+		rc = db_cmd(db, a, sql_dead, 1, p);
+	if (rc == PGS_OK) {
+		st->reaped++;
+		log_warn("run_reaped", "run=%s query=%s runner died", run, job);
+	}
+	return rc;
+}
+
 enum pgs_rc
 claim_reap(struct db *db, struct arena *a, struct claim_stats *st)
 {
@@ -128,29 +169,18 @@ claim_reap(struct db *db, struct arena *a, struct claim_stats *st)
 	    " ORDER BY id";
 	static const char sql_lock[] =
 	    "SELECT pg_try_advisory_lock(" CLAIM_LOCK_CLASS ", $1::int)";
-	static const char sql_dead[] =
-	    "UPDATE query_run SET status = 'error', error_message ="
-	    " 'runner died', run_finished_at = now(), duration_ms ="
-	    " (extract(epoch FROM now() - coalesce(run_started_at, queued_at))"
-	    " * 1000)::int WHERE id = $1 AND status = 'running'";
 	PGresult	*runs, *res;
 	enum pgs_rc	 rc;
 	int		 i;
 
 	rc = db_query(db, a, sql_list, 0, NULL, &runs);
 	for (i = 0; rc == PGS_OK && i < PQntuples(runs); i++) {
-		const char *run[] = { PQgetvalue(runs, i, 0) };
 		const char *job[] = { PQgetvalue(runs, i, 1) };
 
 		rc = db_query(db, a, sql_lock, 1, job, &res);
 		if (rc != PGS_OK || !db_bool(res, 0, 0))
 			continue;	/* a live runner holds it */
-		rc = db_cmd(db, a, sql_dead, 1, run);
-		if (rc == PGS_OK) {
-			st->reaped++;
-			log_warn("run_reaped", "run=%s query=%s runner died",
-			    run[0], job[0]);
-		}
+		rc = claim_reap_one(db, a, PQgetvalue(runs, i, 0), job[0], st);
 		if (claim_unlock(db, a, db_long(runs, i, 1)) != PGS_OK &&
 		    rc == PGS_OK)
 			rc = PGS_DB;
@@ -244,6 +274,25 @@ claim_move(struct db *db, struct arena *a, const char *job,
 	return db_cmd(db, a, sql, 2, p);
 }
 
+/* Sets *active when job has a manual run queued or running. */
+static enum pgs_rc
+claim_manual_active(struct db *db, struct arena *a, const char *job,
+    bool *active)
+{
+	static const char sql[] =
+	    "SELECT EXISTS (SELECT 1 FROM query_run WHERE query_id = $1"
+	    " AND triggered_by = 'manual' AND status IN ('queued', 'running'))";
+	const char	*p[] = { job };
+	PGresult	*res;
+	enum pgs_rc	 rc;
+
+	*active = false;
+	rc = db_query(db, a, sql, 1, p, &res);
+	if (rc == PGS_OK)
+		*active = db_bool(res, 0, 0);
+	return rc;
+}
+
 /* Handles one due job inside claim_due's transaction. */
 static enum pgs_rc
 claim_one(struct db *db, struct arena *a, const PGresult *res, int r,
@@ -256,7 +305,7 @@ claim_one(struct db *db, struct arena *a, const PGresult *res, int r,
 	struct slot	 sl;
 	struct claim	*c;
 	enum pgs_rc	 rc;
-	bool		 got;
+	bool		 got, manual = false;
 
 	rc = claim_slot(db, res, r, &sl, err, sizeof(err));
 	if (rc != PGS_OK) {
@@ -268,9 +317,20 @@ claim_one(struct db *db, struct arena *a, const PGresult *res, int r,
 		return claim_move(db, a, job, &sl);
 	}
 	rc = claim_trylock(db, a, held, job_id, &got);
-	if (rc == PGS_OK)
-		rc = claim_insert(db, a, job, PQgetvalue(res, r, 4), &sl, host,
-		    pid, got, &run_id);
+	if (rc == PGS_OK && !got)
+		rc = claim_manual_active(db, a, job, &manual);
+	if (rc != PGS_OK)
+		return rc;
+	if (manual) {
+		/* The lock is (or is being) taken by a manual run: the slot
+		 * waits for it, due, instead of being skipped. */
+		st->deferred++;
+		log_info("run_deferred", "query=%ld slot=%" PRId64 " waits for "
+		    "the query's manual run", job_id, sl.at);
+		return PGS_OK;
+	}
+	rc = claim_insert(db, a, job, PQgetvalue(res, r, 4), &sl, host, pid,
+	    got, &run_id);
 	if (rc != PGS_OK)
 		return rc;
 	if (got && run_id == 0) {
@@ -298,11 +358,15 @@ claim_one(struct db *db, struct arena *a, const PGresult *res, int r,
 	return rc;
 }
 
+/* A manual run of the job is executing (query_run_manual_active). */
+#define MANUAL_RUNNING \
+	"EXISTS (SELECT 1 FROM query_run m WHERE m.query_id = query_job.id" \
+	" AND m.triggered_by = 'manual' AND m.status = 'running')"
 #define DUE_COLS \
 	"SELECT id, name, schedule_type, schedule_expr, timezone," \
 	" floor(extract(epoch FROM coalesce(start_at, created_at)))::int8," \
 	" ceil(extract(epoch FROM next_run_at))::int8," \
-	" floor(extract(epoch FROM now()))::int8" \
+	" floor(extract(epoch FROM now()))::int8, " MANUAL_RUNNING \
 	" FROM query_job WHERE enabled AND next_run_at <= now()"
 #define DUE_SELECT DUE_COLS " ORDER BY next_run_at LIMIT $1"
 
@@ -329,8 +393,11 @@ claim_due(struct db *db, struct arena *a, const char *host, long pid,
     struct claim_stats *st, bool *more)
 {
 	/* A job this process already runs may come due again during a long
-	 * tick: it waits for the next tick instead of being skipped. */
+	 * tick: it waits for the next tick instead of being skipped.  So
+	 * does a job whose manual run is executing: manual runs never cost
+	 * a scheduled slot. */
 	static const char sql[] = DUE_COLS " AND id <> ALL ($2::int[])"
+	    " AND NOT " MANUAL_RUNNING
 	    " ORDER BY next_run_at LIMIT $1 FOR UPDATE SKIP LOCKED";
 	const char	*p[] = { arena_printf(a, "%d", limit),
 	    held_array(a, held) };
@@ -371,6 +438,8 @@ claim_queued(struct db *db, struct arena *a, const char *host, long pid,
 	    " FROM query_run r JOIN query_job j ON j.id = r.query_id"
 	    " WHERE r.status = 'queued' AND (r.run_after IS NULL"
 	    " OR r.run_after <= now()) AND ($1::int IS NULL OR r.id = $1::int)"
+	    " AND NOT (r.triggered_by = 'manual' AND j.enabled"
+	    " AND coalesce(j.next_run_at <= now(), false))"
 	    " ORDER BY r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED";
 	static const char sql_start[] =
 	    "UPDATE query_run SET status = 'running', runner_host = $2,"
@@ -415,22 +484,46 @@ enum pgs_rc
 claim_enqueue_manual(struct db *db, struct arena *a, long job_id,
     long user_id, long *run_id)
 {
+	/* The unique index query_run_manual_active decides between two
+	 * callers at once: exactly one insert gets a row. */
 	static const char sql[] =
 	    "INSERT INTO query_run (query_id, scheduled_at, job_timezone,"
 	    " status, triggered_by, triggered_by_user, missed_slots)"
 	    " SELECT id, now(), timezone, 'queued', 'manual', $2::int, 0"
-	    " FROM query_job WHERE id = $1 RETURNING id";
+	    " FROM query_job WHERE id = $1"
+	    " ON CONFLICT (query_id) WHERE triggered_by = 'manual'"
+	    " AND status IN ('queued', 'running') DO NOTHING RETURNING id";
+	static const char sql_active[] =
+	    "SELECT (SELECT r.id FROM query_run r WHERE r.query_id = j.id"
+	    " AND r.triggered_by = 'manual' AND r.status IN ('queued',"
+	    " 'running')) FROM query_job j WHERE j.id = $1";
 	const char	*p[] = { arena_printf(a, "%ld", job_id), user_id > 0 ?
 	    arena_printf(a, "%ld", user_id) : NULL };
 	PGresult	*res;
 	enum pgs_rc	 rc;
+	int		 try;
 
-	rc = db_query(db, a, sql, 2, p, &res);
-	if (rc == PGS_OK && PQntuples(res) == 0)
-		rc = PGS_NOTFOUND;
-	if (rc == PGS_OK)
-		*run_id = db_long(res, 0, 0);
-	return rc;
+	*run_id = 0;
+	/* The standing run may end between the two statements: again. */
+	for (try = 0; try < 3; try++) {
+		rc = db_query(db, a, sql, 2, p, &res);
+		if (rc != PGS_OK)
+			return rc;
+		if (PQntuples(res) > 0) {
+			*run_id = db_long(res, 0, 0);
+			return PGS_OK;
+		}
+		rc = db_query(db, a, sql_active, 1, p, &res);
+		if (rc != PGS_OK)
+			return rc;
+		if (PQntuples(res) == 0)
+			return PGS_NOTFOUND;
+		if (!PQgetisnull(res, 0, 0)) {
+			*run_id = db_long(res, 0, 0);
+			return PGS_CONFLICT;
+		}
+	}
+	return PGS_CONFLICT;
 }
 
 enum pgs_rc
@@ -598,8 +691,9 @@ claim_preview(struct db *db, struct arena *a, FILE *fp)
 		claim_preview_time(sl.at, at, sizeof(at));
 		claim_preview_time(sl.next, next, sizeof(next));
 		fprintf(fp, "query %s %s: %s slot %s", PQgetvalue(res, i, 0),
-		    PQgetvalue(res, i, 1), busy ? "skip (previous run still "
-		    "executing)" : "due", at);
+		    PQgetvalue(res, i, 1), db_bool(res, i, 8) ? "waits (its "
+		    "manual run is executing) for" : busy ? "skip (previous "
+		    "run still executing)" : "due", at);
 		if (sl.missed > 1)
 			fprintf(fp, " (coalesces %" PRId64 " slots)",
 			    sl.missed);

@@ -20,6 +20,9 @@
 #include "rc.h"
 
 #define CLAIM_LOCK_CLASS	"1885823843"	/* "pgsc" */
+/* Times a manual run whose runner died is queued again before it is
+ * recorded as "runner died" (query_run.requeues). */
+#define CLAIM_MANUAL_REQUEUES	2
 
 /* A run this runner has claimed and must execute. */
 struct claim {
@@ -41,8 +44,10 @@ struct claim_list {
 /* What a tick did, for the log and --dry-run. */
 struct claim_stats {
 	int		 reaped;
+	int		 requeued;	/* manual runs of dead runners */
 	int		 claimed;
 	int		 skipped;	/* overlap: previous run still executing */
+	int		 deferred;	/* due, waiting for a manual run */
 	int		 lost;		/* slot taken by another runner */
 	int		 bad_schedule;
 };
@@ -58,16 +63,20 @@ struct claim_held {
 /* Sets *standby to pg_is_in_recovery(). */
 enum pgs_rc	claim_is_standby(struct db *db, struct arena *a, bool *standby)
 		    PGS_MUSTCHECK;
-/* Marks `running` runs whose job lock nobody holds as error "runner
- * died".  Must run before this process takes any job lock. */
+/* Settles `running` runs whose job lock nobody holds: a manual run is
+ * queued again (CLAIM_MANUAL_REQUEUES times at most), any other becomes
+ * error "runner died".  Must run before this process takes any job
+ * lock. */
 enum pgs_rc	claim_reap(struct db *db, struct arena *a,
 		    struct claim_stats *st) PGS_MUSTCHECK;
 /*
  * Claims up to `limit` due jobs: coalesces missed slots into one run at
  * the latest slot, records an overlapping slot as `skipped`, moves
  * next_run_at to the first future slot; claimed runs are inserted as
- * `running` under the unique slot key, with their job lock held.
- * Appends to out.  *more is set when there may be further due jobs.
+ * `running` under the unique slot key, with their job lock held.  A job
+ * whose manual run is executing is left due: its slot runs once the
+ * manual run is over, it is never skipped for it.  Appends to out.
+ * *more is set when there may be further due jobs.
  */
 enum pgs_rc	claim_due(struct db *db, struct arena *a, const char *host,
 		    long pid, int limit, struct claim_held *held,
@@ -75,7 +84,8 @@ enum pgs_rc	claim_due(struct db *db, struct arena *a, const char *host,
 		    PGS_MUSTCHECK;
 /*
  * Claims queued runs (manual, retries whose time has come), or only run
- * `only_run` when it is not 0; a run whose job is busy stays queued.
+ * `only_run` when it is not 0; a run whose job is busy stays queued, and
+ * so does a manual run whose job has a due slot (the slot runs first).
  */
 enum pgs_rc	claim_queued(struct db *db, struct arena *a, const char *host,
 		    long pid, long only_run, int limit, struct claim_held *held,
@@ -84,8 +94,9 @@ enum pgs_rc	claim_queued(struct db *db, struct arena *a, const char *host,
 /*
  * Queues a manual run of job by user_id (0: not a user, e.g. the CLI):
  * status queued, triggered_by manual, scheduled_at now(), missed_slots 0,
- * the job's time zone.  *run_id gets its id; PGS_NOTFOUND when the job is
- * gone.
+ * the job's time zone.  *run_id gets its id.  A job has at most one manual
+ * run queued or running: PGS_CONFLICT with *run_id set to that run's id
+ * when it has one.  PGS_NOTFOUND when the job is gone.
  */
 enum pgs_rc	claim_enqueue_manual(struct db *db, struct arena *a,
 		    long job_id, long user_id, long *run_id) PGS_MUSTCHECK;

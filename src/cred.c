@@ -31,7 +31,7 @@ cred_load_private(const struct conf *c, struct cred_keys *k, char *err,
     size_t errlen)
 {
 	struct arena	 a;
-	char		*next;
+	char		*next, qpath[1100];
 	bool		 too_open = false;
 	enum pgs_rc	 rc;
 	unsigned char	 pk[SECRET_KEY_BYTES];
@@ -50,7 +50,7 @@ cred_load_private(const struct conf *c, struct cred_keys *k, char *err,
 	if (too_open)
 		log_warn("key_mode", "path=\"%s\" the private key file is "
 		    "readable by group or others: chmod 600 it",
-		    c->private_key_path);
+		    log_quote(c->private_key_path, 512, qpath, sizeof(qpath)));
 	if (!k->have_pk) {
 		memcpy(k->pk, pk, sizeof(pk));
 		k->have_pk = true;

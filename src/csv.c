@@ -224,17 +224,58 @@ decode_string(struct span in, struct buf *out)
 	return PGS_OK;
 }
 
-/* Appends s as one CSV field, quoted when it has to be (or force). */
+/* Returns true when s (n bytes) is a plain decimal number: a sign, digits
+ * with at most one '.', an optional exponent. */
+static bool
+plain_number(const char *s, size_t n)
+{
+	size_t	 i = 0, digits = 0;
+
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		i++;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		digits++;
+	if (i < n && s[i] == '.')
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+	if (digits == 0)
+		return false;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (digits = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+		if (digits == 0)
+			return false;
+	}
+	return i == n;
+}
+
+bool
+csv_formula_risk(const char *s, size_t n)
+{
+	if (n == 0 || memchr("=+-@\t\r", s[0], 6) == NULL)
+		return false;
+	return !plain_number(s, n);
+}
+
+/* Appends s as one CSV field, quoted when it has to be (or force), with
+ * CSV_FORMULA_GUARD first when guard. */
 static void
-put_field(struct buf *out, const char *s, size_t n, bool force)
+put_field(struct buf *out, const char *s, size_t n, bool force, bool guard)
 {
 	size_t	 i;
 
 	if (!force && strcspn(s, ",\"\r\n") >= n) {
+		if (guard)
+			buf_putc(out, CSV_FORMULA_GUARD);
 		buf_append(out, s, n);
 		return;
 	}
 	buf_putc(out, '"');
+	if (guard)
+		buf_putc(out, CSV_FORMULA_GUARD);
 	for (i = 0; i < n; i++) {
 		if (s[i] == '"')
 			buf_putc(out, '"');
@@ -243,9 +284,10 @@ put_field(struct buf *out, const char *s, size_t n, bool force)
 	buf_putc(out, '"');
 }
 
-/* Appends the raw value v as a CSV field, tmp being scratch space. */
+/* Appends the raw value v as a CSV field, tmp being scratch space; a
+ * string that could be read as a formula is neutralised unless raw. */
 static enum pgs_rc
-put_value(struct buf *out, struct span v, struct buf *tmp)
+put_value(struct buf *out, struct span v, struct buf *tmp, bool raw)
 {
 	enum pgs_rc	 rc;
 	size_t		 i;
@@ -259,7 +301,8 @@ put_value(struct buf *out, struct span v, struct buf *tmp)
 		if (rc != PGS_OK)
 			return rc;
 		put_field(out, tmp->data != NULL ? tmp->data : "", tmp->len,
-		    tmp->len == 0);
+		    tmp->len == 0, !raw && csv_formula_risk(tmp->data,
+		    tmp->len));
 		return PGS_OK;
 	}
 	/* Nested JSON, compacted: whitespace outside strings dropped. */
@@ -274,7 +317,8 @@ put_value(struct buf *out, struct span v, struct buf *tmp)
 		    v.s[i] == '\0')
 			buf_putc(tmp, v.s[i]);
 	}
-	put_field(out, tmp->data, tmp->len, false);
+	/* Numbers, booleans and nested JSON: never a formula. */
+	put_field(out, tmp->data, tmp->len, false, false);
 	return PGS_OK;
 }
 
@@ -407,7 +451,8 @@ find_col(const struct span *cols, size_t ncols, struct span key, long *hint)
 /* Reads one row object and writes its CSV record. */
 static enum pgs_rc
 write_row(struct scan *sc, const struct span *cols, size_t ncols,
-    struct span *vals, long *hints, struct buf *out, struct buf *tmp)
+    struct span *vals, long *hints, struct buf *out, struct buf *tmp,
+    bool raw)
 {
 	struct span	 key;
 	const char	*v;
@@ -439,7 +484,7 @@ write_row(struct scan *sc, const struct span *cols, size_t ncols,
 	for (i = 0; i < ncols && rc == PGS_OK; i++) {
 		if (i > 0)
 			buf_putc(out, ',');
-		rc = put_value(out, vals[i], tmp);
+		rc = put_value(out, vals[i], tmp, raw);
 	}
 	buf_append(out, "\r\n", 2);
 	return rc;
@@ -447,7 +492,7 @@ write_row(struct scan *sc, const struct span *cols, size_t ncols,
 
 /* Writes the header and every row, for the columns in cols. */
 static enum pgs_rc
-write_csv(struct span data, const struct span *cols, size_t ncols,
+write_csv(struct span data, const struct span *cols, size_t ncols, bool raw,
     struct buf *out)
 {
 	struct scan	 sc = { data.s, data.s + data.n, 0 };
@@ -466,14 +511,16 @@ write_csv(struct span data, const struct span *cols, size_t ncols,
 		buf_putc(&name, '"');	/* a name is a string, never null */
 		buf_append(&name, cols[i].s, cols[i].n);
 		buf_putc(&name, '"');
-		rc = put_value(out, (struct span){ name.data, name.len }, &tmp);
+		rc = put_value(out, (struct span){ name.data, name.len }, &tmp,
+		    raw);
 	}
 	buf_append(out, "\r\n", 2);
 	if (rc == PGS_OK && !eat(&sc, '['))
 		rc = PGS_INVALID;
 	if (rc == PGS_OK && !eat(&sc, ']')) {
 		do
-			rc = write_row(&sc, cols, ncols, vals, hints, out, &tmp);
+			rc = write_row(&sc, cols, ncols, vals, hints, out, &tmp,
+			    raw);
 		while (rc == PGS_OK && eat(&sc, ','));
 		if (rc == PGS_OK && !eat(&sc, ']'))
 			rc = PGS_INVALID;
@@ -486,7 +533,7 @@ write_csv(struct span data, const struct span *cols, size_t ncols,
 }
 
 enum pgs_rc
-result_to_csv(const char *doc, size_t len, struct buf *out)
+result_to_csv(const char *doc, size_t len, bool raw, struct buf *out)
 {
 	struct scan	 sc = { doc, doc + len, 0 };
 	struct span	 schema = { NULL, 0 }, data = { NULL, 0 }, index;
@@ -508,7 +555,7 @@ result_to_csv(const char *doc, size_t len, struct buf *out)
 	for (i = 0; i < n; i++)
 		if (!span_eq(f[i], index))
 			cols[ncols++] = f[i];
-	rc = write_csv(data, cols, ncols, out);
+	rc = write_csv(data, cols, ncols, raw, out);
 	free(cols);
 out:
 	buf_free(&names);

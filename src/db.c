@@ -151,6 +151,7 @@ static enum pgs_rc
 db_fail(struct db *db, const PGresult *res, const char *sql)
 {
 	const char	*st, *con, *col;
+	char		 stmt[96];
 	enum pgs_rc	 rc;
 
 	st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -170,8 +171,9 @@ db_fail(struct db *db, const PGresult *res, const char *sql)
 	/* Expected outcomes (a duplicate, a bad value) are the caller's to
 	 * report; a database failure is logged here, where it is known. */
 	if (rc == PGS_DB || rc == PGS_INTERNAL)
-		log_err("db_error", "sqlstate=%s rc=%s stmt=\"%.40s\" %s",
-		    st ? st : "-", rc_name(rc), sql, db->errmsg);
+		log_err("db_error", "sqlstate=%s rc=%s stmt=\"%s\" %s",
+		    st ? st : "-", rc_name(rc), log_quote(sql, 40, stmt,
+		    sizeof(stmt)), db->errmsg);
 	return rc;
 }
 

@@ -382,30 +382,85 @@ out:
 	return rc;
 }
 
+/* Returns the PostgreSQL array literal of sqlguard_sql_extensions()
+ * (owned by the caller: free). */
+static char *
+exec_ext_array(void)
+{
+	const char *const	*ext;
+	size_t			 n, i, len = 3;
+	char			*s;
+
+	ext = sqlguard_sql_extensions(&n);
+	for (i = 0; i < n; i++)
+		len += strlen(ext[i]) + 1;
+	s = xmalloc(len);
+	strcpy(s, "{");
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(s, ",");
+		strcat(s, ext[i]);	/* plain lower-case names */
+	}
+	strcat(s, "}");
+	return s;
+}
+
+/* Appends sentence to warn (size n), after "; " when warn is not empty. */
+static void
+exec_warn_add(char *warn, size_t n, const char *sentence)
+{
+	size_t	 len = strlen(warn);
+
+	snprintf(warn + len, n - len, "%s%s", len > 0 ? "; " : "", sentence);
+}
+
 bool
 exec_role_warning(PGconn *conn, char *warn, size_t n)
 {
+	/* The role's privileges, and the installed extensions that run SQL
+	 * given as text whose functions it may execute. */
 	static const char sql[] =
 	    "SELECT r.rolsuper, EXISTS (SELECT 1 FROM pg_class c"
 	    " WHERE c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm')"
 	    " AND c.relnamespace NOT IN ('pg_catalog'::regnamespace,"
-	    " 'information_schema'::regnamespace))"
+	    " 'information_schema'::regnamespace)),"
+	    " (SELECT string_agg(e.extname, ', ' ORDER BY e.extname)"
+	    " FROM pg_extension e WHERE e.extname = ANY ($1::text[])"
+	    " AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.refobjid = e.oid"
+	    " AND d.refclassid = 'pg_extension'::regclass"
+	    " AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'"
+	    " AND has_function_privilege(d.objid, 'EXECUTE')))"
 	    " FROM pg_roles r WHERE r.rolname = current_user";
+	char		*exts = exec_ext_array();
+	const char	*p[] = { exts };
+	char		 line[400];
 	PGresult	*res;
-	bool		 super = false, owner = false;
+	bool		 super = false, owner = false, found = false;
 
-	res = PQexec(conn, sql);
+	warn[0] = '\0';
+	res = PQexecParams(conn, sql, 1, NULL, p, NULL, NULL, 0);
+	free(exts);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 		super = PQgetvalue(res, 0, 0)[0] == 't';
 		owner = PQgetvalue(res, 0, 1)[0] == 't';
+		if (!PQgetisnull(res, 0, 2)) {
+			snprintf(line, sizeof(line), "the source database has "
+			    "extensions that run SQL given as text (%s): saved "
+			    "queries may not call them, but a view or function "
+			    "can; revoke EXECUTE on their functions from the "
+			    "role, or drop them", PQgetvalue(res, 0, 2));
+			found = true;
+		}
 	}
 	PQclear(res);
 	if (super)
-		snprintf(warn, n, "the data source's role is a superuser: give "
-		    "it a dedicated read-only role (see the README)");
+		exec_warn_add(warn, n, "the data source's role is a superuser: "
+		    "give it a dedicated read-only role (see the README)");
 	else if (owner)
-		snprintf(warn, n, "the data source's role owns tables: give it "
-		    "a dedicated read-only role that owns nothing (see the "
-		    "README)");
-	return super || owner;
+		exec_warn_add(warn, n, "the data source's role owns tables: "
+		    "give it a dedicated read-only role that owns nothing (see "
+		    "the README)");
+	if (found)
+		exec_warn_add(warn, n, line);
+	return super || owner || found;
 }

@@ -76,8 +76,12 @@ enum pgs_rc	exec_query(PGconn *conn, const char *sql,
 		    const struct exec_opts *o, struct result **rs, long *ms,
 		    char *err, size_t errlen) PGS_MUSTCHECK;
 /*
- * Checks whether the connected role is a superuser or owns tables; when it
- * does, writes a warning sentence into warn and returns true.
+ * Checks whether the connected role is a superuser or owns tables, and
+ * whether the source database has an extension that runs SQL given as
+ * text (sqlguard_sql_extensions()) whose functions the role may execute;
+ * when so, writes the warnings (sentences joined by "; ", naming the
+ * extensions) into warn (n bytes, 1024 hold them all) and returns true.
+ * The one check behind both `dsn test` and the API's source test.
  */
 bool		exec_role_warning(PGconn *conn, char *warn, size_t n);
 

@@ -156,6 +156,27 @@ log_dropped(void)
 	return n;
 }
 
+char *
+log_quote(const char *s, size_t max, char *out, size_t n)
+{
+	size_t	 len, i, o = 0;
+
+	if (n == 0)
+		return out;
+	if (s == NULL || *s == '\0')
+		s = "-";
+	len = strnlen(s, max);
+	if (len == max && s[len] != '\0')
+		len = utf8_cut(s, len);
+	for (i = 0; i < len && o + 2 < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			out[o++] = '\\';
+		out[o++] = s[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static const char *
 progname(void)
 {

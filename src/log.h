@@ -85,6 +85,13 @@ void		fatal(int exit_code, const char *fmt, ...) PGS_PRINTF(2, 3)
  */
 void		log_payload(enum log_level level, const char *msgid,
 		    const char *json_text, size_t len);
+/*
+ * Writes into out (n bytes) the first max bytes of s (whole UTF-8
+ * characters; "-" for NULL or empty) with '"' and '\' escaped, to be
+ * logged as a quoted value: log_info("x", "path=\"%s\" ...", log_quote(
+ * path, 200, buf, sizeof(buf))).  Returns out.
+ */
+char		*log_quote(const char *s, size_t max, char *out, size_t n);
 /* Returns the number of lines dropped because they could not be written. */
 unsigned long	log_dropped(void);
 /* Replaces the clock (tests); NULL restores clock_gettime(CLOCK_REALTIME). */

@@ -94,6 +94,53 @@ run_status_valid(const char *s)
 	return false;
 }
 
+/* How each error message pg-sched writes (or wrote, or libpq gave older
+ * versions) begins, and its class; the first match wins. */
+static const struct {
+	const char	*prefix;
+	const char	*class;
+} run_error_classes[] = {
+	{ "source connection failed", "source unreachable" },
+	{ "source did not answer", "source unreachable" },
+	{ "connection to server ", "source unreachable" },
+	{ "could not connect to server", "source unreachable" },
+	{ "could not translate host name", "source unreachable" },
+	{ "server closed the connection", "source unreachable" },
+	{ "no connection to the server", "source unreachable" },
+	{ "terminating connection due to", "source unreachable" },
+	{ "credential unavailable", "credential unavailable" },
+	{ "cannot decrypt", "credential unavailable" },
+	{ "timed out after", "timeout" },
+	{ "canceling statement due to statement timeout", "timeout" },
+	{ "result too large", "result too large" },
+	{ "rejected:", "query rejected" },
+	{ "runner died", "runner died" },
+	{ "runner worker crashed", "runner died" },
+	{ "runner worker failed", "runner died" },
+	{ "runner could not start", "runner failed" },
+	{ "runner stopped", "runner stopped" },
+	{ "cancelled:", "cancelled" },
+	{ "canceling statement due to user request", "cancelled" },
+	{ "skipped: the previous run", "previous run still executing" },
+	{ "skipped:", "skipped" },
+};
+
+const char *
+run_error_class(const char *msg)
+{
+	size_t	 i, n;
+
+	if (msg == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(run_error_classes) /
+	    sizeof(run_error_classes[0]); i++) {
+		n = strlen(run_error_classes[i].prefix);
+		if (strncmp(msg, run_error_classes[i].prefix, n) == 0)
+			return run_error_classes[i].class;
+	}
+	return "query error";
+}
+
 enum pgs_rc
 run_get(struct db *db, struct arena *a, long id, bool with_result,
     struct run *r)

@@ -114,5 +114,15 @@ enum pgs_rc	 run_next(struct db *db, struct arena *a, long query_id,
 		    long run_id, long *out) PGS_MUSTCHECK;
 /* Returns true when s is one of the five run statuses. */
 bool		 run_status_valid(const char *s);
+/*
+ * Returns the class of a run's stored error message (CONTRACT section 9),
+ * what readers who may not see the message itself are shown: "source
+ * unreachable", "timeout", "query error", "result too large", "runner
+ * died", ...; never a host, role or SQL.  It is read from the message's
+ * known beginnings, so rows written by older versions are classed too;
+ * any other message is an error the source raised ("query error").
+ * Returns a static string, or NULL when msg is NULL.
+ */
+const char	*run_error_class(const char *msg);
 
 #endif

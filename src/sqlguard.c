@@ -346,6 +346,21 @@ check_call(struct walk *w, const cJSON *call)
 	return PGS_INVALID;
 }
 
+/* A $n placeholder: a saved query is sent without parameters, so the
+ * statement could never run. */
+static enum pgs_rc
+deny_param(struct walk *w, const cJSON *ref)
+{
+	const cJSON	*num;
+	char		 what[128];
+
+	num = cJSON_GetObjectItemCaseSensitive(ref, "number");
+	snprintf(what, sizeof(what), "parameter $%d is not allowed: a query "
+	    "is run without parameter values", cJSON_IsNumber(num) ?
+	    num->valueint : 0);
+	return fail_at(w, "parameter", node_location(ref), what);
+}
+
 static bool
 is_dml(const char *key)
 {
@@ -507,6 +522,8 @@ walk_field(struct walk *w, const cJSON *v)
 	}
 	if (is_stmt(key))
 		return deny_stmt(w, key);
+	if (strcmp(key, "ParamRef") == 0)
+		return deny_param(w, v);
 	if (strcmp(key, "FuncCall") == 0) {
 		rc = check_call(w, v);
 		if (rc != PGS_OK)

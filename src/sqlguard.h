@@ -3,8 +3,10 @@
  * is parsed with PostgreSQL's own grammar (libpg_query) and accepted only
  * when it is exactly one SelectStmt (plain SELECT, VALUES, TABLE t, set
  * operations, WITH ... SELECT) without INTO, without a locking clause,
- * without a data-modifying statement anywhere and without a call to a
- * function of the deny-list (sqlguard_deny.c).
+ * without a data-modifying statement anywhere, without a call to a
+ * function of the deny-list (sqlguard_deny.c) and without a parameter
+ * placeholder ($1: queries are sent without parameter values, so such a
+ * statement could never run).
  *
  * This check is the first line only: the runner's read-only transaction
  * is the real guard.  Not thread-safe (libpg_query keeps per-thread state,
@@ -25,7 +27,7 @@
 struct sqlguard_err {
 	/* Machine code: "syntax_error", "multiple_statements", "not_select",
 	 * "select_into", "locking_clause", "data_modifying_cte",
-	 * "denied_function", "empty", "too_long", "bad_encoding",
+	 * "denied_function", "parameter", "empty", "too_long", "bad_encoding",
 	 * "too_complex", "internal"; "" after PGS_OK.  Static string. */
 	const char	*code;
 	/* 1-based character position in the statement, 0 when unknown. */
@@ -59,5 +61,13 @@ const struct sqlguard_deny *sqlguard_deny_find(const char *name, int nargs);
 
 /* Returns the static deny-list and stores its length in *count. */
 const struct sqlguard_deny *sqlguard_deny_list(size_t *count);
+
+/*
+ * Returns the static list of extensions (pg_extension.extname) whose
+ * functions run SQL given as text, which the deny-list refuses by name but
+ * a view or a function on the source could still call; stores its length
+ * in *count.  A data-source test warns when one is installed.
+ */
+const char *const *sqlguard_sql_extensions(size_t *count);
 
 #endif

@@ -11,7 +11,14 @@
  * servers) or runs SQL given as text, which this check cannot see; plus
  * the stable ones that assign a transaction id or run SQL internally, and
  * the usual extensions (dblink, postgres_fdw, adminpack, pg_stat_statements,
- * pg_visibility, pg_surgery) and pre-10/pre-15 names.  Volatile functions
+ * pg_visibility, pg_surgery) and pre-10/pre-15 names.  Then every function
+ * of PostgreSQL 15's contrib and of Debian 12's postgresql-15-* extension
+ * packages that runs SQL (or R code) given as text or built from its
+ * arguments, which this check sees only as a string: tablefunc, xml2,
+ * pg_background, pg_cron, pgTAP, pgRouting, pglogical, pgl_ddl_deploy and
+ * PL/R (sqlguard_sql_extensions() lists them, for `dsn test`'s warning).
+ * orafce's dbms_sql takes its statement in a procedure (CALL), which is
+ * no SELECT.  Volatile functions
  * whose effect ends with the statement stay allowed: random(), setseed(),
  * clock_timestamp(), gen_random_uuid(), currval(), lastval(), and
  * current_setting() (reads a setting; set_config() writes one).
@@ -33,6 +40,9 @@
 #include "sqlguard.h"
 
 #define ANY	(-1)
+/* The reason of an extension's function that runs SQL given as text. */
+#define BY_TEXT(ext)	"runs SQL given as text (" ext ")"
+#define TAP_RUN		"runs test functions (pgTAP)"
 
 static const struct sqlguard_deny deny[] = {
 	/* settings */
@@ -105,6 +115,66 @@ static const struct sqlguard_deny deny[] = {
 	{ "database_to_xml*",		ANY, "runs SQL built from arguments" },
 	{ "ts_stat",			ANY, "runs SQL given as text" },
 	{ "ts_rewrite",			2,   "runs SQL given as text" },
+	/* ... and by extensions (dblink above) */
+	{ "crosstab*",			ANY, BY_TEXT("tablefunc") },
+	{ "connectby",			ANY,
+	    "runs SQL built from its arguments (tablefunc)" },
+	{ "xpath_table",		ANY,
+	    "runs SQL built from its arguments (xml2)" },
+	{ "pg_background_*",		ANY,
+	    "runs SQL given as text in another session (pg_background)" },
+	{ "schedule",			2,   "schedules SQL given as text "
+	    "(pg_cron)" },
+	{ "schedule",			3,   "schedules SQL given as text "
+	    "(pg_cron)" },
+	{ "schedule_in_database",	ANY, "schedules SQL given as text "
+	    "(pg_cron)" },
+	{ "alter_job",			ANY,
+	    "changes a scheduled job (pg_cron)" },
+	{ "unschedule",			ANY,
+	    "drops a scheduled job (pg_cron)" },
+	{ "pgr_*",			ANY, BY_TEXT("pgRouting") },
+	{ "_pgr_*",			ANY, BY_TEXT("pgRouting") },
+	{ "replicate_ddl_command",	ANY,
+	    "runs DDL given as text (pglogical)" },
+	{ "lock_safe_executor",		ANY, BY_TEXT("pgl_ddl_deploy") },
+	{ "schema_execute",		ANY,
+	    "runs SQL built from a table (pgl_ddl_deploy)" },
+	{ "execute_queued_ddl",		ANY,
+	    "runs queued DDL (pgl_ddl_deploy)" },
+	{ "kill_blockers",		ANY,
+	    "signals other sessions (pgl_ddl_deploy)" },
+	{ "install_rcmd",		ANY,
+	    "runs R code given as text (plr)" },
+	{ "reload_plr_modules",		ANY,
+	    "runs R code stored in a table (plr)" },
+	{ "results_eq",			ANY, BY_TEXT("pgTAP") },
+	{ "results_ne",			ANY, BY_TEXT("pgTAP") },
+	{ "set_eq",			ANY, BY_TEXT("pgTAP") },
+	{ "set_ne",			ANY, BY_TEXT("pgTAP") },
+	{ "set_has",			ANY, BY_TEXT("pgTAP") },
+	{ "set_hasnt",			ANY, BY_TEXT("pgTAP") },
+	{ "bag_eq",			ANY, BY_TEXT("pgTAP") },
+	{ "bag_ne",			ANY, BY_TEXT("pgTAP") },
+	{ "bag_has",			ANY, BY_TEXT("pgTAP") },
+	{ "bag_hasnt",			ANY, BY_TEXT("pgTAP") },
+	{ "row_eq",			ANY, BY_TEXT("pgTAP") },
+	{ "is_empty",			ANY, BY_TEXT("pgTAP") },
+	{ "isnt_empty",			ANY, BY_TEXT("pgTAP") },
+	{ "throws_*",			ANY, BY_TEXT("pgTAP") },
+	{ "lives_ok",			ANY, BY_TEXT("pgTAP") },
+	{ "performs_*",			ANY, BY_TEXT("pgTAP") },
+	{ "check_test",			ANY, BY_TEXT("pgTAP") },
+	{ "runtests",			ANY, TAP_RUN },
+	{ "do_tap",			ANY, TAP_RUN },
+	{ "_runner",			ANY, TAP_RUN },
+	{ "_runem",			ANY, TAP_RUN },
+	{ "_query",			ANY, BY_TEXT("pgTAP") },
+	{ "_relcomp",			ANY, BY_TEXT("pgTAP") },
+	{ "_relne",			ANY, BY_TEXT("pgTAP") },
+	{ "_docomp",			ANY, BY_TEXT("pgTAP") },
+	{ "_do_ne",			ANY, BY_TEXT("pgTAP") },
+	{ "_time_trials",		ANY, BY_TEXT("pgTAP") },
 	/* catalog, index and heap changes */
 	{ "pg_import_system_collations", ANY, "creates collations" },
 	{ "binary_upgrade_*",		ANY, "changes the catalogs" },
@@ -116,6 +186,13 @@ static const struct sqlguard_deny deny[] = {
 	{ "gin_clean_pending_list",	ANY, "writes index pages" },
 	{ "pg_truncate_visibility_map",	ANY, "truncates a visibility map" },
 	{ "heap_force_*",		ANY, "changes heap pages directly" },
+};
+
+/* The extensions whose functions above run SQL (or R code) given as
+ * text, by their pg_extension.extname. */
+static const char *const sql_extensions[] = {
+	"dblink", "pg_background", "pg_cron", "pgl_ddl_deploy", "pglogical",
+	"pgrouting", "pgtap", "plr", "tablefunc", "xml2",
 };
 
 #define NAME_MAX_LEN	256
@@ -157,4 +234,11 @@ sqlguard_deny_list(size_t *count)
 {
 	*count = sizeof(deny) / sizeof(deny[0]);
 	return deny;
+}
+
+const char *const *
+sqlguard_sql_extensions(size_t *count)
+{
+	*count = sizeof(sql_extensions) / sizeof(sql_extensions[0]);
+	return sql_extensions;
 }

@@ -253,7 +253,8 @@ def main():
         check_private(session("viewer"), q2, other)
     check_deletes(s, adm, q)
     log = subprocess.run(["sh", "-c", "cat \"$LOG_DIR\"/*.log 2>/dev/null"
-                          " | grep -c 'cache=on' || true"],
+                          " | grep -c 'db_connect \\[.* cache=\"on\"' ||"
+                          " true"],
                          capture_output=True, text=True).stdout.strip()
     check("workers run with the cache on", log not in ("", "0"), log)
     finish()

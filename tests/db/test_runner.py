@@ -89,9 +89,10 @@ def test_overlap_skipped():
 
 
 def test_held_job_not_skipped_by_own_tick():
-    # A job this tick already runs (a queued manual run) and that is also
-    # due by schedule waits for the next tick: it is not "skipped" by the
-    # runner's own lock.
+    # A job with a queued manual run that is also due by schedule: the
+    # slot runs first (manual runs never cost a slot), neither is
+    # "skipped" by the runner's own lock, and the manual run follows at the
+    # next tick.
     j = add_job(M, DS, "held", "SELECT 1")
     q(M, "INSERT INTO query_run (query_id, scheduled_at, status,"
       " triggered_by, missed_slots) VALUES (%s, now(), 'queued', 'manual',"
@@ -99,15 +100,15 @@ def test_held_job_not_skipped_by_own_tick():
     tick()
     r = q(M, "SELECT triggered_by, status FROM query_run WHERE"
           " query_id = %s ORDER BY id", (j,))
-    check("manual ran, schedule not skipped", r == [("manual", "success")],
-          r)
-    check("still due for the next tick", one(
-        M, "SELECT next_run_at <= now() FROM query_job WHERE id = %s", (j,)))
+    check("slot ran, manual waits", r == [("manual", "queued"),
+                                          ("schedule", "success")], r)
+    check("no longer due", one(
+        M, "SELECT next_run_at > now() FROM query_job WHERE id = %s", (j,)))
     tick()
     r = q(M, "SELECT triggered_by, status FROM query_run WHERE"
           " query_id = %s ORDER BY id", (j,))
-    check("next tick runs the slot", r == [("manual", "success"),
-                                           ("schedule", "success")], r)
+    check("next tick runs the manual run", r == [("manual", "success"),
+                                                 ("schedule", "success")], r)
     q(M, "UPDATE query_job SET enabled = false WHERE id = %s", (j,))
 
 

@@ -104,7 +104,7 @@ print_result(struct result *rs, const char *mode)
 	} else
 		rs_finish(rs, &out);
 	if (mode != NULL && strcmp(mode, "csv") == 0) {
-		if (result_to_csv(out.data, out.len, &csv) != PGS_OK) {
+		if (result_to_csv(out.data, out.len, false, &csv) != PGS_OK) {
 			fprintf(stderr, "result_to_csv failed\n");
 			exit(1);
 		}

@@ -259,6 +259,33 @@ t_escaping(void **state)
 	validate(day_file("2026-11-22"));
 }
 
+/* A value that may hold quotes (an SQL text, a path) stays one SD-PARAM
+ * once log_quote() has escaped it. */
+static void
+t_quote(void **state)
+{
+	static const char sql[] = "SELECT to_char(t, 'YYYY\"T\"HH') \\ x";
+	char	 q[128], small[8];
+
+	(void)state;
+	assert_string_equal(log_quote(sql, 200, q, sizeof(q)),
+	    "SELECT to_char(t, 'YYYY\\\"T\\\"HH') \\\\ x");
+	assert_string_equal(log_quote(sql, 20, q, sizeof(q)),
+	    "SELECT to_char(t, 'Y");
+	assert_string_equal(log_quote("\xc3\xa9\xc3\xa9", 3, q, sizeof(q)),
+	    "\xc3\xa9");	/* never half a character */
+	assert_string_equal(log_quote(NULL, 10, q, sizeof(q)), "-");
+	assert_string_equal(log_quote("", 10, q, sizeof(q)), "-");
+	assert_string_equal(log_quote("\"\"\"\"\"", 10, small,
+	    sizeof(small)), "\\\"\\\"\\\"");
+	log_open(&conf, "pgsched-test", LOG_TO_FILE);
+	log_err("db_error", "rc=%s stmt=\"%s\" it failed", "db",
+	    log_quote(sql, 40, q, sizeof(q)));
+	TAIL("db_error", "[pgsched@32473 rc=\"db\" stmt=\"SELECT to_char(t, "
+	    "'YYYY\\\"T\\\"HH') \\\\ x\"] it failed");
+	validate(day_file("2026-11-22"));
+}
+
 static void
 t_line_cap(void **state)
 {
@@ -700,7 +727,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(t_format), T(t_app_default), T(t_sd_convention),
-		T(t_escaping), T(t_line_cap), T(t_payload),
+		T(t_escaping), T(t_quote), T(t_line_cap), T(t_payload),
 		T(t_payload_truncate), T(t_day_files), T(t_unwritable),
 		T(t_make_dir), T(t_stderr_cli), T(t_stderr_params),
 		T(t_fatal), T(t_level), T(t_concurrent), T(t_prune),

@@ -394,7 +394,8 @@ t_csv(void **state)
 	struct buf	 out = BUF_INIT;
 
 	(void)state;
-	assert_int_equal(result_to_csv(doc, sizeof(doc) - 1, &out), PGS_OK);
+	assert_int_equal(result_to_csv(doc, sizeof(doc) - 1, false, &out),
+	    PGS_OK);
 	assert_string_equal(out.data, "a,b,j,e,n,u\r\n"
 	    "1.50,\"x,y\",\"{\"\"k\"\":[1,\"\"q \\\"\"z\\\"\"\"\"]}\",\"\",,"
 	    "\"\xc3\xa9\xf0\x9f\x98\x80\n\"\r\n"
@@ -411,7 +412,7 @@ t_csv_roundtrip(void **state)
 
 	(void)state;
 	rs_finish(rs, &doc);
-	assert_int_equal(result_to_csv(doc.data, doc.len, &out), PGS_OK);
+	assert_int_equal(result_to_csv(doc.data, doc.len, false, &out), PGS_OK);
 	assert_string_equal(out.data, "c\r\n0.1\r\n\r\nNaN\r\n");
 	rs_free(rs);
 	buf_free(&doc);
@@ -434,19 +435,69 @@ t_csv_malformed(void **state)
 	size_t		 i;
 
 	(void)state;
-	assert_int_equal(result_to_csv(doc, sizeof(doc) - 1, &out), PGS_OK);
+	assert_int_equal(result_to_csv(doc, sizeof(doc) - 1, false, &out),
+	    PGS_OK);
 	assert_string_equal(out.data, "a,b\r\nx\xc3\xa9,\"[1,{\"\"c\"\":null}]\"\r\n");
 	/* every proper prefix is malformed */
 	for (i = 0; i < sizeof(doc) - 1; i++) {
 		buf_reset(&out);
-		assert_int_equal(result_to_csv(doc, i, &out), PGS_INVALID);
+		assert_int_equal(result_to_csv(doc, i, false, &out),
+		    PGS_INVALID);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		buf_reset(&out);
-		assert_int_equal(result_to_csv(bad[i], strlen(bad[i]), &out),
-		    PGS_INVALID);
+		assert_int_equal(result_to_csv(bad[i], strlen(bad[i]), false,
+		    &out), PGS_INVALID);
 	}
-	assert_int_equal(result_to_csv(NULL, 0, &out), PGS_INVALID);
+	assert_int_equal(result_to_csv(NULL, 0, false, &out), PGS_INVALID);
+	buf_free(&out);
+}
+
+static void
+t_csv_formula_risk(void **state)
+{
+	static const char *risky[] = { "=1+1", "+cmd|' /C calc'!A0", "-2+3",
+	    "@SUM(A1)", "\tx", "\r=1", "-", "+", "=", "-1-1", "-infinity",
+	    "-1 days", "+1e", "-.", "--1" };
+	static const char *safe[] = { "", "a=b", "1", "-5", "+1.5e3", "-0.25",
+	    ".5", "-1E-7", "5-", " =1", "'=1", "\n=1" };
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(risky) / sizeof(risky[0]); i++)
+		assert_true(csv_formula_risk(risky[i], strlen(risky[i])));
+	for (i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
+		assert_false(csv_formula_risk(safe[i], strlen(safe[i])));
+	/* Only the n bytes given count. */
+	assert_false(csv_formula_risk("=1", 0));
+}
+
+static void
+t_csv_formula(void **state)
+{
+	/* Cells and a column name a spreadsheet would run; numbers (JSON
+	 * numbers and plain-number strings) stay numbers. */
+	static const char doc[] = "{\"data\": [{\"index\": 0, \"=h\": "
+	    "\"=HYPERLINK(\\\"x\\\")\", \"n\": -5, \"s\": \"-1.5\", "
+	    "\"t\": \"\\t@x,y\"}, {\"index\": 1, \"=h\": \"\\u003d1\", "
+	    "\"n\": null, \"s\": \"+a\", \"t\": \"@\"}], \"schema\": "
+	    "{\"fields\": [{\"name\": \"index\"}, {\"name\": \"=h\"}, "
+	    "{\"name\": \"n\"}, {\"name\": \"s\"}, {\"name\": \"t\"}], "
+	    "\"primaryKey\": [\"index\"]}}";
+	struct buf	 out = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(result_to_csv(doc, sizeof(doc) - 1, false, &out),
+	    PGS_OK);
+	assert_string_equal(out.data, "'=h,n,s,t\r\n"
+	    "\"'=HYPERLINK(\"\"x\"\")\",-5,-1.5,\"'\t@x,y\"\r\n"
+	    "'=1,,'+a,'@\r\n");
+	buf_reset(&out);
+	assert_int_equal(result_to_csv(doc, sizeof(doc) - 1, true, &out),
+	    PGS_OK);
+	assert_string_equal(out.data, "=h,n,s,t\r\n"
+	    "\"=HYPERLINK(\"\"x\"\")\",-5,-1.5,\"\t@x,y\"\r\n"
+	    "=1,,+a,@\r\n");
 	buf_free(&out);
 }
 
@@ -469,6 +520,8 @@ main(void)
 		cmocka_unit_test(t_csv),
 		cmocka_unit_test(t_csv_roundtrip),
 		cmocka_unit_test(t_csv_malformed),
+		cmocka_unit_test(t_csv_formula_risk),
+		cmocka_unit_test(t_csv_formula),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -374,7 +374,7 @@ call_of(char *dst, size_t n, const char *prefix,
 	name[o] = '\0';
 	snprintf(dst, n, "SELECT %s%s%s%s(%s)", prefix,
 	    quote_upper ? "\"" : "", name, quote_upper ? "\"" : "",
-	    d->nargs == 2 ? "1, 2" : "");
+	    d->nargs == 2 ? "1, 2" : d->nargs == 3 ? "1, 2, 3" : "");
 }
 
 static void
@@ -421,6 +421,63 @@ test_deny_find(void **state)
 	assert_null(sqlguard_deny_find(name, 0));
 	memcpy(name, "dblink", 6);
 	assert_non_null(sqlguard_deny_find(name, 0));
+	/* Extensions' functions that run SQL given as text. */
+	assert_non_null(sqlguard_deny_find("crosstab", 1));
+	assert_non_null(sqlguard_deny_find("CrossTab4", 1));
+	assert_non_null(sqlguard_deny_find("connectby", 6));
+	assert_non_null(sqlguard_deny_find("pg_background_launch", 2));
+	assert_non_null(sqlguard_deny_find("schedule", 2));
+	assert_non_null(sqlguard_deny_find("schedule", 3));
+	assert_null(sqlguard_deny_find("schedule", 1));
+	assert_non_null(sqlguard_deny_find("pgr_dijkstra", 3));
+}
+
+/* Every extension named for the warning of `dsn test` has its functions
+ * in the deny-list (its name appears in a reason). */
+static void
+test_sql_extensions(void **state)
+{
+	const struct sqlguard_deny	*list;
+	const char *const		*ext;
+	char				 tag[64];
+	size_t				 n, next, i, k;
+	bool				 found;
+
+	(void)state;
+	list = sqlguard_deny_list(&n);
+	ext = sqlguard_sql_extensions(&next);
+	assert_true(next >= 9);
+	for (k = 0; k < next; k++) {
+		snprintf(tag, sizeof(tag), "(%s)", ext[k]);
+		/* dblink's reason: "connects to another server" */
+		found = strcmp(ext[k], "dblink") == 0;
+		for (i = 0; i < n && !found; i++)
+			found = strcasestr(list[i].reason, tag) != NULL ||
+			    (strcmp(ext[k], "pgtap") == 0 &&
+			    strstr(list[i].reason, "(pgTAP)") != NULL) ||
+			    (strcmp(ext[k], "pgrouting") == 0 &&
+			    strstr(list[i].reason, "(pgRouting)") != NULL);
+		if (!found)
+			fail_msg("extension %s has no deny-list entry", ext[k]);
+	}
+}
+
+/* $n placeholders: a saved query is sent without parameter values. */
+static void
+test_parameters(void **state)
+{
+	struct sqlguard_err	 w;
+	const char		*msg;
+
+	(void)state;
+	msg = rejected("SELECT a FROM t WHERE b = $1", "parameter", &w);
+	assert_int_equal(w.position, 27);
+	assert_non_null(strstr(msg, "parameter $1 is not allowed"));
+	assert_non_null(strstr(msg, "in the WHERE clause"));
+	msg = rejected("SELECT 1 FROM t LIMIT $12", "parameter", &w);
+	assert_non_null(strstr(msg, "$12"));
+	assert_int_equal(sqlguard_check("SELECT $$$1$$, '$1', \"$1\" FROM "
+	    "(SELECT 1 AS \"$1\") s", &w), PGS_OK);
 }
 
 /* Calls the deny-list lets through, and look-alikes that are no calls. */
@@ -485,6 +542,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_nesting),
 		cmocka_unit_test(test_deny_list),
 		cmocka_unit_test(test_deny_find),
+		cmocka_unit_test(test_sql_extensions),
+		cmocka_unit_test(test_parameters),
 		cmocka_unit_test(test_allowed),
 		cmocka_unit_test(test_repeat),
 	};
