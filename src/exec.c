@@ -99,10 +99,16 @@ exec_connect_start(const struct exec_source *src, const struct exec_opts *o,
 	vals[4] = src->password;
 	vals[5] = o->appname;
 	vals[6] = "UTF8";
-	/* Fixed output forms the serialiser relies on. */
+	/*
+	 * Fixed output forms the serialiser relies on, and the lexer
+	 * settings libpg_query assumes: the text sqlguard checked is the
+	 * text the server runs, whatever the source's defaults (with
+	 * standard_conforming_strings off, 'a\'' would end elsewhere).
+	 */
 	vals[7] = "-c TimeZone=UTC -c DateStyle=ISO,YMD "
 	    "-c IntervalStyle=postgres -c bytea_output=hex "
-	    "-c extra_float_digits=1";
+	    "-c extra_float_digits=1 -c standard_conforming_strings=on "
+	    "-c backslash_quote=safe_encoding";
 	vals[8] = NULL;
 	/* expand_dbname = 0: a dbname is a name, never a conninfo string. */
 	*out = NULL;
