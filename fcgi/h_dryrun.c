@@ -66,6 +66,9 @@ dryrun(struct req *r, const struct source *s, const char *sql, long limit,
 	else if (rc == PGS_TIMEOUT)
 		rc = req_fail(r, PGS_INVALID, "timeout", "the query ran longer "
 		    "than %ld ms", timeout_ms);
+	else if (rc == PGS_DB && strncmp(err, EXEC_NO_ANSWER,
+	    strlen(EXEC_NO_ANSWER)) == 0)
+		rc = req_fail(r, PGS_INVALID, "source_timeout", "%s", err);
 	else if (rc == PGS_INVALID || rc == PGS_DB)
 		rc = req_fail(r, PGS_INVALID, "query_failed", "%s", err);
 	rs_free(rs);

@@ -18,6 +18,12 @@
 #include "rc.h"
 #include "result.h"
 
+/*
+ * The first words of the run error of a source that stopped answering
+ * (anonymous readers are shown the class of an error by such prefixes).
+ */
+#define EXEC_NO_ANSWER	"source did not answer"
+
 struct exec_source {
 	const char	*host;
 	int		 port;
@@ -69,15 +75,30 @@ enum pgs_rc	exec_connect_finish(PGconn *conn, const struct exec_opts *o,
  * Runs sql on conn as described above.  On success *rs (owned by the
  * caller: rs_free) holds the rows read; *ms the elapsed time.  On failure
  * err holds the source's message: PGS_INVALID for a rejected statement or
- * an SQL error, PGS_TIMEOUT for statement_timeout, PGS_DB for a lost
- * connection.
+ * an SQL error; PGS_TIMEOUT for statement_timeout;
+ * PGS_DB for a lost connection, or EXEC_NO_ANSWER when the source said
+ * nothing until timeout_ms plus a grace of 20 s.  Every wait has that
+ * deadline (connections are non-blocking), so a source that stops
+ * answering never holds the caller longer.  After a failure, or while
+ * the connection is still busy, the caller must PQfinish it, which then
+ * does not wait.
  */
 enum pgs_rc	exec_query(PGconn *conn, const char *sql,
 		    const struct exec_opts *o, struct result **rs, long *ms,
 		    char *err, size_t errlen) PGS_MUSTCHECK;
 /*
+ * Runs one command on a source connection (sql with nparams text
+ * parameters, or none; a SELECT must return rows) and waits at most
+ * timeout_ms for it.  PGS_OK when it succeeded; otherwise err says why
+ * (EXEC_NO_ANSWER at the deadline) and the caller drops the connection.
+ */
+enum pgs_rc	exec_command(PGconn *conn, const char *sql, int nparams,
+		    const char *const params[], int timeout_ms, char *err,
+		    size_t errlen) PGS_MUSTCHECK;
+/*
  * Checks whether the connected role is a superuser or owns tables; when it
- * does, writes a warning sentence into warn and returns true.
+ * does, writes a warning sentence into warn and returns true.  The check
+ * waits at most 5 s (no warning then).
  */
 bool		exec_role_warning(PGconn *conn, char *warn, size_t n);
 
