@@ -8,15 +8,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 
 #include "arena.h"
 #include "exec.h"
+#include "log.h"
 #include "sqlguard.h"
 
 /* How long past a query's timeout we wait for the source to say so. */
 #define EXEC_GRACE_MS		20000
 /* How long a ROLLBACK (and a role check) may take. */
 #define EXEC_SHORT_MS		5000
+
+#if defined(__SANITIZE_ADDRESS__)
+#define EXEC_ASAN		1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EXEC_ASAN		1
+#endif
+#endif
 
 /* One bounded wait on the source: until when, and which client socket to
  * watch meanwhile. */
@@ -185,6 +195,20 @@ exec_no_answer(char *err, size_t errlen)
 	return PGS_DB;
 }
 
+/*
+ * Returns whether msg is libpq's own report of a failed allocation (no
+ * SQLSTATE: the server's "out of memory" is another matter): reading a
+ * row larger than this process may hold (RUNNER_MEMORY_MAX_MB).
+ */
+static bool
+exec_oom(const PGresult *res, const char *msg)
+{
+	if (res != NULL && PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL)
+		return false;
+	return msg != NULL && (strstr(msg, "out of memory") != NULL ||
+	    strstr(msg, "cannot allocate memory") != NULL);
+}
+
 /* Maps a failed result of the source to an rc and copies its message. */
 static enum pgs_rc
 exec_fail(PGconn *conn, const PGresult *res, char *err, size_t errlen)
@@ -195,6 +219,11 @@ exec_fail(PGconn *conn, const PGresult *res, char *err, size_t errlen)
 	msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
 	if (msg == NULL || *msg == '\0')
 		msg = PQerrorMessage(conn);
+	if (exec_oom(res, msg)) {
+		snprintf(err, errlen, "%s: a row needs more memory than this "
+		    "process may use (RUNNER_MEMORY_MAX_MB)", EXEC_TOO_LARGE);
+		return PGS_INVALID;
+	}
 	snprintf(err, errlen, "%s", msg);
 	err[strcspn(err, "\n")] = '\0';
 	/* libpq's severity prefix says nothing the run's status does not. */
@@ -453,6 +482,11 @@ exec_read(PGconn *conn, const struct exec_opts *o, struct exec_wait *w,
 	}
 	if (w->gone && rc != PGS_OK)
 		snprintf(err, errlen, "cancelled: the client went away");
+	if (rc == PGS_OK && *rs != NULL && rs_first_row_too_large(*rs)) {
+		snprintf(err, errlen, "%s: its first row alone is larger than "
+		    "the limit of %zu bytes", EXEC_TOO_LARGE, o->max_bytes);
+		rc = PGS_INVALID;
+	}
 	return rc;
 }
 
@@ -567,4 +601,76 @@ exec_role_warning(PGconn *conn, char *warn, size_t n)
 		    "a dedicated read-only role that owns nothing (see the "
 		    "README)");
 	return super || owner;
+}
+
+/* Returns this process's private writable memory (VmData) in bytes, 0
+ * when /proc cannot tell. */
+static unsigned long long
+exec_data_bytes(void)
+{
+	FILE			*f = fopen("/proc/self/status", "r");
+	char			 line[128];
+	unsigned long long	 kb = 0;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmData:", 7) == 0)
+			kb = strtoull(line + 7, NULL, 10);
+	if (f != NULL)
+		fclose(f);
+	return kb * 1024;
+}
+
+/*
+ * Returns whether a refused allocation would return NULL here: always,
+ * except under AddressSanitizer, which aborts instead unless told
+ * allocator_may_return_null=1.
+ */
+static bool
+exec_malloc_may_fail(void)
+{
+#ifdef EXEC_ASAN
+	const char	*o = getenv("ASAN_OPTIONS");
+
+	return o != NULL && (strstr(o, "allocator_may_return_null=1") !=
+	    NULL || strstr(o, "allocator_may_return_null=true") != NULL);
+#else
+	return true;
+#endif
+}
+
+long
+exec_memory_limit(long max_mb, size_t max_bytes)
+{
+	struct rlimit		 rl;
+	unsigned long long	 base, cap;
+	long			 mb, need;
+
+	if (max_mb <= 0)
+		return 0;
+	/* What building and storing a result at the byte cap needs: the
+	 * serialiser, the finished document, libpq's copies of both. */
+	need = EXEC_MEM_BASE_MB + (long)((8 * (unsigned long long)max_bytes +
+	    (1 << 20) - 1) >> 20);
+	mb = max_mb > need ? max_mb : need;
+	if (!exec_malloc_may_fail()) {
+		log_info("memory_limit", "mb=%ld not applied: AddressSanitizer "
+		    "aborts on a refused allocation (set ASAN_OPTIONS="
+		    "allocator_may_return_null=1)", mb);
+		return 0;
+	}
+	/* On top of what the process holds: a sanitizer's shadow memory
+	 * alone counts for terabytes. */
+	base = exec_data_bytes();
+	cap = base + ((unsigned long long)mb << 20);
+	if (getrlimit(RLIMIT_DATA, &rl) != 0)
+		rl.rlim_max = RLIM_INFINITY;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < cap ?
+	    rl.rlim_max : cap;
+	if (setrlimit(RLIMIT_DATA, &rl) != 0) {
+		log_warn("memory_limit", "mb=%ld setrlimit failed: %s", mb,
+		    strerror(errno));
+		return 0;
+	}
+	log_debug("memory_limit", "mb=%ld base_kb=%llu", mb, base >> 10);
+	return mb;
 }

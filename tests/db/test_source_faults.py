@@ -1,12 +1,29 @@
-"""Faults of a data source seen by the runner (issue #11, items 2, 9).
+"""Faults of a data source seen by the runner (issue #11, items 1, 2, 9).
 
 - a stopped source (its backend stopped with SIGSTOP mid-query): the run
   ends as error "source did not answer" within its timeout plus 30 s, the
   job's advisory lock is released (a later slot runs, it is not skipped,
   while that backend is still stopped), the runner exits normally and the
   connection is gone (the backend ends as soon as it is continued);
+- a huge row (one value of 300 MB of control characters, six times that
+  escaped): the run fails with "result too large", nothing stays running,
+  the runner lives on, and its peak memory (the worker's, from wait4) stays
+  under the row's size plus 64 MB with the default RUNNER_MEMORY_MAX_MB,
+  and under the cap with a small one; with the cap off, libpq holds the
+  row twice (its input buffer and the row's copy) and pg-sched adds no more
+  than 64 MB to that; a huge row after rows that fit cuts the result there
+  (truncated, success);
 - a source whose default is standard_conforming_strings = off: the run
   sees the meaning libpg_query checked, also on a reused connection.
+
+The runner runs under AddressSanitizer in `make check`: a refused
+allocation must return NULL there as it does in a plain build, so its
+ASAN_OPTIONS get allocator_may_return_null=1 (the memory cap is not set
+otherwise), and quarantine_size_mb=0 so that freed memory is given back
+as in a plain build; the bounds without a cap allow for ASan's shadow of
+the freed row (an eighth of it).  A peak read from wait4 is at least the
+test's own size when it started the runner (about 24 MB): the runner's
+own is no larger.
 """
 import os
 import signal
@@ -22,6 +39,10 @@ from pgtest import (LOCK_CLASS, add_job, add_source, bin_path, check, one, q,
 M = None
 SK = None
 DS = None
+ROW = 300000000         # bytes of the huge row's value
+MB = 1024 * 1024
+HUGE_SQL = "SELECT repeat(chr(1), %d) AS v" % ROW
+ASAN = "allocator_may_return_null=1:quarantine_size_mb=0:detect_leaks=1"
 
 
 def setup():
@@ -43,6 +64,7 @@ def start_runner(*args, env=None):
     """Starts pgsched-runner with its output in files; returns (Popen,
     stdout file, stderr file)."""
     e = dict(os.environ)
+    e["ASAN_OPTIONS"] = ASAN
     e.update(env or {})
     out = tempfile.TemporaryFile(mode="w+")
     err = tempfile.TemporaryFile(mode="w+")
@@ -155,6 +177,97 @@ def test_stopped_source():
     disable(jid)
 
 
+def huge_run(name, sql, env=None):
+    """Runs a tick with one job; returns (runs, peak RSS kB, exit code,
+    stderr)."""
+    jid = add_job(M, DS, name, sql, timeout_ms=120000, max_rows=1000)
+    code, kb, text = run_runner(300, env)
+    r = runs_of(M, jid)
+    ms = one(M, "SELECT duration_ms FROM query_run WHERE query_id = %s",
+             (jid,))
+    disable(jid)
+    print("  %s: %s in %s ms, peak RSS %d MB" % (
+        name, r[0][1:3] if r else None, ms, kb // 1024))
+    check("%s: runner exit 0" % name, code == 0, text[-2000:])
+    check("%s: no worker crash" % name, "crash" not in text and
+          "AddressSanitizer" not in text, text[-2000:])
+    check("%s: nothing left running" % name, one(
+        M, "SELECT count(*) FROM query_run WHERE status = 'running'") == 0)
+    return r, kb
+
+
+def test_huge_row_default_cap():
+    # A row larger than the cap (256 MiB): libpq cannot even make room
+    # for it, and the run fails at once.
+    r, kb = huge_run("huge_default", HUGE_SQL)
+    check("default cap: result too large", len(r) == 1 and
+          r[0][1] == "error" and (r[0][2] or "").startswith(
+              "result too large"), r)
+    check("default cap: peak under the row + 64 MB", kb * 1024 <
+          ROW + 64 * MB, "%d kB" % kb)
+
+
+def test_huge_row_small_cap():
+    # A cap below what a result at RESULT_MAX_BYTES needs is raised to
+    # 64 MiB + 8 x 8 MiB: the worker's own buffers still fit, it does not
+    # abort.
+    r, kb = huge_run("huge_small_cap", HUGE_SQL,
+                     {"RUNNER_MEMORY_MAX_MB": "1"})
+    check("small cap: result too large", len(r) == 1 and
+          r[0][1] == "error" and (r[0][2] or "").startswith(
+              "result too large"), r)
+    check("small cap: peak under 128 MiB + 64 MB", kb * 1024 <
+          (128 + 64) * MB, "%d kB" % kb)
+    jid = add_job(M, DS, "full_cap", "SELECT x, repeat('y', 1000) AS pad"
+                  " FROM generate_series(1, 100000) x", max_rows=100000)
+    code, kb, text = run_runner(120, {"RUNNER_MEMORY_MAX_MB": "1"})
+    r = runs_of(M, jid)
+    disable(jid)
+    print("  full_cap: %s, peak RSS %d MB" % (r[0][1:3] if r else None,
+                                            kb // 1024))
+    check("small cap: a result at RESULT_MAX_BYTES is stored", code == 0
+          and len(r) == 1 and r[0][1] == "success" and r[0][5] > 1000,
+          (r, text[-1000:]))
+
+
+def shadow(nbytes):
+    """What AddressSanitizer adds to the peak for a freed buffer of
+    nbytes: it marks it in its shadow memory (one byte per eight); 0 for a
+    plain build."""
+    out = subprocess.run(["nm", bin_path("pgsched-runner")],
+                         capture_output=True, text=True).stdout
+    return nbytes // 8 if "__asan_init" in out else 0
+
+
+def test_huge_row_no_cap():
+    # Without a cap libpq reads the row whole (its input buffer and the
+    # row's copy); the serialiser refuses it while escaping, six times
+    # its size, instead of after.
+    r, kb = huge_run("huge_no_cap", HUGE_SQL, {"RUNNER_MEMORY_MAX_MB": "0"})
+    check("no cap: result too large", len(r) == 1 and
+          r[0][1] == "error" and (r[0][2] or "").startswith(
+              "result too large: its first row"), r)
+    check("no cap: peak under libpq's two copies + 64 MB", kb * 1024 <
+          2 * ROW + 64 * MB + shadow(ROW), "%d kB" % kb)
+
+
+def test_huge_row_after_rows():
+    # Rows that fit, then a huge one: the result is cut before it.
+    sql = ("SELECT x, CASE WHEN x = 3 THEN repeat(chr(1), 100000000)"
+           " ELSE 'small' END AS v FROM generate_series(1, 5) x")
+    r, kb = huge_run("huge_later", sql)
+    check("later huge row: success, cut before it", len(r) == 1 and
+          r[0][1] == "success" and r[0][5] == 2, r)
+    truncated = one(M, "SELECT b.truncated FROM query_run_blob b JOIN"
+                    " query_run r ON r.id = b.run_id JOIN query_job j ON"
+                    " j.id = r.query_id WHERE j.name = 'huge_later'")
+    check("later huge row: stored as truncated", truncated is True,
+          truncated)
+    check("later huge row: peak under libpq's two copies + 64 MB",
+          kb * 1024 < 2 * 100000000 + 64 * MB + shadow(100000000),
+          "%d kB" % kb)
+
+
 def test_parser_agreement():
     s = source()
     q(s, "CREATE DATABASE scs_off")
@@ -189,4 +302,6 @@ def test_parser_agreement():
 
 if __name__ == "__main__":
     setup()
-    run_tests([test_stopped_source, test_parser_agreement])
+    run_tests([test_stopped_source, test_huge_row_default_cap,
+               test_huge_row_small_cap, test_huge_row_no_cap,
+               test_huge_row_after_rows, test_parser_agreement])
