@@ -1,11 +1,30 @@
 /*
  * h_dryrun.c: dry-runs of a saved query or of unsaved SQL on a data
  * source: the runner's READ ONLY path (exec.h), nothing persisted.
+ *
+ * The query runs in a child process of the worker, under the memory cap
+ * of the runner's workers (RUNNER_MEMORY_MAX_MB, exec_memory_limit): a row
+ * larger than that fails the dry-run, and the worker lives on whatever
+ * happens to the child.  The child sends the whole answer back through a
+ * pipe: 'r' and the JSON body of a 200, or 'e', an error code, a NUL and
+ * the message of a 422.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "api.h"
+#include "cred.h"
 #include "exec.h"
 #include "log.h"
 #include "result.h"
@@ -15,20 +34,240 @@
 #define DRYRUN_LIMIT_DEFAULT	100
 #define DRYRUN_TIMEOUT_MAX	300000
 #define DRYRUN_TIMEOUT_DEFAULT	30000
+/* The worker's own margin over the child's deadlines. */
+#define DRYRUN_MARGIN_S		40
 
-/* Writes {"ok":true,"columns":..,"rows":..,"row_count":..,...}. */
-static enum pgs_rc
-dryrun_send(struct req *r, struct result *rs, long ms)
+/* What one dry-run runs, and where. */
+struct dryrun {
+	const struct source	*s;
+	char			 pw[CRED_PASSWORD_MAX + 1];
+	const char		*sql;
+	long			 limit;
+	long			 timeout_ms;
+};
+
+/* Appends 'e', code, a NUL and the message to b. */
+static void
+dryrun_error(struct buf *b, const char *code, const char *msg)
 {
-	struct buf	 b = BUF_INIT;
-	enum pgs_rc	 rc;
+	buf_putc(b, 'e');
+	buf_append(b, code, strlen(code) + 1);
+	buf_puts(b, msg);
+}
 
-	buf_puts(&b, "{\"ok\":true,");
-	rs_finish_rows(rs, &b);
-	buf_printf(&b, ",\"row_count\":%zu,\"truncated\":%s,"
-	    "\"timing_ms\":%ld}", rs_row_count(rs),
-	    rs_truncated(rs) ? "true" : "false", ms);
-	rc = reply_send(r, 200, "application/json", b.data, b.len);
+/* Appends 'r' and {"ok":true,"columns":..,"rows":..,"row_count":..} to b,
+ * or the error answer of exec_query's rc and err. */
+static void
+dryrun_answer(struct buf *b, const struct dryrun *d, struct result *rs,
+    long ms, enum pgs_rc rc, const char *err)
+{
+	char	 msg[128];
+
+	if (rc == PGS_TIMEOUT) {
+		snprintf(msg, sizeof(msg), "the query ran longer than %ld ms",
+		    d->timeout_ms);
+		dryrun_error(b, "timeout", msg);
+	} else if (rc != PGS_OK)
+		dryrun_error(b, strncmp(err, EXEC_NO_ANSWER,
+		    strlen(EXEC_NO_ANSWER)) == 0 ? "source_timeout" :
+		    strncmp(err, EXEC_TOO_LARGE, strlen(EXEC_TOO_LARGE)) == 0 ?
+		    "result_too_large" : "query_failed", err);
+	else {
+		buf_puts(b, "r{\"ok\":true,");
+		rs_finish_rows(rs, b);
+		buf_printf(b, ",\"row_count\":%zu,\"truncated\":%s,"
+		    "\"timing_ms\":%ld}", rs_row_count(rs),
+		    rs_truncated(rs) ? "true" : "false", ms);
+	}
+}
+
+/* Writes all of b to fd; false when it could not. */
+static bool
+dryrun_write(int fd, const struct buf *b)
+{
+	size_t	 off = 0;
+	ssize_t	 n;
+
+	while (off < b->len) {
+		n = write(fd, b->data + off, b->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		off += (size_t)n;
+	}
+	return true;
+}
+
+/* Child side: connects, runs, writes the answer to fd, exits. */
+static void PGS_NORETURN
+dryrun_child(struct req *r, struct dryrun *d, int fd)
+{
+	const struct conf	*c = &r->app->conf;
+	struct exec_source	 src = { d->s->host, d->s->port, d->s->dbname,
+	    d->s->username, d->pw[0] != '\0' ? d->pw : NULL };
+	struct exec_opts	 o;
+	struct result		*rs = NULL;
+	struct buf		 b = BUF_INIT;
+	PGconn			*conn = NULL;
+	char			 err[512];
+	long			 ms = 0;
+	enum pgs_rc		 rc;
+	bool			 ok;
+
+	/* The worker finishes its request when stopped; so does this. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	(void)exec_memory_limit(c->runner_memory_max_mb,
+	    (size_t)c->result_max_bytes);
+	memset(&o, 0, sizeof(o));
+	o.appname = "pgsched-dryrun";
+	o.connect_timeout_s = c->source_connect_timeout_s;
+	o.timeout_ms = (int)d->timeout_ms;
+	o.max_rows = (size_t)d->limit;
+	o.max_bytes = (size_t)c->result_max_bytes;
+	/* nginx closes the FastCGI connection when the HTTP client goes
+	 * away: then the source query is cancelled, not run to its end. */
+	o.watch_fd = r->fr->ipcFd;
+	rc = exec_connect(&src, &o, &conn, err, sizeof(err));
+	sodium_memzero(d->pw, sizeof(d->pw));
+	if (rc != PGS_OK)
+		dryrun_error(&b, "connection_failed", err);
+	else {
+		rc = exec_query(conn, d->sql, &o, &rs, &ms, err, sizeof(err));
+		PQfinish(conn);
+		dryrun_answer(&b, d, rs, ms, rc, err);
+	}
+	ok = dryrun_write(fd, &b);
+	buf_free(&b);
+	rs_free(rs);
+	/* _exit: the worker's connections and streams are not ours. */
+	_exit(ok ? 0 : 1);
+}
+
+/*
+ * Reads the child's answer from fd into b, at most max bytes, until end
+ * of file or deadline (monotonic ms).  Returns false when the child did
+ * not finish in time or said too much.
+ */
+static bool
+dryrun_collect(int fd, struct buf *b, size_t max, long deadline)
+{
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	struct timespec	 ts;
+	ssize_t		 n;
+	long		 left;
+
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		left = deadline - ((long)ts.tv_sec * 1000 + ts.tv_nsec /
+		    1000000);
+		if (left <= 0 || b->len > max)
+			return false;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;	/* EINTR, or the deadline */
+		buf_reserve(b, 65536);
+		n = read(fd, b->data + b->len, 65536);
+		if (n == 0)
+			return true;
+		if (n < 0 && errno != EINTR)
+			return false;
+		if (n > 0) {
+			b->len += (size_t)n;
+			b->data[b->len] = '\0';
+		}
+	}
+}
+
+/* Waits for the child (killing it when it did not finish) and logs
+ * how it ended; returns whether it exited cleanly. */
+static bool
+dryrun_reap(pid_t pid, bool finished, long ms)
+{
+	struct rusage	 ru;
+	int		 st = 0;
+
+	if (!finished)
+		kill(pid, SIGKILL);
+	memset(&ru, 0, sizeof(ru));
+	while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
+		;
+	log_info("dryrun_done", "pid=%ld ms=%ld maxrss_kb=%ld status=%s%d",
+	    (long)pid, ms, ru.ru_maxrss, WIFSIGNALED(st) ? "signal:" :
+	    "exit:", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* Sends the child's answer b. */
+static enum pgs_rc
+dryrun_reply(struct req *r, const struct buf *b)
+{
+	const char	*code;
+
+	if (b->len > 0 && b->data[0] == 'r')
+		return reply_send(r, 200, "application/json", b->data + 1,
+		    b->len - 1);
+	/* req_fail keeps the code, and b goes away. */
+	code = arena_strdup(r->a, b->data + 1);
+	return req_fail(r, PGS_INVALID, code, "%s", b->data + 2 +
+	    strlen(code));
+}
+
+/* Runs d in a child process and answers. */
+static enum pgs_rc
+dryrun_run(struct req *r, struct dryrun *d)
+{
+	const struct conf	*c = &r->app->conf;
+	struct buf		 b = BUF_INIT;
+	struct timespec		 t0;
+	long			 start, wait_ms;
+	bool			 done, clean;
+	enum pgs_rc		 rc;
+	pid_t			 pid;
+	int			 p[2];
+
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		sodium_memzero(d->pw, sizeof(d->pw));
+		log_err("dryrun_fork", "pipe: %s", strerror(errno));
+		return PGS_INTERNAL;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		dryrun_child(r, d, p[1]);
+	}
+	sodium_memzero(d->pw, sizeof(d->pw));
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		log_err("dryrun_fork", "fork: %s", strerror(errno));
+		return PGS_INTERNAL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	start = (long)t0.tv_sec * 1000 + t0.tv_nsec / 1000000;
+	/* The child's own deadlines end it well before: connecting (twice
+	 * the connect timeout), then the query's timeout plus its grace. */
+	wait_ms = d->timeout_ms + (2L * c->source_connect_timeout_s +
+	    DRYRUN_MARGIN_S) * 1000;
+	done = dryrun_collect(p[0], &b, (size_t)c->result_max_bytes * 2 +
+	    65536, start + wait_ms);
+	close(p[0]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clean = dryrun_reap(pid, done, (long)t0.tv_sec * 1000 +
+	    t0.tv_nsec / 1000000 - start);
+	if (done && clean && b.len > 1 && (b.data[0] == 'r' ||
+	    (b.data[0] == 'e' && memchr(b.data + 1, '\0', b.len - 1) !=
+	    NULL)))
+		rc = dryrun_reply(r, &b);
+	else if (!done)
+		rc = req_fail(r, PGS_INVALID, "source_timeout", "%s",
+		    EXEC_NO_ANSWER);
+	else {
+		log_err("dryrun_failed", "pid=%ld the dry-run process ended "
+		    "without an answer", (long)pid);
+		rc = PGS_INTERNAL;
+	}
 	buf_free(&b);
 	return rc;
 }
@@ -38,38 +277,18 @@ static enum pgs_rc
 dryrun(struct req *r, const struct source *s, const char *sql, long limit,
     long timeout_ms)
 {
-	struct exec_opts	 o;
-	struct result		*rs = NULL;
-	PGconn			*conn = NULL;
-	char			 err[512];
-	long			 ms = 0;
-	enum pgs_rc		 rc;
+	struct dryrun	 d;
+	enum pgs_rc	 rc;
 
-	rc = source_connect(r, s, &conn, err, sizeof(err));
-	if (rc == PGS_DB)
-		return req_fail(r, PGS_INVALID, "connection_failed", "%s", err);
+	memset(&d, 0, sizeof(d));
+	d.s = s;
+	d.sql = sql;
+	d.limit = limit;
+	d.timeout_ms = timeout_ms;
+	rc = source_password(r, s, d.pw, sizeof(d.pw));
 	if (rc != PGS_OK)
 		return rc;
-	memset(&o, 0, sizeof(o));
-	o.appname = "pgsched-dryrun";
-	o.connect_timeout_s = r->app->conf.source_connect_timeout_s;
-	o.timeout_ms = (int)timeout_ms;
-	o.max_rows = (size_t)limit;
-	o.max_bytes = (size_t)r->app->conf.result_max_bytes;
-	/* nginx closes the FastCGI connection when the HTTP client goes
-	 * away: then the source query is cancelled, not run to its end. */
-	o.watch_fd = r->fr->ipcFd;
-	rc = exec_query(conn, sql, &o, &rs, &ms, err, sizeof(err));
-	PQfinish(conn);
-	if (rc == PGS_OK)
-		rc = dryrun_send(r, rs, ms);
-	else if (rc == PGS_TIMEOUT)
-		rc = req_fail(r, PGS_INVALID, "timeout", "the query ran longer "
-		    "than %ld ms", timeout_ms);
-	else if (rc == PGS_INVALID || rc == PGS_DB)
-		rc = req_fail(r, PGS_INVALID, "query_failed", "%s", err);
-	rs_free(rs);
-	return rc;
+	return dryrun_run(r, &d);
 }
 
 /* Reads limit and timeout_ms of a dry-run body (which may be absent). */

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "claim.h"
+#include "exec.h"
 #include "json.h"
 #include "log.h"
 #include "migrate.h"
@@ -160,6 +161,10 @@ worker_main(struct runner *r, const struct claim_list *l, int fd,
 		_exit(EX_SOFTWARE);
 	memset(&jc, 0, sizeof(jc));
 	r->cache = &jc;
+	/* A row larger than this process may hold fails its run, not the
+	 * host. */
+	(void)exec_memory_limit(r->conf->runner_memory_max_mb,
+	    (size_t)r->conf->result_max_bytes);
 	rc = db_connect(&db, r->conf->pg_dsn_app,
 	    r->conf->db_connect_timeout_s, "pgsched-runner");
 	if (rc != PGS_OK) {
@@ -389,6 +394,8 @@ run_one(struct runner *r, struct db *db, const struct opts *o,
 	memset(&st, 0, sizeof(st));
 	memset(&jc, 0, sizeof(jc));
 	r->cache = &jc;
+	(void)exec_memory_limit(r->conf->runner_memory_max_mb,
+	    (size_t)r->conf->result_max_bytes);
 	if (o->query_id != 0) {
 		/* The source's server starts its backend while this process
 		 * queues and claims the run. */

@@ -98,6 +98,8 @@ static const struct conf_var vars[] = {
 	I("RESULT_MAX_ROWS", result_max_rows, "10000", 1, 100000000),
 	/* jsonb values are limited to 255 MiB */
 	L("RESULT_MAX_BYTES", result_max_bytes, "8388608", 1024, 267386880),
+	/* per runner worker and dry-run; 0: no cap (exec_memory_limit) */
+	L("RUNNER_MEMORY_MAX_MB", runner_memory_max_mb, "256", 0, 1048576),
 	I("RUNS_KEEP_DAYS", runs_keep_days, "90", 0, 36500),
 	S("APP_NAME", app_name, "pgsched-api", 1, 48, check_appname, false),
 	S("LOG_DIR", log_dir, "./logs", 1, PATH_MAX - 64, NULL, false),

@@ -38,6 +38,7 @@ struct conf {
 	int	 source_connect_timeout_s; /* SOURCE_CONNECT_TIMEOUT_S */
 	int	 result_max_rows;	/* RESULT_MAX_ROWS */
 	long	 result_max_bytes;	/* RESULT_MAX_BYTES */
+	long	 runner_memory_max_mb;	/* RUNNER_MEMORY_MAX_MB, 0: no cap */
 	int	 runs_keep_days;	/* RUNS_KEEP_DAYS */
 
 	/* logging */

@@ -18,6 +18,15 @@
 #include "rc.h"
 #include "result.h"
 
+/*
+ * The first words of the run errors of these two faults (anonymous
+ * readers are shown the class of an error by such prefixes).
+ */
+#define EXEC_NO_ANSWER	"source did not answer"
+#define EXEC_TOO_LARGE	"result too large"
+/* The memory a run needs besides its result (exec_memory_limit). */
+#define EXEC_MEM_BASE_MB	64
+
 struct exec_source {
 	const char	*host;
 	int		 port;
@@ -69,20 +78,48 @@ enum pgs_rc	exec_connect_finish(PGconn *conn, const struct exec_opts *o,
  * Runs sql on conn as described above.  On success *rs (owned by the
  * caller: rs_free) holds the rows read; *ms the elapsed time.  On failure
  * err holds the source's message: PGS_INVALID for a rejected statement or
- * an SQL error, PGS_TIMEOUT for statement_timeout, PGS_DB for a lost
- * connection.
+ * an SQL error, or EXEC_TOO_LARGE when not even the first row fits the
+ * byte cap or this process's memory; PGS_TIMEOUT for statement_timeout;
+ * PGS_DB for a lost connection, or EXEC_NO_ANSWER when the source said
+ * nothing until timeout_ms plus a grace of 20 s.  Every wait has that
+ * deadline (connections are non-blocking), so a source that stops
+ * answering never holds the caller longer.  After a failure, or while
+ * the connection is still busy, the caller must PQfinish it, which then
+ * does not wait.
  */
 enum pgs_rc	exec_query(PGconn *conn, const char *sql,
 		    const struct exec_opts *o, struct result **rs, long *ms,
 		    char *err, size_t errlen) PGS_MUSTCHECK;
+/*
+ * Runs one command on a source connection (sql with nparams text
+ * parameters, or none; a SELECT must return rows) and waits at most
+ * timeout_ms for it.  PGS_OK when it succeeded; otherwise err says why
+ * (EXEC_NO_ANSWER at the deadline) and the caller drops the connection.
+ */
+enum pgs_rc	exec_command(PGconn *conn, const char *sql, int nparams,
+		    const char *const params[], int timeout_ms, char *err,
+		    size_t errlen) PGS_MUSTCHECK;
 /*
  * Checks whether the connected role is a superuser or owns tables, and
  * whether the source database has an extension that runs SQL given as
  * text (sqlguard_sql_extensions()) whose functions the role may execute;
  * when so, writes the warnings (sentences joined by "; ", naming the
  * extensions) into warn (n bytes, 1024 hold them all) and returns true.
- * The one check behind both `dsn test` and the API's source test.
+ * The one check behind both `dsn test` and the API's source test; it
+ * waits at most 5 s (no warning then).
  */
 bool		exec_role_warning(PGconn *conn, char *warn, size_t n);
+/*
+ * Caps this process's private memory (RLIMIT_DATA) at what it holds now
+ * plus max_mb MiB (RUNNER_MEMORY_MAX_MB; 0: no cap), raised when needed
+ * to EXEC_MEM_BASE_MB plus 8 times max_bytes, what a result at the byte
+ * cap needs.  A row larger than that then fails its run with
+ * EXEC_TOO_LARGE (libpq cannot allocate it) instead of exhausting the
+ * host.  For the runner's workers and a dry-run's process, which are
+ * only there for their runs.  Under AddressSanitizer, which aborts on a
+ * refused allocation unless ASAN_OPTIONS has allocator_may_return_null=1,
+ * the cap is not set and a log line says so.  Returns the MiB set, or 0.
+ */
+long		exec_memory_limit(long max_mb, size_t max_bytes);
 
 #endif

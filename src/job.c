@@ -48,35 +48,33 @@ job_cache_key(const struct claim_job *j, unsigned char key[32])
 	crypto_generichash_final(&st, key, 32);
 }
 
-/* Names conn for this run; false when the connection is not usable. */
-static bool
-job_conn_name(PGconn *conn, const char *app)
+/* Names conn for this run, waiting at most timeout_s; PGS_OK, or the
+ * connection is not usable and err says why. */
+static enum pgs_rc
+job_conn_name(PGconn *conn, const char *app, int timeout_s, char *err,
+    size_t errlen)
 {
 	static const char sql_app[] =
 	    "SELECT set_config('application_name', $1, false)";
 	const char	*p[] = { app };
-	PGresult	*res;
-	bool		 ok;
 
-	res = PQexecParams(conn, sql_app, 1, NULL, p, NULL, NULL, 0);
-	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-	PQclear(res);
-	return ok;
+	return exec_command(conn, sql_app, 1, p, timeout_s * 1000, err,
+	    errlen);
 }
 
 /*
  * Takes the cached connection for key out of the cache: an idle one is
- * reset with DISCARD ALL and named for this run; one still connecting
- * (job_preconnect) is returned as it is with *pending set.  NULL when
- * there is none usable.
+ * reset with DISCARD ALL and named for this run (each within timeout_s);
+ * one still connecting (job_preconnect) is returned as it is with
+ * *pending set.  NULL when there is none usable.
  */
 static PGconn *
 job_cache_take(struct job_cache *jc, const unsigned char key[32],
-    const char *app, bool *pending)
+    const char *app, int timeout_s, bool *pending)
 {
-	PGresult	*res;
 	PGconn		*conn;
-	int		 i, ok;
+	char		 err[256];
+	int		 i;
 
 	*pending = false;
 	for (i = 0; jc != NULL && i < JOB_CACHE_MAX; i++) {
@@ -94,10 +92,12 @@ job_cache_take(struct job_cache *jc, const unsigned char key[32],
 			PQfinish(conn);
 			return NULL;
 		}
-		res = PQexec(conn, "DISCARD ALL");
-		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-		PQclear(res);
-		if (ok && job_conn_name(conn, app))
+		/* A source that does not answer here gets a new
+		 * connection, which tells the run how it really is. */
+		if (exec_command(conn, "DISCARD ALL", 0, NULL,
+		    timeout_s * 1000, err, sizeof(err)) == PGS_OK &&
+		    job_conn_name(conn, app, timeout_s, err, sizeof(err)) ==
+		    PGS_OK)
 			return conn;
 		PQfinish(conn);
 		return NULL;
@@ -187,16 +187,15 @@ job_connect(const struct runner *r, const struct claim_job *j,
 	bool			 pending;
 	enum pgs_rc		 rc;
 
-	*conn = job_cache_take(r->cache, key, opts->appname, &pending);
+	*conn = job_cache_take(r->cache, key, opts->appname,
+	    opts->connect_timeout_s, &pending);
 	if (*conn != NULL && !pending)
 		return PGS_OK;
 	if (*conn != NULL) {
 		rc = exec_connect_finish(*conn, opts, err, errlen);
-		if (rc == PGS_OK && !job_conn_name(*conn, opts->appname)) {
-			snprintf(err, errlen, "%s", PQerrorMessage(*conn));
-			err[strcspn(err, "\n")] = '\0';
-			rc = PGS_DB;
-		}
+		if (rc == PGS_OK)
+			rc = job_conn_name(*conn, opts->appname,
+			    opts->connect_timeout_s, err, errlen);
 		if (rc != PGS_OK) {
 			PQfinish(*conn);
 			*conn = NULL;

@@ -97,6 +97,11 @@
 #define US_MAX		(9223372036854775LL)
 #define DATA_HEAD	9	/* the data buffer starts with {"data":[ */
 #define DATA_RESERVE	((size_t)64 << 20)
+#define CHUNK		4096	/* bytes of a value escaped at once */
+/* What a row may write past its room before put_str notices: one
+ * escaped chunk (6 bytes per byte) and a few bytes of punctuation. */
+#define ROW_SLACK	(6 * CHUNK + 64)
+#define LONG_VALUE	64	/* longer values never shrink written */
 
 enum kind {
 	K_TEXT, K_INT, K_FLOAT, K_NUMERIC, K_BOOL, K_DATE, K_TS, K_TSTZ,
@@ -122,6 +127,9 @@ struct result {
 	struct buf	 data;		/* rows, comma-separated */
 	size_t		 rows, max_rows, max_bytes, fixed, size;
 	size_t		 bad_utf8;
+	size_t		 stop;		/* data.len the row may reach */
+	bool		 over;		/* the row passed stop */
+	bool		 byte_cut;	/* max_bytes refused a row */
 	bool		 truncated;
 	bool		 handed;	/* rs_finish took the data buffer */
 };
@@ -137,23 +145,29 @@ struct ts {
 /*
  * Writes s, escaped, as a JSON string.  Invalid UTF-8 and NUL bytes
  * (which jsonb rejects as \u0000) become U+FFFD, counted in *bad.
+ * Returns false, the string left unfinished, once b holds more than stop
+ * bytes: the caps are checked while a value is escaped, a chunk at a
+ * time, so b never grows more than ROW_SLACK past them, whatever the
+ * value's size (escaping can make it six times larger).
  */
-static void
-put_str(struct buf *b, size_t *bad, const char *s, size_t n)
+static bool
+put_str(struct buf *b, size_t *bad, const char *s, size_t n, size_t stop)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*p = (const unsigned char *)s, *end = p + n;
-	const unsigned char	*stop;
+	const unsigned char	*cend;
 	size_t			 len;
 	char			*o;
 
 	buf_putc(b, '"');
 	while (p < end) {
+		if (b->len > stop)
+			return false;
 		/* Bounded chunks: the worst case is 6 bytes per byte. */
-		stop = end - p > 4096 ? p + 4096 : end;
-		buf_reserve(b, 6 * (size_t)(stop - p) + 4);
+		cend = end - p > CHUNK ? p + CHUNK : end;
+		buf_reserve(b, 6 * (size_t)(cend - p) + 4);
 		o = b->data + b->len;
-		while (p < stop) {
+		while (p < cend) {
 			unsigned	 c = *p;
 
 			if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
@@ -190,6 +204,7 @@ put_str(struct buf *b, size_t *bad, const char *s, size_t n)
 		b->len = (size_t)(o - b->data);
 	}
 	buf_putc(b, '"');
+	return true;
 }
 
 static bool
@@ -368,8 +383,11 @@ int_parse(const char *s, size_t n, bool *exact)
 	return true;
 }
 
-/* Writes one value in its column's typed form and updates the column's
- * statistics; a value with no typed form flips the column to strings. */
+/*
+ * Writes one value in its column's typed form and updates the column's
+ * statistics; a value with no typed form flips the column to strings.
+ * Sets rs->over, the value unwritten or cut, when the row cannot fit.
+ */
 static void
 put_value(struct result *rs, struct col *c, const char *v, size_t n)
 {
@@ -382,9 +400,15 @@ put_value(struct result *rs, struct col *c, const char *v, size_t n)
 		c->has_null = true;
 		return;
 	}
+	/* Any written form of a long value is at least as long as its text:
+	 * one that cannot fit is refused before it is looked at. */
+	if (n > LONG_VALUE && (b->len > rs->stop || n > rs->stop - b->len)) {
+		rs->over = true;
+		return;
+	}
 	switch (c->flip ? K_TEXT : c->kind) {
 	case K_TEXT:
-		put_str(b, &rs->bad_utf8, v, n);
+		rs->over = !put_str(b, &rs->bad_utf8, v, n, rs->stop);
 		return;
 	case K_INT:
 		ok = int_parse(v, n, &exact);
@@ -419,7 +443,7 @@ put_value(struct result *rs, struct col *c, const char *v, size_t n)
 	}
 	c->flip = true;
 	c->flip_row = rs->rows;
-	put_str(b, &rs->bad_utf8, v, n);
+	rs->over = !put_str(b, &rs->bad_utf8, v, n, rs->stop);
 }
 
 static enum kind
@@ -469,7 +493,7 @@ name_dedupe(struct result *rs, int i, const char *name)
 	struct buf	 b = BUF_INIT, k = BUF_INIT;
 	unsigned	 n;
 
-	put_str(&b, &rs->bad_utf8, name, strlen(name));
+	(void)put_str(&b, &rs->bad_utf8, name, strlen(name), SIZE_MAX);
 	rs->orig[i] = xstrdup(b.data);
 	b.data[--b.len] = '\0';	/* drop the closing quote */
 	buf_printf(&k, "%s\":", b.data);
@@ -498,9 +522,10 @@ rs_new(int ncols, const char *const names[], const unsigned int type_oids[],
 	rs->keylen = xcalloc((size_t)rs->ncols + 1, sizeof(*rs->keylen));
 	buf_init(&rs->data);
 	/* Reserve up to the cap at once: untouched pages cost nothing, and
-	 * growing by realloc would copy (and fault in) the data again. */
-	buf_reserve(&rs->data, max_bytes < DATA_RESERVE ? max_bytes :
-	    DATA_RESERVE);
+	 * growing by realloc would copy (and fault in) the data again.  A
+	 * row stops within ROW_SLACK of the cap, so it never doubles. */
+	buf_reserve(&rs->data, (max_bytes < DATA_RESERVE ? max_bytes :
+	    DATA_RESERVE) + ROW_SLACK);
 	buf_append(&rs->data, "{\"data\":[", DATA_HEAD);
 	rs->max_rows = max_rows;
 	rs->max_bytes = max_bytes;
@@ -580,30 +605,37 @@ bool
 rs_add_row(struct result *rs, const char *const values[], const int lengths[])
 {
 	size_t	 mark = rs->data.len, bad = rs->bad_utf8;
-	size_t	 ncols = (size_t)rs->ncols;
+	size_t	 ncols = (size_t)rs->ncols, size, room;
 	int	 i;
 
 	if (rs->truncated || rs->rows >= rs->max_rows) {
 		rs->truncated = true;
 		return false;
 	}
+	/* The row's room: every byte it writes adds at least one to the
+	 * document, so a row that writes more cannot fit. */
+	size = doc_size(rs);
+	room = size < rs->max_bytes ? rs->max_bytes - size : 0;
+	rs->stop = room > SIZE_MAX - mark ? SIZE_MAX : mark + room;
+	rs->over = false;
 	memcpy(rs->saved, rs->cols, ncols * sizeof(*rs->cols));
 	buf_append(&rs->data, rs->rows > 0 ? ",{\"index\":" : "{\"index\":",
 	    rs->rows > 0 ? 10 : 9);
 	put_index(&rs->data, rs->rows);
-	for (i = 0; i < rs->ncols; i++) {
+	for (i = 0; i < rs->ncols && !rs->over; i++) {
 		buf_putc(&rs->data, ',');
 		buf_append(&rs->data, rs->keys[i], rs->keylen[i]);
 		put_value(rs, &rs->cols[i], values[i],
 		    values[i] == NULL || lengths[i] < 0 ? 0 : (size_t)lengths[i]);
 	}
 	buf_putc(&rs->data, '}');
-	if (doc_size(rs) > rs->max_bytes) {
+	if (rs->over || doc_size(rs) > rs->max_bytes) {
 		memcpy(rs->cols, rs->saved, ncols * sizeof(*rs->cols));
 		rs->data.len = mark;
 		if (rs->data.cap > 0)
 			rs->data.data[mark] = '\0';
 		rs->bad_utf8 = bad;
+		rs->byte_cut = true;
 		rs->truncated = true;
 		return false;
 	}
@@ -700,7 +732,7 @@ put_final(struct buf *out, const struct col *c, size_t row, const char *tok,
 		buf_puts(out, tok[0] == 't' ? "\"t\"" : "\"f\"");
 		break;
 	case K_JSON: case K_JSONB:
-		put_str(out, &ignored, tok, n);
+		(void)put_str(out, &ignored, tok, n, SIZE_MAX);
 		break;
 	case K_DATE: case K_TEXT:
 		buf_append(out, tok, n);
@@ -818,6 +850,12 @@ bool
 rs_truncated(const struct result *rs)
 {
 	return rs->truncated;
+}
+
+bool
+rs_first_row_too_large(const struct result *rs)
+{
+	return rs->byte_cut && rs->rows == 0;
 }
 
 size_t

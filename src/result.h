@@ -2,7 +2,10 @@
  * result.h: turns a PostgreSQL result (libpq text values plus column type
  * OIDs), fed one row at a time, into a pandas orient='table' JSON document
  * (CONTRACT §4), or into the "columns"/"rows" fragments of a dry-run answer
- * (CONTRACT §5).  Memory is the document's data part plus O(columns).
+ * (CONTRACT §5).  Memory is the document's data part plus O(columns); the
+ * data part never grows more than a few kilobytes past max_bytes, since a
+ * value is checked against the caps while it is escaped, and a row that
+ * does not fit is refused whole (a value is never cut).
  * The type rules are documented at the top of result.c.
  */
 #ifndef PGS_RESULT_H
@@ -30,7 +33,8 @@ struct result	*rs_new(int ncols, const char *const names[],
  * Adds one row: values[i] is libpq's text value of column i (NULL for SQL
  * NULL, e.g. from PQgetisnull) and lengths[i] its length in bytes.
  * Returns true when the row was taken, false when a cap was hit: the result
- * is then marked truncated and every later row is refused.
+ * is then marked truncated and every later row is refused.  A refused row
+ * leaves nothing behind, however large its values were.
  */
 bool		 rs_add_row(struct result *rs, const char *const values[],
 		    const int lengths[]);
@@ -56,6 +60,9 @@ size_t		 rs_row_count(const struct result *rs);
 size_t		 rs_byte_size(const struct result *rs);
 /* Returns whether a row was refused because of a cap. */
 bool		 rs_truncated(const struct result *rs);
+/* Returns whether the byte cap refused the first row: not even one row
+ * fits, so the result cannot be stored at all. */
+bool		 rs_first_row_too_large(const struct result *rs);
 /* Returns how many invalid UTF-8 sequences were replaced by U+FFFD. */
 size_t		 rs_invalid_utf8(const struct result *rs);
 

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -376,6 +377,106 @@ t_tiny_cap(void **state)
 	buf_free(&out);
 }
 
+/* Resets this process's peak resident set size to the current one;
+ * false where the kernel cannot. */
+static bool
+peak_reset(void)
+{
+	FILE	*f = fopen("/proc/self/clear_refs", "w");
+	bool	 ok;
+
+	if (f == NULL)
+		return false;
+	ok = fputs("5", f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
+/* Returns the peak resident set size (VmHWM) in kB, -1 if unknown. */
+static long
+peak_kb(void)
+{
+	FILE	*f = fopen("/proc/self/status", "r");
+	char	 line[256];
+	long	 kb = -1;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmHWM:", 6) == 0)
+			kb = atol(line + 6);
+	if (f != NULL)
+		fclose(f);
+	return kb;
+}
+
+/*
+ * Feeds rows of small values, then one huge value of oid into a result
+ * capped at 1 MiB: the huge row is refused while it is written, and the
+ * process's peak memory grows by far less than the value escaped (six
+ * times 48 MiB for control characters).
+ */
+static void
+huge_case(unsigned oid, char fill, size_t before)
+{
+	const char	*names[] = { "c" };
+	unsigned	 oids[] = { oid };
+	const size_t	 n = (size_t)48 << 20;
+	struct result	*rs = rs_new(1, names, oids, NOCAP, 1 << 20);
+	struct buf	 out = BUF_INIT;
+	char		*v = malloc(n);
+	const char	*small = "1";
+	bool		 measured;
+	long		 kb;
+	int		 len = 1;
+	size_t		 i;
+
+	assert_non_null(v);
+	memset(v, fill, n);
+	for (i = 0; i < before; i++)
+		assert_true(rs_add_row(rs, &small, &len));
+	measured = peak_reset();
+	kb = peak_kb();
+	len = (int)n;
+	assert_false(rs_add_row(rs, (const char *const *)&v, &len));
+	if (measured && kb > 0)
+		assert_true(peak_kb() - kb < 8 * 1024);
+	assert_true(rs_truncated(rs));
+	assert_int_equal(rs_row_count(rs), before);
+	assert_true(rs_first_row_too_large(rs) == (before == 0));
+	rs_finish(rs, &out);
+	assert_true(out.len <= 1 << 20);
+	assert_non_null(strstr(out.data, before == 0 ? "\"data\":[]" :
+	    "\"data\":[{\"index\":0,"));
+	rs_free(rs);
+	buf_free(&out);
+	free(v);
+}
+
+static void
+t_huge_value(void **state)
+{
+	const char	*names[] = { "c" };
+	unsigned	 oids[] = { 25 };
+	struct result	*rs;
+	char		*v;
+	int		 len = 700 * 1024;
+
+	(void)state;
+	huge_case(25, '\x01', 0);	/* text of control characters */
+	huge_case(25, '\x01', 3);
+	huge_case(1700, '7', 0);	/* a numeric's digits */
+	huge_case(114, '[', 2);		/* json */
+	huge_case(23, '1', 0);		/* not an int4: a string */
+	/* A long value that fits is taken whole. */
+	v = malloc((size_t)len);
+	assert_non_null(v);
+	memset(v, 'x', (size_t)len);
+	rs = rs_new(1, names, oids, NOCAP, 1 << 20);
+	assert_true(rs_add_row(rs, (const char *const *)&v, &len));
+	assert_false(rs_truncated(rs));
+	assert_false(rs_first_row_too_large(rs));
+	rs_free(rs);
+	free(v);
+}
+
 static void
 t_csv(void **state)
 {
@@ -517,6 +618,7 @@ main(void)
 		cmocka_unit_test(t_row_cap),
 		cmocka_unit_test(t_byte_cap),
 		cmocka_unit_test(t_tiny_cap),
+		cmocka_unit_test(t_huge_value),
 		cmocka_unit_test(t_csv),
 		cmocka_unit_test(t_csv_roundtrip),
 		cmocka_unit_test(t_csv_malformed),
