@@ -710,8 +710,8 @@ exec_memory_limit(long max_mb, size_t max_bytes)
 	mb = max_mb > need ? max_mb : need;
 	if (!exec_malloc_may_fail()) {
 		log_info("memory_limit", "mb=%ld not applied: AddressSanitizer "
-		    "aborts on a refused allocation (set ASAN_OPTIONS="
-		    "allocator_may_return_null=1)", mb);
+		    "aborts on a refused allocation unless ASAN_OPTIONS has "
+		    "allocator_may_return_null", mb);
 		return 0;
 	}
 	/* On top of what the process holds: a sanitizer's shadow memory

@@ -192,7 +192,10 @@ def test_pool_stop(ed, ds):
         stop_under_run(qid, unit, mode)
     finally:
         if unit.poll() is None and line.startswith("pid "):
-            os.killpg(int(line.split()[1]), signal.SIGKILL)
+            try:
+                os.killpg(int(line.split()[1]), signal.SIGKILL)
+            except ProcessLookupError:
+                pass        # the whole group has already ended
         unit.stdin.close()
         unit.wait(150)
 

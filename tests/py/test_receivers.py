@@ -348,7 +348,8 @@ def test_delay():
         t0 = time.monotonic()
         st = deliver(rx, "/slow")
         took = time.monotonic() - t0
-        d = rx.deliveries("/slow")[0]
+        # The record is completed just after the answer is sent.
+        d = rx.wait_deliveries(1, "/slow")[0]
         check("delayed answer", st == 200 and took >= 0.05, (st, took))
         check("delay recorded", d["answered_mono"] - d["arrived_mono"] >= 0.05)
 
