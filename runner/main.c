@@ -51,7 +51,7 @@ struct lease {
 	long		 every_ms;
 	long		 wait_ms;
 	long		 next;		/* monotonic ms of the next probe */
-	long		 due;		/* answer expected by; 0: none pending */
+	long		 due;		/* answer expected by; 0: none */
 	long		 heard;		/* when the server last answered */
 	bool		 lost;
 	char		 why[256];
@@ -352,6 +352,8 @@ now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Starts watching db, the session holding the tick's locks (ls is the
+ * caller's). */
 static void
 lease_init(struct lease *ls, struct db *db, int net_timeout_s)
 {
@@ -368,6 +370,7 @@ lease_init(struct lease *ls, struct db *db, int net_timeout_s)
 	}
 }
 
+/* Marks the session lost, keeping the first reason. */
 static void
 lease_lose(struct lease *ls, const char *why)
 {
@@ -565,7 +568,7 @@ run_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
 	lease_init(&ls, db, r->conf->runner_net_timeout_s);
 	while (!ls.lost && (next < l->n || busy > 0)) {
 		if (next < l->n)
-			lease_settle(&ls);	/* before worker_done, abandon */
+			lease_settle(&ls); /* before worker_done, abandon */
 		for (i = 0; i < nw && next < l->n && !g_stop && !ls.lost;
 		    i++) {
 			if (w[i].claim != NULL)
