@@ -139,14 +139,15 @@ def reap_and_next_slot(jid, rid, what):
 def test_idle_timeout_ends_lock_session():
     if not has_idle_timeout():
         return
-    # The parent probes every RUNNER_NET_TIMEOUT_S/10 = 6 s; its session
-    # sits idle in between, and the role's 3 s idle timeout ends it while
-    # the worker's query sleeps on the source.
-    dsn = role_dsn("fence_idle", "3s")
+    # The parent probes every RUNNER_NET_TIMEOUT_S/10 = 12 s; its session
+    # sits idle in between, and the role's 6 s idle timeout ends it while
+    # the worker's query sleeps on the source (the worker has those 6 s
+    # to start it).
+    dsn = role_dsn("fence_idle", "6s")
     j = add_job(M, DS, "fence_idle", "SELECT pg_sleep(120)",
                 timeout_ms=300000)
     lost = logged("lock_lost")
-    p = popen_runner(env={"PG_DSN_APP": dsn, "RUNNER_NET_TIMEOUT_S": "60"})
+    p = popen_runner(env={"PG_DSN_APP": dsn, "RUNNER_NET_TIMEOUT_S": "120"})
     try:
         check("source query started", wait_for(lambda: source_backend(j),
                                                 30) is not None)
@@ -177,8 +178,9 @@ def test_idle_timeout_inline_query():
     if not has_idle_timeout():
         return
     # --query executes in the process that holds the lock: it watches its
-    # own session every RUNNER_NET_TIMEOUT_S/10 = 3 s.
-    dsn = role_dsn("fence_inline", "3s")
+    # own session every RUNNER_NET_TIMEOUT_S/10 = 3 s.  The session ends
+    # after 6 s of idleness, the query having started by then.
+    dsn = role_dsn("fence_inline", "6s")
     j = add_job(M, DS, "fence_inline", "SELECT pg_sleep(120)", due=False,
                 timeout_ms=300000)
     p = popen_runner("--query", str(j), env={"PG_DSN_APP": dsn})
@@ -247,10 +249,10 @@ def test_worker_session_dropped_and_reopened():
     if not has_idle_timeout():
         return
     # Probes every RUNNER_NET_TIMEOUT_S/10 = 1 s keep the parent's session
-    # from a 2 s idle timeout; the worker's session idles 4 s while the
+    # from a 3 s idle timeout; the worker's session idles 5 s while the
     # source sleeps, is ended, and is opened again to record the run.
-    dsn = role_dsn("fence_worker", "2s")
-    j = add_job(M, DS, "fence_worker", "SELECT pg_sleep(4) AS slept")
+    dsn = role_dsn("fence_worker", "3s")
+    j = add_job(M, DS, "fence_worker", "SELECT pg_sleep(5) AS slept")
     r = runner(env={"PG_DSN_APP": dsn, "RUNNER_NET_TIMEOUT_S": "10"})
     check("tick exits 0", r.returncode == 0, r.stderr[-2000:])
     runs = runs_of(M, j)
