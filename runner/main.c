@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
@@ -29,9 +30,33 @@
 #define CLAIM_BATCH	500
 #define PRUNE_BATCH	1000
 
-/* Signal state: the only globals, as the signal handler needs them. */
+/* Signal state: the only globals, as the signal handlers need them. */
 static PGcancel *volatile	 g_cancel;
 static volatile sig_atomic_t	 g_stop;
+/* --run/--query: the socket of the session holding the job lock, watched
+ * by on_alarm, and whether it was found gone. */
+static volatile sig_atomic_t	 g_lock_fd = -1;
+static volatile sig_atomic_t	 g_fenced;
+/* A worker's own metadata connection, reset by on_fence. */
+static PGconn *volatile		 g_meta;
+
+/*
+ * The parent's watch over its metadata session, which holds every job lock
+ * of the tick (db.h has the timings): the socket is watched while workers
+ * run, and a probe goes out every every_ms and must be answered within
+ * wait_ms.  Once the session is lost, its locks are (or soon will be) free
+ * for another runner: the runs must stop (pool_fence).
+ */
+struct lease {
+	struct db	*db;
+	long		 every_ms;
+	long		 wait_ms;
+	long		 next;		/* monotonic ms of the next probe */
+	long		 due;		/* answer expected by; 0: none */
+	long		 heard;		/* when the server last answered */
+	bool		 lost;
+	char		 why[256];
+};
 
 /* A worker process: it keeps its metadata session and its source
  * connections for the whole tick and runs one claim at a time. */
@@ -60,6 +85,57 @@ on_signal(int sig)
 	/* PQcancel is safe in a signal handler with a local buffer. */
 	if (c != NULL)
 		PQcancel(c, errbuf, sizeof(errbuf));
+}
+
+/*
+ * A worker's SIGUSR1: its runner lost the session holding the job locks.
+ * Cancel the source query and leave at once, writing nothing.  The
+ * metadata socket is reset (SO_LINGER 0) rather than closed, so that not
+ * even a finish already queued in it, while the network is down, can reach
+ * the server later.  Only async-signal-safe calls (PQcancel is one).
+ */
+static void
+on_fence(int sig)
+{
+	struct linger	 lg = { 1, 0 };
+	char		 errbuf[64];
+	PGcancel	*c = g_cancel;
+	PGconn		*m = g_meta;
+
+	(void)sig;
+	if (c != NULL)
+		PQcancel(c, errbuf, sizeof(errbuf));
+	if (m != NULL && PQsocket(m) >= 0)
+		setsockopt(PQsocket(m), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	_exit(EX_TEMPFAIL);
+}
+
+/*
+ * --run/--query's SIGALRM: the run executes in this process, so the lock
+ * session's socket is looked at from here.  A hang-up (the server ended
+ * the session) or an error (keepalives gave up on a silent network) stops
+ * the run as SIGTERM would, and marks the process fenced.
+ */
+static void
+on_alarm(int sig)
+{
+	struct pollfd	 pfd;
+	char		 errbuf[64];
+	PGcancel	*c = g_cancel;
+	int		 saved = errno;
+
+	(void)sig;
+	pfd.fd = (int)g_lock_fd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	if (pfd.fd >= 0 && poll(&pfd, 1, 0) > 0 &&
+	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+		g_fenced = 1;
+		g_stop = 1;
+		if (c != NULL)
+			PQcancel(c, errbuf, sizeof(errbuf));
+	}
+	errno = saved;
 }
 
 static void
@@ -152,6 +228,7 @@ worker_main(struct runner *r, const struct claim_list *l, int fd,
 	struct db	 db;
 	enum pgs_rc	 rc;
 	ssize_t		 n;
+	struct sigaction sa;
 	int		 idx;
 	char		 done;
 
@@ -159,18 +236,28 @@ worker_main(struct runner *r, const struct claim_list *l, int fd,
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(EX_SOFTWARE);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fence;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
 	memset(&jc, 0, sizeof(jc));
 	r->cache = &jc;
 	/* A row larger than this process may hold fails its run, not the
 	 * host. */
 	(void)exec_memory_limit(r->conf->runner_memory_max_mb,
 	    (size_t)r->conf->result_max_bytes);
-	rc = db_connect(&db, r->conf->pg_dsn_app,
-	    r->conf->db_connect_timeout_s, "pgsched-runner");
+	rc = db_connect_net(&db, r->conf->pg_dsn_app,
+	    r->conf->db_connect_timeout_s, "pgsched-runner",
+	    r->conf->runner_net_timeout_s);
 	if (rc != PGS_OK) {
 		log_err("worker_db", "%s", db_error(&db));
 		_exit(EX_TEMPFAIL);
 	}
+	/* It holds no lock: a session the server dropped while the worker
+	 * waited (idle_session_timeout, say) is opened again; what it may
+	 * write is decided by the parent's lock (claim_finish). */
+	db.reconnect = true;
+	g_meta = db.conn;
 	while ((n = read(fd, &idx, sizeof(idx))) == (ssize_t)sizeof(idx)) {
 		if (idx < 0 || idx >= l->n)
 			break;
@@ -260,6 +347,110 @@ worker_send(struct worker *w, struct claim_list *l, int i, int idx)
 	return true;
 }
 
+/* Milliseconds of the monotonic clock. */
+static long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Starts watching db, the session holding the tick's locks (ls is the
+ * caller's). */
+static void
+lease_init(struct lease *ls, struct db *db, int net_timeout_s)
+{
+	memset(ls, 0, sizeof(*ls));
+	ls->db = db;
+	ls->every_ms = DB_PROBE_EVERY_MS(net_timeout_s);
+	ls->wait_ms = DB_PROBE_WAIT_MS(net_timeout_s);
+	ls->heard = now_ms();
+	ls->next = ls->heard + ls->every_ms;
+	/* A session already lost while claiming holds nothing. */
+	if (db_lost(db)) {
+		ls->lost = true;
+		snprintf(ls->why, sizeof(ls->why), "%s", db_lost_reason(db));
+	}
+}
+
+/* Marks the session lost, keeping the first reason. */
+static void
+lease_lose(struct lease *ls, const char *why)
+{
+	if (ls->lost)
+		return;
+	ls->lost = true;
+	snprintf(ls->why, sizeof(ls->why), "%s", why);
+}
+
+/* How long poll may wait before the lease needs attention. */
+static int
+lease_timeout(const struct lease *ls)
+{
+	long	 left;
+
+	if (ls->lost)
+		return 0;
+	left = (ls->due != 0 ? ls->due : ls->next) - now_ms();
+	return left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
+}
+
+/* Reads what the session sent (revents of its socket), sends the probe
+ * when it is time, and gives the session up when it failed or is silent
+ * past the probe's deadline. */
+static void
+lease_step(struct lease *ls, short revents)
+{
+	bool	 answered = false;
+	char	 why[96];
+	long	 now;
+
+	if (ls->lost)
+		return;
+	if (revents != 0 && db_probe_read(ls->db, &answered) != PGS_OK) {
+		lease_lose(ls, db_error(ls->db));
+		return;
+	}
+	now = now_ms();
+	if (answered) {
+		ls->heard = now;
+		ls->due = 0;
+		ls->next = now + ls->every_ms;
+	}
+	if (ls->due != 0 && now >= ls->due) {
+		snprintf(why, sizeof(why), "no answer from the metadata "
+		    "database within %ld ms", ls->wait_ms);
+		lease_lose(ls, why);
+		return;
+	}
+	if (ls->due == 0 && now >= ls->next) {
+		if (db_probe_send(ls->db) != PGS_OK)
+			lease_lose(ls, db_error(ls->db));
+		else
+			ls->due = now + ls->wait_ms;
+	}
+}
+
+/* Finishes a pending probe before the session runs a statement. */
+static void
+lease_settle(struct lease *ls)
+{
+	long	 left;
+
+	if (ls->lost || !ls->db->probing)
+		return;
+	left = ls->due - now_ms();
+	if (db_probe_wait(ls->db, left > 0 ? (int)left : 0) != PGS_OK) {
+		lease_lose(ls, db_error(ls->db));
+		return;
+	}
+	ls->heard = now_ms();
+	ls->due = 0;
+	ls->next = ls->heard + ls->every_ms;
+}
+
 /* Gives up claims not started (stopping, or no worker could start). */
 static void
 abandon(struct db *db, struct claim_list *l, int from,
@@ -276,13 +467,14 @@ abandon(struct db *db, struct claim_list *l, int from,
 	arena_free(&a);
 }
 
-/* Waits for busy workers; handles each that answered or died.  Returns
- * how many became idle. */
+/* Waits for busy workers and for the lease (ls); handles each worker that
+ * answered or died.  Returns how many became idle. */
 static int
-pool_wait(struct db *db, struct worker *w, int nw, struct claim_held *held)
+pool_wait(struct lease *ls, struct worker *w, int nw, struct claim_held *held)
 {
-	struct pollfd	 pfd[1024];
+	struct pollfd	 pfd[1025];
 	int		 i, n = 0, freed = 0;
+	bool		 crashed;
 	char		 done;
 
 	if (nw <= 0 || nw > 1024)
@@ -292,23 +484,81 @@ pool_wait(struct db *db, struct worker *w, int nw, struct claim_held *held)
 		pfd[i].events = POLLIN;
 		pfd[i].revents = 0;
 	}
-	n = poll(pfd, (nfds_t)nw, -1);
-	for (i = 0; n > 0 && i < nw; i++) {
+	pfd[nw].fd = db_socket(ls->db);
+	pfd[nw].events = POLLIN;
+	pfd[nw].revents = 0;
+	n = poll(pfd, (nfds_t)nw + 1, lease_timeout(ls));
+	lease_step(ls, n > 0 ? pfd[nw].revents : 0);
+	for (i = 0; n > 0 && i < nw && !ls->lost; i++) {
 		if (pfd[i].revents == 0 || w[i].claim == NULL)
 			continue;
-		worker_done(db, &w[i], held,
-		    read(w[i].fd, &done, 1) != 1);
+		crashed = read(w[i].fd, &done, 1) != 1;
+		lease_settle(ls);
+		if (ls->lost)
+			break;		/* pool_fence takes over */
+		worker_done(ls->db, &w[i], held, crashed);
+		if (db_lost(ls->db))
+			lease_lose(ls, db_lost_reason(ls->db));
 		freed++;
 	}
 	return freed;
 }
 
-/* Runs the claims on at most conc persistent workers. */
+/*
+ * The session holding the job locks is lost: another runner may take the
+ * locks as soon as the server lets them go, so the runs must stop now,
+ * unrecorded (the next tick reaps them).  Each worker is told to cancel
+ * its source query and exit without writing (on_fence); the ones that are
+ * not gone within the probe deadline die with this process (PDEATHSIG).
+ */
 static void
+pool_fence(struct lease *ls, struct worker *w, int nw, int unstarted)
+{
+	struct pollfd	 pfd[1024];
+	long		 t0 = now_ms(), end = t0 + ls->wait_ms;
+	int		 i, left = 0, runs = 0;
+	char		 c;
+
+	for (i = 0; i < nw; i++) {
+		if (w[i].claim != NULL)
+			runs++;
+		if (w[i].pid != 0 && kill(w[i].pid, SIGUSR1) == 0)
+			left++;
+	}
+	/* A worker's socket reaches end of file when it exits. */
+	while (left > 0 && now_ms() < end) {
+		for (i = 0; i < nw; i++) {
+			pfd[i].fd = w[i].pid != 0 ? w[i].fd : -1;
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		if (poll(pfd, (nfds_t)nw, (int)(end - now_ms())) <= 0)
+			continue;
+		for (i = 0; i < nw; i++)
+			if (pfd[i].revents != 0 && w[i].pid != 0 &&
+			    read(w[i].fd, &c, 1) <= 0) {
+				while (waitpid(w[i].pid, NULL, 0) < 0 &&
+				    errno == EINTR)
+					;
+				w[i].pid = 0;
+				left--;
+			}
+	}
+	log_err("lock_lost", "runs=%d unstarted=%d silent_ms=%ld stop_ms=%ld "
+	    "workers_left=%d the metadata session holding the job locks is "
+	    "lost (%s): its runs were cancelled and are not recorded; the "
+	    "next tick reaps them", runs, unstarted, t0 - ls->heard,
+	    now_ms() - t0, left, ls->why);
+}
+
+/* Runs the claims on at most conc persistent workers; false when the
+ * session holding their locks was lost (the runs were then stopped). */
+static bool
 run_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
     struct claim_held *held)
 {
 	struct worker	*w;
+	struct lease	 ls;
 	int		 nw, next = 0, busy = 0, i;
 	bool		 forwarded = false;
 
@@ -316,12 +566,16 @@ run_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
 	if (nw > 1024)
 		nw = 1024;
 	if (nw == 0)
-		return;
+		return true;
 	w = xcalloc((size_t)nw, sizeof(*w));
 	for (i = 0; i < nw; i++)
 		w[i].fd = -1;
-	while (next < l->n || busy > 0) {
-		for (i = 0; i < nw && next < l->n && !g_stop; i++) {
+	lease_init(&ls, db, r->conf->runner_net_timeout_s);
+	while (!ls.lost && (next < l->n || busy > 0)) {
+		if (next < l->n)
+			lease_settle(&ls); /* before worker_done, abandon */
+		for (i = 0; i < nw && next < l->n && !g_stop && !ls.lost;
+		    i++) {
 			if (w[i].claim != NULL)
 				continue;
 			if (w[i].fd < 0 && !worker_spawn(r, l, w, nw, i))
@@ -333,12 +587,14 @@ run_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
 				busy++;
 			next++;
 		}
-		if (next < l->n && (g_stop || busy == 0)) {
+		if (!ls.lost && next < l->n && (g_stop || busy == 0)) {
 			abandon(db, l, next, held, g_stop ? "runner stopped" :
 			    "runner could not start a worker");
 			next = l->n;
 		}
-		if (busy == 0)
+		if (db_lost(db))
+			lease_lose(&ls, db_lost_reason(db));
+		if (busy == 0 || ls.lost)
 			break;
 		if (g_stop && !forwarded) {
 			for (i = 0; i < nw; i++)
@@ -346,19 +602,51 @@ run_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
 					kill(w[i].pid, SIGTERM);
 			forwarded = true;
 		}
-		busy -= pool_wait(db, w, nw, held);
+		busy -= pool_wait(&ls, w, nw, held);
 	}
+	if (ls.lost)
+		pool_fence(&ls, w, nw, l->n - next);
 	for (i = 0; i < nw; i++) {
 		if (w[i].fd >= 0)
 			close(w[i].fd);
-		if (w[i].pid != 0)
+		if (w[i].pid != 0 && !ls.lost)
 			while (waitpid(w[i].pid, NULL, 0) < 0 && errno == EINTR)
 				;
 	}
 	free(w);
+	return !ls.lost;
 }
 
-/* Executes one claim in this process (--run, --query). */
+/* While every_ms > 0, has on_alarm look at the lock session's socket
+ * that often; 0 stops it. */
+static void
+inline_watch(struct db *db, long every_ms)
+{
+	struct itimerval	 it;
+	struct sigaction	 sa;
+
+	memset(&it, 0, sizeof(it));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (every_ms > 0) {
+		sigaction(SIGALRM, &sa, NULL);
+		g_lock_fd = db_socket(db);
+		it.it_interval.tv_sec = every_ms / 1000;
+		it.it_interval.tv_usec = (every_ms % 1000) * 1000;
+		it.it_value = it.it_interval;
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
+	if (every_ms <= 0)
+		g_lock_fd = -1;
+}
+
+/*
+ * Executes the claims in this process (--run, --query), the process whose
+ * session holds their locks.  When that session is lost meanwhile, the
+ * run is cancelled (on_alarm) and nothing is recorded (claim_finish).
+ */
 static int
 run_inline(struct runner *r, struct db *db, struct claim_list *l,
     struct claim_held *held)
@@ -368,10 +656,21 @@ run_inline(struct runner *r, struct db *db, struct claim_list *l,
 	int		 i;
 
 	arena_init(&a);
-	for (i = 0; i < l->n; i++) {
+	inline_watch(db, DB_PROBE_EVERY_MS(r->conf->runner_net_timeout_s));
+	for (i = 0; i < l->n && !g_fenced; i++) {
 		rc = job_execute(r, db, &l->items[i]);
+		if (db_lost(db))
+			break;
 		if (claim_release(db, &a, held, l->items[i].job_id) != PGS_OK)
 			rc = PGS_DB;
+	}
+	inline_watch(db, 0);
+	if (g_fenced || db_lost(db)) {
+		log_err("lock_lost", "run=%ld the metadata session holding the "
+		    "job lock is lost (%s): the run was cancelled and is not "
+		    "recorded; the next tick reaps it", l->items[0].run_id,
+		    db_lost_reason(db));
+		rc = PGS_DB;
 	}
 	arena_free(&a);
 	return rc == PGS_OK ? 0 : EX_TEMPFAIL;
@@ -479,8 +778,10 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 	if (rc != PGS_OK)
 		log_err("tick_failed", "rc=%s %s", rc_name(rc), db_error(db));
 	/* Execute what was claimed even after a failure: those runs are
-	 * recorded as running and their slots are ours. */
-	run_pool(r, db, &l, conc, &held);
+	 * recorded as running and their slots are ours, while the session
+	 * holding their locks lives (run_pool). */
+	if (!run_pool(r, db, &l, conc, &held) && rc == PGS_OK)
+		rc = PGS_DB;
 	if (rc == PGS_OK && !g_stop)
 		rc = claim_prune(db, a, r->conf->runs_keep_days, PRUNE_BATCH,
 		    &pruned);
@@ -492,7 +793,7 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 	    st.bad_schedule,
 	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-	if (!g_stop)
+	if (!g_stop && !db_lost(db))
 		tick_log_retention(r->conf);
 	return rc == PGS_OK ? 0 : EX_TEMPFAIL;
 }
@@ -505,8 +806,8 @@ connect_meta(const struct conf *c, struct db *db)
 
 	if (conf_require(c, "PG_DSN_APP", err, sizeof(err)) != PGS_OK)
 		fatal(EX_CONFIG, "%s", err);
-	rc = db_connect(db, c->pg_dsn_app, c->db_connect_timeout_s,
-	    "pgsched-runner");
+	rc = db_connect_net(db, c->pg_dsn_app, c->db_connect_timeout_s,
+	    "pgsched-runner", c->runner_net_timeout_s);
 	if (rc == PGS_INVALID)
 		fatal(EX_CONFIG, "%s", db_error(db));
 	if (rc != PGS_OK)

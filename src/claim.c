@@ -346,6 +346,7 @@ claim_one(struct db *db, struct arena *a, const PGresult *res, int r,
 		c->slot = arena_printf(a, "%" PRId64, sl.at);
 		c->missed = (long)sl.missed;
 		c->trigger = "schedule";
+		rc = db_session(db, &c->lock_pid, &c->lock_since);
 		log_info("run_claim", "run=%ld query=%ld slot=%" PRId64
 		    " missed=%" PRId64, run_id, job_id, sl.at, sl.missed);
 	} else if (run_id != 0) {
@@ -474,6 +475,9 @@ claim_queued(struct db *db, struct arena *a, const char *host, long pid,
 		c->trigger = db_str(a, res, i, 3);
 		c->slot = db_str(a, res, i, 4);
 		c->missed = 0;
+		rc = db_session(db, &c->lock_pid, &c->lock_since);
+		if (rc != PGS_OK)
+			break;
 		log_info("run_claim", "run=%ld query=%ld trigger=%s",
 		    c->run_id, c->job_id, c->trigger);
 	}
@@ -565,36 +569,65 @@ claim_retry(struct db *db, struct arena *a, const char *run)
 	return rc;
 }
 
+/*
+ * The fence of claim_finish.  The run's status changes only while the job
+ * lock is held by the session that claimed it: the parent runner's, not
+ * the worker's own (pg_locks: pid, and backend_start so that a reused pid
+ * cannot pass).  The check and the update are one statement of the
+ * transaction that writes the blob and the retry, and claim_reap marks a
+ * run dead only after taking its lock, with `WHERE status = 'running'`.
+ * Every interleaving of a worker finishing (F) and a reaper (R):
+ *  - the lock is gone when F checks: F writes nothing (PGS_DENIED);
+ *  - F checks while the lock is held, then R takes it (the holder died)
+ *    and updates the row first: F waits for R's commit, re-reads the row,
+ *    finds it no longer running and writes nothing (PGS_CONFLICT);
+ *  - F checks and locks the row first: R's update waits for F's commit
+ *    and then finds the run finished, so R writes nothing.
+ * So exactly one of them records the run, and F records it only when its
+ * source query had ended while the claim's lock was still held: no other
+ * runner could have started that job meanwhile.
+ */
 enum pgs_rc
-claim_finish(struct db *db, struct arena *a, long run_id,
+claim_finish(struct db *db, struct arena *a, const struct claim *c,
     const struct claim_outcome *o)
 {
+	static const char sql_run[] =
+	    "WITH fence AS (SELECT EXISTS (SELECT 1 FROM pg_locks l"
+	    "  JOIN pg_stat_activity s ON s.pid = l.pid"
+	    "  WHERE l.locktype = 'advisory'"
+	    "  AND l.classid = " CLAIM_LOCK_CLASS " AND l.objid = $6::int"
+	    "  AND l.objsubid = 2 AND l.granted AND l.pid = $7::int"
+	    "  AND s.backend_start = $8::timestamptz) AS held),"
+	    " done AS (UPDATE query_run SET status = $2,"
+	    " run_finished_at = now(), duration_ms = $3, rows_returned = $4,"
+	    " error_message = $5 WHERE id = $1 AND status = 'running'"
+	    " AND (SELECT held FROM fence) RETURNING id)"
+	    " SELECT (SELECT held FROM fence), (SELECT count(*) FROM done)";
 	static const char sql_blob[] =
 	    "INSERT INTO query_run_blob (run_id, format, df_json, row_count,"
 	    " byte_size, truncated) VALUES ($1, 'jsonb', $2::jsonb, $3, $4, $5)";
-	static const char sql_run[] =
-	    "UPDATE query_run SET status = $2, run_finished_at = now(),"
-	    " duration_ms = $3, rows_returned = $4, error_message = $5"
-	    " WHERE id = $1 AND status = 'running' RETURNING id";
-	const char	*run = arena_printf(a, "%ld", run_id);
+	const char	*run = arena_printf(a, "%ld", c->run_id);
 	const char	*pb[] = { run, o->doc, arena_printf(a, "%ld", o->rows),
 	    arena_printf(a, "%zu", o->doc_len), o->truncated ? "t" : "f" };
 	const char	*pr[] = { run, o->status,
 	    arena_printf(a, "%ld", o->duration_ms),
-	    arena_printf(a, "%ld", o->rows), o->error };
+	    arena_printf(a, "%ld", o->rows), o->error,
+	    arena_printf(a, "%ld", c->job_id),
+	    arena_printf(a, "%d", c->lock_pid), c->lock_since };
 	PGresult	*res;
 	enum pgs_rc	 rc;
 
 	rc = db_begin(db);
 	if (rc != PGS_OK)
 		return rc;
-	if (o->doc != NULL)
-		rc = db_cmd(db, a, sql_blob, 5, pb);
-	if (rc == PGS_OK)
-		rc = db_query(db, a, sql_run, 5, pr, &res);
+	rc = db_query(db, a, sql_run, 8, pr, &res);
+	if (rc == PGS_OK && !db_bool(res, 0, 0))
+		rc = PGS_DENIED;
 	/* Reaped or aborted meanwhile: keep what was recorded. */
-	if (rc == PGS_OK && PQntuples(res) == 0)
+	else if (rc == PGS_OK && db_long(res, 0, 1) == 0)
 		rc = PGS_CONFLICT;
+	if (rc == PGS_OK && o->doc != NULL)
+		rc = db_cmd(db, a, sql_blob, 5, pb);
 	if (rc == PGS_OK && strcmp(o->status, "error") == 0)
 		rc = claim_retry(db, a, run);
 	return db_end(db, rc);

@@ -6,7 +6,9 @@
  * Locks: a job's advisory lock (CLAIM_LOCK_CLASS, job id) is held by the
  * runner process that executes one of its runs, on its metadata session,
  * from the claim until the run's final status is committed.  A run that
- * is `running` while nobody holds its job's lock belongs to a dead runner.
+ * is `running` while nobody holds its job's lock belongs to a dead runner
+ * (or one that lost that session: it must then write nothing, see
+ * claim_finish).
  */
 #ifndef PGS_CLAIM_H
 #define PGS_CLAIM_H
@@ -32,6 +34,9 @@ struct claim {
 	char		*slot;		/* scheduled_at, text */
 	long		 missed;	/* slots it stands for */
 	const char	*trigger;	/* "schedule" | "manual" | "retry" */
+	/* The session holding the job lock: its backend pid and start. */
+	int		 lock_pid;
+	const char	*lock_since;
 };
 
 /* A growable list of claims, owned by the arena given to its functions. */
@@ -130,9 +135,15 @@ struct claim_outcome {
  * Records a finished run: the blob (on success) and the final status in one
  * transaction, plus the retry run when it failed and the job has retries
  * left (delay retry_delay_s doubling per attempt, capped at one hour).
+ * Only while the claim's job lock is still held by the session that took
+ * it (c->lock_pid, c->lock_since), checked in the same transaction: else
+ * nothing is written and PGS_DENIED is returned (the runner lost that
+ * session; the next tick reaps the run).  PGS_CONFLICT when the run is no
+ * longer running (reaped or aborted meanwhile).
  */
-enum pgs_rc	claim_finish(struct db *db, struct arena *a, long run_id,
-		    const struct claim_outcome *o) PGS_MUSTCHECK;
+enum pgs_rc	claim_finish(struct db *db, struct arena *a,
+		    const struct claim *c, const struct claim_outcome *o)
+		    PGS_MUSTCHECK;
 
 /* What executing a run needs: the job's SQL and limits, its source. */
 struct claim_job {

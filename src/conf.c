@@ -95,6 +95,7 @@ static const struct conf_var vars[] = {
 	I("RUNNER_DEFAULT_TIMEOUT_MS", runner_timeout_ms, "300000", 100,
 	    86400000),
 	I("SOURCE_CONNECT_TIMEOUT_S", source_connect_timeout_s, "10", 1, 300),
+	I("RUNNER_NET_TIMEOUT_S", runner_net_timeout_s, "30", 3, 3600),
 	I("RESULT_MAX_ROWS", result_max_rows, "10000", 1, 100000000),
 	/* jsonb values are limited to 255 MiB */
 	L("RESULT_MAX_BYTES", result_max_bytes, "8388608", 1024, 267386880),

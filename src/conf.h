@@ -36,6 +36,7 @@ struct conf {
 	int	 runner_concurrency;	/* RUNNER_CONCURRENCY */
 	int	 runner_timeout_ms;	/* RUNNER_DEFAULT_TIMEOUT_MS */
 	int	 source_connect_timeout_s; /* SOURCE_CONNECT_TIMEOUT_S */
+	int	 runner_net_timeout_s;	/* RUNNER_NET_TIMEOUT_S */
 	int	 result_max_rows;	/* RESULT_MAX_ROWS */
 	long	 result_max_bytes;	/* RESULT_MAX_BYTES */
 	long	 runner_memory_max_mb;	/* RUNNER_MEMORY_MAX_MB, 0: no cap */

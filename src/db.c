@@ -1,9 +1,11 @@
 /*
  * db.c: libpq access to the metadata database.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db.h"
 #include "log.h"
@@ -68,14 +70,61 @@ db_set_errmsg(struct db *db, const char *msg)
 	db->errmsg[strcspn(db->errmsg, "\n")] = '\0';
 }
 
+/*
+ * The server's side of the liveness rule (db.h), as the session's startup
+ * options; integers only, written into the caller's buffer.
+ */
+static void
+db_net_options(int t, char *buf, size_t len)
+{
+	if (t <= 0) {
+		snprintf(buf, len, "-c TimeZone=UTC");
+		return;
+	}
+	snprintf(buf, len, "-c TimeZone=UTC -c tcp_keepalives_idle=%d"
+	    " -c tcp_keepalives_interval=%d -c tcp_keepalives_count=3"
+	    " -c tcp_user_timeout=%d", t / 3 > 0 ? t / 3 : 1,
+	    t / 10 > 0 ? t / 10 : 1, t * 1000);
+}
+
+/* A runner session's notice receiver: logs the server's notice and keeps
+ * it (a FATAL the server sends before it ends an idle session arrives
+ * this way). */
+static void
+db_notice(void *arg, const PGresult *res)
+{
+	struct db	*db = arg;
+	const char	*sev, *msg;
+
+	sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	snprintf(db->notice, sizeof(db->notice), "%s: %s", sev ? sev :
+	    "NOTICE", msg ? msg : "");
+	/* Only said before the server closes the session. */
+	if (sev != NULL && (strcmp(sev, "FATAL") == 0 ||
+	    strcmp(sev, "PANIC") == 0))
+		db->ended = true;
+	log_warn("db_notice", "%s", db->notice);
+}
+
 enum pgs_rc
 db_connect(struct db *db, const char *dsn, int timeout_s, const char *appname)
 {
+	return db_connect_net(db, dsn, timeout_s, appname, 0);
+}
+
+enum pgs_rc
+db_connect_net(struct db *db, const char *dsn, int timeout_s,
+    const char *appname, int net_timeout_s)
+{
 	const char	*keys[] = { "dbname", "connect_timeout",
-	    "application_name", "options", NULL };
-	const char	*vals[5];
-	char		 tmo[16], err[128];
+	    "application_name", "options", "keepalives", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+	    NULL };
+	const char	*vals[10];
+	char		 tmo[16], err[128], opts[192], ka[16], utmo[16];
 	char		*norm;
+	int		 t = net_timeout_s;
 
 	memset(db, 0, sizeof(*db));
 	db->default_interval_s = 21600;
@@ -85,12 +134,22 @@ db_connect(struct db *db, const char *dsn, int timeout_s, const char *appname)
 		return PGS_INVALID;
 	}
 	snprintf(tmo, sizeof(tmo), "%d", timeout_s);
+	db_net_options(t, opts, sizeof(opts));
+	/* The client's side of the rule: probes after t/10 of silence,
+	 * every t/10, and unanswered data given up after t/3. */
+	snprintf(ka, sizeof(ka), "%d", t / 10 > 0 ? t / 10 : 1);
+	snprintf(utmo, sizeof(utmo), "%d", t * 1000 / 3);
 	/* expand_dbname: the first dbname value is parsed as a conninfo. */
 	vals[0] = norm;
 	vals[1] = tmo;
 	vals[2] = appname;
-	vals[3] = "-c TimeZone=UTC";
-	vals[4] = NULL;
+	vals[3] = opts;
+	vals[4] = t > 0 ? "1" : NULL;
+	vals[5] = t > 0 ? ka : NULL;
+	vals[6] = t > 0 ? ka : NULL;
+	vals[7] = t > 0 ? "3" : NULL;
+	vals[8] = t > 0 ? utmo : NULL;
+	vals[9] = NULL;
 	db->conn = PQconnectdbParams(keys, vals, 1);
 	free(norm);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
@@ -100,6 +159,8 @@ db_connect(struct db *db, const char *dsn, int timeout_s, const char *appname)
 		db->conn = NULL;
 		return PGS_DB;
 	}
+	if (t > 0)
+		PQsetNoticeReceiver(db->conn, db_notice, db);
 	return PGS_OK;
 }
 
@@ -113,15 +174,116 @@ db_close(struct db *db)
 }
 
 bool
-db_alive(struct db *db)
+db_lost(const struct db *db)
 {
-	if (db->conn == NULL)
-		return false;
-	if (PQstatus(db->conn) == CONNECTION_OK)
-		return true;
-	PQreset(db->conn);
-	db->in_tx = 0;
-	return PQstatus(db->conn) == CONNECTION_OK;
+	return db->conn == NULL || db->ended ||
+	    PQstatus(db->conn) != CONNECTION_OK;
+}
+
+int
+db_socket(const struct db *db)
+{
+	return db->conn != NULL ? PQsocket(db->conn) : -1;
+}
+
+enum pgs_rc
+db_probe_send(struct db *db)
+{
+	if (db->probing)
+		return PGS_OK;
+	if (db_lost(db) || PQsendQuery(db->conn, "SELECT 1") != 1) {
+		db_set_errmsg(db, db->conn ? PQerrorMessage(db->conn) :
+		    "not connected");
+		return PGS_DB;
+	}
+	db->probing = true;
+	return PGS_OK;
+}
+
+/* Says why the session is gone: the server's last word (a FATAL), if
+ * any, and libpq's. */
+static void
+db_probe_lost(struct db *db)
+{
+	char	 lib[128];
+
+	snprintf(lib, sizeof(lib), "%s", db->conn != NULL ?
+	    PQerrorMessage(db->conn) : "not connected");
+	lib[strcspn(lib, "\n")] = '\0';
+	snprintf(db->errmsg, sizeof(db->errmsg), "%.150s%s%.100s",
+	    db->ended ? db->notice : "", db->ended ? "; " : "", lib);
+}
+
+const char *
+db_lost_reason(struct db *db)
+{
+	db_probe_lost(db);
+	return db->errmsg;
+}
+
+enum pgs_rc
+db_probe_read(struct db *db, bool *answered)
+{
+	PGresult	*res;
+	bool		 ok = true;
+
+	*answered = false;
+	/* Also when no probe is pending: a server that ends the session
+	 * (a timeout, a terminate) says so, then closes the socket. */
+	if (db_lost(db) || PQconsumeInput(db->conn) != 1) {
+		/* Parse what did arrive: the server's reason (a notice). */
+		if (db->conn != NULL)
+			(void)PQisBusy(db->conn);
+		db_probe_lost(db);
+		return PGS_DB;
+	}
+	(void)PQisBusy(db->conn);	/* parses notices too */
+	while (db->probing && PQisBusy(db->conn) == 0) {
+		res = PQgetResult(db->conn);
+		if (res == NULL) {
+			db->probing = false;
+			*answered = true;
+			break;
+		}
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			db_set_errmsg(db, PQresultErrorMessage(res));
+			ok = false;
+		}
+		PQclear(res);
+	}
+	if (ok && db_lost(db))
+		db_probe_lost(db);
+	return ok && !db_lost(db) ? PGS_OK : PGS_DB;
+}
+
+enum pgs_rc
+db_probe_wait(struct db *db, int timeout_ms)
+{
+	struct pollfd	 pfd;
+	struct timespec	 t0, t1;
+	enum pgs_rc	 rc = PGS_OK;
+	bool		 answered = !db->probing;
+	long		 left = timeout_ms;
+	int		 n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!answered && rc == PGS_OK && left > 0) {
+		pfd.fd = db_socket(db);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, (int)left);
+		if (n != 0)
+			rc = db_probe_read(db, &answered);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left = timeout_ms - ((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	}
+	if (rc == PGS_OK && !answered) {
+		snprintf(db->errmsg, sizeof(db->errmsg), "no answer from the "
+		    "metadata database within %d ms", timeout_ms);
+		rc = PGS_TIMEOUT;
+	}
+	return rc;
 }
 
 static enum pgs_rc
@@ -177,6 +339,31 @@ db_fail(struct db *db, const PGresult *res, const char *sql)
 	return rc;
 }
 
+/*
+ * Opens a lost session again when it may be (db->reconnect, outside a
+ * transaction: the failed statement is then simply run again).  Returns
+ * true when the session is back.
+ */
+static bool
+db_revive(struct db *db, const PGresult *res)
+{
+	if (!db->reconnect || db->in_tx || !db_lost(db))
+		return false;
+	/* The server's reason came as a notice, or as this result. */
+	if (!db->ended && res != NULL &&
+	    *PQresultErrorMessage(res) != '\0')
+		db_set_errmsg(db, PQresultErrorMessage(res));
+	else
+		db_probe_lost(db);
+	log_warn("db_reconnect", "the metadata session was lost (%s): "
+	    "connecting again", db->errmsg);
+	PQreset(db->conn);
+	db->backend_pid = 0;
+	db->notice[0] = '\0';
+	db->ended = false;
+	return PQstatus(db->conn) == CONNECTION_OK;
+}
+
 enum pgs_rc
 db_exec(struct db *db, struct arena *a, const char *sql, int n,
     const char *const *params, ExecStatusType expect, PGresult **out)
@@ -191,6 +378,12 @@ db_exec(struct db *db, struct arena *a, const char *sql, int n,
 		return PGS_DB;
 	}
 	res = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+	if ((res == NULL || PQresultStatus(res) != expect) &&
+	    db_revive(db, res)) {
+		PQclear(res);
+		res = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL,
+		    0);
+	}
 	if (res == NULL || PQresultStatus(res) != expect) {
 		enum pgs_rc rc = db_fail(db, res, sql);
 
@@ -235,6 +428,37 @@ db_script(struct db *db, const char *sql)
 }
 
 enum pgs_rc
+db_session(struct db *db, int *pid, const char **since)
+{
+	static const char sql[] =
+	    "SELECT pid, backend_start FROM pg_stat_activity"
+	    " WHERE pid = pg_backend_pid()";
+	struct arena	 a;
+	PGresult	*res;
+	enum pgs_rc	 rc = PGS_OK;
+
+	if (db->backend_pid == 0) {
+		arena_init(&a);
+		rc = db_query(db, &a, sql, 0, NULL, &res);
+		if (rc == PGS_OK && (PQntuples(res) != 1 ||
+		    PQgetisnull(res, 0, 1))) {
+			snprintf(db->errmsg, sizeof(db->errmsg),
+			    "pg_stat_activity does not show this session");
+			rc = PGS_INTERNAL;
+		}
+		if (rc == PGS_OK) {
+			snprintf(db->backend_start, sizeof(db->backend_start),
+			    "%s", PQgetvalue(res, 0, 1));
+			db->backend_pid = (int)db_long(res, 0, 0);
+		}
+		arena_free(&a);
+	}
+	*pid = db->backend_pid;
+	*since = db->backend_start;
+	return rc;
+}
+
+enum pgs_rc
 db_begin(struct db *db)
 {
 	enum pgs_rc	 rc;
@@ -252,8 +476,8 @@ db_end(struct db *db, enum pgs_rc rc)
 
 	if (!db->in_tx)
 		return rc;
-	db->in_tx = 0;
 	if (rc != PGS_OK) {
+		db->in_tx = 0;
 		/* Keep the first failure's message for the caller. */
 		if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
 			PGresult *res = PQexec(db->conn, "ROLLBACK");
@@ -262,7 +486,10 @@ db_end(struct db *db, enum pgs_rc rc)
 		}
 		return rc;
 	}
+	/* Still in_tx while committing: a COMMIT is never retried on a new
+	 * session (db_revive), where it would find nothing to commit. */
 	crc = db_cmd(db, NULL, "COMMIT", 0, NULL);
+	db->in_tx = 0;
 	return crc;
 }
 

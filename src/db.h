@@ -24,7 +24,35 @@ struct db {
 	char	 errmsg[256];		/* primary message of the last failure */
 	/* Settings store functions need (set by the program after connect). */
 	long	 default_interval_s;	/* DEFAULT_QUERY_INTERVAL */
+	/* A session that holds nothing of its own (no lock, no prepared
+	 * statement): when it is found lost before a statement outside a
+	 * transaction, it is opened again once and the statement retried. */
+	bool	 reconnect;
+	bool	 probing;		/* a db_probe_send answer is pending */
+	/* The server's last notice or out-of-band error (runner sessions):
+	 * the reason a server gives before it ends a session. */
+	char	 notice[160];
+	bool	 ended;			/* that notice was FATAL or PANIC */
+	/* The session as the server knows it (db_session), once read. */
+	int	 backend_pid;
+	char	 backend_start[48];
 };
+
+/*
+ * The liveness rule of a runner's metadata sessions, from
+ * RUNNER_NET_TIMEOUT_S (t seconds; db_connect_net):
+ *  - the server drops a session it has heard nothing from for about t
+ *    (the session's tcp_keepalives_* and tcp_user_timeout), and with it
+ *    the session's advisory locks;
+ *  - the client's socket fails after about t/3 of silence (libpq's
+ *    keepalives and tcp_user_timeout);
+ *  - the runner probes the session holding its locks every t/10 and
+ *    gives it up when a probe is not answered within t/5.
+ * So a runner gives up its runs well before the server can let another
+ * runner take their locks.
+ */
+#define DB_PROBE_EVERY_MS(t)	((t) * 100)
+#define DB_PROBE_WAIT_MS(t)	((t) * 200)
 
 /*
  * Turns a DSN as users have it into one libpq accepts: postgresql:// and
@@ -41,10 +69,34 @@ char		*db_normalize_dsn(const char *dsn, char *err, size_t errlen);
  */
 enum pgs_rc	 db_connect(struct db *db, const char *dsn, int timeout_s,
 		    const char *appname) PGS_MUSTCHECK;
+/*
+ * db_connect for a runner session, with the keepalives and user timeouts
+ * of the rule above on both sides of the connection (net_timeout_s > 0).
+ * The server's notices are then logged and the last one kept in
+ * db->notice, so db must not move while connected.
+ */
+enum pgs_rc	 db_connect_net(struct db *db, const char *dsn, int timeout_s,
+		    const char *appname, int net_timeout_s) PGS_MUSTCHECK;
 void		 db_close(struct db *db);
-/* Returns true when the connection is usable (reconnecting if it was lost
- * and reconnect is true). */
-bool		 db_alive(struct db *db);
+/* True when the connection is known to be lost (or was never made, or
+ * the server said it ends the session). */
+bool		 db_lost(const struct db *db);
+/* Why a lost session is gone (the FATAL the server sent, if any, and
+ * libpq's message), in db's error buffer. */
+const char	*db_lost_reason(struct db *db);
+/* The connection's socket, or -1. */
+int		 db_socket(const struct db *db);
+/*
+ * A probe of the session without blocking: _send sends a trivial query
+ * (nothing when one is pending); _read consumes what the server sent and
+ * sets *answered once the answer is complete; _wait blocks for the answer
+ * at most timeout_ms (PGS_TIMEOUT).  PGS_DB when the connection is lost,
+ * with the reason in db_error().  No other statement may run on db while
+ * db->probing.
+ */
+enum pgs_rc	 db_probe_send(struct db *db) PGS_MUSTCHECK;
+enum pgs_rc	 db_probe_read(struct db *db, bool *answered) PGS_MUSTCHECK;
+enum pgs_rc	 db_probe_wait(struct db *db, int timeout_ms) PGS_MUSTCHECK;
 
 /*
  * Runs sql with n text parameters (NULL elements are SQL NULL).  When the
@@ -69,6 +121,13 @@ enum pgs_rc	 db_cmd(struct db *db, struct arena *a, const char *sql, int n,
  * protocol.  Only for files shipped with pg-sched, never for user text.
  */
 enum pgs_rc	 db_script(struct db *db, const char *sql) PGS_MUSTCHECK;
+
+/*
+ * The server's identity of this session: its backend pid and start time
+ * (text, owned by db), read once per connection from pg_stat_activity.
+ */
+enum pgs_rc	 db_session(struct db *db, int *pid, const char **since)
+		    PGS_MUSTCHECK;
 
 /* Starts a transaction. */
 enum pgs_rc	 db_begin(struct db *db) PGS_MUSTCHECK;

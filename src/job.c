@@ -304,11 +304,16 @@ job_execute(const struct runner *r, struct db *meta, const struct claim *c)
 		o.status = "error";
 		o.error = err;
 	}
-	rc = claim_finish(meta, &a, c->run_id, &o);
+	rc = claim_finish(meta, &a, c, &o);
 	log_info("run_finish", "run=%ld query=%ld status=%s ms=%ld rows=%ld "
 	    "bytes=%zu truncated=%d%s%s", c->run_id, c->job_id, o.status,
 	    o.duration_ms, o.rows, o.doc_len, o.truncated, o.error ? " " : "",
 	    o.error ? o.error : "");
+	if (rc == PGS_DENIED)
+		log_err("run_fenced", "run=%ld query=%ld not recorded: the "
+		    "runner no longer holds the job lock (its metadata session "
+		    "is gone); the next tick reaps the run", c->run_id,
+		    c->job_id);
 out:
 	if (rs != NULL)
 		rs_free(rs);
