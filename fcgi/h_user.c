@@ -119,6 +119,33 @@ login_verify(struct req *r, const struct user *u, bool found,
 	return rc;
 }
 
+/*
+ * After a successful login: replaces a hash made with other parameters
+ * by one with the current parameters, so that this e-mail costs what an
+ * unknown one costs from now on.  A failure is logged, never fatal to
+ * the login.
+ */
+static void
+login_rehash(struct req *r, const struct user *u, const char *password)
+{
+	struct app	*app = r->app;
+	char		 phc[AUTH_PHC_MAX];
+	enum pgs_rc	 rc;
+
+	if (!auth_password_needs_rehash(u->password_hash))
+		return;
+	rc = auth_password_hash(app->pepper, app->pepperlen, password, phc,
+	    sizeof(phc));
+	if (rc == PGS_OK)
+		rc = user_rehash(&app->db, r->a, u->id, u->password_hash, phc);
+	sodium_memzero(phc, sizeof(phc));
+	if (rc != PGS_OK)
+		log_warn("login_rehash", "user=%ld rc=%s", u->id, rc_name(rc));
+	else
+		log_info("login_rehash", "user=%ld rehashed with the current "
+		    "parameters", u->id);
+}
+
 /* Starts a session for u and answers the login. */
 static enum pgs_rc
 login_start(struct req *r, struct user *u)
@@ -187,8 +214,10 @@ h_login(struct req *r)
 	rc = login_verify(r, &u, found, password);
 	if (rc == PGS_OK)
 		rc = throttle_clear(&app->db, r->a, email);
-	if (rc == PGS_OK)
+	if (rc == PGS_OK) {
+		login_rehash(r, &u, password);
 		return login_start(r, &u);
+	}
 	if (rc != PGS_DENIED)
 		return rc;
 	rc = throttle_fail(&app->db, r->a, email, r->client);

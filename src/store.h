@@ -56,6 +56,14 @@ enum pgs_rc	 user_list(struct db *db, struct arena *a, int limit,
 /* Sets the password hash and revokes every session of the user. */
 enum pgs_rc	 user_set_password(struct db *db, struct arena *a, long id,
 		    const char *hash) PGS_MUSTCHECK;
+/*
+ * Replaces the password hash of user id by hash only while it is still
+ * old (a login's rehash with the current parameters: a password change
+ * meanwhile wins).  Sessions are kept.  Returns PGS_OK (also when the
+ * hash had changed) or the db_exec rc.
+ */
+enum pgs_rc	 user_rehash(struct db *db, struct arena *a, long id,
+		    const char *old, const char *hash) PGS_MUSTCHECK;
 /* Replaces the user's roles. */
 enum pgs_rc	 user_set_roles(struct db *db, struct arena *a, long id,
 		    const char *const *roles, int nroles) PGS_MUSTCHECK;
