@@ -112,6 +112,16 @@ enum pgs_rc	 source_list(struct db *db, struct arena *a,
 enum pgs_rc	 source_update(struct db *db, struct arena *a,
 		    const struct source *s) PGS_MUSTCHECK;
 /*
+ * The rule both doors apply to an edit of a data source: returns true
+ * when next, an edit of the stored source was, points was's sealed
+ * password at another server (host, port, dbname or username changed)
+ * while new_secret is false.  Such an edit must give the password
+ * again: else whoever may edit a source could make a connection test
+ * send its password to a server of their own.
+ */
+bool		 source_needs_password(const struct source *was,
+		    const struct source *next, bool new_secret);
+/*
  * Replaces the ciphertext only if it is still `old` (so a concurrent change
  * is not overwritten) and sets key_version.  PGS_CONFLICT when it changed.
  */

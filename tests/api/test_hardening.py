@@ -1,4 +1,6 @@
 """Hardening of the user and data-source endpoints (issue 11):
+- a data source's sealed password cannot be sent to another server by
+  editing its host, port, dbname or username without giving it again;
 - hashes made with other Argon2 parameters (or version) are rehashed at
   the next successful login, after which a known e-mail costs what an
   unknown one costs.
@@ -6,8 +8,11 @@ Run: sh tests/lib/with-pg.sh tests/lib/with-api.sh tests/api/test_hardening.py
 """
 import base64
 import os
+import socket
 import statistics
+import struct
 import sys
+import threading
 import time
 
 import requests
@@ -17,7 +22,115 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from apitest import (  # noqa: E402
     URL, PASSWORD, check, err, finish, psql, session)
 
+PGPORT = int(os.environ["PGPORT"])
 PEPPER = base64.b64decode(os.environ["ARGON2_SECRET_KEY_B64"])
+
+
+class FakeServer:
+    """A PostgreSQL server that asks for a cleartext password and keeps
+    what it is sent: where a stolen password would go."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.passwords = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                c.settimeout(10)
+                try:
+                    self.one(c)
+                except (OSError, struct.error):
+                    pass
+
+    @staticmethod
+    def read(c, n):
+        b = b""
+        while len(b) < n:
+            chunk = c.recv(n - len(b))
+            if not chunk:
+                raise OSError("closed")
+            b += chunk
+        return b
+
+    def one(self, c):
+        while True:
+            n, code = struct.unpack("!ii", self.read(c, 8))
+            if code in (80877103, 80877104):    # SSL, GSS: no
+                c.sendall(b"N")
+                continue
+            self.read(c, n - 8)                 # the startup packet
+            break
+        c.sendall(b"R" + struct.pack("!ii", 8, 3))  # cleartext, please
+        kind = self.read(c, 1)
+        n, = struct.unpack("!i", self.read(c, 4))
+        body = self.read(c, n - 4)
+        if kind == b"p":
+            self.passwords.append(body.rstrip(b"\0").decode())
+        msg = b"SFATAL\0C28P01\0Mno\0\0"
+        c.sendall(b"E" + struct.pack("!i", 4 + len(msg)) + msg)
+
+
+def test_source_host_change():
+    adm = session("admin")
+    fake = FakeServer()
+    secret = "Victim-Src-Pw-4b1c"
+    r = adm.post(URL + "/api/datasources",
+                 json={"name": "victim", "host": "127.0.0.1",
+                       "port": PGPORT, "dbname": "source",
+                       "username": "postgres", "password": secret})
+    check("victim source created", r.status_code == 201, r.text)
+    ds = r.json()["datasource"]["id"]
+    path = URL + "/api/datasources/%d" % ds
+    r = adm.patch(path, json={"port": fake.port})
+    check("new port without the password: 422 naming password",
+          err(r, 422, "invalid", "password"), r.text)
+    r = adm.post(path + "/test", json={})
+    check("the source still points at its own server",
+          r.status_code == 200, r.text)
+    check("the password never reached another server",
+          secret not in fake.passwords, fake.passwords)
+    for k, v in (("host", "localhost"), ("dbname", "postgres"),
+                 ("username", "someone"), ("port", PGPORT + 1)):
+        r = adm.patch(path, json={k: v})
+        check("new %s without the password: 422" % k,
+              err(r, 422, "invalid", "password"), r.text)
+    r = adm.patch(path, json={"host": "localhost",
+                              "enc_password_b64": "!!"})
+    check("a bad ciphertext is no password", err(r, 422, "invalid",
+                                                 "enc_password_b64"), r.text)
+    r = adm.get(path)
+    d = r.json()["datasource"]
+    check("nothing changed", d["host"] == "127.0.0.1" and
+          d["port"] == PGPORT and d["dbname"] == "source" and
+          d["username"] == "postgres", d)
+    r = adm.patch(path, json={"name": "victim2", "host": "127.0.0.1",
+                              "port": PGPORT, "key_version": 1})
+    check("rename, same server: no password needed",
+          r.status_code == 200 and
+          r.json()["datasource"]["name"] == "victim2", r.text)
+    r = adm.patch(path, json={"port": fake.port,
+                              "password": "Admin-Chosen-Pw-1"})
+    check("new port with a new password", r.status_code == 200, r.text)
+    adm.post(path + "/test", json={})
+    check("the test sends the new password, not the old one",
+          fake.passwords[-1:] == ["Admin-Chosen-Pw-1"] and
+          secret not in fake.passwords, fake.passwords)
+    r = adm.post(URL + "/api/datasources",
+                 json={"name": "nopw", "host": "127.0.0.1", "port": PGPORT,
+                       "dbname": "source", "username": "postgres"})
+    r = adm.patch(URL + "/api/datasources/%d" % r.json()["datasource"]["id"],
+                  json={"host": "localhost"})
+    check("a source without a password moves freely",
+          r.status_code == 200, r.text)
 
 
 def phc(password, m, t, p, version):
@@ -98,7 +211,7 @@ def test_rehash():
 
 def main(names):
     """Runs every test, or those named on the command line."""
-    for t in (test_rehash,):
+    for t in (test_source_host_change, test_rehash):
         if names and t.__name__ not in names:
             continue
         try:
