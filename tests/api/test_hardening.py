@@ -1,6 +1,9 @@
 """Hardening of the user and data-source endpoints (issue 11):
 - a data source's sealed password cannot be sent to another server by
   editing its host, port, dbname or username without giving it again;
+- a wrong current_password counts against the login throttle (429);
+- changing one's own e-mail needs current_password, and a taken address
+  does not show as such to a non-admin;
 - hashes made with other Argon2 parameters (or version) are rehashed at
   the next successful login, after which a known e-mail costs what an
   unknown one costs.
@@ -133,6 +136,101 @@ def test_source_host_change():
           r.status_code == 200, r.text)
 
 
+def test_current_password_throttled():
+    psql("DELETE FROM login_failure")
+    adm = session("admin")
+    r = adm.post(URL + "/api/users", json={"email": "pwt@example.com",
+                                           "password": PASSWORD,
+                                           "roles": ["viewer"]})
+    check("user created", r.status_code == 201, r.text)
+    uid = r.json()["user"]["id"]
+    s = session("pwt@example.com")
+    path = URL + "/api/users/%d/password" % uid
+    for i in range(10):
+        r = s.post(path, json={"new_password": "Another-Pass-77",
+                               "current_password": "wrong-%d!" % i})
+        if not check("wrong current_password %d: 422" % i,
+                     err(r, 422, "invalid", "current_password"), r.text):
+            break
+    r = s.post(path, json={"new_password": "Another-Pass-77",
+                           "current_password": PASSWORD})
+    check("then 429 with Retry-After, even with the right one",
+          err(r, 429, "too_many_requests") and
+          int(r.headers.get("Retry-After", "0")) > 0, (r.headers, r.text))
+    r = requests.post(URL + "/api/auth/login",
+                      json={"email": "pwt@example.com",
+                            "password": PASSWORD})
+    check("the same throttle as logins", err(r, 429, "too_many_requests"),
+          r.text)
+    psql("DELETE FROM login_failure")
+    r = s.post(path, json={"new_password": "Another-Pass-77",
+                           "current_password": PASSWORD})
+    check("after the window: changed", r.status_code == 200, r.text)
+    adm.delete(URL + "/api/users/%d" % uid, headers={
+        "Content-Type": "application/json"})
+
+
+def test_email_change():
+    psql("DELETE FROM login_failure")
+    adm = session("admin")
+    aid = adm.get(URL + "/api/users/me").json()["user"]["id"]
+    r = adm.post(URL + "/api/users", json={"email": "em@example.com",
+                                           "password": PASSWORD,
+                                           "roles": ["viewer"]})
+    uid = r.json()["user"]["id"]
+    s = session("em@example.com")
+    path = URL + "/api/users/%d" % uid
+    r = s.patch(path, json={"email": "em2@example.com"})
+    check("own e-mail needs current_password",
+          err(r, 422, "invalid", "current_password"), r.text)
+    r = s.patch(path, json={"email": "em2@example.com",
+                            "current_password": "not-it-at-all"})
+    check("wrong current_password: 422",
+          err(r, 422, "invalid", "current_password"), r.text)
+    r = s.patch(path, json={"email": "em2@example.com",
+                            "current_password": PASSWORD})
+    check("own e-mail changed", r.status_code == 200 and
+          r.json()["user"]["email"] == "em2@example.com", r.text)
+    r = s.patch(path, json={"name": "Em", "email": "em2@example.com"})
+    check("name alone (same e-mail) needs no password",
+          r.status_code == 200, r.text)
+    malformed = s.patch(path, json={"email": "no-at-sign",
+                                    "current_password": PASSWORD})
+    taken = s.patch(path, json={"email": "admin@example.com",
+                                "current_password": PASSWORD})
+    check("taken e-mail, non-admin: 422", err(taken, 422, "invalid",
+                                              "email"), taken.text)
+    check("the same answer as a malformed address",
+          taken.status_code == malformed.status_code and
+          taken.json() == malformed.json(), (taken.text, malformed.text))
+    check("nothing says the address exists",
+          "exist" not in taken.text and "taken" not in taken.text,
+          taken.text)
+    r = adm.patch(path, json={"email": "admin@example.com"})
+    check("admin: taken e-mail is a 409", err(r, 409, "conflict"), r.text)
+    r = adm.patch(path, json={"email": "em3@example.com"})
+    check("admin changes another's e-mail without a password",
+          r.status_code == 200, r.text)
+    r = adm.patch(URL + "/api/users/%d" % aid,
+                  json={"email": "root@example.com"})
+    check("admin's own e-mail needs current_password too",
+          err(r, 422, "invalid", "current_password"), r.text)
+    # Taken addresses count like wrong passwords: trying them is slow.
+    psql("DELETE FROM login_failure")
+    for i in range(10):
+        r = s.patch(path, json={"email": "viewer@example.com",
+                                "current_password": PASSWORD})
+        if not check("probe %d: 422" % i, err(r, 422, "invalid", "email"),
+                     r.text):
+            break
+    r = s.patch(path, json={"email": "editor@example.com",
+                            "current_password": PASSWORD})
+    check("probing addresses is throttled", err(r, 429,
+                                                "too_many_requests"), r.text)
+    psql("DELETE FROM login_failure")
+    adm.delete(path, headers={"Content-Type": "application/json"})
+
+
 def phc(password, m, t, p, version):
     """A PHC string made with argon2-cffi's binding of libargon2, the
     pepper as Argon2's secret input, with the given parameters."""
@@ -211,7 +309,8 @@ def test_rehash():
 
 def main(names):
     """Runs every test, or those named on the command line."""
-    for t in (test_source_host_change, test_rehash):
+    for t in (test_source_host_change, test_current_password_throttled,
+              test_email_change, test_rehash):
         if names and t.__name__ not in names:
             continue
         try:
