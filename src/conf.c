@@ -112,6 +112,7 @@ static const struct conf_var vars[] = {
 	    "password,new_password,current_password,token,authorization,secret",
 	    1, STR_MAX, check_list, false),
 	S("LOG_LEVEL", log_level, "info", 1, 16, check_level, false),
+	B("ALLOW_CORE_DUMPS", allow_core_dumps, "0"),
 };
 
 #define NVARS	(sizeof(vars) / sizeof(vars[0]))

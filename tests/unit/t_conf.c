@@ -28,7 +28,8 @@ static const char *const names[] = {
 	"SOURCE_CONNECT_TIMEOUT_S", "RESULT_MAX_ROWS", "RESULT_MAX_BYTES",
 	"RUNS_KEEP_DAYS", "APP_NAME", "LOG_DIR", "RFC_ENTERPRISE_ID",
 	"ROTATE_UTC", "GZIP_AFTER_DAYS", "KEEP_DAYS", "MAX_LOG_BYTES",
-	"REDACT_KEYS", "LOG_LEVEL", "PGSCHED_ENV_FILE", NULL,
+	"REDACT_KEYS", "LOG_LEVEL", "ALLOW_CORE_DUMPS", "PGSCHED_ENV_FILE",
+	NULL,
 };
 
 /* 32, 31, 64 and 65 zero bytes in standard base64 */
@@ -151,6 +152,7 @@ t_defaults(void **state)
 	assert_int_equal(c.source_connect_timeout_s, 10);
 	assert_int_equal(c.runner_concurrency, 8);
 	assert_string_equal(c.log_level, "info");
+	assert_false(c.allow_core_dumps);
 	assert_int_equal(conf_require(&c, "PG_DSN_APP", err, sizeof(err)),
 	    PGS_INVALID);
 	assert_string_equal(err, "PG_DSN_APP is not set (set it in the "
