@@ -1,5 +1,5 @@
 /*
- * cmd_source.c: pgsched-admin dsn add|list|show|test|rm, and the helpers
+ * cmd_source.c: pgsched-admin dsn add|edit|list|show|test|rm, and the helpers
  * of dsn.h.  Passwords are sealed with PUBLIC_KEY_B64_PATH at once and
  * wiped; no listing ever prints a password or a ciphertext.
  */
@@ -272,6 +272,106 @@ dsn_target(struct cli *c, int argc, char **argv, const struct cli_opt *opts,
 	return dsn_lookup(c, who, s);
 }
 
+/* The options of dsn edit. */
+struct dsn_edit {
+	const char	*name, *host, *port, *dbname, *username, *kv;
+	const char	*pw, *pwfile;
+};
+
+/* Sets *field to v, an option of 1 to max characters, when given; 0 or
+ * an exit code after one line. */
+static int
+dsn_edit_str(struct cli *c, const char *opt, const char *v, size_t max,
+    char **field)
+{
+	if (v == NULL)
+		return 0;
+	if (*v == '\0' || strlen(v) > max)
+		return cli_fail(EX_DATAERR, "%s: --%s must be 1 to %zu "
+		    "characters", c->path, opt, max);
+	*field = (char *)v;
+	return 0;
+}
+
+/* Overlays the options of e on s; 0 or an exit code after one line. */
+static int
+dsn_edit_apply(struct cli *c, const struct dsn_edit *e, struct source *s)
+{
+	long	 port = s->port, kv = s->key_version;
+	int	 ex;
+
+	ex = dsn_edit_str(c, "name", e->name, 200, &s->name);
+	if (ex == 0)
+		ex = dsn_edit_str(c, "host", e->host, 255, &s->host);
+	if (ex == 0)
+		ex = dsn_edit_str(c, "dbname", e->dbname, 255, &s->dbname);
+	if (ex == 0)
+		ex = dsn_edit_str(c, "username", e->username, 255,
+		    &s->username);
+	if (ex != 0)
+		return ex;
+	if (e->port != NULL && !cli_parse_long(e->port, 1, 65535, &port))
+		return cli_fail(EX_DATAERR, "%s: --port '%s' is not a port "
+		    "number (1-65535)", c->path, e->port);
+	if (e->kv != NULL && !cli_parse_long(e->kv, 1, 2147483647, &kv))
+		return cli_fail(EX_DATAERR, "%s: --key-version '%s' is not a "
+		    "positive integer", c->path, e->kv);
+	s->port = (int)port;
+	s->key_version = (int)kv;
+	return 0;
+}
+
+static int
+dsn_edit(struct cli *c, int argc, char **argv)
+{
+	struct dsn_edit	 e;
+	const struct cli_opt opts[] = {
+		{ "name", true, &e.name, NULL },
+		{ "host", true, &e.host, NULL },
+		{ "port", true, &e.port, NULL },
+		{ "dbname", true, &e.dbname, NULL },
+		{ "username", true, &e.username, NULL },
+		{ "key-version", true, &e.kv, NULL },
+		{ "password", true, &e.pw, NULL },
+		{ "password-file", true, &e.pwfile, NULL }, { NULL, 0, 0, 0 } };
+	struct cred_keys k;
+	struct source	 was, s;
+	bool		 secret;
+	enum pgs_rc	 rc;
+	int		 ex;
+
+	memset(&e, 0, sizeof(e));
+	ex = dsn_target(c, argc, argv, opts, &was);
+	if (ex != 0)
+		return ex;
+	s = was;
+	ex = dsn_edit_apply(c, &e, &s);
+	if (ex != 0)
+		return ex;
+	secret = e.pw != NULL || e.pwfile != NULL;
+	if (source_needs_password(&was, &s, secret))
+		return cli_fail(EX_USAGE, "%s: a new host, port, dbname or "
+		    "username needs the password again (--password-file FILE, "
+		    "- for standard input, or --password)", c->path);
+	if (secret) {
+		ex = dsn_keys(c, false, &k);
+		if (ex == 0)
+			ex = dsn_seal(c, &k, e.pwfile, e.pw, &s);
+		cred_free(&k);
+		if (ex != 0)
+			return ex;
+	}
+	rc = source_update(&c->db, &c->arena, &s);
+	if (rc == PGS_CONFLICT)
+		return cli_fail(EX_DATAERR, "%s: a data source named '%s' "
+		    "already exists", c->path, s.name);
+	if (rc != PGS_OK)
+		return cli_db_fail(c, rc, c->path);
+	printf("updated data source %ld (%s)%s\n", s.id, s.name, secret ?
+	    ", password sealed again" : "");
+	return 0;
+}
+
 static int
 dsn_show(struct cli *c, int argc, char **argv)
 {
@@ -382,6 +482,18 @@ static const struct cli_cmd dsn_cmds[] = {
 	    "  --password PW          the password (shows in the process "
 	    "list)\n"
 	    "  --key-version N        key version recorded (default 1)\n" },
+	{ "edit", dsn_edit, "change a data source (a new host, port, dbname "
+	    "or username needs the password again)",
+	    "  --name NAME            new name\n"
+	    "  --host HOST            new host\n"
+	    "  --port N               new port\n"
+	    "  --dbname NAME          new database\n"
+	    "  --username NAME        new role\n"
+	    "  --password-file FILE   read a new password from FILE (- for "
+	    "stdin)\n"
+	    "  --password PW          a new password (shows in the process "
+	    "list)\n"
+	    "  --key-version N        key version recorded\n" },
 	{ "list", dsn_list, "list data sources (never their passwords)", NULL },
 	{ "show", dsn_show, "show one data source (by name or id)", NULL },
 	{ "test", dsn_test, "decrypt the password, connect and run SELECT 1",

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "cli.h"
+#include "coredump.h"
 #include "json.h"
 #include "log.h"
 #include "migrate.h"
@@ -369,6 +370,7 @@ main(int argc, char **argv)
 	char		 err[512];
 	int		 i, ex;
 
+	coredump_set(false);
 	memset(&c, 0, sizeof(c));
 	arena_init(&c.arena);
 	json_init();
@@ -396,6 +398,7 @@ main(int argc, char **argv)
 	}
 	if (conf_load(&c.conf, c.env_file, err, sizeof(err)) != PGS_OK)
 		return cli_fail(EX_CONFIG, "%s", err);
+	coredump_set(c.conf.allow_core_dumps);
 	log_open(&c.conf, "pgsched-admin", LOG_TO_STDERR | LOG_TO_FILE);
 	if (sodium_init() < 0)
 		return cli_fail(EX_SOFTWARE, "libsodium failed to initialise");

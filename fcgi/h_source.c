@@ -62,8 +62,11 @@ h_source_list(struct req *r)
 	return reply_json(r, 200, o);
 }
 
-/* Seals a plaintext password, or checks a client-sealed one. */
-static void
+/*
+ * Seals a plaintext password, or checks a client-sealed one.  Returns
+ * true when the body gave either.
+ */
+static bool
 source_read_secret(struct req *r, struct source *s)
 {
 	const char	*pw, *b64;
@@ -76,22 +79,22 @@ source_read_secret(struct req *r, struct source *s)
 	if (pw != NULL && b64 != NULL) {
 		req_field(r, "password", "give password or enc_password_b64, "
 		    "not both");
-		return;
+		return true;
 	}
 	if (pw != NULL) {
 		if (cred_seal(&r->app->keys, r->a, pw, &s->enc_password,
 		    &s->enc_len) != PGS_OK)
 			req_field(r, "password", "cannot be sealed");
-		return;
+		return true;
 	}
 	if (b64 == NULL)
-		return;
+		return false;
 	cap = strlen(b64);
 	raw = arena_alloc(r->a, cap + 1);
 	if (b64_decode(b64, b64_trim_len(b64, cap), raw, cap, &n, B64_STD) !=
 	    PGS_OK || n <= SECRET_SEAL_BYTES) {
 		req_field(r, "enc_password_b64", "must be a base64 sealed box");
-		return;
+		return true;
 	}
 	/* A ciphertext we could never open is refused now, not at run time. */
 	if (cred_open(&r->app->keys, raw, n, plain, sizeof(plain), NULL, err,
@@ -101,17 +104,22 @@ source_read_secret(struct req *r, struct source *s)
 	sodium_memzero(plain, sizeof(plain));
 	s->enc_password = raw;
 	s->enc_len = n;
+	return true;
 }
 
-/* Reads the body into s (create: required fields; patch: overlay). */
+/*
+ * Reads the body into s (create: required fields; patch: overlay, where
+ * was is the stored source and a new server needs the password again).
+ */
 static enum pgs_rc
-source_read(struct req *r, struct source *s, bool create)
+source_read(struct req *r, struct source *s, const struct source *was)
 {
 	static const char *const allowed[] = { "name", "host", "port",
 	    "dbname", "username", "password", "enc_password_b64",
 	    "key_version", NULL };
 	const char	*name, *host, *dbname, *user;
 	long		 port = s->port, kv = s->key_version;
+	bool		 create = was == NULL, secret;
 
 	req_unknown_fields(r, allowed);
 	req_str(r, "name", 200, create, &name);
@@ -124,13 +132,16 @@ source_read(struct req *r, struct source *s, bool create)
 		req_field(r, "name", "must not be empty");
 	if (host != NULL && *host == '\0')
 		req_field(r, "host", "must not be empty");
-	source_read_secret(r, s);
+	secret = source_read_secret(r, s);
 	s->name = name != NULL ? (char *)name : s->name;
 	s->host = host != NULL ? (char *)host : s->host;
 	s->dbname = dbname != NULL ? (char *)dbname : s->dbname;
 	s->username = user != NULL ? (char *)user : s->username;
 	s->port = (int)port;
 	s->key_version = (int)kv;
+	if (!create && source_needs_password(was, s, secret))
+		req_field(r, "password", "is required again when host, port, "
+		    "dbname or username change");
 	return req_fields_rc(r);
 }
 
@@ -144,7 +155,7 @@ h_source_create(struct req *r)
 	memset(&s, 0, sizeof(s));
 	s.port = 5432;
 	s.key_version = 1;
-	rc = source_read(r, &s, true);
+	rc = source_read(r, &s, NULL);
 	if (rc != PGS_OK)
 		return rc;
 	rc = source_create(&r->app->db, r->a, &s, &id);
@@ -183,12 +194,14 @@ h_source_get(struct req *r)
 enum pgs_rc
 h_source_patch(struct req *r)
 {
-	struct source	 s;
+	struct source	 s, was;
 	enum pgs_rc	 rc;
 
-	rc = source_load(r, &s);
-	if (rc == PGS_OK)
-		rc = source_read(r, &s, false);
+	rc = source_load(r, &was);
+	if (rc != PGS_OK)
+		return rc;
+	s = was;
+	rc = source_read(r, &s, &was);
 	if (rc == PGS_OK)
 		rc = source_update(&r->app->db, r->a, &s);
 	if (rc == PGS_CONFLICT)

@@ -10,6 +10,19 @@
 #include "log.h"
 #include "session.h"
 
+/* What a malformed e-mail gets; non-admins get the second one for a
+ * taken address too (h_user_patch). */
+#define EMAIL_INVALID	"is not a valid e-mail address"
+#define EMAIL_UNUSABLE	"is not a valid e-mail address or cannot be used"
+
+/* The members of a PATCH /api/users/{uid} body. */
+struct user_patch {
+	const char	*email, *name, *current;
+	const char	*roles[3];
+	int		 nroles;
+	bool		 has_roles, active, has_active;
+};
+
 /* Returns the arena-owned decimal text of v. */
 static const char *
 id_text(struct req *r, long v)
@@ -119,6 +132,33 @@ login_verify(struct req *r, const struct user *u, bool found,
 	return rc;
 }
 
+/*
+ * After a successful login: replaces a hash made with other parameters
+ * by one with the current parameters, so that this e-mail costs what an
+ * unknown one costs from now on.  A failure is logged, never fatal to
+ * the login.
+ */
+static void
+login_rehash(struct req *r, const struct user *u, const char *password)
+{
+	struct app	*app = r->app;
+	char		 phc[AUTH_PHC_MAX];
+	enum pgs_rc	 rc;
+
+	if (!auth_password_needs_rehash(u->password_hash))
+		return;
+	rc = auth_password_hash(app->pepper, app->pepperlen, password, phc,
+	    sizeof(phc));
+	if (rc == PGS_OK)
+		rc = user_rehash(&app->db, r->a, u->id, u->password_hash, phc);
+	sodium_memzero(phc, sizeof(phc));
+	if (rc != PGS_OK)
+		log_warn("login_rehash", "user=%ld rc=%s", u->id, rc_name(rc));
+	else
+		log_info("login_rehash", "user=%ld rehashed with the current "
+		    "parameters", u->id);
+}
+
 /* Starts a session for u and answers the login. */
 static enum pgs_rc
 login_start(struct req *r, struct user *u)
@@ -152,6 +192,33 @@ login_start(struct req *r, struct user *u)
 	return reply_json(r, 200, o);
 }
 
+/*
+ * Answers 429 with Retry-After when the failed-password throttle of
+ * email (any case) or of the client is spent: *sent is then true and
+ * the reply written.  Returns PGS_OK (or reply_status's rc), or the
+ * database's rc.
+ */
+static enum pgs_rc
+user_throttled(struct req *r, const char *email, const char *event,
+    bool *sent)
+{
+	struct app	*app = r->app;
+	long		 wait;
+	enum pgs_rc	 rc;
+
+	*sent = false;
+	rc = throttle_check(&app->db, r->a, email, r->client,
+	    app->conf.login_window_min, app->conf.login_fails_account,
+	    app->conf.login_fails_client, &wait);
+	if (rc != PGS_DENIED)
+		return rc;
+	*sent = true;
+	reply_header(r, "Retry-After: %ld", wait);
+	log_warn(event, "client=%s throttled", r->client);
+	return reply_status(r, 429, "too_many_requests",
+	    "too many failed password attempts; try again later");
+}
+
 enum pgs_rc
 h_login(struct req *r)
 {
@@ -159,8 +226,7 @@ h_login(struct req *r)
 	struct app	*app = r->app;
 	const char	*email, *password;
 	struct user	 u;
-	long		 wait;
-	bool		 found;
+	bool		 found, sent;
 	enum pgs_rc	 rc;
 
 	req_unknown_fields(r, allowed);
@@ -169,16 +235,8 @@ h_login(struct req *r)
 	rc = req_fields_rc(r);
 	if (rc != PGS_OK)
 		return rc;
-	rc = throttle_check(&app->db, r->a, email, r->client,
-	    app->conf.login_window_min, app->conf.login_fails_account,
-	    app->conf.login_fails_client, &wait);
-	if (rc == PGS_DENIED) {
-		reply_header(r, "Retry-After: %ld", wait);
-		log_warn("login", "client=%s throttled", r->client);
-		return reply_status(r, 429, "too_many_requests",
-		    "too many failed logins; try again later");
-	}
-	if (rc != PGS_OK)
+	rc = user_throttled(r, email, "login", &sent);
+	if (rc != PGS_OK || sent)
 		return rc;
 	rc = user_get(&app->db, r->a, NULL, email, &u);
 	if (rc != PGS_OK && rc != PGS_NOTFOUND)
@@ -187,8 +245,10 @@ h_login(struct req *r)
 	rc = login_verify(r, &u, found, password);
 	if (rc == PGS_OK)
 		rc = throttle_clear(&app->db, r->a, email);
-	if (rc == PGS_OK)
+	if (rc == PGS_OK) {
+		login_rehash(r, &u, password);
 		return login_start(r, &u);
+	}
 	if (rc != PGS_DENIED)
 		return rc;
 	rc = throttle_fail(&app->db, r->a, email, r->client);
@@ -325,7 +385,7 @@ h_user_create(struct req *r)
 		nroles = 1;
 	req_bool(r, "is_active", &active, NULL);
 	if (email != NULL && !user_email_valid(email))
-		req_field(r, "email", "is not a valid e-mail address");
+		req_field(r, "email", EMAIL_INVALID);
 	if (pw != NULL && user_hash(r, "password", pw, phc, sizeof(phc)) !=
 	    PGS_OK && r->errs.count == 0)
 		return PGS_INTERNAL;
@@ -399,22 +459,89 @@ user_keep_admin(struct req *r, const struct user *u)
 	return rc;
 }
 
+/*
+ * Checks cur, the current password of u, which a change to one's own
+ * password or e-mail (`what`) needs.  Wrong ones count as failed logins
+ * of u's e-mail and of the client (the login throttle): once either
+ * limit is reached the answer is 429 with Retry-After, whatever the
+ * password, *sent is true and the reply written.  Returns PGS_OK,
+ * PGS_INVALID with a field error, or the database's rc.
+ */
+static enum pgs_rc
+user_check_current(struct req *r, const struct user *u, const char *cur,
+    const char *what, bool *sent)
+{
+	struct app	*app = r->app;
+	enum pgs_rc	 rc;
+
+	*sent = false;
+	if (cur == NULL) {
+		req_field(r, "current_password", "is required to change your "
+		    "own %s", what);
+		return PGS_INVALID;
+	}
+	rc = user_throttled(r, u->email, "password_check", sent);
+	if (rc != PGS_OK || *sent)
+		return rc;
+	rc = auth_password_verify(app->pepper, app->pepperlen, cur,
+	    u->password_hash);
+	/* Success does not clear the count (a login does): refused
+	 * e-mail changes count too, and must keep counting. */
+	if (rc != PGS_DENIED && rc != PGS_INVALID)
+		return rc;
+	rc = throttle_fail(&app->db, r->a, u->email, r->client);
+	if (rc != PGS_OK)
+		return rc;
+	log_info("password_check", "user=%ld client=%s failed", u->id,
+	    r->client);
+	req_field(r, "current_password", "is wrong");
+	return PGS_INVALID;
+}
+
 /* Validates a PATCH body; applies nothing. */
 static void
-user_patch_read(struct req *r, const char **email, const char **name,
-    const char **roles, int *nroles, bool *has_roles, bool *active,
-    bool *has_active)
+user_patch_read(struct req *r, struct user_patch *p)
 {
 	static const char *const allowed[] = { "email", "name", "roles",
-	    "is_active", NULL };
+	    "is_active", "current_password", NULL };
 
 	req_unknown_fields(r, allowed);
-	req_str(r, "email", 254, false, email);
-	req_str(r, "name", 200, false, name);
-	user_read_roles(r, roles, nroles, has_roles);
-	req_bool(r, "is_active", active, has_active);
-	if (*email != NULL && !user_email_valid(*email))
-		req_field(r, "email", "is not a valid e-mail address");
+	req_str(r, "email", 254, false, &p->email);
+	req_str(r, "name", 200, false, &p->name);
+	req_str(r, "current_password", AUTH_PW_MAX_BYTES, false, &p->current);
+	user_read_roles(r, p->roles, &p->nroles, &p->has_roles);
+	req_bool(r, "is_active", &p->active, &p->has_active);
+	if (p->email != NULL && !user_email_valid(p->email))
+		req_field(r, "email", "%s", r->role >= ROLE_ADMIN ?
+		    EMAIL_INVALID : EMAIL_UNUSABLE);
+}
+
+/*
+ * Writes the e-mail and name of a PATCH.  A taken e-mail is a 409 for
+ * an admin; anyone else gets the 422 a malformed address gets, so the
+ * answer does not say that the address belongs to someone, and the
+ * attempt counts against the failed-password throttle like a wrong
+ * password, which bounds how fast addresses can be tried.
+ */
+static enum pgs_rc
+user_patch_update(struct req *r, const struct user *u,
+    const struct user_patch *p)
+{
+	enum pgs_rc	 rc;
+
+	rc = user_update(&r->app->db, r->a, u->id, p->email, p->name);
+	if (rc != PGS_CONFLICT)
+		return rc;
+	if (r->role >= ROLE_ADMIN)
+		return req_fail(r, rc, "conflict", "a user with this e-mail "
+		    "exists");
+	rc = throttle_fail(&r->app->db, r->a, u->email, r->client);
+	if (rc != PGS_OK)
+		return rc;
+	log_info("user_update", "user=%ld client=%s e-mail refused", u->id,
+	    r->client);
+	req_field(r, "email", "%s", EMAIL_UNUSABLE);
+	return req_fields_rc(r);
 }
 
 enum pgs_rc
@@ -422,34 +549,37 @@ h_user_patch(struct req *r)
 {
 	struct db	*db = &r->app->db;
 	struct user	 u;
-	const char	*email, *name, *roles[3];
-	int		 nroles;
-	bool		 has_roles, active = true, has_active;
+	struct user_patch p;
+	bool		 sent = false;
 	enum pgs_rc	 rc;
 
 	rc = user_target(r, &u);
 	if (rc != PGS_OK)
 		return rc;
-	user_patch_read(r, &email, &name, roles, &nroles, &has_roles, &active,
-	    &has_active);
+	memset(&p, 0, sizeof(p));
+	p.active = true;
+	user_patch_read(r, &p);
 	rc = req_fields_rc(r);
 	if (rc != PGS_OK)
 		return rc;
-	if ((has_roles || has_active) && r->role < ROLE_ADMIN)
+	if ((p.has_roles || p.has_active) && r->role < ROLE_ADMIN)
 		return req_fail(r, PGS_DENIED, "forbidden", "only an admin may "
 		    "change roles or is_active");
-	if ((has_roles && !user_has_admin(roles, nroles)) ||
-	    (has_active && !active))
+	/* A stolen session alone must not take the account over. */
+	if (u.id == r->user.id && p.email != NULL &&
+	    strcmp(p.email, u.email) != 0)
+		rc = user_check_current(r, &u, p.current, "e-mail", &sent);
+	if (rc != PGS_OK || sent)
+		return rc;
+	if ((p.has_roles && !user_has_admin(p.roles, p.nroles)) ||
+	    (p.has_active && !p.active))
 		rc = user_keep_admin(r, &u);
-	if (rc == PGS_OK && (email != NULL || name != NULL))
-		rc = user_update(db, r->a, u.id, email, name);
-	if (rc == PGS_CONFLICT)
-		return req_fail(r, rc, "conflict", "a user with this e-mail "
-		    "exists");
-	if (rc == PGS_OK && has_roles)
-		rc = user_set_roles(db, r->a, u.id, roles, nroles);
-	if (rc == PGS_OK && has_active)
-		rc = user_set_active(db, r->a, u.id, active);
+	if (rc == PGS_OK && (p.email != NULL || p.name != NULL))
+		rc = user_patch_update(r, &u, &p);
+	if (rc == PGS_OK && p.has_roles)
+		rc = user_set_roles(db, r->a, u.id, p.roles, p.nroles);
+	if (rc == PGS_OK && p.has_active)
+		rc = user_set_active(db, r->a, u.id, p.active);
 	if (rc == PGS_OK)
 		rc = user_get(db, r->a, id_text(r, u.id), NULL, &u);
 	if (rc != PGS_OK)
@@ -478,27 +608,6 @@ h_user_delete(struct req *r)
 	return reply_json(r, 200, o);
 }
 
-/* Self-service changes need the current password. */
-static enum pgs_rc
-user_check_current(struct req *r, const struct user *u, const char *cur)
-{
-	struct app	*app = r->app;
-	enum pgs_rc	 rc;
-
-	if (cur == NULL) {
-		req_field(r, "current_password", "is required to change your "
-		    "own password");
-		return PGS_INVALID;
-	}
-	rc = auth_password_verify(app->pepper, app->pepperlen, cur,
-	    u->password_hash);
-	if (rc == PGS_DENIED || rc == PGS_INVALID) {
-		req_field(r, "current_password", "is wrong");
-		return PGS_INVALID;
-	}
-	return rc;
-}
-
 enum pgs_rc
 h_user_password(struct req *r)
 {
@@ -507,7 +616,7 @@ h_user_password(struct req *r)
 	const char	*pw, *cur;
 	char		 phc[AUTH_PHC_MAX];
 	struct user	 u;
-	bool		 self;
+	bool		 self, sent = false;
 	cJSON		*o;
 	enum pgs_rc	 rc;
 
@@ -520,7 +629,9 @@ h_user_password(struct req *r)
 	req_str(r, "current_password", AUTH_PW_MAX_BYTES, false, &cur);
 	rc = req_fields_rc(r);
 	if (rc == PGS_OK && self)
-		rc = user_check_current(r, &u, cur);
+		rc = user_check_current(r, &u, cur, "password", &sent);
+	if (sent)
+		return rc;
 	if (rc == PGS_OK)
 		rc = user_hash(r, "new_password", pw, phc, sizeof(phc));
 	if (rc == PGS_OK)

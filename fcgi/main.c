@@ -34,6 +34,7 @@
 
 #include "config.h"
 #include "api.h"
+#include "coredump.h"
 #include "log.h"
 #include "secret.h"
 
@@ -180,6 +181,7 @@ app_setup(struct app *app, const char *env_file)
 	app->env_file = env_file;
 	if (conf_load(&app->conf, env_file, err, sizeof(err)) != PGS_OK)
 		fatal(EX_CONFIG, "%s", err);
+	coredump_set(app->conf.allow_core_dumps);
 	if (conf_require(&app->conf, "PG_DSN_APP", err, sizeof(err)) !=
 	    PGS_OK || conf_require(&app->conf, "ARGON2_SECRET_KEY_B64", err,
 	    sizeof(err)) != PGS_OK)
@@ -866,6 +868,7 @@ master_main(const struct opts *o)
 		    "socket");
 	}
 	drop_privileges(o->user, o->socket_path);
+	coredump_set(app.conf.allow_core_dumps);	/* setuid reset it */
 	/* Log files are created by the user that will keep writing them. */
 	log_open(&app.conf, NULL, LOG_TO_FILE | LOG_TO_STDERR);
 	p.mfd = memfd_create("pgsched-metrics", 0);
@@ -893,6 +896,7 @@ main(int argc, char **argv)
 	struct opts	 o;
 	ssize_t		 n;
 
+	coredump_set(false);
 	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
 	if (n <= 0)
 		fatal(EX_OSERR, "cannot find my own executable");

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "claim.h"
+#include "coredump.h"
 #include "exec.h"
 #include "json.h"
 #include "log.h"
@@ -836,9 +837,11 @@ main(int argc, char **argv)
 	bool			 standby = false;
 	int			 ex;
 
+	coredump_set(false);
 	parse_opts(argc, argv, &o);
 	if (conf_load(&conf, o.env_file, err, sizeof(err)) != PGS_OK)
 		fatal(EX_CONFIG, "%s", err);
+	coredump_set(conf.allow_core_dumps);
 	log_open(&conf, "pgsched-runner", LOG_TO_STDERR | LOG_TO_FILE);
 	json_init();
 	if (sodium_init() < 0)

@@ -15,6 +15,7 @@
 #include "secret.h"
 
 #define PHC_PREFIX	"$argon2id$v=19$m="
+#define PHC_TYPE	"$argon2id$"
 #define PHC_SALT_MIN	8	/* libargon2's minimum */
 #define PHC_BIN_MAX	64	/* longest salt or tag we accept */
 #define PHC_TAG_MIN	16
@@ -31,6 +32,7 @@ static const char dummy_phc[] = PHC_PREFIX STR(AUTH_ARGON2_M_KIB)
     "$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 struct phc {
+	uint32_t	 version;	/* ARGON2_VERSION_10 or _13 */
 	uint32_t	 m, t, p;
 	unsigned char	 salt[PHC_BIN_MAX];
 	size_t		 saltlen;
@@ -76,7 +78,7 @@ auth_argon2id(const struct auth_argon2 *in, unsigned char *out,
 	ctx.m_cost = in->m_kib;
 	ctx.lanes = in->p;
 	ctx.threads = 1;
-	ctx.version = ARGON2_VERSION_13;
+	ctx.version = in->version != 0 ? in->version : ARGON2_VERSION_13;
 	ctx.flags = ARGON2_DEFAULT_FLAGS;
 	if (argon2_ctx(&ctx, Argon2_id) != ARGON2_OK) {
 		sodium_memzero(out, outlen);
@@ -157,15 +159,40 @@ params_sane(const struct phc *h)
 	return (uint64_t)h->m * h->t <= AUTH_MAX_WORK_KIB;
 }
 
-/* Parses $argon2id$v=19$m=M,t=T,p=P$SALT$TAG strictly into h. */
+/*
+ * Parses the version field at *s ("v=19$", "v=16$", or none, which
+ * libargon2 reads as 1.0) into *version, advancing *s to "m=".
+ */
+static bool
+parse_version(const char **s, uint32_t *version)
+{
+	if (strncmp(*s, "v=19$", 5) == 0) {
+		*version = ARGON2_VERSION_13;
+		*s += 5;
+	} else if (strncmp(*s, "v=16$", 5) == 0) {
+		*version = ARGON2_VERSION_10;
+		*s += 5;
+	} else
+		*version = ARGON2_VERSION_10;
+	return strncmp(*s, "m=", 2) == 0;
+}
+
+/*
+ * Parses $argon2id$v=V$m=M,t=T,p=P$SALT$TAG strictly into h; V is 19
+ * (what we write) or 16, the older Argon2 1.0 that hashes made
+ * elsewhere may carry and that login rehashes.
+ */
 static enum pgs_rc
 phc_parse(const char *s, struct phc *h)
 {
 	const char	*dollar;
 
-	if (strncmp(s, PHC_PREFIX, strlen(PHC_PREFIX)) != 0)
+	if (strncmp(s, PHC_TYPE, strlen(PHC_TYPE)) != 0)
 		return PGS_INVALID;
-	s += strlen(PHC_PREFIX);
+	s += strlen(PHC_TYPE);
+	if (!parse_version(&s, &h->version))
+		return PGS_INVALID;
+	s += 2;
 	if (!parse_u32(&s, &h->m) || strncmp(s, ",t=", 3) != 0)
 		return PGS_INVALID;
 	s += 3;
@@ -246,7 +273,8 @@ auth_password_verify(const unsigned char *pepper, size_t pepperlen,
 		return rc;
 	in = (struct auth_argon2){ .pwd = password, .pwdlen = strlen(password),
 	    .salt = h.salt, .saltlen = h.saltlen, .secret = pepper,
-	    .secretlen = pepperlen, .m_kib = h.m, .t = h.t, .p = h.p };
+	    .secretlen = pepperlen, .m_kib = h.m, .t = h.t, .p = h.p,
+	    .version = h.version };
 	rc = auth_argon2id(&in, tag, h.taglen);
 	if (rc != PGS_OK)
 		return rc;
@@ -275,9 +303,9 @@ auth_password_needs_rehash(const char *phc)
 
 	if (phc_parse(phc, &h) != PGS_OK)
 		return false;
-	return h.m != AUTH_ARGON2_M_KIB || h.t != AUTH_ARGON2_T ||
-	    h.p != AUTH_ARGON2_P || h.saltlen != AUTH_SALT_BYTES ||
-	    h.taglen != AUTH_TAG_BYTES;
+	return h.version != ARGON2_VERSION_13 || h.m != AUTH_ARGON2_M_KIB ||
+	    h.t != AUTH_ARGON2_T || h.p != AUTH_ARGON2_P ||
+	    h.saltlen != AUTH_SALT_BYTES || h.taglen != AUTH_TAG_BYTES;
 }
 
 /*

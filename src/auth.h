@@ -15,10 +15,12 @@
  * choices and within RFC 9106's guidance for memory-constrained servers.
  * Every FastCGI worker may be verifying at the same time, so 19 MiB per
  * verification keeps a worker pool's memory small, and p = 1 starts no
- * threads inside a worker.  Verification reads m, t and p from the
- * stored string (so parameters can be raised later), but refuses values
- * no honest hash has, so a hostile row cannot make us allocate
- * gigabytes: see AUTH_MAX_*.  Lanes are always computed on one thread.
+ * threads inside a worker.  Verification reads m, t, p and the version
+ * (19, or 16 for Argon2 1.0) from the stored string, so parameters can
+ * change and a successful login rehashes with the current ones; it
+ * refuses values no honest hash has, so a hostile row cannot make us
+ * allocate gigabytes: see AUTH_MAX_*.  Lanes are always computed on one
+ * thread.
  *
  * Call secret_init() (secret.h) at program start; these functions call
  * it too.
@@ -63,11 +65,13 @@ struct auth_argon2 {
 	uint32_t	 m_kib;
 	uint32_t	 t;
 	uint32_t	 p;		/* lanes, computed on one thread */
+	uint32_t	 version;	/* 0x10 or 0x13; 0 means 0x13 */
 };
 
 /*
  * The raw primitive under the functions below (and its known-answer
- * test): computes the Argon2id v1.3 tag of in into out (outlen bytes,
+ * test): computes the Argon2id tag (version 1.3 unless in->version says
+ * 1.0) of in into out (outlen bytes,
  * caller-owned).  No policy limits are applied here.  Returns PGS_OK,
  * or PGS_INTERNAL when libargon2 rejects the inputs or runs out of
  * memory.
@@ -116,9 +120,10 @@ enum pgs_rc	 auth_dummy_verify(const unsigned char *pepper,
 		    size_t pepperlen, const char *password) PGS_MUSTCHECK;
 
 /*
- * Returns true when phc is well formed but was made with parameters
- * other than the current ones, so the caller may rehash it after a
- * successful login.
+ * Returns true when phc is well formed but was made with parameters (m,
+ * t, p, salt or tag size, Argon2 version) other than the current ones:
+ * the login that verified it stores a new hash (user_rehash), so that a
+ * known e-mail costs what auth_dummy_verify() costs for an unknown one.
  */
 bool		 auth_password_needs_rehash(const char *phc);
 

@@ -20,6 +20,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "conf.h"
+#include "db.h"
 
 #define ENV_FILE_MAX	(1024 * 1024)
 #define STR_MAX		4096
@@ -58,6 +59,7 @@ static bool	check_level(const char *, char *, size_t);
 static bool	check_appname(const char *, char *, size_t);
 static bool	check_origins(const char *, char *, size_t);
 static bool	check_list(const char *, char *, size_t);
+static bool	check_dsn(const char *, char *, size_t);
 
 #define S(n, f, d, lo, hi, chk, sec)					\
 	{ n, CT_STR, offsetof(struct conf, f), d, lo, hi, chk, sec }
@@ -69,7 +71,7 @@ static bool	check_list(const char *, char *, size_t);
 	{ n, CT_BOOL, offsetof(struct conf, f), d, 0, 1, NULL, false }
 
 static const struct conf_var vars[] = {
-	S("PG_DSN_APP", pg_dsn_app, NULL, 1, STR_MAX, NULL, true),
+	S("PG_DSN_APP", pg_dsn_app, NULL, 1, STR_MAX, check_dsn, true),
 	S("PUBLIC_KEY_B64_PATH", public_key_path, "./public_key.base64",
 	    1, PATH_MAX - 1, NULL, false),
 	S("APP_PRIVATE_KEY_B64_PATH", private_key_path, NULL,
@@ -113,6 +115,7 @@ static const struct conf_var vars[] = {
 	    "password,new_password,current_password,token,authorization,secret",
 	    1, STR_MAX, check_list, false),
 	S("LOG_LEVEL", log_level, "info", 1, 16, check_level, false),
+	B("ALLOW_CORE_DUMPS", allow_core_dumps, "0"),
 };
 
 #define NVARS	(sizeof(vars) / sizeof(vars[0]))
@@ -318,6 +321,13 @@ b64_decode(const char *s, unsigned char *out, size_t cap)
 			return -1;
 	}
 	return (long)o;
+}
+
+/* The metadata DSN must be one libpq reads as written (db.h). */
+static bool
+check_dsn(const char *v, char *why, size_t n)
+{
+	return db_check_dsn(v, why, n) == PGS_OK;
 }
 
 static bool

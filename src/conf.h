@@ -52,6 +52,9 @@ struct conf {
 	int	 max_log_bytes;		/* MAX_LOG_BYTES */
 	char	*redact_keys;		/* REDACT_KEYS, comma list */
 	char	*log_level;		/* LOG_LEVEL: error|warn|info|debug */
+
+	/* debugging */
+	bool	 allow_core_dumps;	/* ALLOW_CORE_DUMPS (coredump.h) */
 };
 
 /*

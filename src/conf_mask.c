@@ -30,27 +30,33 @@ mask_url_query(const char *q, struct buf *b)
 	buf_puts(b, q);
 }
 
-/* postgresql://user:secret@host/db?password=secret -> secrets as *** */
+/*
+ * postgresql://user:secret@host/db?password=secret -> secrets as ***.
+ * libpq reads user:password up to an '@' before the first '/', even
+ * across '?' or '#'; the last such '@' is taken, so a password holding
+ * an unencoded '@' is masked whole.
+ */
 static void
 mask_url(const char *dsn, struct buf *b)
 {
-	const char	*auth = strstr(dsn, "://") + 3, *end, *at = NULL, *p;
-	const char	*colon = NULL, *q;
+	const char	*auth = strstr(dsn, "://") + 3, *uend, *at = NULL, *p;
+	const char	*colon = NULL, *rest = auth, *q;
 
-	end = auth + strcspn(auth, "/?#");
-	for (p = auth; p < end; p++)
+	uend = auth + strcspn(auth, "/");
+	for (p = auth; p < uend; p++)
 		if (*p == '@')
-			at = p;	/* the last '@': a password may hold one */
-	if (at != NULL)
+			at = p;
+	if (at != NULL) {
 		colon = memchr(auth, ':', (size_t)(at - auth));
+		rest = at;
+	}
 	if (colon != NULL) {
 		buf_append(b, dsn, (size_t)(colon + 1 - dsn));
 		buf_puts(b, "***");
-		buf_append(b, at, (size_t)(end - at));
 	} else
-		buf_append(b, dsn, (size_t)(end - dsn));
-	q = end + strcspn(end, "?#");
-	buf_append(b, end, (size_t)(q - end));
+		buf_append(b, dsn, (size_t)(rest - dsn));
+	q = rest + strcspn(rest, "?#");
+	buf_append(b, rest, (size_t)(q - rest));
 	if (*q == '?') {
 		buf_putc(b, '?');
 		mask_url_query(q + 1, b);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "db.h"
 #include "log.h"
 
@@ -45,6 +46,109 @@ db_normalize_dsn(const char *dsn, char *err, size_t errlen)
 	snprintf(err, errlen, "not a PostgreSQL DSN (expected postgresql://"
 	    "..., postgresql+psycopg2://... or key=value pairs)");
 	return NULL;
+}
+
+/*
+ * Returns the reason why a URL's user name or password cannot be where
+ * libpq looks for them (up to the first '@' before the first '/'), or
+ * NULL.  Such a password would reach libpq as a host, a port or a
+ * database name, which its connection errors quote; where libpq expects
+ * it, it is never quoted.
+ */
+static const char *
+db_dsn_userinfo(const char *url)
+{
+	const char	*p = strstr(url, "://"), *slash;
+	size_t		 ats = 0;
+
+	if (p == NULL)
+		return NULL;
+	p += 3;
+	slash = p + strcspn(p, "/");
+	for (; *p != '\0' && *p != '?'; p++) {
+		if (*p != '@')
+			continue;
+		ats++;
+		if (ats > 1)
+			return "has more than one '@' in its user:password@ "
+			    "part; percent-encode '@' as %40";
+		if (p > slash)
+			return "has an '@' after the first '/'; percent-encode "
+			    "'/' in the user name and password as %2F";
+	}
+	return NULL;
+}
+
+/*
+ * Writes "why" for libpq's message about a connection string that does
+ * not parse: every fragment the message quotes from the string becomes
+ * ***, since a malformed string may hold its password anywhere, and
+ * libpq's own punctuation ("=", "]", ":", "/") stays.  When the string
+ * holds a double quote itself, quotes cannot be paired: the message
+ * stops at its first one.
+ */
+static void
+db_dsn_parse_error(const char *dsn, const char *msg, char *why, size_t n)
+{
+	struct buf	 b = BUF_INIT;
+	const char	*q, *e;
+	char		*text;
+
+	buf_puts(&b, "is not a valid connection string: ");
+	while ((q = strchr(msg, '"')) != NULL) {
+		buf_append(&b, msg, (size_t)(q - msg));
+		e = strchr(q + 1, '"');
+		if (strchr(dsn, '"') != NULL || e == NULL) {
+			msg = "(the value is not shown)";
+			break;
+		}
+		if (e == q + 2 && strchr("=]:/", q[1]) != NULL)
+			buf_append(&b, q, 3);
+		else
+			buf_puts(&b, "\"***\"");
+		msg = e + 1;
+	}
+	buf_puts(&b, msg);
+	text = buf_steal(&b);
+	text[strcspn(text, "\n")] = '\0';
+	snprintf(why, n, "%s", text);
+	free(text);
+}
+
+enum pgs_rc
+db_check_dsn(const char *dsn, char *why, size_t n)
+{
+	PQconninfoOption	*opts;
+	const char		*bad;
+	char			*norm, *msg = NULL, err[160];
+	enum pgs_rc		 rc = PGS_OK;
+
+	if (dsn == NULL || *dsn == '\0') {
+		snprintf(why, n, "is empty");
+		return PGS_INVALID;
+	}
+	norm = db_normalize_dsn(dsn, err, sizeof(err));
+	if (norm == NULL) {
+		snprintf(why, n, "is %s", err);
+		return PGS_INVALID;
+	}
+	bad = strstr(norm, "://") != NULL ? db_dsn_userinfo(norm) : NULL;
+	if (bad != NULL) {
+		snprintf(why, n, "%s", bad);
+		rc = PGS_INVALID;
+		goto out;
+	}
+	opts = PQconninfoParse(norm, &msg);
+	if (opts == NULL) {
+		db_dsn_parse_error(norm, msg != NULL ? msg : "out of memory",
+		    why, n);
+		rc = PGS_INVALID;
+	}
+	PQfreemem(msg);
+	PQconninfoFree(opts);
+out:
+	free(norm);
+	return rc;
 }
 
 static void
@@ -122,17 +226,17 @@ db_connect_net(struct db *db, const char *dsn, int timeout_s,
 	    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
 	    NULL };
 	const char	*vals[10];
-	char		 tmo[16], err[128], opts[192], ka[16], utmo[16];
+	char		 tmo[16], err[200], opts[192], ka[16], utmo[16];
 	char		*norm;
 	int		 t = net_timeout_s;
 
 	memset(db, 0, sizeof(*db));
 	db->default_interval_s = 21600;
-	norm = db_normalize_dsn(dsn, err, sizeof(err));
-	if (norm == NULL) {
-		snprintf(db->errmsg, sizeof(db->errmsg), "PG_DSN_APP: %s", err);
+	if (db_check_dsn(dsn, err, sizeof(err)) != PGS_OK) {
+		snprintf(db->errmsg, sizeof(db->errmsg), "PG_DSN_APP %s", err);
 		return PGS_INVALID;
 	}
+	norm = db_normalize_dsn(dsn, err, sizeof(err));
 	snprintf(tmo, sizeof(tmo), "%d", timeout_s);
 	db_net_options(t, opts, sizeof(opts));
 	/* The client's side of the rule: probes after t/10 of silence,

@@ -63,9 +63,22 @@ struct db {
 char		*db_normalize_dsn(const char *dsn, char *err, size_t errlen);
 
 /*
+ * Checks that dsn is a connection string libpq reads as written, with
+ * the user name and password where libpq looks for them.  Returns
+ * PGS_OK, or PGS_INVALID with the reason in why (n bytes, caller-owned),
+ * worded to follow the variable's name ("is not a valid connection
+ * string: invalid percent-encoded token: \"***\""): libpq's own message
+ * quotes the bad part, which may be the password, so every quoted
+ * fragment is masked.
+ */
+enum pgs_rc	 db_check_dsn(const char *dsn, char *why, size_t n)
+		    PGS_MUSTCHECK;
+
+/*
  * Connects with a connect timeout and the given application_name, session
- * TimeZone UTC.  On failure the message (libpq's, which never holds the
- * password) is in db->errmsg and PGS_DB is returned.
+ * TimeZone UTC.  A dsn that db_check_dsn() refuses gives PGS_INVALID;
+ * a failed connection PGS_DB.  The message is in db->errmsg and never
+ * holds the password.
  */
 enum pgs_rc	 db_connect(struct db *db, const char *dsn, int timeout_s,
 		    const char *appname) PGS_MUSTCHECK;

@@ -1,5 +1,6 @@
 /*
- * source.c: SQL for data_source.  Ciphertexts travel as bytea hex text.
+ * source.c: SQL for data_source, and the rule an edit of one follows
+ * (source_needs_password).  Ciphertexts travel as bytea hex text.
  */
 #include <stdio.h>
 #include <string.h>
@@ -155,6 +156,17 @@ source_update(struct db *db, struct arena *a, const struct source *s)
 	if (rc == PGS_OK && PQntuples(res) == 0)
 		rc = PGS_NOTFOUND;
 	return rc;
+}
+
+bool
+source_needs_password(const struct source *was, const struct source *next,
+    bool new_secret)
+{
+	if (new_secret || was->enc_len == 0)
+		return false;
+	return strcmp(was->host, next->host) != 0 || was->port != next->port ||
+	    strcmp(was->dbname, next->dbname) != 0 ||
+	    strcmp(was->username, next->username) != 0;
 }
 
 enum pgs_rc

@@ -56,6 +56,14 @@ enum pgs_rc	 user_list(struct db *db, struct arena *a, int limit,
 /* Sets the password hash and revokes every session of the user. */
 enum pgs_rc	 user_set_password(struct db *db, struct arena *a, long id,
 		    const char *hash) PGS_MUSTCHECK;
+/*
+ * Replaces the password hash of user id by hash only while it is still
+ * old (a login's rehash with the current parameters: a password change
+ * meanwhile wins).  Sessions are kept.  Returns PGS_OK (also when the
+ * hash had changed) or the db_exec rc.
+ */
+enum pgs_rc	 user_rehash(struct db *db, struct arena *a, long id,
+		    const char *old, const char *hash) PGS_MUSTCHECK;
 /* Replaces the user's roles. */
 enum pgs_rc	 user_set_roles(struct db *db, struct arena *a, long id,
 		    const char *const *roles, int nroles) PGS_MUSTCHECK;
@@ -103,6 +111,16 @@ enum pgs_rc	 source_list(struct db *db, struct arena *a,
 /* Updates every field of s (by s->id) and bumps updated_at. */
 enum pgs_rc	 source_update(struct db *db, struct arena *a,
 		    const struct source *s) PGS_MUSTCHECK;
+/*
+ * The rule both doors apply to an edit of a data source: returns true
+ * when next, an edit of the stored source was, points was's sealed
+ * password at another server (host, port, dbname or username changed)
+ * while new_secret is false.  Such an edit must give the password
+ * again: else whoever may edit a source could make a connection test
+ * send its password to a server of their own.
+ */
+bool		 source_needs_password(const struct source *was,
+		    const struct source *next, bool new_secret);
 /*
  * Replaces the ciphertext only if it is still `old` (so a concurrent change
  * is not overwritten) and sets key_version.  PGS_CONFLICT when it changed.

@@ -202,6 +202,20 @@ user_set_password(struct db *db, struct arena *a, long id, const char *hash)
 }
 
 enum pgs_rc
+user_rehash(struct db *db, struct arena *a, long id, const char *old,
+    const char *hash)
+{
+	static const char sql[] =
+	    "UPDATE user_account SET password_hash = $3"
+	    " WHERE id = $1 AND password_hash = $2";
+	char		 ids[24];
+	const char	*p[] = { ids, old, hash };
+
+	snprintf(ids, sizeof(ids), "%ld", id);
+	return db_cmd(db, a, sql, 3, p);
+}
+
+enum pgs_rc
 user_set_active(struct db *db, struct arena *a, long id, bool active)
 {
 	static const char sql[] =

@@ -190,6 +190,52 @@ test_other_params(void **state)
 	    PGS_OK);
 }
 
+/*
+ * Argon2 1.0 hashes ("v=16", or no version field as libargon2 reads it)
+ * verify with their own version and are due for a rehash; the 1.3 tag
+ * of the same inputs is another tag, and other versions are refused.
+ */
+static void
+test_version_10(void **state)
+{
+	static const struct {
+		const char	*v;
+		enum pgs_rc	 want;
+		bool		 rehash;
+	} cases[] = {
+		{ "v=16$", PGS_OK, true }, { "", PGS_OK, true },
+		{ "v=19$", PGS_DENIED, false }, { "v=18$", PGS_INVALID, false },
+	};
+	struct fx		*f = *state;
+	struct auth_argon2	 in;
+	unsigned char		 salt[16], tag[32];
+	char			 s64[32], t64[48], phc[AUTH_PHC_MAX];
+	size_t			 i;
+
+	memset(salt, 0x33, sizeof(salt));
+	in = (struct auth_argon2){ .pwd = "old pw", .pwdlen = 6, .salt = salt,
+	    .saltlen = sizeof(salt), .secret = f->a, .secretlen = f->alen,
+	    .m_kib = AUTH_ARGON2_M_KIB, .t = AUTH_ARGON2_T,
+	    .p = AUTH_ARGON2_P, .version = 0x10 };
+	assert_int_equal(auth_argon2id(&in, tag, sizeof(tag)), PGS_OK);
+	assert_int_equal(b64_encode(salt, sizeof(salt), s64, sizeof(s64),
+	    B64_STD_NOPAD), PGS_OK);
+	assert_int_equal(b64_encode(tag, sizeof(tag), t64, sizeof(t64),
+	    B64_STD_NOPAD), PGS_OK);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(phc, sizeof(phc), "$argon2id$%sm=%d,t=%d,p=%d$%s$%s",
+		    cases[i].v, AUTH_ARGON2_M_KIB, AUTH_ARGON2_T,
+		    AUTH_ARGON2_P, s64, t64);
+		assert_int_equal(auth_password_verify(f->a, f->alen, "old pw",
+		    phc), cases[i].want);
+		assert_int_equal(auth_password_needs_rehash(phc),
+		    cases[i].rehash);
+		if (cases[i].want == PGS_OK)
+			assert_int_equal(auth_password_verify(f->a, f->alen,
+			    "old pW", phc), PGS_DENIED);
+	}
+}
+
 /* A tag differing in any one byte does not verify. */
 static void
 test_tag_every_byte(void **state)
@@ -224,8 +270,6 @@ test_malformed_phc(void **state)
 		"$argon2id$",
 		"$argon2i$v=19$m=19456,t=2,p=1$WlpaWlpaWlo$AAAAAAAAAAAAAAAAAAAAAA",
 		"$argon2d$v=19$m=19456,t=2,p=1$WlpaWlpaWlo$AAAAAAAAAAAAAAAAAAAAAA",
-		"$argon2id$v=16$m=19456,t=2,p=1$WlpaWlpaWlo$AAAAAAAAAAAAAAAAAAAAAA",
-		"$argon2id$m=19456,t=2,p=1$WlpaWlpaWlo$AAAAAAAAAAAAAAAAAAAAAA",
 		"$argon2id$v=19$m=19456,t=2$WlpaWlpaWlo$AAAAAAAAAAAAAAAAAAAAAA",
 		"$argon2id$v=19$t=2,m=19456,p=1$WlpaWlpaWlo$AAAAAAAAAAAAAAAAAAAAAA",
 		"$argon2id$v=19$m=0,t=2,p=1$WlpaWlpaWlo$AAAAAAAAAAAAAAAAAAAAAA",
@@ -409,6 +453,7 @@ main(void)
 		cmocka_unit_test(test_pepper_decode),
 		cmocka_unit_test_setup(test_hash_verify, setup),
 		cmocka_unit_test_setup(test_other_params, setup),
+		cmocka_unit_test_setup(test_version_10, setup),
 		cmocka_unit_test_setup(test_tag_every_byte, setup),
 		cmocka_unit_test_setup(test_malformed_phc, setup),
 		cmocka_unit_test_setup(test_dummy_verify, setup),

@@ -28,7 +28,8 @@ static const char *const names[] = {
 	"SOURCE_CONNECT_TIMEOUT_S", "RESULT_MAX_ROWS", "RESULT_MAX_BYTES",
 	"RUNS_KEEP_DAYS", "APP_NAME", "LOG_DIR", "RFC_ENTERPRISE_ID",
 	"ROTATE_UTC", "GZIP_AFTER_DAYS", "KEEP_DAYS", "MAX_LOG_BYTES",
-	"REDACT_KEYS", "LOG_LEVEL", "PGSCHED_ENV_FILE", NULL,
+	"REDACT_KEYS", "LOG_LEVEL", "ALLOW_CORE_DUMPS", "PGSCHED_ENV_FILE",
+	NULL,
 };
 
 /* 32, 31, 64 and 65 zero bytes in standard base64 */
@@ -151,6 +152,7 @@ t_defaults(void **state)
 	assert_int_equal(c.source_connect_timeout_s, 10);
 	assert_int_equal(c.runner_concurrency, 8);
 	assert_string_equal(c.log_level, "info");
+	assert_false(c.allow_core_dumps);
 	assert_int_equal(conf_require(&c, "PG_DSN_APP", err, sizeof(err)),
 	    PGS_INVALID);
 	assert_string_equal(err, "PG_DSN_APP is not set (set it in the "
@@ -420,21 +422,16 @@ print_conf(const struct conf *c)
 	return copy;
 }
 
+/* conf_mask_dsn(dsn) must be want, the form conf_print shows. */
 static void
 check_dsn_mask(const char *dsn, const char *want)
 {
-	struct conf	 c;
-	char		*text, *line;
+	char	*got;
 
-	env_ok("PG_DSN_APP", dsn, &c);
-	text = print_conf(&c);
-	line = strstr(text, "PG_DSN_APP=");
-	assert_non_null(line);
-	*strchr(line, '\n') = '\0';
-	if (strcmp(line + 11, want) != 0)
-		fail_msg("%s masked as %s, want %s", dsn, line + 11, want);
-	free(text);
-	conf_free(&c);
+	got = conf_mask_dsn(dsn);
+	if (strcmp(got, want) != 0)
+		fail_msg("%s masked as %s, want %s", dsn, got, want);
+	free(got);
 }
 
 static void
@@ -459,6 +456,11 @@ t_masking(void **state)
 	    "host=db password=*** dbname=meta");
 	check_dsn_mask("dbname=meta", "dbname=meta");
 	check_dsn_mask("host=db garbage password", "host=db ***");
+	/* libpq reads the password up to the '@', even across ? and #. */
+	check_dsn_mask("postgresql://u:pa?ss@h/db", "postgresql://u:***@h/db");
+	check_dsn_mask("postgresql://u:p#ss@h/db", "postgresql://u:***@h/db");
+	check_dsn_mask("postgresql://u:p@h?password=x@y",
+	    "postgresql://u:***@y");
 
 	setenv("ARGON2_SECRET_KEY_B64", B64_32, 1);
 	setenv("PG_DSN_APP", "postgresql://u:hunter2@h/d", 1);
@@ -471,6 +473,59 @@ t_masking(void **state)
 	assert_non_null(strstr(text, "TRUST_PROXY=1\n"));
 	assert_non_null(strstr(text, "APP_PRIVATE_KEY_B64_PATH=\n"));
 	free(text);
+	conf_free(&c);
+}
+
+/*
+ * A PG_DSN_APP that libpq cannot read, or reads with the password out of
+ * place, stops the load with a line that names the variable and shows
+ * no part of the password (libpq's own message quotes the bad part).
+ */
+static void
+t_dsn_malformed(void **state)
+{
+	static const struct {
+		const char	*dsn, *secret, *want;
+	} bad[] = {
+		{ "postgresql://u:p%zzw@h/db", "zzw", "invalid percent-encoded "
+		    "token: \"***\"" },
+		{ "postgresql+psycopg2://u:p%zzw@h/db", "zzw", "\"***\"" },
+		{ "postgresql://u:p%00w@h/db", "p%00w", "forbidden value" },
+		{ "postgresql://u:p@h/db?password=x%zzy", "zzy", "\"***\"" },
+		{ "postgresql://u:pw@[h/db", "pw@", "matching \"]\"" },
+		{ "postgresql://u:pw\"x%zz@h/db", "pw", "(the value is not "
+		    "shown)" },
+		{ "host=h password=pa ssw", "ssw", "missing \"=\" after "
+		    "\"***\"" },
+		{ "host=h password='unterminated", "unterminated'", "quoted" },
+		{ "postgresql://u:p@ss@h/db", "ss@", "more than one '@'" },
+		{ "postgresql://u:pa/ss@h/db", "pa/ss", "after the first '/'" },
+	};
+	struct conf	 c;
+	char		 err[512];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("PG_DSN_APP", bad[i].dsn, 1);
+		err[0] = '\0';
+		if (conf_load(&c, NULL, err, sizeof(err)) != PGS_INVALID)
+			fail_msg("%s accepted", bad[i].dsn);
+		if (strncmp(err, "PG_DSN_APP ", 11) != 0 ||
+		    strstr(err, bad[i].want) == NULL)
+			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].dsn, err,
+			    bad[i].want);
+		if (strstr(err, bad[i].secret) != NULL)
+			fail_msg("%s: \"%s\" shows \"%s\"", bad[i].dsn, err,
+			    bad[i].secret);
+	}
+	unsetenv("PG_DSN_APP");
+	write_file("bad.env", "PG_DSN_APP=postgresql://u:p%zzw@h/db\n");
+	load_fails("bad.env", "PG_DSN_APP is not a valid connection string: "
+	    "invalid percent-encoded token: \"***\" at bad.env:1");
+	env_ok("PG_DSN_APP", "postgresql://u:p%40ss@h/db?sslmode=disable", &c);
+	conf_free(&c);
+	env_ok("PG_DSN_APP", "host=h password='p w' dbname=d", &c);
 	conf_free(&c);
 }
 
@@ -487,6 +542,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_env_file_choice, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(t_masking, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_dsn_malformed, setup,
+		    teardown),
 	};
 
 	if (getcwd(topdir, sizeof(topdir)) == NULL)

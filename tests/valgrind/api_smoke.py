@@ -86,6 +86,10 @@ def sources(adm, i):
     check("source create", r.status_code == 201, r.text)
     sid = r.json()["datasource"]["id"]
     r = adm.patch(URL + "/api/datasources/%d" % sid, json={"port": 2})
+    check("new port needs the password", err(r, 422, field="password"),
+          r.text)
+    r = adm.patch(URL + "/api/datasources/%d" % sid,
+                  json={"port": 2, "password": "pw2"})
     check("source patch", r.status_code == 200, r.text)
     r = adm.patch(URL + "/api/datasources/%d" % sid, json={"port": "x"})
     check("source patch 422", err(r, 422, field="port"), r.text)
