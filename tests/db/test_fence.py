@@ -115,22 +115,35 @@ def blobs_of(jid):
                " ON r.id = b.run_id WHERE r.query_id = %s", (jid,))
 
 
-def reap_and_next_slot(jid, rid, what):
+def reap_and_next_slot(jid, rid, what, manual=False):
     """The next tick (a healthy runner) reaps run rid and runs the job's
-    next slot once."""
+    next slot once.  A manual run is not lost but queued again (requeues,
+    tests/db/test_manual_runs.py): the slot runs first, then a later tick
+    runs the manual run."""
     q(M, "UPDATE query_job SET sql_text = 'SELECT 1 AS one', next_run_at ="
       " now() - interval '1 second' WHERE id = %s", (jid,))
     r = runner()
     check("%s: next tick exits 0" % what, r.returncode == 0, r.stderr)
     runs = runs_of(M, jid)
-    check("%s: run reaped as runner died" % what, runs and
-          runs[0][0] == rid and runs[0][1:3] == ("error", "runner died"),
-          runs)
+    if manual:
+        check("%s: manual run queued again" % what, runs and
+              runs[0][0] == rid and runs[0][1] == "queued" and one(
+                  M, "SELECT requeues FROM query_run WHERE id = %s",
+                  (rid,)) == 1, runs)
+    else:
+        check("%s: run reaped as runner died" % what, runs and
+              runs[0][0] == rid and runs[0][1:3] == ("error",
+                                                     "runner died"), runs)
     check("%s: next slot ran exactly once" % what, len(runs) == 2 and
           runs[1][1] == "success", runs)
+    if manual:
+        r = runner()
+        check("%s: a later tick runs the manual run" % what,
+              r.returncode == 0 and runs_of(M, jid)[0][1] == "success",
+              (r.stderr, runs_of(M, jid)))
     check("%s: no slot twice" % what, one(
         M, "SELECT count(*) = count(DISTINCT scheduled_at) FROM query_run"
-        " WHERE query_id = %s", (jid,)))
+        " WHERE query_id = %s AND triggered_by = 'schedule'", (jid,)))
     check("%s: nothing stays running" % what, one(
         M, "SELECT count(*) FROM query_run WHERE status = 'running'") == 0)
     q(M, "UPDATE query_job SET enabled = false WHERE id = %s", (jid,))
@@ -208,7 +221,7 @@ def test_idle_timeout_inline_query():
         r" idle-session timeout", err), err[-2000:])
     st = one(M, "SELECT status FROM query_run WHERE id = %s", (rid,))
     check("--query wrote nothing", st == "running" and blobs_of(j) == 0, st)
-    reap_and_next_slot(j, rid, "--query")
+    reap_and_next_slot(j, rid, "--query", manual=True)
 
 
 def test_finish_after_lock_lost():
