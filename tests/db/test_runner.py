@@ -11,8 +11,8 @@ import subprocess
 import time
 
 from pgtest import (LOCK_CLASS, add_job, add_source, bin_path, check, meta,
-                    one, q, run_tests, runner, runs_of, setup_db, source,
-                    wait_for)
+                    one, q, run_tests, runner, runner_env, runs_of, setup_db,
+                    source, wait_for)
 
 M = None
 SK = None
@@ -127,7 +127,7 @@ SLOW = "SELECT count(*) FROM generate_series(1, 400000000)"
 
 def test_sigkill_mid_run():
     j = add_job(M, DS, "killed", SLOW, timeout_ms=60000)
-    p = subprocess.Popen([bin_path("pgsched-runner")],
+    p = subprocess.Popen([bin_path("pgsched-runner")], env=runner_env(),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     running = wait_for(lambda: one(M, "SELECT count(*) FROM query_run WHERE"
                                    " query_id = %s AND status = 'running'",
@@ -148,7 +148,7 @@ def test_sigkill_mid_run():
 
 def test_sigterm_mid_run():
     j = add_job(M, DS, "stopped", SLOW, timeout_ms=60000)
-    p = subprocess.Popen([bin_path("pgsched-runner")],
+    p = subprocess.Popen([bin_path("pgsched-runner")], env=runner_env(),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_for(lambda: one(M, "SELECT count(*) FROM query_run WHERE"
                          " query_id = %s AND status = 'running'", (j,)), 20)
@@ -345,7 +345,7 @@ def test_four_runners_exactly_once():
           " - make_interval(mins => 10, secs => %s), next_run_at = now()"
           " - interval '1 second' WHERE name LIKE 'many%%'", (7 * (t + 1),))
         procs = [subprocess.Popen([bin_path("pgsched-runner")],
-                                  stdout=subprocess.PIPE,
+                                  env=runner_env(), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE) for _ in range(4)]
         for p in procs:
             p.wait(timeout=300)
