@@ -340,10 +340,15 @@ def test_four_runners_exactly_once():
         add_job(M, DS, "many%d" % i, "SELECT %d" % i, due=False)
     ticks = 3
     for t in range(ticks):
-        # A new slot per tick: shift the anchor, make every job due.
-        q(M, "UPDATE query_job SET start_at = date_trunc('minute', now())"
-          " - make_interval(mins => 10, secs => %s), next_run_at = now()"
-          " - interval '1 second' WHERE name LIKE 'many%%'", (7 * (t + 1),))
+        # A new slot per tick: shift the anchor by 7 s and make its latest
+        # slot due.  (next_run_at = now() - 1 s was the slot itself when no
+        # boundary fell in that second: two ticks within one second then
+        # had the same slot, and the second tick ran nothing.)
+        q(M, "UPDATE query_job j SET start_at = a.at, next_run_at = a.at"
+          " + floor(extract(epoch FROM now() - a.at) / 60)"
+          " * interval '1 minute' FROM (SELECT date_trunc('minute', now())"
+          " - make_interval(mins => 10, secs => %s) AS at) a"
+          " WHERE j.name LIKE 'many%%'", (7 * (t + 1),))
         procs = [subprocess.Popen([bin_path("pgsched-runner")],
                                   env=runner_env(), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE) for _ in range(4)]
