@@ -1,14 +1,36 @@
 /*
- * cmd_db.c: pgsched-admin db migrate|status, and config check.
+ * cmd_db.c: pgsched-admin db migrate|status|grant, and config check.
  */
 #include <stdio.h>
 
 #include "cli.h"
 #include "migrate.h"
 
+/* Maps a migrate_grant failure to one line and an exit code. */
+static int
+db_grant_fail(struct cli *c, enum pgs_rc rc, const char *msg)
+{
+	switch (rc) {
+	case PGS_NOTFOUND:
+		return cli_fail(EX_NOUSER, "%s: %s", c->path, msg);
+	case PGS_INVALID:
+		return cli_fail(EX_DATAERR, "%s: %s", c->path, msg);
+	case PGS_DENIED:
+		return cli_fail(EX_NOPERM, "%s: %s: run it as the owner, with "
+		    "the PG_DSN_APP of db migrate", c->path, msg);
+	case PGS_DB:
+		return cli_fail(EX_UNAVAILABLE, "%s: database unavailable: "
+		    "%s", c->path, msg);
+	default:
+		return cli_fail(EX_SOFTWARE, "%s: %s", c->path, msg);
+	}
+}
+
 static int
 db_migrate_cmd(struct cli *c, int argc, char **argv)
 {
+	const char	*api, *runner;
+	char		 msg[512];
 	enum pgs_rc	 rc;
 	int		 ex, applied;
 
@@ -23,6 +45,46 @@ db_migrate_cmd(struct cli *c, int argc, char **argv)
 	printf("schema up to date (%d migration%s applied, latest %s)\n",
 	    applied, applied == 1 ? "" : "s",
 	    migrations[migrations_count - 1].name);
+	/* Roles set up by db grant get the grants of this schema (a new
+	 * table, a new column) at once. */
+	rc = migrate_roles(&c->db, &c->arena, &api, &runner);
+	if (rc != PGS_OK)
+		return cli_db_fail(c, rc, "db migrate");
+	if (api == NULL)
+		return 0;
+	rc = migrate_grant(&c->db, NULL, NULL, msg, sizeof(msg));
+	if (rc != PGS_OK)
+		return db_grant_fail(c, rc, msg);
+	printf("grants applied again: API role %s, runner role %s\n", api,
+	    runner);
+	return 0;
+}
+
+static int
+db_grant_cmd(struct cli *c, int argc, char **argv)
+{
+	const char	*api = NULL, *runner = NULL;
+	const struct cli_opt opts[] = {
+		{ "api", true, &api, NULL }, { "runner", true, &runner, NULL },
+		{ NULL, 0, 0, 0 } };
+	char		 msg[512];
+	enum pgs_rc	 rc;
+	int		 ex;
+
+	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
+	if (ex != 0)
+		return ex;
+	if (api == NULL || *api == '\0' || runner == NULL || *runner == '\0')
+		return cli_fail(EX_USAGE, "%s: give both --api ROLE and "
+		    "--runner ROLE (see --help)", c->path);
+	ex = cli_connect(c, true);
+	if (ex != 0)
+		return ex;
+	rc = migrate_grant(&c->db, api, runner, msg, sizeof(msg));
+	if (rc != PGS_OK)
+		return db_grant_fail(c, rc, msg);
+	printf("granted: API role %s, runner role %s (applied again by every "
+	    "db migrate)\n", api, runner);
 	return 0;
 }
 
@@ -53,6 +115,19 @@ static const struct cli_cmd db_cmds[] = {
 	    "(safe to run twice, or from two hosts at once)", NULL },
 	{ "status", db_status_cmd, "check that the schema is up to date",
 	    NULL },
+	{ "grant", db_grant_cmd, "give the API and the runner their own "
+	    "roles, with only the privileges each needs (run as the owner)",
+	    "  --api ROLE             role of pgsched-fcgi (required): reads, "
+	    "manages users,\n"
+	    "                         sessions, sources and queries, queues "
+	    "manual runs;\n"
+	    "                         never changes or deletes a run or a "
+	    "result\n"
+	    "  --runner ROLE          role of pgsched-runner (required): "
+	    "claims and writes\n"
+	    "                         runs and results, prunes by retention; "
+	    "no users or\n"
+	    "                         sessions\n" },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -378,7 +378,11 @@ h_run_next(struct req *r)
 	return run_adjacent_reply(r, true);
 }
 
-/* Starts `pgsched-runner --run ID` detached (double fork, exec). */
+/*
+ * Starts `pgsched-runner --run ID` detached (double fork, exec), with the
+ * runner's own metadata role when PG_DSN_RUNNER is set: the pool's role
+ * may only queue the run, not claim or record it.
+ */
 static void
 run_spawn(struct req *r, long run_id)
 {
@@ -416,6 +420,10 @@ run_spawn(struct req *r, long run_id)
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
+		/* The environment wins over the env file the runner reads. */
+		if (r->app->conf.pg_dsn_runner != NULL &&
+		    setenv("PG_DSN_APP", r->app->conf.pg_dsn_runner, 1) != 0)
+			_exit(127);
 		execv(r->app->runner_path, (char *const *)argv);
 		_exit(127);
 	}

@@ -56,6 +56,18 @@ check "/etc/pgsched/pgsched.env is root:pgsched 0640" \
     perms /etc/pgsched/pgsched.env root:pgsched 640
 check "pgsched.env is the shipped example" cmp /etc/pgsched/pgsched.env \
     /usr/share/pgsched/pgsched.env.example
+for f in fcgi runner; do
+	check "/etc/pgsched/$f.env is root:pgsched 0640" \
+	    perms "/etc/pgsched/$f.env" root:pgsched 640
+	check "$f.env is the shipped example" cmp "/etc/pgsched/$f.env" \
+	    /usr/share/pgsched/pgsched.env.example
+done
+check "the units and the cron line read their own env files" sh -c \
+    "grep -q 'env-file /etc/pgsched/fcgi.env' \
+	/lib/systemd/system/pgsched-fcgi.service &&
+    grep -q 'env-file /etc/pgsched/runner.env' \
+	/lib/systemd/system/pgsched-runner.service &&
+    grep -q 'env-file /etc/pgsched/runner.env' /etc/cron.d/pgsched"
 check "no systemd unit enabled" sh -c \
     "! ls /etc/systemd/system/*/pgsched* 2>/dev/null | grep -q ."
 check "pgsched-admin runs" /usr/bin/pgsched-admin --version
@@ -88,11 +100,20 @@ check "the runner's log line is in /var/log/pgsched, owned by pgsched" \
 # --- upgrade (same version again): settings kept -------------------------
 echo "# local edit" >>/etc/pgsched/pgsched.env
 chmod 0600 /etc/pgsched/pgsched.env
+echo "# pool edit" >>/etc/pgsched/fcgi.env
+# As from a version without per-program env files: runner.env missing.
+rm /etc/pgsched/runner.env
 check "dpkg -i again (upgrade path)" dpkg -i "$deb"
 check "upgrade keeps the edited pgsched.env" \
     grep -qx '# local edit' /etc/pgsched/pgsched.env
 check "upgrade leaves the settings file's mode alone" \
     perms /etc/pgsched/pgsched.env root:pgsched 600
+check "upgrade keeps the edited fcgi.env" \
+    grep -qx '# pool edit' /etc/pgsched/fcgi.env
+check "upgrade makes a missing runner.env from pgsched.env" sh -c \
+    "grep -qx '# local edit' /etc/pgsched/runner.env &&
+    test \"\$(stat -c '%U:%G %a' /etc/pgsched/runner.env)\" = \
+	'root:pgsched 640'"
 
 # --- remove, then purge ---------------------------------------------------
 echo secret >/etc/pgsched/private_key.base64
@@ -102,8 +123,9 @@ check "remove: settings and logs kept" test -f /etc/pgsched/pgsched.env \
     -a -d /var/log/pgsched
 check "dpkg -P" dpkg -P pgsched
 check "purge: /var/log/pgsched removed" test ! -e /var/log/pgsched
-check "purge: pgsched.env and runner.enabled removed" \
-    test ! -e /etc/pgsched/pgsched.env -a ! -e /etc/pgsched/runner.enabled
+check "purge: the env files and runner.enabled removed" \
+    test ! -e /etc/pgsched/pgsched.env -a ! -e /etc/pgsched/fcgi.env \
+    -a ! -e /etc/pgsched/runner.env -a ! -e /etc/pgsched/runner.enabled
 check "purge: key files kept" test -f /etc/pgsched/private_key.base64
 check "purge: /etc/cron.d/pgsched removed" test ! -e /etc/cron.d/pgsched
 check "purge: the pgsched user stays" getent passwd pgsched

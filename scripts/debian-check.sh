@@ -101,10 +101,13 @@ for f in /usr/bin/pgsched-admin /usr/bin/pgsched-runner \
     /usr/share/doc/pgsched/examples/nginx/pgsched_fastcgi.conf \
     /usr/share/doc/pgsched/examples/pgsched.env.example \
     /usr/share/man/man1/pgsched-admin.1.gz \
-    /usr/share/doc/pgsched/README.Debian /usr/share/doc/pgsched/copyright
+    /usr/share/pgsched/sql/roles.sql /usr/share/doc/pgsched/copyright
 do
 	check "ships $f" grep -qx "$f" "$work/files"
 done
+# dh_compress compresses it once it is over 4 KiB (Debian policy 12.3).
+check "ships /usr/share/doc/pgsched/README.Debian" \
+    grep -qxE '/usr/share/doc/pgsched/README\.Debian(\.gz)?' "$work/files"
 check "does not ship /etc/pgsched (postinst makes it)" \
     sh -c "! grep -q '^/etc/pgsched' '$work/files'"
 check "does not ship /var/log" sh -c "! grep -q '^/var/log' '$work/files'"

@@ -2,8 +2,9 @@
 # embedded.sh [--once]: build pg-sched and run it for real on an embedded
 # default, all under .embedded/ in this directory:
 #   - a throwaway PostgreSQL cluster on loopback (metadata database
-#     "pgsched" and a sample source database "sample" with an orders table
-#     and a dedicated read-only role),
+#     "pgsched" owned by the role pgsched, the API and runner roles of
+#     `pgsched-admin db grant`, and a sample source database "sample" with
+#     an orders table and a dedicated read-only role),
 #   - keys, an admin user with a random password, the sample data source,
 #     a sample query scheduled every minute,
 #   - pgsched-runner every minute (as cron would start it),
@@ -29,8 +30,15 @@ if [ ! -x "$bld/pgsched-runner" ] || [ -z "${PGSCHED_BUILD_DIR:-}" ]; then
 	}
 fi
 admin=$bld/pgsched-admin
-runner=$bld/pgsched-runner
+runner_bin=$bld/pgsched-runner
 fcgi=$bld/pgsched-fcgi
+# Each program has its env file, hence its own metadata role: pgsched-admin
+# the owner's (pgsched.env), the pool the API role's (fcgi.env), the runner
+# the runner role's (runner.env).
+run_runner() {
+	"$runner_bin" --env-file "$dir/runner.env" "$@"
+}
+runner=run_runner
 
 dir=$top/.embedded
 . "$top/tests/lib/pg.sh"
@@ -53,7 +61,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 pg_start "$dir/pg"
-psql -qX -v ON_ERROR_STOP=1 -c 'CREATE DATABASE pgsched' \
+psql -qX -v ON_ERROR_STOP=1 -c 'CREATE ROLE pgsched LOGIN' \
+    -c 'CREATE ROLE pgsched_api LOGIN' -c 'CREATE ROLE pgsched_runner LOGIN' \
+    -c 'CREATE DATABASE pgsched OWNER pgsched' \
     -c 'CREATE DATABASE sample' >/dev/null
 ro_password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 psql -qX -v ON_ERROR_STOP=1 -d sample >/dev/null <<SQL
@@ -76,18 +86,31 @@ psql -qX -v ON_ERROR_STOP=1 -d sample -v role=pgsched_ro \
     -f "$top/sql/readonly-role.sql" >/dev/null
 
 env_file=$dir/pgsched.env
+# env_for ROLE [RUNNER_ROLE]: a program's settings, connecting as ROLE (and
+# starting its manual runs as RUNNER_ROLE: the pool).
+env_for() {
+	echo "PG_DSN_APP=postgresql://$1@127.0.0.1:$PGPORT/pgsched"
+	if [ -n "${2:-}" ]; then
+		echo "PG_DSN_RUNNER=postgresql://$2@127.0.0.1:$PGPORT/pgsched"
+	fi
+	cat "$dir/common.env"
+}
 umask 077
-cat >"$env_file" <<ENV
-PG_DSN_APP=postgresql://postgres@127.0.0.1:$PGPORT/pgsched
+cat >"$dir/common.env" <<ENV
 PUBLIC_KEY_B64_PATH=$dir/public_key.base64
 APP_PRIVATE_KEY_B64_PATH=$dir/private_key.base64
 ARGON2_SECRET_KEY_B64=$(head -c 32 /dev/urandom | base64)
 LOG_DIR=$dir/logs
 CORS_ALLOWED_ORIGINS=*
 ENV
+env_for pgsched >"$env_file"
+env_for pgsched_api pgsched_runner >"$dir/fcgi.env"
+env_for pgsched_runner >"$dir/runner.env"
+rm -f "$dir/common.env"
 umask 022
 export PGSCHED_ENV_FILE=$env_file
 "$admin" db migrate >/dev/null
+"$admin" db grant --api pgsched_api --runner pgsched_runner >/dev/null
 "$admin" keys gen >/dev/null
 admin_password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
 printf '%s\n' "$admin_password" >"$dir/admin-password"
@@ -107,7 +130,8 @@ printf '%s\n' "$ro_password" | "$admin" dsn add --name sample \
 url="(pgsched-fcgi not built)"
 if [ -x "$fcgi" ]; then
 	chmod 755 "$dir/api"
-	PGSCHED_RUNNER_PATH=$runner stack_start "$dir/api" "$fcgi" "$top" 2
+	PGSCHED_ENV_FILE=$dir/fcgi.env PGSCHED_RUNNER_PATH=$runner_bin \
+	    stack_start "$dir/api" "$fcgi" "$top" 2
 	url=$STACK_URL
 fi
 
@@ -118,9 +142,10 @@ pg-sched is running (everything under $dir).
   API:        $url/api/
   health:     $url/healthz
   admin:      admin@example.com / $admin_password
-  settings:   $env_file
+  settings:   $env_file (owner), $dir/fcgi.env (API),
+              $dir/runner.env (runner)
   logs:       $dir/logs
-  metadata:   psql "postgresql://postgres@127.0.0.1:$PGPORT/pgsched"
+  metadata:   psql "postgresql://pgsched@127.0.0.1:$PGPORT/pgsched"
 
 Try:
   curl -s $url/api/queries

@@ -72,6 +72,7 @@ static bool	check_dsn(const char *, char *, size_t);
 
 static const struct conf_var vars[] = {
 	S("PG_DSN_APP", pg_dsn_app, NULL, 1, STR_MAX, check_dsn, true),
+	S("PG_DSN_RUNNER", pg_dsn_runner, NULL, 1, STR_MAX, check_dsn, true),
 	S("PUBLIC_KEY_B64_PATH", public_key_path, "./public_key.base64",
 	    1, PATH_MAX - 1, NULL, false),
 	S("APP_PRIVATE_KEY_B64_PATH", private_key_path, NULL,
@@ -763,7 +764,7 @@ conf_print(const struct conf *c, void *fp)
 			s = *(char *const *)(const void *)field;
 			if (s == NULL)
 				fprintf(fp, "%s=\n", vars[i].name);
-			else if (strcmp(vars[i].name, "PG_DSN_APP") == 0) {
+			else if (strncmp(vars[i].name, "PG_DSN_", 7) == 0) {
 				masked = conf_mask_dsn(s);
 				fprintf(fp, "%s=%s\n", vars[i].name, masked);
 				free(masked);

@@ -14,6 +14,7 @@
 struct conf {
 	/* metadata database and secrets */
 	char	*pg_dsn_app;		/* PG_DSN_APP, required by most verbs */
+	char	*pg_dsn_runner;		/* PG_DSN_RUNNER: the pool's runners */
 	char	*public_key_path;	/* PUBLIC_KEY_B64_PATH */
 	char	*private_key_path;	/* APP_PRIVATE_KEY_B64_PATH */
 	char	*argon2_secret_b64;	/* ARGON2_SECRET_KEY_B64 (32-64 bytes) */

@@ -404,8 +404,6 @@ db_map_sqlstate(const char *st)
 		return PGS_INVALID;
 	if (strcmp(st, "57014") == 0 || strcmp(st, "55P03") == 0)
 		return PGS_TIMEOUT;
-	if (strcmp(st, "42501") == 0)
-		return PGS_DENIED;
 	if (strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0 ||
 	    strcmp(st, "53300") == 0)
 		return PGS_DB;

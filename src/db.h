@@ -116,8 +116,10 @@ enum pgs_rc	 db_probe_wait(struct db *db, int timeout_ms) PGS_MUSTCHECK;
  * result status is `expect`, stores the result in *out (if out is not NULL)
  * with PQclear deferred to the arena, and returns PGS_OK.  Otherwise maps
  * the SQLSTATE: 23505 -> PGS_CONFLICT, 23503, 23502, 23514 and class 22 ->
- * PGS_INVALID, 57014 -> PGS_TIMEOUT, 42501 -> PGS_DENIED, connection
- * failures -> PGS_DB, anything else -> PGS_INTERNAL; logs it once.
+ * PGS_INVALID, 57014 -> PGS_TIMEOUT, connection failures -> PGS_DB,
+ * anything else -> PGS_INTERNAL; logs it once.  A privilege the program's
+ * role lacks (42501: a grant missing, CONTRACT §10) is PGS_INTERNAL, never
+ * PGS_DENIED, which means the caller of the API may not do it.
  */
 enum pgs_rc	 db_exec(struct db *db, struct arena *a, const char *sql,
 		    int n, const char *const *params, ExecStatusType expect,

@@ -134,3 +134,113 @@ out:
 	arena_free(&a);
 	return rc;
 }
+
+enum pgs_rc
+migrate_roles(struct db *db, struct arena *a, const char **api,
+    const char **runner)
+{
+	static const char sql_exists[] =
+	    "SELECT to_regclass('schema_roles') IS NOT NULL";
+	static const char sql[] =
+	    "SELECT max(role_name::text) FILTER (WHERE kind = 'api'),"
+	    " max(role_name::text) FILTER (WHERE kind = 'runner')"
+	    " FROM schema_roles";
+	PGresult	*res;
+	enum pgs_rc	 rc;
+
+	*api = *runner = NULL;
+	rc = db_query(db, a, sql_exists, 0, NULL, &res);
+	if (rc != PGS_OK || !db_bool(res, 0, 0))
+		return rc;
+	rc = db_query(db, a, sql, 0, NULL, &res);
+	if (rc != PGS_OK)
+		return rc;
+	*api = db_str(a, res, 0, 0);
+	*runner = db_str(a, res, 0, 1);
+	if (*api == NULL || *runner == NULL)
+		*api = *runner = NULL;
+	return PGS_OK;
+}
+
+/*
+ * Checks what sql/roles.sql would refuse with a less clear message: that
+ * api and runner (NULL: the recorded ones) are roles (PGS_NOTFOUND) and
+ * that this session acts as the owner of the tables (PGS_DENIED); msg
+ * says which.  PGS_INVALID when no roles are given nor recorded.
+ */
+static enum pgs_rc
+migrate_grant_check(struct db *db, struct arena *a, const char *api,
+    const char *runner, char *msg, size_t msglen)
+{
+	static const char sql_known[] =
+	    "SELECT k FROM unnest(ARRAY[$1, $2]::text[]) WITH ORDINALITY"
+	    " AS u(k, i) WHERE NOT EXISTS (SELECT 1 FROM pg_roles"
+	    " WHERE rolname = u.k) ORDER BY i LIMIT 1";
+	static const char sql_owner[] =
+	    "SELECT pg_has_role(current_user, relowner, 'USAGE'),"
+	    " relowner::regrole::text, current_user::text FROM pg_class"
+	    " WHERE oid = 'query_run'::regclass";
+	const char	*p[2] = { api, runner };
+	PGresult	*res;
+	enum pgs_rc	 rc = PGS_OK;
+
+	if (api == NULL || runner == NULL)
+		rc = migrate_roles(db, a, &p[0], &p[1]);
+	if (rc == PGS_OK && p[0] == NULL) {
+		snprintf(msg, msglen, "no API and runner roles recorded: run "
+		    "'pgsched-admin db grant --api ROLE --runner ROLE'");
+		return PGS_INVALID;
+	}
+	if (rc == PGS_OK)
+		rc = db_query(db, a, sql_known, 2, p, &res);
+	if (rc == PGS_OK && PQntuples(res) > 0) {
+		snprintf(msg, msglen, "role \"%s\" does not exist",
+		    PQgetvalue(res, 0, 0));
+		return PGS_NOTFOUND;
+	}
+	if (rc == PGS_OK)
+		rc = db_query(db, a, sql_owner, 0, NULL, &res);
+	if (rc == PGS_OK && !db_bool(res, 0, 0)) {
+		snprintf(msg, msglen, "role \"%s\" does not own the tables "
+		    "(\"%s\" does)", PQgetvalue(res, 0, 2),
+		    PQgetvalue(res, 0, 1));
+		rc = PGS_DENIED;
+	}
+	return rc;
+}
+
+enum pgs_rc
+migrate_grant(struct db *db, const char *api, const char *runner,
+    char *msg, size_t msglen)
+{
+	static const char sql_quiet[] =
+	    "SET LOCAL client_min_messages TO warning";
+	/* Read by sql/roles.sql; local: gone at the end of the transaction. */
+	static const char sql_roles[] =
+	    "SELECT set_config('pgsched.api_role', $1, true),"
+	    " set_config('pgsched.runner_role', $2, true)";
+	const char	*p[] = { api != NULL ? api : "",
+	    runner != NULL ? runner : "" };
+	struct arena	 a;
+	PGresult	*res;
+	enum pgs_rc	 rc;
+
+	arena_init(&a);
+	msg[0] = '\0';
+	rc = db_begin(db);
+	if (rc != PGS_OK)
+		goto out;
+	rc = migrate_grant_check(db, &a, api, runner, msg, msglen);
+	if (rc == PGS_OK)
+		rc = db_cmd(db, &a, sql_quiet, 0, NULL);
+	if (rc == PGS_OK)
+		rc = db_query(db, &a, sql_roles, 2, p, &res);
+	if (rc == PGS_OK)
+		rc = db_script(db, migrate_roles_sql);
+	rc = db_end(db, rc);
+out:
+	if (rc != PGS_OK && msg[0] == '\0')
+		snprintf(msg, msglen, "%s", db_error(db));
+	arena_free(&a);
+	return rc;
+}

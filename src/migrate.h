@@ -17,6 +17,8 @@ struct migration {
 
 extern const struct migration	migrations[];
 extern const size_t		migrations_count;
+/* sql/roles.sql: the grants of the API and runner roles (CONTRACT §10). */
+extern const char		migrate_roles_sql[];
 
 /*
  * Applies every migration the database lacks, each in its own transaction,
@@ -26,6 +28,26 @@ extern const size_t		migrations_count;
  */
 enum pgs_rc	migrate_apply(struct db *db, FILE *report, int *applied)
 		    PGS_MUSTCHECK;
+/*
+ * Applies sql/roles.sql in one transaction: grants exactly what the API
+ * role api and the runner role runner need, records the two names, and
+ * takes away what else they (and PUBLIC, and roles recorded before) held
+ * on pg-sched's tables.  With api and runner NULL it applies the recorded
+ * names again.  Returns PGS_OK; PGS_NOTFOUND when a role does not exist;
+ * PGS_INVALID when a role is unfit (a superuser, the owner, both the same,
+ * ...) or none is given nor recorded; PGS_DENIED when the session does
+ * not own the tables; or the database's failure.  msg then says why, in
+ * one line, and nothing has changed.
+ */
+enum pgs_rc	migrate_grant(struct db *db, const char *api,
+		    const char *runner, char *msg, size_t msglen)
+		    PGS_MUSTCHECK;
+/*
+ * Reads the API and runner roles recorded by migrate_grant into api and
+ * runner (arena-owned); both NULL when none are recorded.
+ */
+enum pgs_rc	migrate_roles(struct db *db, struct arena *a,
+		    const char **api, const char **runner) PGS_MUSTCHECK;
 /*
  * Checks that the database has every migration this binary knows.  Returns
  * PGS_OK, or PGS_INVALID with a message telling the operator to run

@@ -33,8 +33,8 @@ import pandas as pd
 import psycopg2
 
 from pgtest import (LOCK_CLASS, add_job, add_source, bin_path, check, one, q,
-                    run_tests, runner, runs_of, seal, setup_db, source,
-                    source_port, wait_for)
+                    run_tests, runner, runner_env, runs_of, seal, setup_db,
+                    source, source_port, wait_for)
 
 M = None
 SK = None
@@ -60,7 +60,7 @@ def popen_runner(*args, prefix=()):
     # not upset ASan's link-order check, and a SIGSEGV must kill the
     # worker as it would in production instead of ASan turning it into
     # exit 1.
-    env = dict(os.environ)
+    env = runner_env()
     env["ASAN_OPTIONS"] = ":".join(filter(None, [
         env.get("ASAN_OPTIONS", ""), "verify_asan_link_order=0",
         "handle_segv=0"]))
@@ -373,7 +373,8 @@ def test_standby_does_nothing():
             print("standby: skipped (see above)")
             disable(j)
             return
-        dsn = "postgresql://postgres@127.0.0.1:%s/pgsched" % port
+        dsn = "postgresql://%s@127.0.0.1:%s/pgsched" % (
+            os.environ.get("PGSCHED_TEST_RUNNER_ROLE", "postgres"), port)
         sb = wait_for(lambda: standby_ready(dsn), 30)
         check("standby is in recovery", sb)
         r = runner(env={"PG_DSN_APP": dsn})

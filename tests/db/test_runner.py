@@ -11,8 +11,8 @@ import subprocess
 import time
 
 from pgtest import (LOCK_CLASS, add_job, add_source, bin_path, check, meta,
-                    one, q, run_tests, runner, runs_of, setup_db, source,
-                    wait_for)
+                    one, q, run_tests, runner, runner_env, runs_of, setup_db,
+                    source, wait_for)
 
 M = None
 SK = None
@@ -128,7 +128,7 @@ SLOW = "SELECT count(*) FROM generate_series(1, 400000000)"
 
 def test_sigkill_mid_run():
     j = add_job(M, DS, "killed", SLOW, timeout_ms=60000)
-    p = subprocess.Popen([bin_path("pgsched-runner")],
+    p = subprocess.Popen([bin_path("pgsched-runner")], env=runner_env(),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     running = wait_for(lambda: one(M, "SELECT count(*) FROM query_run WHERE"
                                    " query_id = %s AND status = 'running'",
@@ -149,7 +149,7 @@ def test_sigkill_mid_run():
 
 def test_sigterm_mid_run():
     j = add_job(M, DS, "stopped", SLOW, timeout_ms=60000)
-    p = subprocess.Popen([bin_path("pgsched-runner")],
+    p = subprocess.Popen([bin_path("pgsched-runner")], env=runner_env(),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_for(lambda: one(M, "SELECT count(*) FROM query_run WHERE"
                          " query_id = %s AND status = 'running'", (j,)), 20)
@@ -341,12 +341,17 @@ def test_four_runners_exactly_once():
         add_job(M, DS, "many%d" % i, "SELECT %d" % i, due=False)
     ticks = 3
     for t in range(ticks):
-        # A new slot per tick: shift the anchor, make every job due.
-        q(M, "UPDATE query_job SET start_at = date_trunc('minute', now())"
-          " - make_interval(mins => 10, secs => %s), next_run_at = now()"
-          " - interval '1 second' WHERE name LIKE 'many%%'", (7 * (t + 1),))
+        # A new slot per tick: shift the anchor by 7 s and make its latest
+        # slot due.  (next_run_at = now() - 1 s was the slot itself when no
+        # boundary fell in that second: two ticks within one second then
+        # had the same slot, and the second tick ran nothing.)
+        q(M, "UPDATE query_job j SET start_at = a.at, next_run_at = a.at"
+          " + floor(extract(epoch FROM now() - a.at) / 60)"
+          " * interval '1 minute' FROM (SELECT date_trunc('minute', now())"
+          " - make_interval(mins => 10, secs => %s) AS at) a"
+          " WHERE j.name LIKE 'many%%'", (7 * (t + 1),))
         procs = [subprocess.Popen([bin_path("pgsched-runner")],
-                                  stdout=subprocess.PIPE,
+                                  env=runner_env(), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE) for _ in range(4)]
         for p in procs:
             p.wait(timeout=300)

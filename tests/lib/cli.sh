@@ -50,6 +50,19 @@ err_has() {
 	grep -Eq -- "$1" "$ERR" || fail "stderr does not match /$1/"
 }
 
+# grant_roles: gives the API and runner roles of with-pg.sh their
+# privileges (pgsched-admin db grant, after db migrate).
+grant_roles() {
+	run 0 db grant --api "$PGSCHED_TEST_API_ROLE" \
+	    --runner "$PGSCHED_TEST_RUNNER_ROLE"
+}
+
+# runner ARGS...: pgsched-runner as the runner role.
+runner() {
+	PG_DSN_APP=$PGSCHED_TEST_RUNNER_DSN \
+	    "$PGSCHED_BUILDDIR/pgsched-runner" "$@"
+}
+
 # q SQL [DB]: one value from psql.
 q() {
 	psql -qAtX -v ON_ERROR_STOP=1 -d "${2:-pgsched}" -c "$1"

@@ -1,8 +1,11 @@
 """Helpers for pg-sched's Python integration tests.
 
 Tests run under tests/lib/with-pg.sh, which starts a throwaway PostgreSQL
-and exports PG_DSN_APP (metadata database), PGSCHED_TEST_SOURCE_URI (a
-source database), key paths, a pepper, and PGSCHED_BUILDDIR/SRCDIR.
+and exports PG_DSN_APP (metadata database, as its owner), the API and
+runner roles' DSNs, PGSCHED_TEST_SOURCE_URI (a source database), key
+paths, a pepper, and PGSCHED_BUILDDIR/SRCDIR.  pgsched-admin and meta()
+connect as the owner; migrate() grants the two roles their privileges,
+and runner() runs pgsched-runner as the runner role (CONTRACT §10).
 Each check is counted; the script ends with "N passed, N failed".
 """
 import base64
@@ -66,8 +69,19 @@ def admin(*args, **kw):
     return run([bin_path("pgsched-admin")] + list(args), **kw)
 
 
-def runner(*args, **kw):
-    return run([bin_path("pgsched-runner")] + list(args), **kw)
+def runner_env(env=None):
+    """The environment of a pgsched-runner the tests start: the runner
+    role's DSN (when the harness made one), then env on top."""
+    e = dict(os.environ)
+    if os.environ.get("PGSCHED_TEST_RUNNER_DSN"):
+        e["PG_DSN_APP"] = os.environ["PGSCHED_TEST_RUNNER_DSN"]
+    e.update(env or {})
+    return e
+
+
+def runner(*args, env=None, **kw):
+    return run([bin_path("pgsched-runner")] + list(args),
+               env=runner_env(env), **kw)
 
 
 def meta():
@@ -94,9 +108,20 @@ def one(conn, sql, args=None):
     return rows[0][0] if rows else None
 
 
+def grant():
+    """Gives the harness's API and runner roles their privileges (db
+    grant), as the owner; nothing when there are no such roles."""
+    api = os.environ.get("PGSCHED_TEST_API_ROLE")
+    rnr = os.environ.get("PGSCHED_TEST_RUNNER_ROLE")
+    if api and rnr:
+        r = admin("db", "grant", "--api", api, "--runner", rnr)
+        assert r.returncode == 0, r.stderr
+
+
 def migrate():
     r = admin("db", "migrate")
     assert r.returncode == 0, r.stderr
+    grant()
 
 
 def make_keys():

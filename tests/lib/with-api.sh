@@ -5,10 +5,12 @@
 #
 #   sh tests/lib/with-pg.sh tests/lib/with-api.sh tests/api/test_api.py
 #
-# It migrates the metadata database, generates the key pair, creates one
-# user per role, starts pgsched-fcgi on a unix socket and nginx on a free
+# It migrates the metadata database, grants the API and runner roles their
+# privileges (pgsched-admin db grant), generates the key pair, creates one
+# user per role, starts pgsched-fcgi on a unix socket (as the API role, and
+# its manual runs as the runner role: PG_DSN_RUNNER) and nginx on a free
 # loopback port, exports PGSCHED_API_URL and friends, runs TEST and stops
-# everything from a trap.  Binaries come from PGSCHED_BUILDDIR (or
+# everything from a trap.  The test itself keeps the owner's PG_DSN_APP.  Binaries come from PGSCHED_BUILDDIR (or
 # PGSCHED_FCGI / PGSCHED_ADMIN / PGSCHED_NGINX).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,6 +38,8 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 "$admin" db migrate >"$dir/setup.log" 2>&1 &&
+"$admin" db grant --api "$PGSCHED_TEST_API_ROLE" \
+    --runner "$PGSCHED_TEST_RUNNER_ROLE" >>"$dir/setup.log" 2>&1 &&
 "$admin" keys gen >>"$dir/setup.log" 2>&1 || {
 	cat "$dir/setup.log" >&2
 	exit 99
@@ -85,7 +89,13 @@ export PGSCHED_OPENAPI_PATH=${PGSCHED_OPENAPI_PATH:-$src/openapi.json}
 export CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-https://dash.example.com}
 export APP_NAME=pgsched-api-test
 
+# The pool as the API role; the runners it starts as the runner role.
+owner_dsn=$PG_DSN_APP
+PG_DSN_APP=$PGSCHED_TEST_API_DSN
+export PG_DSN_RUNNER=$PGSCHED_TEST_RUNNER_DSN
 stack_start "$dir" "$fcgi" "$src" "${PGSCHED_TEST_WORKERS:-2}" || exit 99
+PG_DSN_APP=$owner_dsn
+unset PG_DSN_RUNNER
 
 # Stop/start of the metadata server for the restart test.
 cat >"$dir/pgctl.sh" <<CTL

@@ -6,6 +6,14 @@
 # metadata database "pgsched" and a source database "source", export the
 # PG* variables and PG_DSN_APP, run the test, and stop the server from a
 # trap whatever happens.  Exits 77 (skip) when PostgreSQL is not installed.
+#
+# PG_DSN_APP is the owner's (the superuser postgres): pgsched-admin and the
+# tests' own set-up connections use it.  The pool and the runners run as
+# the roles of CONTRACT §10, created here with LOGIN (trust, as every
+# role of this cluster): PGSCHED_TEST_API_ROLE / PGSCHED_TEST_API_DSN and
+# PGSCHED_TEST_RUNNER_ROLE / PGSCHED_TEST_RUNNER_DSN.  They get their
+# grants from `pgsched-admin db grant` once a test has migrated
+# (pgtest.migrate(), with-api.sh, grant_roles in cli.sh).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/pg.sh"
@@ -26,10 +34,15 @@ trap 'exit 130' INT TERM
 
 pg_start "$tmp/pg" || exit 99
 psql -qX -v ON_ERROR_STOP=1 -c 'CREATE DATABASE pgsched' \
-    -c 'CREATE DATABASE source' >/dev/null || exit 99
+    -c 'CREATE DATABASE source' -c 'CREATE ROLE pgsched_api LOGIN' \
+    -c 'CREATE ROLE pgsched_runner LOGIN' >/dev/null || exit 99
 
 export PGSCHED_TEST_TMP=$tmp
 export PG_DSN_APP="postgresql://postgres@127.0.0.1:$PGPORT/pgsched"
+export PGSCHED_TEST_API_ROLE=pgsched_api
+export PGSCHED_TEST_API_DSN="postgresql://pgsched_api@127.0.0.1:$PGPORT/pgsched"
+export PGSCHED_TEST_RUNNER_ROLE=pgsched_runner
+export PGSCHED_TEST_RUNNER_DSN="postgresql://pgsched_runner@127.0.0.1:$PGPORT/pgsched"
 export PGSCHED_TEST_SOURCE_URI="postgresql://postgres@127.0.0.1:$PGPORT/source"
 export PGDATABASE=pgsched
 export LOG_DIR=$tmp/logs

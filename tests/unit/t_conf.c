@@ -18,7 +18,7 @@
 #include "../../src/conf.h"
 
 static const char *const names[] = {
-	"PG_DSN_APP", "PUBLIC_KEY_B64_PATH", "APP_PRIVATE_KEY_B64_PATH",
+	"PG_DSN_APP", "PG_DSN_RUNNER", "PUBLIC_KEY_B64_PATH", "APP_PRIVATE_KEY_B64_PATH",
 	"ARGON2_SECRET_KEY_B64", "DB_CONNECT_TIMEOUT_S", "SESSION_TTL_HOURS",
 	"SESSION_EXTEND_ON_USE_MIN", "ALLOWED_ROLES", "TRUST_PROXY",
 	"CORS_ALLOWED_ORIGINS", "RUNS_PUBLIC", "MAX_BODY_BYTES",
@@ -464,11 +464,15 @@ t_masking(void **state)
 
 	setenv("ARGON2_SECRET_KEY_B64", B64_32, 1);
 	setenv("PG_DSN_APP", "postgresql://u:hunter2@h/d", 1);
+	setenv("PG_DSN_RUNNER", "postgresql://r:swordfish@h/d", 1);
 	assert_int_equal(conf_load(&c, NULL, err, sizeof(err)), PGS_OK);
 	text = print_conf(&c);
 	assert_non_null(strstr(text, "ARGON2_SECRET_KEY_B64=***\n"));
 	assert_null(strstr(text, B64_32));
 	assert_null(strstr(text, "hunter2"));
+	assert_null(strstr(text, "swordfish"));
+	assert_non_null(strstr(text,
+	    "PG_DSN_RUNNER=postgresql://r:***@h/d\n"));
 	assert_non_null(strstr(text, "SESSION_TTL_HOURS=72\n"));
 	assert_non_null(strstr(text, "TRUST_PROXY=1\n"));
 	assert_non_null(strstr(text, "APP_PRIVATE_KEY_B64_PATH=\n"));
