@@ -158,11 +158,22 @@ def test_killed_runner_retried(ed, ds):
     check("still recorded as running", run_row(rid)[0] == "running",
           run_row(rid))
     tick = subprocess.run([os.path.join(BUILD, "pgsched-runner")],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120,
+                          env=role_env(PG_DSN_APP="PGSCHED_TEST_RUNNER_DSN"))
     st = run_row(rid)
     check("the next tick retries it", tick.returncode == 0 and
           st[0] == "success" and st[2] == 1, (st, tick.stderr))
 
+
+
+def role_env(**names):
+    """The environment with each given setting taken from the harness's
+    variable of that name (the roles' DSNs), when the harness set it."""
+    e = dict(os.environ)
+    for k, v in names.items():
+        if os.environ.get(v):
+            e[k] = os.environ[v]
+    return e
 
 def test_pool_stop(ed, ds):
     mode = kill_mode()
@@ -182,10 +193,14 @@ def test_pool_stop(ed, ds):
         os.unlink(sock)
     args = [os.path.join(BUILD, "pgsched-fcgi"), "--workers", "2",
             "--socket", sock, "--socket-mode", "0666"]
+    # The pool as the harness runs it: the API role, manual runs recorded
+    # as the runner role (CONTRACT section 10).
     unit = subprocess.Popen([sys.executable, os.path.abspath(__file__),
                              "--unit", mode, "--"] + args,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
+                            text=True, env=role_env(
+                                PG_DSN_APP="PGSCHED_TEST_API_DSN",
+                                PG_DSN_RUNNER="PGSCHED_TEST_RUNNER_DSN"))
     line = unit.stdout.readline()
     check("unit started the pool", line.startswith("pid "), line)
     try:

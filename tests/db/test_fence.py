@@ -30,6 +30,7 @@ import subprocess
 import time
 
 from pgtest import (LOCK_CLASS, add_job, bin_path, check, one, q, run_tests,
+                    runner_env,
                     runner, runs_of, setup_db, source, source_port, wait_for)
 
 M = None
@@ -51,20 +52,19 @@ def has_idle_timeout():
 
 
 def role_dsn(name, idle):
-    """A superuser role whose sessions end after `idle` of idleness;
-    returns its DSN for the metadata database."""
+    """A role with the runner role's privileges whose sessions end after
+    `idle` of idleness; returns its DSN for the metadata database."""
     q(M, "DROP ROLE IF EXISTS %s" % name)
-    q(M, "CREATE ROLE %s LOGIN SUPERUSER" % name)
+    q(M, "CREATE ROLE %s LOGIN IN ROLE %s" % (
+        name, os.environ.get("PGSCHED_TEST_RUNNER_ROLE", "postgres")))
     q(M, "ALTER ROLE %s SET idle_session_timeout = '%s'" % (name, idle))
     return "postgresql://%s@127.0.0.1:%d/pgsched" % (name, source_port())
 
 
 def popen_runner(*args, env=None):
-    e = dict(os.environ)
-    e.update(env or {})
     return subprocess.Popen([bin_path("pgsched-runner")] + list(args),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=e)
+                            text=True, env=runner_env(env))
 
 
 def finish(p, timeout):

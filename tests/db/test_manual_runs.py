@@ -13,9 +13,9 @@ PostgreSQL and the real runner:
 import os
 import signal
 import subprocess
-import time
 
 from pgtest import (LOCK_CLASS, SRCDIR, add_job, admin, bin_path, check,
+                    runner_env,
                     meta, one, q, run_tests, runner, setup_db, wait_for)
 
 M = None
@@ -148,7 +148,8 @@ def test_sigkill_manual_runner_retried():
     j = add_job(M, DS, "killed_manual", "SELECT pg_sleep(3) AS slept",
                 due=False)
     p = subprocess.Popen([bin_path("pgsched-runner"), "--query", str(j)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=runner_env())
     running = wait_for(lambda: one(M, "SELECT count(*) FROM query_run WHERE"
                                    " query_id = %s AND status = 'running'",
                                    (j,)), 20)

@@ -143,8 +143,9 @@ def test_partition_mid_run():
     j = add_job(M, ds, "partitioned", "SELECT pg_sleep(120)",
                 timeout_ms=300000)
     env = dict(os.environ)
-    env["PG_DSN_APP"] = "postgresql://postgres@%s:%d/pgsched" % (
-        addr(1), source_port())
+    env["PG_DSN_APP"] = "postgresql://%s@%s:%d/pgsched" % (
+        os.environ.get("PGSCHED_TEST_RUNNER_ROLE", "postgres"), addr(1),
+        source_port())
     env["RUNNER_NET_TIMEOUT_S"] = str(NET_TIMEOUT)
     p = subprocess.Popen(["ip", "netns", "exec", NS,
                           bin_path("pgsched-runner")], env=env,

@@ -34,6 +34,7 @@ import time
 import psycopg2
 
 from pgtest import (LOCK_CLASS, add_job, add_source, bin_path, check, one, q,
+                    runner_env,
                     run_tests, runs_of, setup_db, source, wait_for)
 
 M = None
@@ -63,8 +64,7 @@ def make_due(jid):
 def start_runner(*args, env=None):
     """Starts pgsched-runner with its output in files; returns (Popen,
     stdout file, stderr file)."""
-    e = dict(os.environ)
-    e["ASAN_OPTIONS"] = ASAN
+    e = runner_env({"ASAN_OPTIONS": ASAN})
     e.update(env or {})
     out = tempfile.TemporaryFile(mode="w+")
     err = tempfile.TemporaryFile(mode="w+")
