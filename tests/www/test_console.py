@@ -56,6 +56,39 @@ def test_installed():
           files ^ listed)
 
 
+def imports(src, js, seen):
+    """The modules js imports, at any depth, into seen."""
+    for m in re.findall(r'from "\./([\w-]+\.js)"',
+                        open(os.path.join(src, "www", js)).read()):
+        if "js/" + m not in seen:
+            seen.add("js/" + m)
+            imports(src, "js/" + m, seen)
+    return seen
+
+
+def test_pages():
+    """Each page: no inline script, style or handler (the CSP forbids
+    them), and a modulepreload for every module its script imports (no
+    waterfall of imports on a first load)."""
+    src = os.environ.get("PGSCHED_SRCDIR", os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    for d, _, fs in os.walk(os.path.join(src, "www")):
+        for f in fs:
+            if not f.endswith(".html"):
+                continue
+            page = open(os.path.join(d, f)).read()
+            name = os.path.relpath(os.path.join(d, f), src)
+            check(name + ": nothing inline", not re.search(
+                r"<style|style=|\son\w+=|<script(?![^>]*\ssrc=)", page),
+                name)
+            mods = re.findall(r'<script type="module" src="/([^"]+)"', page)
+            pre = set(re.findall(r'<link rel="modulepreload" href="/([^"]+)"',
+                                 page))
+            check(name + ": one module, its imports preloaded",
+                  len(mods) == 1 and pre == imports(src, mods[0], set()),
+                  (mods, pre))
+
+
 def test_headers():
     r = requests.get(URL + "/")
     csp = r.headers.get("Content-Security-Policy", "")
@@ -457,6 +490,7 @@ def test_logout(b):
 
 def main():
     test_installed()
+    test_pages()
     skip_without_browser()
     test_headers()
     steps = [("admin", [test_login, test_source, test_editor,

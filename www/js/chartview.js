@@ -45,7 +45,9 @@ export function drawChart(canvas, old, labels, values, label) {
 			responsive: true,
 			maintainAspectRatio: false,
 			plugins: {legend: {display: true}},
-			scales: {x: {ticks: {maxTicksLimit: 12}}},
+			// Labels flat, and only a sample of them measured.
+			scales: {x: {ticks: {maxTicksLimit: 12, sampleSize: 12,
+			    maxRotation: 0}}},
 		},
 		plugins: [markPlugin],
 	});
