@@ -31,7 +31,7 @@ export class ApiError extends Error {
 // Numbers whose text would change in a JS double (bigint, numeric, long
 // decimals) are kept as their source text: JSON.rawJSON values, which
 // JSON.stringify writes back verbatim.  Browsers without JSON.parse source
-// text access (before Chromium 114, Firefox 135) get plain numbers.
+// text access (Chromium before 114, for instance) get plain numbers.
 function exactReviver(key, value, ctx) {
 	if (typeof value === "number" && ctx && ctx.source !== undefined &&
 	    String(value) !== ctx.source && typeof JSON.rawJSON === "function")
