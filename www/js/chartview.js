@@ -1,16 +1,13 @@
 // chartview.js: one line chart on a canvas, drawn with Debian's Chart.js
 // (the global Chart of /javascript/chart.js/chart.min.js).  The colour is
 // the style sheet's --chart.  No animation: the chart is drawn at once,
-// and performance mark "pgsched:chart" says when it first was.
-let marked = false;
+// and performance mark "pgsched:chart" says when it first was on screen.
+import {markPainted} from "./dom.js";
 
 const markPlugin = {
 	id: "pgschedMark",
 	afterRender() {
-		if (!marked) {
-			marked = true;
-			performance.mark("pgsched:chart");
-		}
+		markPainted("pgsched:chart");
 	},
 };
 

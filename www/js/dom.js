@@ -125,6 +125,15 @@ export function confirmButton(label, action) {
 	return b;
 }
 
+// Sets performance mark name once, when the frame holding what was just
+// drawn has been painted (the next animation frame, then its end).
+export function markPainted(name) {
+	requestAnimationFrame(() => setTimeout(() => {
+		if (performance.getEntriesByName(name).length === 0)
+			performance.mark(name);
+	}, 0));
+}
+
 // The query parameter name of this page's URL, or null.
 export function param(name) {
 	return new URLSearchParams(location.search).get(name);

@@ -1,8 +1,8 @@
 // query.js: one query: what it is, its latest result as a table and a
 // chart, its run history, and for editors run now, enable/disable, edit.
 import {api, errorText, withQuery} from "./api.js";
-import {$, badge, el, fmtMs, fmtRelative, fmtTime, param, say,
-    statusBadge, timeEl} from "./dom.js";
+import {$, badge, el, fmtMs, fmtRelative, fmtTime, markPainted, param,
+    say, statusBadge, timeEl} from "./dom.js";
 import {initNav, RANK, toLogin} from "./nav.js";
 import {cellNumber, cellText, chartable, drawTable, fromTableDoc}
     from "./result.js";
@@ -26,7 +26,7 @@ const RUN_SERIES = [
 const qid = Number(param("id"));
 const runsPath = "/api/queries/" + qid + "/runs";
 const page = {rank: 0, query: null, run: null, table: null, chart: null,
-    history: {}};
+    chartSeq: 0, history: {}};
 
 function metaRow(term, ...value) {
 	return [el("dt", {}, term), el("dd", {}, ...value)];
@@ -129,6 +129,7 @@ async function seriesOverRuns(key) {
 async function updateChart() {
 	const key = $("#chart-col").value;
 	const label = $("#chart-col").selectedOptions[0].textContent;
+	const seq = ++page.chartSeq;
 	let s;
 	if ($("input[name=over]:checked").value === "rows") {
 		const t = page.table;
@@ -137,6 +138,8 @@ async function updateChart() {
 		    values: t.rows.map((r) => cellNumber(r[i]))};
 	} else {
 		s = await seriesOverRuns(key);
+		if (seq !== page.chartSeq)
+			return;		// a later choice is being drawn
 	}
 	page.chart = drawChart($("#chart"), page.chart, s.labels, s.values,
 	    label);
@@ -181,8 +184,7 @@ async function showRun(run) {
 		    "the query's row or size limit." : "", "warn");
 		page.table = fromTableDoc(run.result);
 		drawTable($("#table"), page.table.columns, page.table.rows);
-		if (performance.getEntriesByName("pgsched:table").length === 0)
-			performance.mark("pgsched:table");
+		markPainted("pgsched:table");
 		await drawChartArea();
 	} else {
 		page.table = null;
