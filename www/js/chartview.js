@@ -42,9 +42,7 @@ export function drawChart(canvas, old, labels, values, label) {
 			responsive: true,
 			maintainAspectRatio: false,
 			plugins: {legend: {display: true}},
-			// Labels flat, and only a sample of them measured.
-			scales: {x: {ticks: {maxTicksLimit: 12, sampleSize: 12,
-			    maxRotation: 0}}},
+			scales: {x: {ticks: {maxTicksLimit: 12}}},
 		},
 		plugins: [markPlugin],
 	});

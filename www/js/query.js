@@ -98,12 +98,21 @@ function fillChartChoices() {
 	return choices.length > 0;
 }
 
-// Labels of the rows: the first column that is not charted, else 1..n.
+const LABEL_CHARS = 24;
+
+// Labels of the rows: the first datetime column, else the first column
+// that is not charted, else 1..n; long ones cut.
 function rowLabels(t) {
 	const charted = chartable(t);
-	const i = t.columns.findIndex((c) => !charted.includes(c));
+	let i = t.columns.findIndex((c) => c.type === "datetime");
+	if (i < 0)
+		i = t.columns.findIndex((c) => !charted.includes(c));
 	const text = i >= 0 && t.columns[i].type === "datetime" ? fmtTime :
-	    cellText;
+	    (v) => {
+		const s = cellText(v);
+		return s.length > LABEL_CHARS ?
+		    s.slice(0, LABEL_CHARS - 1) + "\u2026" : s;
+	};
 	return t.rows.map((r, n) => i >= 0 ? text(r[i]) : String(n + 1));
 }
 
