@@ -8,7 +8,6 @@ import re
 import shutil
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
@@ -132,7 +131,10 @@ class Browser:
         h = self.js("window.scrollTo(0, 0);"
                     "return document.documentElement.scrollHeight")
         self.d.set_window_size(WIDTH, min(max(int(h) + 120, 900), 6000))
-        time.sleep(0.2)  # one frame for the layout at the new size
+        # Two frames: the layout at the new size is painted.
+        self.d.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "requestAnimationFrame(() => requestAnimationFrame(done));")
         path = os.path.join(SHOTS, name + ".png")
         ok = self.d.save_screenshot(path)
         self.d.set_window_size(WIDTH, 900)

@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import requests
 
@@ -138,11 +137,12 @@ def test_login(b):
     b.js("const s = document.createElement('script');"
          "s.textContent = 'window.inlineRan = 1';"
          "document.head.append(s);")
-    time.sleep(0.3)
     check("inline script blocked by the CSP",
           b.js("return window.inlineRan === undefined"), "")
-    check("CSP violation reported", any("Content Security Policy" in m
-                                        for m in b.errors()), "")
+    seen = []
+    b.wait("CSP violation reported", lambda d: any(
+        "Content Security Policy" in m for m in seen.extend(b.errors()) or
+        seen))
 
 
 def test_source(b):
