@@ -253,6 +253,8 @@ enum pgs_rc	 h_query_enable(struct req *r);
 enum pgs_rc	 h_query_disable(struct req *r);
 enum pgs_rc	 h_query_catalogue(struct req *r);
 enum pgs_rc	 h_query_public(struct req *r);
+/* POST /api/admin/schedule/preview (h_query.c). */
+enum pgs_rc	 h_schedule_preview(struct req *r);
 enum pgs_rc	 h_dryrun_saved(struct req *r);
 enum pgs_rc	 h_dryrun_unsaved(struct req *r);
 

@@ -1,6 +1,7 @@
 /*
  * h_query.c: saved queries: CRUD, enable/disable under /api/admin/queries
- * (editor/admin) and the public catalogue under /api/queries.
+ * (editor/admin), the preview of an unsaved schedule, and the public
+ * catalogue under /api/queries.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -17,6 +18,8 @@
 #include "tz.h"
 
 #define QUERY_NEXT_RUNS	5
+#define PREVIEW_COUNT	10	/* fire times a preview lists by default */
+#define PREVIEW_MAX	100
 
 static cJSON *
 query_stats_json(struct req *r, const struct query *q)
@@ -93,27 +96,23 @@ query_epoch(const char *pgts)
 	return t;
 }
 
-/* The next QUERY_NEXT_RUNS fire times (CONTRACT section 3). */
-static cJSON *
-query_next_runs(struct req *r, const struct query *q)
+/*
+ * Appends to arr the first n fire times of s strictly after `after`, each
+ * {at, line, flags} with the line `pgsched-admin schedule next` prints
+ * (sched_describe_line: the UTC instant, the wall-clock time, a DST
+ * marker).  Fewer when the schedule stops firing.  arr stays the caller's.
+ */
+static void
+query_fires(const struct sched *s, int64_t anchor, int64_t after, long n,
+    cJSON *arr)
 {
-	struct sched	*s = NULL;
-	cJSON		*arr = cJSON_CreateArray(), *e;
-	char		 err[160], line[SCHED_LINE_MAX], iso[ISOTIME_BUFSZ];
-	int64_t		 anchor, after, next;
+	char		 line[SCHED_LINE_MAX], iso[ISOTIME_BUFSZ];
+	int64_t		 next;
 	unsigned	 flags;
-	int		 i;
+	long		 i;
+	cJSON		*e;
 
-	if (sched_parse(q->schedule_type, q->schedule_expr, q->timezone,
-	    r->app->conf.default_query_interval, &s, err, sizeof(err)) !=
-	    PGS_OK)
-		return arr;
-	anchor = query_epoch(q->start_at != NULL ? q->start_at :
-	    q->created_at);
-	/* From the stored next run (set from the database's clock). */
-	after = q->next_run_at != NULL ? query_epoch(q->next_run_at) - 1 :
-	    (int64_t)time(NULL);
-	for (i = 0; i < QUERY_NEXT_RUNS; i++) {
+	for (i = 0; i < n; i++) {
 		if (sched_next(s, anchor, after, &next, &flags) != PGS_OK)
 			break;
 		if (sched_describe_line(s, next, flags, line, sizeof(line)) !=
@@ -126,6 +125,27 @@ query_next_runs(struct req *r, const struct query *q)
 		cJSON_AddItemToArray(arr, e);
 		after = next;
 	}
+}
+
+/* The next QUERY_NEXT_RUNS fire times (CONTRACT section 3). */
+static cJSON *
+query_next_runs(struct req *r, const struct query *q)
+{
+	struct sched	*s = NULL;
+	cJSON		*arr = cJSON_CreateArray();
+	char		 err[160];
+	int64_t		 anchor, after;
+
+	if (sched_parse(q->schedule_type, q->schedule_expr, q->timezone,
+	    r->app->conf.default_query_interval, &s, err, sizeof(err)) !=
+	    PGS_OK)
+		return arr;
+	anchor = query_epoch(q->start_at != NULL ? q->start_at :
+	    q->created_at);
+	/* From the stored next run (set from the database's clock). */
+	after = q->next_run_at != NULL ? query_epoch(q->next_run_at) - 1 :
+	    (int64_t)time(NULL);
+	query_fires(s, anchor, after, QUERY_NEXT_RUNS, arr);
 	sched_free(s);
 	return arr;
 }
@@ -536,5 +556,64 @@ h_query_public(struct req *r)
 	if (rc != PGS_OK)
 		return rc;
 	o = query_json(r, &q, false);
+	return reply_json(r, 200, o);
+}
+
+/* Reads an optional ISO 8601 instant (absent or null: *t unchanged). */
+static void
+query_read_instant(struct req *r, const char *name, int64_t *t)
+{
+	const char	*s;
+	char		 err[128];
+
+	if (req_is_null(r, name))
+		return;
+	req_str(r, name, 64, false, &s);
+	if (s != NULL && isotime_parse(s, t, NULL, err, sizeof(err)) !=
+	    PGS_OK)
+		req_field(r, name, "%s", err);
+}
+
+/*
+ * POST /api/admin/schedule/preview: the fire times of an unsaved schedule,
+ * checked by the rules a saved query's schedule is (query_read_schedule),
+ * listed as `pgsched-admin schedule next` lists them: strictly after
+ * `from` (default now), interval slots anchored at `start_at` (default
+ * `from`, as a new query's are at its creation).
+ */
+enum pgs_rc
+h_schedule_preview(struct req *r)
+{
+	static const char *const allowed[] = { "schedule_type",
+	    "schedule_expr", "timezone", "start_at", "from", "count", NULL };
+	struct query	 q;
+	struct sched	*s = NULL;
+	char		 err[160], iso[ISOTIME_BUFSZ];
+	int64_t		 from = (int64_t)time(NULL), anchor;
+	long		 count = PREVIEW_COUNT;
+	cJSON		*o;
+
+	memset(&q, 0, sizeof(q));
+	q.timezone = "UTC";
+	req_unknown_fields(r, allowed);
+	query_read_schedule(r, &q, true);
+	req_int(r, "count", 1, PREVIEW_MAX, false, &count, NULL);
+	query_read_instant(r, "from", &from);
+	anchor = from;
+	query_read_instant(r, "start_at", &anchor);
+	if (req_fields_rc(r) != PGS_OK)
+		return PGS_INVALID;
+	if (sched_parse(q.schedule_type, q.schedule_expr, q.timezone,
+	    r->app->conf.default_query_interval, &s, err, sizeof(err)) !=
+	    PGS_OK) {
+		req_field(r, "schedule_expr", "%s", err);
+		return PGS_INVALID;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", true);
+	cJSON_AddStringToObject(o, "from", isotime_format_utc(from, iso));
+	query_fires(s, anchor, from, count, cJSON_AddArrayToObject(o,
+	    "items"));
+	sched_free(s);
 	return reply_json(r, 200, o);
 }

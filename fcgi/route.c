@@ -47,6 +47,8 @@ static const struct route routes[] = {
 	{ "POST", "/api/admin/queries/{qid}/disable", h_query_disable,
 	    ACC_EDITOR, BO },
 	{ "POST", "/api/admin/queries/{qid}/run", h_run_now, ACC_EDITOR, BO },
+	{ "POST", "/api/admin/schedule/preview", h_schedule_preview,
+	    ACC_EDITOR, B },
 	{ "GET", "/api/queries", h_query_catalogue, ACC_RUNS, 0 },
 	{ "GET", "/api/queries/{qid}", h_query_public, ACC_RUNS, 0 },
 	{ "GET", "/api/queries/{qid}/runs", h_run_list, ACC_RUNS, ET },

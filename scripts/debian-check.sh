@@ -101,7 +101,9 @@ for f in /usr/bin/pgsched-admin /usr/bin/pgsched-runner \
     /usr/share/doc/pgsched/examples/nginx/pgsched_fastcgi.conf \
     /usr/share/doc/pgsched/examples/pgsched.env.example \
     /usr/share/man/man1/pgsched-admin.1.gz \
-    /usr/share/pgsched/sql/roles.sql /usr/share/doc/pgsched/copyright
+    /usr/share/pgsched/sql/roles.sql \
+    /usr/share/doc/pgsched/copyright \
+    $(cd "$top" && git ls-files www | sed 's,^,/usr/share/pgsched/,')
 do
 	check "ships $f" grep -qx "$f" "$work/files"
 done
@@ -113,7 +115,7 @@ check "does not ship /etc/pgsched (postinst makes it)" \
 check "does not ship /var/log" sh -c "! grep -q '^/var/log' '$work/files'"
 dep=$(dpkg-deb -f "$deb" Depends)
 for d in postgresql-client adduser libpq5 libsodium23 libfcgi0ldbl \
-    libcjson1 libargon2-1 zlib1g; do
+    libcjson1 libargon2-1 zlib1g libjs-chart.js libjs-codemirror; do
 	check "Depends on $d" sh -c "echo '$dep' | grep -q '\\b$d\\b'"
 done
 check "Recommends nginx | httpd, cron | systemd" sh -c \

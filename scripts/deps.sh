@@ -9,7 +9,8 @@ libpg-query-dev libcmocka-dev
 postgresql postgresql-client nginx-light spawn-fcgi util-linux iproute2
 python3 python3-pandas python3-nacl python3-argon2 python3-requests
 python3-pytest python3-croniter python3-psycopg2 python3-aiosmtpd openssl
-clang libclang-rt-dev valgrind wrk"
+clang libclang-rt-dev valgrind wrk
+libjs-chart.js libjs-codemirror chromium chromium-driver python3-selenium"
 
 missing=""
 for p in $PKGS; do

@@ -4,7 +4,8 @@
 # (pg_free_port) sourced first.
 #
 # stack_start DIR FCGI_BINARY SRCDIR [WORKERS]: starts the pool on
-# DIR/fcgi.sock and nginx on a free 127.0.0.1 port; sets STACK_URL.
+# DIR/fcgi.sock and nginx on a free 127.0.0.1 port, serving a copy of
+# SRCDIR/www (the console) in DIR/www; sets STACK_URL.
 # stack_stop DIR: stops both (the pool finishes in-flight requests).
 
 stack_start() {
@@ -29,12 +30,16 @@ stack_start() {
 		si=$((si + 1))
 	done
 	[ -S "$sdir/fcgi.sock" ] || { cat "$sdir/fcgi.out" >&2; return 1; }
+	# The console's files, where the unprivileged nginx workers read them.
+	rm -rf "$sdir/www"
+	cp -R "$ssrc/www" "$sdir/www" && chmod -R a+rX "$sdir/www" || return 1
 	sport=$(pg_free_port)
 	suser_line=
 	[ "$(id -u)" -eq 0 ] && suser_line="user $suser $(id -gn "$suser");"
 	sed -e "s|unix:/run/pgsched/fcgi.sock|unix:$sdir/fcgi.sock|" \
 	    -e "s|^\([[:space:]]*\)listen 80;|\1listen 127.0.0.1:$sport;|" \
 	    -e "s|include pgsched_fastcgi.conf;|include $ssrc/etc/nginx/pgsched_fastcgi.conf;|" \
+	    -e "s|root /usr/share/pgsched/www;|root $sdir/www;|" \
 	    "$ssrc/etc/nginx/pgsched.conf" >"$sdir/nginx/server.conf"
 	cat >"$sdir/nginx/nginx.conf" <<CONF
 $suser_line

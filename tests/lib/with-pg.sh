@@ -59,8 +59,9 @@ case "$test" in
 esac
 cd "$tmp" || exit 99
 case "$test" in
-*/tests/api/*.py)
-	# API suites: the pool behind a real nginx on top of this cluster.
+*/tests/api/*.py|*/tests/www/*.py)
+	# API and browser suites: the pool behind a real nginx on top of
+	# this cluster.
 	sh "$here/with-api.sh" "$test" "$@" ;;
 *.py)	/usr/bin/python3 "$test" "$@" ;;
 *)	sh "$test" "$@" ;;
