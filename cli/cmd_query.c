@@ -15,6 +15,7 @@
 #include "isotime.h"
 #include "qtable.h"
 #include "sched.h"
+#include "shape.h"
 #include "sqlguard.h"
 #include "tz.h"
 
@@ -259,55 +260,8 @@ queries_add(struct cli *c, int argc, char **argv)
 	return qadd_save(c, &q);
 }
 
-static cJSON *
-queries_json(const struct query *q, bool full)
-{
-	cJSON	*o = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(o, "id", (double)q->id);
-	cJSON_AddStringToObject(o, "name", q->name);
-	json_add_str(o, "title", q->title);
-	json_add_str(o, "description", q->description);
-	if (full)
-		cJSON_AddStringToObject(o, "sql_text", q->sql_text);
-	cJSON_AddNumberToObject(o, "data_source_id",
-	    (double)q->data_source_id);
-	cJSON_AddStringToObject(o, "data_source", q->data_source_name);
-	cJSON_AddStringToObject(o, "schedule_type", q->schedule_type);
-	json_add_str(o, "schedule_expr", q->schedule_expr);
-	cJSON_AddStringToObject(o, "timezone", q->timezone);
-	cJSON_AddBoolToObject(o, "enabled", q->enabled);
-	json_add_str(o, "start_at", q->start_at);
-	json_add_str(o, "next_run_at", q->next_run_at);
-	json_add_num(o, "timeout_ms", q->timeout_ms, 0);
-	json_add_num(o, "max_rows", q->max_rows, 0);
-	cJSON_AddNumberToObject(o, "max_retries", q->max_retries);
-	cJSON_AddNumberToObject(o, "retry_delay_s", q->retry_delay_s);
-	json_add_num(o, "pause_after_failures", q->pause_after_failures,
-	    0);
-	json_add_num(o, "keep_runs", q->keep_runs, 0);
-	json_add_num(o, "keep_days", q->keep_days, 0);
-	json_add_str(o, "paused_at", q->paused_at);
-	json_add_str(o, "pause_reason", q->pause_reason);
-	cJSON_AddNumberToObject(o, "total_runs", (double)q->total_runs);
-	cJSON_AddNumberToObject(o, "successful_runs",
-	    (double)q->successful_runs);
-	cJSON_AddNumberToObject(o, "failed_runs", (double)q->failed_runs);
-	cJSON_AddNumberToObject(o, "skipped_runs", (double)q->skipped_runs);
-	cJSON_AddNumberToObject(o, "consecutive_failures",
-	    (double)q->consecutive_failures);
-	json_add_str(o, "last_run_at", q->last_run_at);
-	json_add_str(o, "last_run_status", q->last_run_status);
-	json_add_num(o, "last_run_duration_ms", q->last_run_duration_ms,
-	    -1);
-	cJSON_AddNumberToObject(o, "version", q->version);
-	cJSON_AddStringToObject(o, "created_at", q->created_at);
-	cJSON_AddStringToObject(o, "updated_at", q->updated_at);
-	return o;
-}
-
 static int
-queries_list(struct cli *c, int argc, char **argv)
+cmd_query_list(struct cli *c, int argc, char **argv)
 {
 	bool		 en = false, dis = false;
 	const char	*limit_s = "500", *offset_s = "0";
@@ -319,9 +273,8 @@ queries_list(struct cli *c, int argc, char **argv)
 		{ "offset", true, &offset_s, NULL }, { NULL, 0, 0, 0 } };
 	struct query_list l;
 	enum pgs_rc	 rc;
-	cJSON		*arr;
 	long		 limit, offset;
-	int		 ex, i;
+	int		 ex;
 
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
 	if (ex != 0)
@@ -342,15 +295,10 @@ queries_list(struct cli *c, int argc, char **argv)
 	rc = query_list(&c->db, &c->arena, &f, &l);
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);
-	if (c->json) {
-		arr = cJSON_CreateArray();
-		for (i = 0; i < l.n; i++)
-			cJSON_AddItemToArray(arr, queries_json(&l.items[i],
-			    false));
-		cli_print_json(arr);
-		return 0;
-	}
-	qtable_print_queries(&l);
+	if (c->json)
+		cli_print_json(shape_query_list(&l, true, limit, offset));
+	else
+		qtable_print_queries(&l);
 	return 0;
 }
 
@@ -369,7 +317,7 @@ queries_target(struct cli *c, int argc, char **argv,
 }
 
 static int
-queries_show(struct cli *c, int argc, char **argv)
+cmd_query_show(struct cli *c, int argc, char **argv)
 {
 	struct query	 q;
 	int		 ex;
@@ -378,7 +326,8 @@ queries_show(struct cli *c, int argc, char **argv)
 	if (ex != 0)
 		return ex;
 	if (c->json)
-		cli_print_json(queries_json(&q, true));
+		cli_print_json(shape_query_detail(&q,
+		    c->conf.default_query_interval));
 	else
 		qtable_print_query(&q);
 	return 0;
@@ -550,11 +499,11 @@ static const struct cli_cmd query_cmds[] = {
 	    "  --pause-after-failures N  disable after N failures in a row\n"
 	    "  --keep-runs N          keep the latest N runs\n"
 	    "  --keep-days N          keep runs N days\n" },
-	{ "list", queries_list, "list queries",
+	{ "list", cmd_query_list, "list queries",
 	    "  --enabled | --disabled only those\n"
 	    "  --q TEXT               name or title containing TEXT\n"
 	    "  --limit N, --offset N  paging (default 500, 0)\n" },
-	{ "show", queries_show, "show one query with its schedule and "
+	{ "show", cmd_query_show, "show one query with its schedule and "
 	    "statistics", NULL },
 	{ "enable", queries_enable, "enable a query (next run computed from "
 	    "now)", NULL },

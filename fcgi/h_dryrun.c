@@ -28,6 +28,7 @@
 #include "exec.h"
 #include "log.h"
 #include "result.h"
+#include "shape.h"
 #include "sqlguard.h"
 
 #define DRYRUN_LIMIT_MAX	1000
@@ -55,8 +56,8 @@ dryrun_error(struct buf *b, const char *code, const char *msg)
 	buf_puts(b, msg);
 }
 
-/* Appends 'r' and {"ok":true,"columns":..,"rows":..,"row_count":..} to b,
- * or the error answer of exec_query's rc and err. */
+/* Appends 'r' and the dry-run answer of shape_dryrun to b, or the error
+ * answer of exec_query's rc and err. */
 static void
 dryrun_answer(struct buf *b, const struct dryrun *d, struct result *rs,
     long ms, enum pgs_rc rc, const char *err)
@@ -73,11 +74,8 @@ dryrun_answer(struct buf *b, const struct dryrun *d, struct result *rs,
 		    strncmp(err, EXEC_TOO_LARGE, strlen(EXEC_TOO_LARGE)) == 0 ?
 		    "result_too_large" : "query_failed", err);
 	else {
-		buf_puts(b, "r{\"ok\":true,");
-		rs_finish_rows(rs, b);
-		buf_printf(b, ",\"row_count\":%zu,\"truncated\":%s,"
-		    "\"timing_ms\":%ld}", rs_row_count(rs),
-		    rs_truncated(rs) ? "true" : "false", ms);
+		buf_putc(b, 'r');
+		shape_dryrun(b, rs, ms);
 	}
 }
 

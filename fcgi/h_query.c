@@ -3,142 +3,27 @@
  * (editor/admin) and the public catalogue under /api/queries.
  */
 #include <ctype.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "api.h"
 #include "isotime.h"
 #include "json.h"
 #include "log.h"
 #include "sched.h"
+#include "shape.h"
 #include "sqlguard.h"
 #include "tz.h"
 
-#define QUERY_NEXT_RUNS	5
-
+/* {"ok":true,"query":{...}} with the next fire times. */
 static cJSON *
-query_stats_json(struct req *r, const struct query *q)
-{
-	cJSON	*s = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(s, "total_runs", (double)q->total_runs);
-	cJSON_AddNumberToObject(s, "successful_runs",
-	    (double)q->successful_runs);
-	cJSON_AddNumberToObject(s, "failed_runs", (double)q->failed_runs);
-	cJSON_AddNumberToObject(s, "skipped_runs", (double)q->skipped_runs);
-	cJSON_AddNumberToObject(s, "consecutive_failures",
-	    (double)q->consecutive_failures);
-	json_add_str(s, "last_run_at", req_iso(r, q->last_run_at));
-	json_add_str(s, "last_run_status", q->last_run_status);
-	if (q->last_run_duration_ms >= 0)
-		cJSON_AddNumberToObject(s, "last_run_duration_ms",
-		    (double)q->last_run_duration_ms);
-	else
-		cJSON_AddNullToObject(s, "last_run_duration_ms");
-	return s;
-}
-
-/* The JSON of q; full adds SQL, data source and settings (editors). */
-static cJSON *
-query_json(struct req *r, const struct query *q, bool full)
+h_query_reply(struct req *r, const struct query *q)
 {
 	cJSON	*o = cJSON_CreateObject();
 
-	cJSON_AddNumberToObject(o, "id", (double)q->id);
-	cJSON_AddStringToObject(o, "name", q->name);
-	json_add_str(o, "title", q->title);
-	json_add_str(o, "description", q->description);
-	if (full) {
-		cJSON_AddStringToObject(o, "sql_text", q->sql_text);
-		cJSON_AddNumberToObject(o, "data_source_id",
-		    (double)q->data_source_id);
-		json_add_str(o, "data_source", q->data_source_name);
-	}
-	cJSON_AddStringToObject(o, "schedule_type", q->schedule_type);
-	json_add_str(o, "schedule_expr", q->schedule_expr);
-	cJSON_AddStringToObject(o, "timezone", q->timezone);
-	cJSON_AddBoolToObject(o, "enabled", q->enabled);
-	json_add_str(o, "next_run_at", req_iso(r, q->next_run_at));
-	json_add_str(o, "paused_at", req_iso(r, q->paused_at));
-	json_add_str(o, "pause_reason", q->pause_reason);
-	if (full) {
-		json_add_str(o, "start_at", req_iso(r, q->start_at));
-		json_add_num(o, "timeout_ms", q->timeout_ms, 0);
-		json_add_num(o, "max_rows", q->max_rows, 0);
-		cJSON_AddNumberToObject(o, "max_retries", q->max_retries);
-		cJSON_AddNumberToObject(o, "retry_delay_s", q->retry_delay_s);
-		json_add_num(o, "pause_after_failures", q->pause_after_failures, 0);
-		json_add_num(o, "keep_runs", q->keep_runs, 0);
-		json_add_num(o, "keep_days", q->keep_days, 0);
-		cJSON_AddNumberToObject(o, "version", q->version);
-	}
-	cJSON_AddItemToObject(o, "stats", query_stats_json(r, q));
-	json_add_str(o, "created_at", req_iso(r, q->created_at));
-	json_add_str(o, "updated_at", req_iso(r, q->updated_at));
-	return o;
-}
-
-/* Epoch seconds of a timestamptz text; 0 when NULL or unparsable. */
-static int64_t
-query_epoch(const char *pgts)
-{
-	int64_t	 t;
-	char	 err[96];
-
-	if (pgts == NULL || isotime_parse(pgts, &t, NULL, err, sizeof(err)) !=
-	    PGS_OK)
-		return 0;
-	return t;
-}
-
-/* The next QUERY_NEXT_RUNS fire times (CONTRACT section 3). */
-static cJSON *
-query_next_runs(struct req *r, const struct query *q)
-{
-	struct sched	*s = NULL;
-	cJSON		*arr = cJSON_CreateArray(), *e;
-	char		 err[160], line[SCHED_LINE_MAX], iso[ISOTIME_BUFSZ];
-	int64_t		 anchor, after, next;
-	unsigned	 flags;
-	int		 i;
-
-	if (sched_parse(q->schedule_type, q->schedule_expr, q->timezone,
-	    r->app->conf.default_query_interval, &s, err, sizeof(err)) !=
-	    PGS_OK)
-		return arr;
-	anchor = query_epoch(q->start_at != NULL ? q->start_at :
-	    q->created_at);
-	/* From the stored next run (set from the database's clock). */
-	after = q->next_run_at != NULL ? query_epoch(q->next_run_at) - 1 :
-	    (int64_t)time(NULL);
-	for (i = 0; i < QUERY_NEXT_RUNS; i++) {
-		if (sched_next(s, anchor, after, &next, &flags) != PGS_OK)
-			break;
-		if (sched_describe_line(s, next, flags, line, sizeof(line)) !=
-		    PGS_OK)
-			break;
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "at", isotime_format_utc(next, iso));
-		cJSON_AddStringToObject(e, "line", line);
-		cJSON_AddNumberToObject(e, "flags", flags);
-		cJSON_AddItemToArray(arr, e);
-		after = next;
-	}
-	sched_free(s);
-	return arr;
-}
-
-static cJSON *
-query_reply(struct req *r, const struct query *q)
-{
-	cJSON	*o = cJSON_CreateObject(), *j;
-
 	cJSON_AddBoolToObject(o, "ok", true);
-	j = query_json(r, q, true);
-	cJSON_AddItemToObject(j, "next_runs", query_next_runs(r, q));
-	cJSON_AddItemToObject(o, "query", j);
+	cJSON_AddItemToObject(o, "query", shape_query_detail(q,
+	    r->app->conf.default_query_interval));
 	return o;
 }
 
@@ -366,7 +251,7 @@ h_query_create(struct req *r)
 		return rc;
 	log_info("query_create", "query=%ld by=%ld created", id, r->user.id);
 	reply_header(r, "Location: /api/admin/queries/%ld", id);
-	return reply_json(r, 201, query_reply(r, &q));
+	return reply_json(r, 201, h_query_reply(r, &q));
 }
 
 enum pgs_rc
@@ -378,7 +263,7 @@ h_query_get(struct req *r)
 	rc = query_load(r, &q);
 	if (rc != PGS_OK)
 		return rc;
-	return reply_json(r, 200, query_reply(r, &q));
+	return reply_json(r, 200, h_query_reply(r, &q));
 }
 
 enum pgs_rc
@@ -409,7 +294,7 @@ h_query_patch(struct req *r)
 	if (rc != PGS_OK)
 		return rc;
 	log_info("query_update", "query=%ld by=%ld updated", q.id, r->user.id);
-	return reply_json(r, 200, query_reply(r, &q));
+	return reply_json(r, 200, h_query_reply(r, &q));
 }
 
 enum pgs_rc
@@ -446,7 +331,7 @@ query_enable(struct req *r, bool on)
 		return rc;
 	log_info("query_enable", "query=%ld by=%ld enabled=%d", q.id,
 	    r->user.id, on);
-	return reply_json(r, 200, query_reply(r, &q));
+	return reply_json(r, 200, h_query_reply(r, &q));
 }
 
 enum pgs_rc
@@ -463,15 +348,13 @@ h_query_disable(struct req *r)
 
 /* Shared by the editor list and the public catalogue. */
 static enum pgs_rc
-query_list_reply(struct req *r, bool full)
+h_query_list_reply(struct req *r, bool full)
 {
 	struct query_filter	 f;
 	struct query_list	 l;
 	const char		*en;
 	long			 limit, offset;
-	cJSON			*o, *arr;
 	enum pgs_rc		 rc;
-	int			 i;
 
 	memset(&f, 0, sizeof(f));
 	f.q = req_qparam(r, "q");
@@ -498,43 +381,29 @@ query_list_reply(struct req *r, bool full)
 	rc = query_list(&r->app->db, r->a, &f, &l);
 	if (rc != PGS_OK)
 		return rc;
-	o = cJSON_CreateObject();
-	arr = cJSON_AddArrayToObject(o, "items");
-	for (i = 0; i < l.n; i++)
-		cJSON_AddItemToArray(arr, query_json(r, &l.items[i], full));
-	cJSON_AddNumberToObject(o, "total", (double)l.total);
-	cJSON_AddNumberToObject(o, "limit", (double)limit);
-	cJSON_AddNumberToObject(o, "offset", (double)offset);
-	if (offset + l.n < l.total)
-		cJSON_AddNumberToObject(o, "next_offset",
-		    (double)(offset + l.n));
-	else
-		cJSON_AddNullToObject(o, "next_offset");
-	return reply_json(r, 200, o);
+	return reply_json(r, 200, shape_query_list(&l, full, limit, offset));
 }
 
 enum pgs_rc
 h_query_list(struct req *r)
 {
-	return query_list_reply(r, true);
+	return h_query_list_reply(r, true);
 }
 
 enum pgs_rc
 h_query_catalogue(struct req *r)
 {
-	return query_list_reply(r, false);
+	return h_query_list_reply(r, false);
 }
 
 enum pgs_rc
 h_query_public(struct req *r)
 {
 	struct query	 q;
-	cJSON		*o;
 	enum pgs_rc	 rc;
 
 	rc = query_load(r, &q);
 	if (rc != PGS_OK)
 		return rc;
-	o = query_json(r, &q, false);
-	return reply_json(r, 200, o);
+	return reply_json(r, 200, shape_query(&q, false));
 }
