@@ -11,10 +11,11 @@
 #include <sodium.h>
 
 #include "dsn.h"
+#include "query_rules.h"
 #include "shape.h"
 
 int
-dsn_lookup(struct cli *c, const char *who, struct source *s)
+dsn_lookup(struct cli *c, const char *what, const char *who, struct source *s)
 {
 	enum pgs_rc	 rc = PGS_NOTFOUND;
 	long		 id;
@@ -24,8 +25,9 @@ dsn_lookup(struct cli *c, const char *who, struct source *s)
 	if (rc == PGS_NOTFOUND)
 		rc = source_get(&c->db, &c->arena, NULL, who, s);
 	if (rc == PGS_NOTFOUND)
-		return cli_fail(EX_DATAERR, "%s: unknown data source '%s' (see "
-		    "'pgsched-admin dsn list')", c->path, who);
+		return cli_fail(EX_DATAERR, "%s: %s '%s': %s (see "
+		    "'pgsched-admin dsn list')", c->path, what, who,
+		    QUERY_RULES_NO_SOURCE);
 	return cli_db_fail(c, rc, c->path);
 }
 
@@ -245,7 +247,7 @@ dsn_target(struct cli *c, int argc, char **argv, const struct cli_opt *opts,
 	ex = cli_target(c, argc, argv, opts, "data source", &who);
 	if (ex != 0)
 		return ex;
-	return dsn_lookup(c, who, s);
+	return dsn_lookup(c, "data source", who, s);
 }
 
 /* The options of dsn edit. */

@@ -27,6 +27,7 @@
 #include "cred.h"
 #include "exec.h"
 #include "log.h"
+#include "query_rules.h"
 #include "result.h"
 #include "shape.h"
 #include "sqlguard.h"
@@ -335,7 +336,7 @@ h_dryrun_unsaved(struct req *r)
 {
 	static const char *const allowed[] = { "sql_text", "data_source_id",
 	    "limit", "timeout_ms", NULL };
-	struct sqlguard_err	 why;
+	struct query_errors	 e;
 	struct source		 s;
 	const char		*sql;
 	long			 dsid = 0, limit, timeout;
@@ -345,15 +346,16 @@ h_dryrun_unsaved(struct req *r)
 	req_str(r, "sql_text", SQLGUARD_MAX_LEN, true, &sql);
 	req_int(r, "data_source_id", 1, 2147483647L, true, &dsid, NULL);
 	dryrun_caps(r, DRYRUN_TIMEOUT_DEFAULT, &limit, &timeout);
-	if (sql != NULL && sqlguard_check(sql, &why) != PGS_OK)
-		req_field(r, "sql_text", "%s", why.message);
+	query_rules_errors_init(&e, r->a);
+	if (sql != NULL && query_rules_sql(&e, "sql_text", sql) != PGS_OK)
+		req_field(r, "sql_text", "%s", e.items[0].message);
 	rc = req_fields_rc(r);
 	if (rc != PGS_OK)
 		return rc;
 	rc = source_get(&r->app->db, r->a, arena_printf(r->a, "%ld", dsid),
 	    NULL, &s);
 	if (rc == PGS_NOTFOUND) {
-		req_field(r, "data_source_id", "no such data source");
+		req_field(r, "data_source_id", QUERY_RULES_NO_SOURCE);
 		return PGS_INVALID;
 	}
 	if (rc != PGS_OK)
