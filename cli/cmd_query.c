@@ -204,38 +204,39 @@ cmd_query_add_save(struct cli *c, struct query *q)
 	return 0;
 }
 
-/* Adds the options of the rules' table to opts (from index *n). */
+/* The options of queries add: one per setting of the rules' table, then
+ * those only this door has, then the end of the list. */
+#define CMD_QUERY_ADD_OPTS	(QF_COUNT + 5)
+
+/* Fills opts (CMD_QUERY_ADD_OPTS entries) to set the members of o. */
 static void
-cmd_query_add_opts(struct cmd_query_add *o, struct cli_opt *opts, int *n)
+cmd_query_add_opts(struct cmd_query_add *o, struct cli_opt *opts)
 {
 	const struct query_setting *t = query_rules_table();
+	const struct cli_opt own[] = {
+		{ "sql-file", true, &o->sql_file, NULL },
+		{ "data-source", true, &o->source, NULL },
+		{ "enabled", false, NULL, &o->enabled },
+		{ "disabled", false, NULL, &o->disabled }, { NULL, 0, 0, 0 } };
 	int	 i;
 
-	for (i = 0; i < QF_COUNT; i++) {
-		opts[*n].name = t[i].option;
-		opts[*n].has_arg = true;
-		opts[*n].val = &o->text[i];
-		opts[*n].flag = NULL;
-		(*n)++;
-	}
+	for (i = 0; i < QF_COUNT; i++)
+		opts[i] = (struct cli_opt){ t[i].option, true, &o->text[i],
+		    NULL };
+	memcpy(opts + QF_COUNT, own, sizeof(own));
 }
 
 static int
 cmd_query_add(struct cli *c, int argc, char **argv)
 {
 	struct cmd_query_add o;
-	struct cli_opt	 opts[QF_COUNT + 5] = {
-		{ "sql-file", true, &o.sql_file, NULL },
-		{ "data-source", true, &o.source, NULL },
-		{ "enabled", false, NULL, &o.enabled },
-		{ "disabled", false, NULL, &o.disabled } };
+	struct cli_opt	 opts[CMD_QUERY_ADD_OPTS];
 	struct source	 s;
 	struct query	 q;
-	int		 ex, n = 4;
+	int		 ex;
 
 	memset(&o, 0, sizeof(o));
-	cmd_query_add_opts(&o, opts, &n);
-	opts[n].name = NULL;
+	cmd_query_add_opts(&o, opts);
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
 	if (ex == 0)
 		ex = cmd_query_add_usage(c, &o);

@@ -22,6 +22,8 @@ h_query_reply(struct req *r, const struct query *q)
 	return o;
 }
 
+/* Fills q with the query of the route's id; PGS_NOTFOUND or the store's
+ * rc otherwise. */
 static enum pgs_rc
 h_query_load(struct req *r, struct query *q)
 {
@@ -212,6 +214,7 @@ h_query_delete(struct req *r)
 	return reply_json(r, 200, o);
 }
 
+/* Enables or disables the query of the route's id and answers with it. */
 static enum pgs_rc
 h_query_set_enabled(struct req *r, bool on)
 {
