@@ -303,6 +303,19 @@ dryrun_caps(struct req *r, long dflt_timeout, long *limit, long *timeout)
 	    NULL);
 }
 
+/* Checks sql with the guard both doors apply before a source is
+ * reached (the saved SQL too: the table may have been edited by hand);
+ * a refusal is a field error of sql_text. */
+static void
+h_dryrun_check_sql(struct req *r, const char *sql)
+{
+	struct query_errors	 e;
+
+	query_rules_errors_init(&e, r->a);
+	if (query_rules_sql(&e, "sql_text", sql) != PGS_OK)
+		req_field(r, "sql_text", "%s", e.items[0].message);
+}
+
 enum pgs_rc
 h_dryrun_saved(struct req *r)
 {
@@ -321,6 +334,7 @@ h_dryrun_saved(struct req *r)
 	dryrun_caps(r, q.timeout_ms > 0 && q.timeout_ms <
 	    DRYRUN_TIMEOUT_MAX ? q.timeout_ms : DRYRUN_TIMEOUT_DEFAULT, &limit,
 	    &timeout);
+	h_dryrun_check_sql(r, q.sql_text);
 	rc = req_fields_rc(r);
 	if (rc == PGS_OK)
 		rc = source_get(&r->app->db, r->a, arena_printf(r->a, "%ld",
@@ -336,7 +350,6 @@ h_dryrun_unsaved(struct req *r)
 {
 	static const char *const allowed[] = { "sql_text", "data_source_id",
 	    "limit", "timeout_ms", NULL };
-	struct query_errors	 e;
 	struct source		 s;
 	const char		*sql;
 	long			 dsid = 0, limit, timeout;
@@ -346,9 +359,8 @@ h_dryrun_unsaved(struct req *r)
 	req_str(r, "sql_text", SQLGUARD_MAX_LEN, true, &sql);
 	req_int(r, "data_source_id", 1, 2147483647L, true, &dsid, NULL);
 	dryrun_caps(r, DRYRUN_TIMEOUT_DEFAULT, &limit, &timeout);
-	query_rules_errors_init(&e, r->a);
-	if (sql != NULL && query_rules_sql(&e, "sql_text", sql) != PGS_OK)
-		req_field(r, "sql_text", "%s", e.items[0].message);
+	if (sql != NULL)
+		h_dryrun_check_sql(r, sql);
 	rc = req_fields_rc(r);
 	if (rc != PGS_OK)
 		return rc;

@@ -3,7 +3,8 @@ doors, `pgsched-admin queries add` and `POST /api/admin/queries` (and
 `PATCH` of an existing query, which the CLI has no verb for), with one
 table of good and bad values, and must get the same verdict: accepted by
 both and stored alike, or refused by both naming the same field with the
-same message.
+same message.  The dry runs of a saved query (`queries test` and `POST
+.../test`) apply the same SQL guard with the same message.
 
 The settings come from the table both doors ask (src/query_rules.c), read
 through tests/unit/query_rules_dump: a setting without rows here fails
@@ -294,6 +295,29 @@ def test_bounds_are_the_database_s(doors):
               not db_accepts(f, s["max"] + 1, doors.base))
 
 
+def test_saved_sql_guard(doors):
+    """A saved query whose SQL the guard refuses (edited by hand in the
+    table) is refused by both dry runs, with the same message, before
+    anything runs."""
+    r = doors.ed.post(URL + "/api/admin/queries",
+                      json=dict(BASE, name="guarded", data_source="src"))
+    if not check("guarded query created", r.status_code == 201, r.text):
+        return
+    qid = r.json()["query"]["id"]
+    psql("UPDATE query_job SET sql_text = 'DELETE FROM t' WHERE id = %d"
+         % qid)
+    r = doors.ed.post(URL + "/api/admin/queries/%d/test" % qid,
+                      headers={"Content-Type": "application/json"})
+    msg = (r.json().get("fields") or {}).get("sql_text")
+    check("API dry run of refused SQL: 422 naming sql_text",
+          r.status_code == 422 and msg is not None, r.text)
+    rc, out, errtext = doors.cli("queries", "test", str(qid))
+    check("CLI queries test of refused SQL: the API's message",
+          rc == 65 and out == "" and msg is not None and
+          ("the SQL of guarded is not accepted: " + msg) in errtext,
+          (rc, errtext, msg))
+
+
 def main():
     table = settings()
     check("the table has settings", len(table) > 0, table)
@@ -316,6 +340,7 @@ def main():
         for r in rows:
             doors.attempt(f, r)
     test_bounds_are_the_database_s(doors)
+    test_saved_sql_guard(doors)
     finish()
 
 
