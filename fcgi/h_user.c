@@ -133,7 +133,7 @@ login_rehash(struct req *r, const struct user *u, const char *password)
 
 /* Starts a session for u and answers the login. */
 static enum pgs_rc
-login_start(struct req *r, struct user *u)
+h_user_login_start(struct req *r, struct user *u)
 {
 	struct app	*app = r->app;
 	char		 tok[AUTH_TOKEN_LEN + 1], hash[AUTH_TOKEN_HASH_LEN + 1];
@@ -219,7 +219,7 @@ h_login(struct req *r)
 		rc = throttle_clear(&app->db, r->a, email);
 	if (rc == PGS_OK) {
 		login_rehash(r, &u, password);
-		return login_start(r, &u);
+		return h_user_login_start(r, &u);
 	}
 	if (rc != PGS_DENIED)
 		return rc;
