@@ -1,10 +1,11 @@
 /*
  * cmd_query.c: pgsched-admin queries add|list|show|enable|disable|test|rm.
- * Everything is checked before it is saved: SELECT-only (libpg_query),
- * the schedule and its zone, the data source, the ranges of the numbers
- * (those of the CHECK constraints of sql/0002-pgsched.sql).
+ * Everything is checked before it is saved, by the rules the API applies
+ * too (src/query_rules.c: the settings and their bounds, the name, the
+ * SQL, the schedule and its zone); the data source by this door.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,9 @@
 #include <cjson/cJSON.h>
 
 #include "dsn.h"
-#include "isotime.h"
 #include "qtable.h"
-#include "sched.h"
-#include "sqlguard.h"
-#include "tz.h"
+#include "query_rules.h"
+#include "shape.h"
 
 int
 queries_lookup(struct cli *c, const char *who, struct query *q)
@@ -34,34 +33,20 @@ queries_lookup(struct cli *c, const char *who, struct query *q)
 	return cli_db_fail(c, rc, c->path);
 }
 
-/* The options of queries add, as given. */
-struct qadd {
-	const char	*name, *title, *description, *sql, *sql_file;
-	const char	*source, *type, *expr, *timezone, *start_at;
-	const char	*num[7];	/* see qadd_nums[] */
+/* The options of queries add, as given: text[f] is the option of
+ * setting f of the rules' table; the rest only this door has. */
+struct cmd_query_add {
+	const char	*text[QF_COUNT];
+	const char	*sql_file, *source;
 	bool		 enabled, disabled;
 };
 
-/* Numeric options: name, min, max, field of struct query. */
-static const struct {
-	const char	*name;
-	long		 min, max;
-	size_t		 off;
-} qadd_nums[7] = {
-	{ "timeout-ms", 100, 86400000, offsetof(struct query, timeout_ms) },
-	{ "max-rows", 1, 2147483647, offsetof(struct query, max_rows) },
-	{ "max-retries", 0, 10, offsetof(struct query, max_retries) },
-	{ "retry-delay", 1, 3600, offsetof(struct query, retry_delay_s) },
-	{ "pause-after-failures", 1, 2147483647,
-	    offsetof(struct query, pause_after_failures) },
-	{ "keep-runs", 1, 2147483647, offsetof(struct query, keep_runs) },
-	{ "keep-days", 1, 2147483647, offsetof(struct query, keep_days) },
-};
-
-/* Reads the SQL of --sql-file (- for stdin) into an arena string. */
+/* Reads the SQL of --sql-file (- for stdin) into an arena string, at most
+ * one byte beyond what sql_text may hold (the rules refuse it then). */
 static int
-qadd_read_sql(struct cli *c, const char *path, const char **out)
+cmd_query_read_sql(struct cli *c, const char *path, const char **out)
 {
+	const struct query_setting *t = &query_rules_table()[QF_SQL_TEXT];
 	struct buf	 b = BUF_INIT;
 	char		 chunk[8192];
 	FILE		*fp;
@@ -72,127 +57,132 @@ qadd_read_sql(struct cli *c, const char *path, const char **out)
 	if (fp == NULL)
 		return cli_fail(EX_NOINPUT, "%s: --sql-file %s: %s", c->path,
 		    path, strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0 &&
-	    b.len <= SQLGUARD_MAX_LEN)
+	while (b.len <= (size_t)t->max) {
+		n = fread(chunk, 1, sizeof(chunk), fp);
+		if (n == 0)
+			break;
 		buf_append(&b, chunk, n);
+	}
 	if (ferror(fp))
 		ex = cli_fail(EX_IOERR, "%s: --sql-file %s: read error",
 		    c->path, path);
-	else if (b.len > SQLGUARD_MAX_LEN)
-		ex = cli_fail(EX_DATAERR, "%s: --sql-file %s: longer than %d "
-		    "bytes", c->path, path, SQLGUARD_MAX_LEN);
+	else if (memchr(b.data != NULL ? b.data : "", '\0', b.len) != NULL)
+		ex = cli_fail(EX_DATAERR, "%s: --sql-file %s: holds a NUL "
+		    "byte", c->path, path);
 	if (fp != stdin)
 		fclose(fp);
 	if (ex == 0)
-		*out = arena_strdup(&c->arena, b.len ? b.data : "");
+		*out = arena_strndup(&c->arena, b.data != NULL ? b.data : "",
+		    b.len < (size_t)t->max + 1 ? b.len : (size_t)t->max + 1);
 	buf_free(&b);
 	return ex;
 }
 
-/* Checks the SQL text (what names it in messages) with the SELECT-only
- * guard; 0 or an exit code. */
+/* Checks what must be given at all (usage errors, exit 64) and reads
+ * --sql-file; 0 or an exit code after one line. */
 static int
-queries_check_sql(struct cli *c, const char *what, const char *sql)
+cmd_query_add_usage(struct cli *c, struct cmd_query_add *o)
 {
-	struct sqlguard_err	 why;
-	enum pgs_rc		 rc;
-
-	rc = sqlguard_check(sql, &why);
-	if (rc == PGS_INVALID)
-		return cli_fail(EX_DATAERR, "%s: %s is not accepted: %s",
-		    c->path, what, why.message);
-	if (rc != PGS_OK)
-		return cli_fail(EX_SOFTWARE, "%s: the SQL check failed: %s",
-		    c->path, why.message);
-	return 0;
-}
-
-/* Checks and copies the text options into q; 0 or an exit code. */
-static int
-qadd_text(struct cli *c, struct qadd *o, struct query *q)
-{
-	int	 ex = 0;
-
-	if (o->name == NULL || *o->name == '\0')
+	if (o->text[QF_NAME] == NULL)
 		return cli_fail(EX_USAGE, "%s: --name is required", c->path);
 	if (o->source == NULL)
 		return cli_fail(EX_USAGE, "%s: --data-source is required",
 		    c->path);
-	if (o->type == NULL)
+	if (o->text[QF_SCHEDULE_TYPE] == NULL)
 		return cli_fail(EX_USAGE, "%s: --schedule-type is required "
 		    "(cron or interval)", c->path);
 	if (o->enabled && o->disabled)
 		return cli_fail(EX_USAGE, "%s: give --enabled or --disabled, "
 		    "not both", c->path);
-	if ((o->sql == NULL) == (o->sql_file == NULL))
+	if ((o->text[QF_SQL_TEXT] == NULL) == (o->sql_file == NULL))
 		return cli_fail(EX_USAGE, "%s: give the SQL with --sql or "
 		    "--sql-file (one of them)", c->path);
 	if (o->sql_file != NULL)
-		ex = qadd_read_sql(c, o->sql_file, &o->sql);
-	if (ex == 0)
-		ex = queries_check_sql(c, o->sql_file ? "--sql-file" : "--sql",
-		    o->sql);
-	if (ex != 0)
-		return ex;
-	q->name = (char *)o->name;
-	q->title = (char *)(o->title != NULL ? o->title : o->name);
-	q->description = (char *)o->description;
-	q->sql_text = (char *)o->sql;
-	q->schedule_type = (char *)o->type;
-	q->schedule_expr = (char *)(o->expr != NULL ? o->expr : "");
-	q->timezone = (char *)(o->timezone != NULL ? o->timezone : "UTC");
-	q->enabled = !o->disabled;
+		return cmd_query_read_sql(c, o->sql_file,
+		    &o->text[QF_SQL_TEXT]);
 	return 0;
 }
 
-/* Checks the numbers, the schedule, its zone and start_at. */
-static int
-qadd_check(struct cli *c, struct qadd *o, struct query *q)
+/* Returns how the option of setting f is named in a message: "--max-rows
+ * '0'", with the value unless it is long or not one line (the SQL). */
+static const char *
+cmd_query_option(struct cli *c, const struct cmd_query_add *o,
+    enum query_field f)
 {
-	struct sched	*s = NULL;
-	struct tz	*tz = NULL;
-	char		 err[256], ts[ISOTIME_BUFSZ];
-	int64_t		 t;
-	long		 v;
+	const char	*opt = query_rules_table()[f].option;
+	const char	*v = o->text[f];
+	size_t		 i;
+
+	if (f == QF_SQL_TEXT && o->sql_file != NULL)
+		return arena_printf(&c->arena, "--sql-file %s", o->sql_file);
+	for (i = 0; v != NULL && v[i] != '\0' && i <= 64; i++)
+		if ((unsigned char)v[i] < 0x20)
+			break;
+	if (v == NULL || v[i] != '\0' || f == QF_SQL_TEXT)
+		return arena_printf(&c->arena, "--%s", opt);
+	return arena_printf(&c->arena, "--%s '%s'", opt, v);
+}
+
+/* Prints the field errors of e as one line ("--max-rows '0': must be
+ * ...; --keep-days ..."); returns EX_DATAERR. */
+static int
+cmd_query_add_errors(struct cli *c, const struct cmd_query_add *o,
+    const struct query_errors *e)
+{
+	struct buf	 b = BUF_INIT;
+	const struct query_setting *s;
 	int		 i;
 
-	for (i = 0; i < 7; i++) {
-		if (o->num[i] == NULL)
+	for (i = 0; i < e->n; i++) {
+		s = query_rules_find(e->items[i].field);
+		buf_printf(&b, "%s%s: %s", i > 0 ? "; " : "",
+		    cmd_query_option(c, o, (enum query_field)(s -
+		    query_rules_table())), e->items[i].message);
+	}
+	cli_fail(EX_DATAERR, "%s: %s", c->path, b.data);
+	buf_free(&b);
+	return EX_DATAERR;
+}
+
+/* Turns the options into the rules' input and checks them over q (a new
+ * query); 0 or an exit code after one line. */
+static int
+cmd_query_add_check(struct cli *c, const struct cmd_query_add *o,
+    struct query *q)
+{
+	const struct query_setting *t = query_rules_table();
+	struct query_input	 in;
+	struct query_errors	 e;
+	long			 v;
+	int			 i;
+
+	memset(&in, 0, sizeof(in));
+	for (i = 0; i < QF_COUNT; i++) {
+		if (o->text[i] == NULL)
 			continue;
-		if (!cli_parse_long(o->num[i], qadd_nums[i].min,
-		    qadd_nums[i].max, &v))
-			return cli_fail(EX_DATAERR, "%s: --%s '%s' is not an "
-			    "integer in %ld..%ld", c->path, qadd_nums[i].name,
-			    o->num[i], qadd_nums[i].min, qadd_nums[i].max);
-		*(int *)(void *)((char *)q + qadd_nums[i].off) = (int)v;
+		in.v[i].given = QUERY_VALUE;
+		in.v[i].text = o->text[i];
+		if (t[i].kind == QUERY_INT && !cli_parse_long(o->text[i],
+		    LONG_MIN, LONG_MAX, &v))
+			in.v[i].given = QUERY_BADTYPE;
+		else if (t[i].kind == QUERY_INT)
+			in.v[i].num = v;
 	}
-	if (strcmp(q->schedule_type, "cron") != 0 &&
-	    strcmp(q->schedule_type, "interval") != 0)
-		return cli_fail(EX_DATAERR, "%s: --schedule-type '%s' is not "
-		    "cron or interval", c->path, q->schedule_type);
-	if (tz_load(q->timezone, &tz, err, sizeof(err)) != PGS_OK)
-		return cli_fail(EX_DATAERR, "%s: --timezone '%s': %s", c->path,
-		    q->timezone, err);
-	if (sched_parse_tz(q->schedule_type, q->schedule_expr, tz,
-	    c->conf.default_query_interval, &s, err, sizeof(err)) != PGS_OK) {
-		tz_free(tz);
-		return cli_fail(EX_DATAERR, "%s: --schedule-expr '%s': %s",
-		    c->path, q->schedule_expr, err);
-	}
-	sched_free(s);
-	tz_free(tz);
-	if (o->start_at == NULL)
-		return 0;
-	if (isotime_parse(o->start_at, &t, NULL, err, sizeof(err)) != PGS_OK)
-		return cli_fail(EX_DATAERR, "%s: --start-at '%s': %s", c->path,
-		    o->start_at, err);
-	q->start_at = arena_strdup(&c->arena, isotime_format_utc(t, ts));
+	/* The title defaults to the name. */
+	if (o->text[QF_TITLE] == NULL)
+		in.v[QF_TITLE] = in.v[QF_NAME];
+	query_rules_defaults(q);
+	q->enabled = !o->disabled;
+	query_rules_errors_init(&e, &c->arena);
+	if (query_rules_apply(&in, true, c->conf.default_query_interval, q,
+	    &e) != PGS_OK)
+		return cmd_query_add_errors(c, o, &e);
 	return 0;
 }
 
 /* Saves q; 0 or an exit code. */
 static int
-qadd_save(struct cli *c, struct query *q)
+cmd_query_add_save(struct cli *c, struct query *q)
 {
 	struct query	 saved;
 	enum pgs_rc	 rc;
@@ -214,100 +204,56 @@ qadd_save(struct cli *c, struct query *q)
 	return 0;
 }
 
-static int
-queries_add(struct cli *c, int argc, char **argv)
+/* The options of queries add: one per setting of the rules' table, then
+ * those only this door has, then the end of the list. */
+#define CMD_QUERY_ADD_OPTS	(QF_COUNT + 5)
+
+/* Fills opts (CMD_QUERY_ADD_OPTS entries) to set the members of o. */
+static void
+cmd_query_add_opts(struct cmd_query_add *o, struct cli_opt *opts)
 {
-	struct qadd	 o;
-	const struct cli_opt opts[] = {
-		{ "name", true, &o.name, NULL },
-		{ "title", true, &o.title, NULL },
-		{ "description", true, &o.description, NULL },
-		{ "sql", true, &o.sql, NULL },
-		{ "sql-file", true, &o.sql_file, NULL },
-		{ "data-source", true, &o.source, NULL },
-		{ "schedule-type", true, &o.type, NULL },
-		{ "schedule-expr", true, &o.expr, NULL },
-		{ "timezone", true, &o.timezone, NULL },
-		{ "start-at", true, &o.start_at, NULL },
-		{ "enabled", false, NULL, &o.enabled },
-		{ "disabled", false, NULL, &o.disabled },
-		{ "timeout-ms", true, &o.num[0], NULL },
-		{ "max-rows", true, &o.num[1], NULL },
-		{ "max-retries", true, &o.num[2], NULL },
-		{ "retry-delay", true, &o.num[3], NULL },
-		{ "pause-after-failures", true, &o.num[4], NULL },
-		{ "keep-runs", true, &o.num[5], NULL },
-		{ "keep-days", true, &o.num[6], NULL }, { NULL, 0, 0, 0 } };
+	const struct query_setting *t = query_rules_table();
+	const struct cli_opt own[] = {
+		{ "sql-file", true, &o->sql_file, NULL },
+		{ "data-source", true, &o->source, NULL },
+		{ "enabled", false, NULL, &o->enabled },
+		{ "disabled", false, NULL, &o->disabled }, { NULL, 0, 0, 0 } };
+	int	 i;
+
+	for (i = 0; i < QF_COUNT; i++)
+		opts[i] = (struct cli_opt){ t[i].option, true, &o->text[i],
+		    NULL };
+	memcpy(opts + QF_COUNT, own, sizeof(own));
+}
+
+static int
+cmd_query_add(struct cli *c, int argc, char **argv)
+{
+	struct cmd_query_add o;
+	struct cli_opt	 opts[CMD_QUERY_ADD_OPTS];
 	struct source	 s;
 	struct query	 q;
 	int		 ex;
 
 	memset(&o, 0, sizeof(o));
-	memset(&q, 0, sizeof(q));
+	cmd_query_add_opts(&o, opts);
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
 	if (ex == 0)
-		ex = qadd_text(c, &o, &q);
+		ex = cmd_query_add_usage(c, &o);
 	if (ex == 0)
-		ex = qadd_check(c, &o, &q);
+		ex = cmd_query_add_check(c, &o, &q);
 	if (ex == 0)
 		ex = cli_connect(c, true);
 	if (ex == 0)
-		ex = dsn_lookup(c, o.source, &s);
+		ex = dsn_lookup(c, "--data-source", o.source, &s);
 	if (ex != 0)
 		return ex;
 	q.data_source_id = s.id;
-	return qadd_save(c, &q);
-}
-
-static cJSON *
-queries_json(const struct query *q, bool full)
-{
-	cJSON	*o = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(o, "id", (double)q->id);
-	cJSON_AddStringToObject(o, "name", q->name);
-	json_add_str(o, "title", q->title);
-	json_add_str(o, "description", q->description);
-	if (full)
-		cJSON_AddStringToObject(o, "sql_text", q->sql_text);
-	cJSON_AddNumberToObject(o, "data_source_id",
-	    (double)q->data_source_id);
-	cJSON_AddStringToObject(o, "data_source", q->data_source_name);
-	cJSON_AddStringToObject(o, "schedule_type", q->schedule_type);
-	json_add_str(o, "schedule_expr", q->schedule_expr);
-	cJSON_AddStringToObject(o, "timezone", q->timezone);
-	cJSON_AddBoolToObject(o, "enabled", q->enabled);
-	json_add_str(o, "start_at", q->start_at);
-	json_add_str(o, "next_run_at", q->next_run_at);
-	json_add_num(o, "timeout_ms", q->timeout_ms, 0);
-	json_add_num(o, "max_rows", q->max_rows, 0);
-	cJSON_AddNumberToObject(o, "max_retries", q->max_retries);
-	cJSON_AddNumberToObject(o, "retry_delay_s", q->retry_delay_s);
-	json_add_num(o, "pause_after_failures", q->pause_after_failures,
-	    0);
-	json_add_num(o, "keep_runs", q->keep_runs, 0);
-	json_add_num(o, "keep_days", q->keep_days, 0);
-	json_add_str(o, "paused_at", q->paused_at);
-	json_add_str(o, "pause_reason", q->pause_reason);
-	cJSON_AddNumberToObject(o, "total_runs", (double)q->total_runs);
-	cJSON_AddNumberToObject(o, "successful_runs",
-	    (double)q->successful_runs);
-	cJSON_AddNumberToObject(o, "failed_runs", (double)q->failed_runs);
-	cJSON_AddNumberToObject(o, "skipped_runs", (double)q->skipped_runs);
-	cJSON_AddNumberToObject(o, "consecutive_failures",
-	    (double)q->consecutive_failures);
-	json_add_str(o, "last_run_at", q->last_run_at);
-	json_add_str(o, "last_run_status", q->last_run_status);
-	json_add_num(o, "last_run_duration_ms", q->last_run_duration_ms,
-	    -1);
-	cJSON_AddNumberToObject(o, "version", q->version);
-	cJSON_AddStringToObject(o, "created_at", q->created_at);
-	cJSON_AddStringToObject(o, "updated_at", q->updated_at);
-	return o;
+	return cmd_query_add_save(c, &q);
 }
 
 static int
-queries_list(struct cli *c, int argc, char **argv)
+cmd_query_list(struct cli *c, int argc, char **argv)
 {
 	bool		 en = false, dis = false;
 	const char	*limit_s = "500", *offset_s = "0";
@@ -319,9 +265,8 @@ queries_list(struct cli *c, int argc, char **argv)
 		{ "offset", true, &offset_s, NULL }, { NULL, 0, 0, 0 } };
 	struct query_list l;
 	enum pgs_rc	 rc;
-	cJSON		*arr;
 	long		 limit, offset;
-	int		 ex, i;
+	int		 ex;
 
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
 	if (ex != 0)
@@ -342,15 +287,10 @@ queries_list(struct cli *c, int argc, char **argv)
 	rc = query_list(&c->db, &c->arena, &f, &l);
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);
-	if (c->json) {
-		arr = cJSON_CreateArray();
-		for (i = 0; i < l.n; i++)
-			cJSON_AddItemToArray(arr, queries_json(&l.items[i],
-			    false));
-		cli_print_json(arr);
-		return 0;
-	}
-	qtable_print_queries(&l);
+	if (c->json)
+		cli_print_json(shape_query_list(&l, true, limit, offset));
+	else
+		qtable_print_queries(&l);
 	return 0;
 }
 
@@ -369,7 +309,7 @@ queries_target(struct cli *c, int argc, char **argv,
 }
 
 static int
-queries_show(struct cli *c, int argc, char **argv)
+cmd_query_show(struct cli *c, int argc, char **argv)
 {
 	struct query	 q;
 	int		 ex;
@@ -378,7 +318,8 @@ queries_show(struct cli *c, int argc, char **argv)
 	if (ex != 0)
 		return ex;
 	if (c->json)
-		cli_print_json(queries_json(&q, true));
+		cli_print_json(shape_query_detail(&q,
+		    c->conf.default_query_interval));
 	else
 		qtable_print_query(&q);
 	return 0;
@@ -462,6 +403,25 @@ queries_test_fail(struct cli *c, const struct query *q, enum pgs_rc rc,
 	}
 }
 
+/* Checks the SQL of q as it was checked when saved (the rules may have
+ * changed since); 0 or an exit code after one line. */
+static int
+cmd_query_check_sql(struct cli *c, const struct query *q)
+{
+	struct query_errors	 e;
+	enum pgs_rc		 rc;
+
+	query_rules_errors_init(&e, &c->arena);
+	rc = query_rules_sql(&e, "sql_text", q->sql_text);
+	if (rc == PGS_INVALID)
+		return cli_fail(EX_DATAERR, "%s: the SQL of %s is not "
+		    "accepted: %s", c->path, q->name, e.items[0].message);
+	if (rc != PGS_OK)
+		return cli_fail(EX_SOFTWARE, "%s: the SQL of %s cannot be "
+		    "checked", c->path, q->name);
+	return 0;
+}
+
 /* Connects to q's source and runs it; 0 or an exit code. */
 static int
 queries_dry_run(struct cli *c, const struct query *q,
@@ -474,10 +434,9 @@ queries_dry_run(struct cli *c, const struct query *q,
 	enum pgs_rc	 rc;
 	int		 ex;
 
-	ex = queries_check_sql(c, arena_printf(&c->arena, "the SQL of %s",
-	    q->name), q->sql_text);
+	ex = cmd_query_check_sql(c, q);
 	if (ex == 0)
-		ex = dsn_lookup(c, arena_printf(&c->arena, "%ld",
+		ex = dsn_lookup(c, "data source", arena_printf(&c->arena, "%ld",
 		    q->data_source_id), &s);
 	if (ex == 0)
 		ex = dsn_keys(c, true, &k);
@@ -528,10 +487,14 @@ queries_test(struct cli *c, int argc, char **argv)
 }
 
 static const struct cli_cmd query_cmds[] = {
-	{ "add", queries_add, "create a scheduled query",
-	    "  --name NAME            unique name (required)\n"
-	    "  --title TEXT           title (default: the name)\n"
-	    "  --description TEXT     description\n"
+	{ "add", cmd_query_add, "create a scheduled query",
+	    "  --name NAME            unique name (required): 1-128 letters, "
+	    "digits,\n"
+	    "                         _ . or -, starting with a letter or "
+	    "digit\n"
+	    "  --title TEXT           title, at most 200 bytes (default: the "
+	    "name)\n"
+	    "  --description TEXT     description, at most 10000 bytes\n"
 	    "  --sql SQL              the SELECT statement\n"
 	    "  --sql-file FILE        read the SELECT from FILE (- for stdin)\n"
 	    "  --data-source NAME|ID  where it runs (required)\n"
@@ -544,17 +507,19 @@ static const struct cli_cmd query_cmds[] = {
 	    "time)\n"
 	    "  --enabled | --disabled schedule it or not (default enabled)\n"
 	    "  --timeout-ms N         statement timeout, 100..86400000\n"
-	    "  --max-rows N           keep at most N rows per run\n"
+	    "  --max-rows N           keep at most N rows per run, "
+	    "1..2147483647\n"
 	    "  --max-retries N        retries after a failure, 0..10\n"
 	    "  --retry-delay S        first retry delay in seconds, 1..3600\n"
-	    "  --pause-after-failures N  disable after N failures in a row\n"
-	    "  --keep-runs N          keep the latest N runs\n"
-	    "  --keep-days N          keep runs N days\n" },
-	{ "list", queries_list, "list queries",
+	    "  --pause-after-failures N  disable after N failures in a row, "
+	    "1..2147483647\n"
+	    "  --keep-runs N          keep the latest N runs, 1..2147483647\n"
+	    "  --keep-days N          keep runs N days, 1..365000\n" },
+	{ "list", cmd_query_list, "list queries",
 	    "  --enabled | --disabled only those\n"
 	    "  --q TEXT               name or title containing TEXT\n"
 	    "  --limit N, --offset N  paging (default 500, 0)\n" },
-	{ "show", queries_show, "show one query with its schedule and "
+	{ "show", cmd_query_show, "show one query with its schedule and "
 	    "statistics", NULL },
 	{ "enable", queries_enable, "enable a query (next run computed from "
 	    "now)", NULL },

@@ -8,39 +8,8 @@
 #include <cjson/cJSON.h>
 
 #include "dsn.h"
-#include "json.h"
 #include "run.h"
-
-static cJSON *
-run_json(const struct run *r)
-{
-	cJSON	*o = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(o, "id", (double)r->id);
-	cJSON_AddNumberToObject(o, "query_id", (double)r->query_id);
-	json_add_str(o, "scheduled_at", r->scheduled_at);
-	json_add_str(o, "job_timezone", r->job_timezone);
-	json_add_str(o, "run_started_at", r->run_started_at);
-	json_add_str(o, "run_finished_at", r->run_finished_at);
-	json_add_num(o, "duration_ms", r->duration_ms, -1);
-	cJSON_AddStringToObject(o, "status", r->status);
-	json_add_num(o, "rows_returned", r->rows_returned, -1);
-	json_add_str(o, "error_message", r->error_message);
-	cJSON_AddStringToObject(o, "triggered_by", r->triggered_by);
-	json_add_num(o, "triggered_by_user", r->triggered_by_user, 0);
-	json_add_str(o, "runner_host", r->runner_host);
-	json_add_num(o, "runner_pid", r->runner_pid, 0);
-	cJSON_AddNumberToObject(o, "missed_slots", (double)r->missed_slots);
-	cJSON_AddNumberToObject(o, "attempt", (double)r->attempt);
-	json_add_num(o, "retry_of", r->retry_of, 0);
-	json_add_str(o, "queued_at", r->queued_at);
-	if (r->has_blob) {
-		json_add_num(o, "row_count", r->row_count, -1);
-		json_add_num(o, "byte_size", r->byte_size, -1);
-		cJSON_AddBoolToObject(o, "truncated", r->truncated);
-	}
-	return o;
-}
+#include "shape.h"
 
 /* Parses an optional run id option; 0 or EX_USAGE. */
 static int
@@ -89,7 +58,7 @@ run_print_list(const struct run_list *l)
 }
 
 static int
-runs_list(struct cli *c, int argc, char **argv)
+cmd_run_list(struct cli *c, int argc, char **argv)
 {
 	const char	*who = NULL, *limit_s = "20", *before_s = NULL;
 	const char	*after_s = NULL;
@@ -105,9 +74,8 @@ runs_list(struct cli *c, int argc, char **argv)
 	struct run_list	 l;
 	struct query	 q;
 	enum pgs_rc	 rc;
-	cJSON		*o, *arr;
 	long		 limit;
-	int		 ex, i;
+	int		 ex;
 
 	memset(&f, 0, sizeof(f));
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
@@ -139,17 +107,11 @@ runs_list(struct cli *c, int argc, char **argv)
 		    db_error(&c->db));
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);
-	if (!c->json) {
+	/* The operator reads error messages in full. */
+	if (c->json)
+		cli_print_json(shape_run_list(&l, f.limit, true));
+	else
 		run_print_list(&l);
-		return 0;
-	}
-	o = cJSON_CreateObject();
-	arr = cJSON_AddArrayToObject(o, "items");
-	for (i = 0; i < l.n; i++)
-		cJSON_AddItemToArray(arr, run_json(&l.items[i]));
-	json_add_num(o, "next_before", l.next_before, 0);
-	json_add_num(o, "prev_after", l.prev_after, 0);
-	cli_print_json(o);
 	return 0;
 }
 
@@ -192,7 +154,7 @@ run_print(const struct run *r)
 }
 
 static int
-runs_show(struct cli *c, int argc, char **argv)
+cmd_run_show(struct cli *c, int argc, char **argv)
 {
 	bool		 result = false;
 	const struct cli_opt opts[] = { { "result", false, NULL, &result },
@@ -208,7 +170,8 @@ runs_show(struct cli *c, int argc, char **argv)
 	if (ex != 0)
 		return ex;
 	if (n != 1)
-		return cli_fail(EX_USAGE, "%s: which run? give its id", c->path);
+		return cli_fail(EX_USAGE, "%s: which run? give its id",
+		    c->path);
 	if (!cli_parse_long(pos[0], 1, 2147483647, &id))
 		return cli_fail(EX_USAGE, "%s: '%s' is not a run id", c->path,
 		    pos[0]);
@@ -224,7 +187,7 @@ runs_show(struct cli *c, int argc, char **argv)
 		return cli_fail(EX_NOINPUT, "%s: run %ld has no stored result",
 		    c->path, id);
 	if (c->json) {
-		o = run_json(&r);
+		o = shape_run(&r, true);
 		if (result)
 			cJSON_AddRawToObject(o, "result", r.df_json);
 		cli_print_json(o);
@@ -236,7 +199,7 @@ runs_show(struct cli *c, int argc, char **argv)
 }
 
 static const struct cli_cmd run_cmds[] = {
-	{ "list", runs_list, "list the runs of a query, newest first",
+	{ "list", cmd_run_list, "list the runs of a query, newest first",
 	    "  --query NAME|ID        the query (required)\n"
 	    "  --status S             queued, running, success, error or "
 	    "skipped\n"
@@ -245,7 +208,7 @@ static const struct cli_cmd run_cmds[] = {
 	    "  --after ID             runs newer than run ID (previous page)\n"
 	    "  --start ISO            runs started at or after this instant\n"
 	    "  --end ISO              runs started before this instant\n" },
-	{ "show", runs_show, "show one run",
+	{ "show", cmd_run_show, "show one run",
 	    "  --result               print the stored result (pandas "
 	    "orient='table' JSON)\n" },
 	{ NULL, NULL, NULL, NULL }

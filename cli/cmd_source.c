@@ -11,9 +11,11 @@
 #include <sodium.h>
 
 #include "dsn.h"
+#include "query_rules.h"
+#include "shape.h"
 
 int
-dsn_lookup(struct cli *c, const char *who, struct source *s)
+dsn_lookup(struct cli *c, const char *what, const char *who, struct source *s)
 {
 	enum pgs_rc	 rc = PGS_NOTFOUND;
 	long		 id;
@@ -23,8 +25,9 @@ dsn_lookup(struct cli *c, const char *who, struct source *s)
 	if (rc == PGS_NOTFOUND)
 		rc = source_get(&c->db, &c->arena, NULL, who, s);
 	if (rc == PGS_NOTFOUND)
-		return cli_fail(EX_DATAERR, "%s: unknown data source '%s' (see "
-		    "'pgsched-admin dsn list')", c->path, who);
+		return cli_fail(EX_DATAERR, "%s: %s '%s': %s (see "
+		    "'pgsched-admin dsn list')", c->path, what, who,
+		    QUERY_RULES_NO_SOURCE);
 	return cli_db_fail(c, rc, c->path);
 }
 
@@ -203,33 +206,11 @@ dsn_add(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
-static cJSON *
-dsn_json(const struct source *s)
-{
-	cJSON	*o = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(o, "id", (double)s->id);
-	cJSON_AddStringToObject(o, "name", s->name);
-	cJSON_AddStringToObject(o, "host", s->host);
-	cJSON_AddNumberToObject(o, "port", s->port);
-	cJSON_AddStringToObject(o, "dbname", s->dbname);
-	cJSON_AddStringToObject(o, "username", s->username);
-	cJSON_AddStringToObject(o, "enc_algo", s->enc_algo ? s->enc_algo :
-	    "");
-	cJSON_AddNumberToObject(o, "key_version", s->key_version);
-	cJSON_AddBoolToObject(o, "has_password", s->enc_len > 0);
-	cJSON_AddNumberToObject(o, "query_count", (double)s->query_count);
-	cJSON_AddStringToObject(o, "created_at", s->created_at);
-	cJSON_AddStringToObject(o, "updated_at", s->updated_at);
-	return o;
-}
-
 static int
-dsn_list(struct cli *c, int argc, char **argv)
+cmd_source_list(struct cli *c, int argc, char **argv)
 {
 	struct source_list l;
 	enum pgs_rc	 rc;
-	cJSON		*arr;
 	int		 ex, i;
 
 	ex = cli_parse(c, argc, argv, NULL, NULL, 0, NULL);
@@ -241,10 +222,7 @@ dsn_list(struct cli *c, int argc, char **argv)
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);
 	if (c->json) {
-		arr = cJSON_CreateArray();
-		for (i = 0; i < l.n; i++)
-			cJSON_AddItemToArray(arr, dsn_json(&l.items[i]));
-		cli_print_json(arr);
+		cli_print_json(shape_source_list(&l));
 		return 0;
 	}
 	printf("%-6s %-24s %-28s %-20s %-16s %-4s %s\n", "ID", "NAME",
@@ -269,7 +247,7 @@ dsn_target(struct cli *c, int argc, char **argv, const struct cli_opt *opts,
 	ex = cli_target(c, argc, argv, opts, "data source", &who);
 	if (ex != 0)
 		return ex;
-	return dsn_lookup(c, who, s);
+	return dsn_lookup(c, "data source", who, s);
 }
 
 /* The options of dsn edit. */
@@ -373,7 +351,7 @@ dsn_edit(struct cli *c, int argc, char **argv)
 }
 
 static int
-dsn_show(struct cli *c, int argc, char **argv)
+cmd_source_show(struct cli *c, int argc, char **argv)
 {
 	struct source	 s;
 	int		 ex;
@@ -382,7 +360,7 @@ dsn_show(struct cli *c, int argc, char **argv)
 	if (ex != 0)
 		return ex;
 	if (c->json) {
-		cli_print_json(dsn_json(&s));
+		cli_print_json(shape_source(&s));
 		return 0;
 	}
 	printf("id:          %ld\nname:        %s\nhost:        %s\n"
@@ -494,8 +472,10 @@ static const struct cli_cmd dsn_cmds[] = {
 	    "  --password PW          a new password (shows in the process "
 	    "list)\n"
 	    "  --key-version N        key version recorded\n" },
-	{ "list", dsn_list, "list data sources (never their passwords)", NULL },
-	{ "show", dsn_show, "show one data source (by name or id)", NULL },
+	{ "list", cmd_source_list, "list data sources (never their "
+	    "passwords)", NULL },
+	{ "show", cmd_source_show, "show one data source (by name or id)",
+	    NULL },
 	{ "test", dsn_test, "decrypt the password, connect and run SELECT 1",
 	    NULL },
 	{ "rm", dsn_rm, "delete a data source",

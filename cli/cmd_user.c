@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "cli.h"
+#include "shape.h"
 #include "store.h"
 
 /* Loads and decodes the pepper into pepper/len; 0 or an exit code. */
@@ -95,27 +96,6 @@ user_lookup(struct cli *c, const char *who, struct user *u)
 	return cli_db_fail(c, rc, c->path);
 }
 
-static cJSON *
-user_json(const struct user *u)
-{
-	cJSON	*o = cJSON_CreateObject(), *r;
-	int	 i;
-
-	cJSON_AddNumberToObject(o, "id", (double)u->id);
-	cJSON_AddStringToObject(o, "email", u->email);
-	if (u->name != NULL)
-		cJSON_AddStringToObject(o, "name", u->name);
-	else
-		cJSON_AddNullToObject(o, "name");
-	cJSON_AddBoolToObject(o, "is_active", u->is_active);
-	r = cJSON_AddArrayToObject(o, "roles");
-	for (i = 0; i < u->nroles; i++)
-		cJSON_AddItemToArray(r, cJSON_CreateString(u->roles[i]));
-	cJSON_AddStringToObject(o, "created_at", u->created_at);
-	cJSON_AddStringToObject(o, "updated_at", u->updated_at);
-	return o;
-}
-
 static void
 user_print(const struct user *u)
 {
@@ -172,14 +152,13 @@ users_add(struct cli *c, int argc, char **argv)
 }
 
 static int
-users_list(struct cli *c, int argc, char **argv)
+cmd_user_list(struct cli *c, int argc, char **argv)
 {
 	const char	*limit_s = "500", *offset_s = "0";
 	const struct cli_opt opts[] = { { "limit", true, &limit_s, NULL },
 		{ "offset", true, &offset_s, NULL }, { NULL, 0, 0, 0 } };
 	struct user_list l;
 	enum pgs_rc	 rc;
-	cJSON		*arr;
 	long		 limit, offset;
 	int		 ex, i, j;
 
@@ -197,10 +176,7 @@ users_list(struct cli *c, int argc, char **argv)
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);
 	if (c->json) {
-		arr = cJSON_CreateArray();
-		for (i = 0; i < l.n; i++)
-			cJSON_AddItemToArray(arr, user_json(&l.items[i]));
-		cli_print_json(arr);
+		cli_print_json(shape_user_list(&l, limit, offset));
 		return 0;
 	}
 	printf("%-6s %-32s %-6s %s\n", "ID", "EMAIL", "ACTIVE", "ROLES");
@@ -229,7 +205,7 @@ users_target(struct cli *c, int argc, char **argv,
 }
 
 static int
-users_show(struct cli *c, int argc, char **argv)
+cmd_user_show(struct cli *c, int argc, char **argv)
 {
 	struct user	 u;
 	int		 ex;
@@ -238,7 +214,7 @@ users_show(struct cli *c, int argc, char **argv)
 	if (ex != 0)
 		return ex;
 	if (c->json)
-		cli_print_json(user_json(&u));
+		cli_print_json(shape_user(&u));
 	else
 		user_print(&u);
 	return 0;
@@ -383,10 +359,10 @@ static const struct cli_cmd user_cmds[] = {
 	    "stdin)\n"
 	    "  --password PW          the password (shows in the process "
 	    "list)\n" },
-	{ "list", users_list, "list users",
+	{ "list", cmd_user_list, "list users",
 	    "  --limit N              at most N users (default 500)\n"
 	    "  --offset N             skip N users\n" },
-	{ "show", users_show, "show one user (by e-mail or id)", NULL },
+	{ "show", cmd_user_show, "show one user (by e-mail or id)", NULL },
 	{ "passwd", users_passwd, "set a user's password (revokes sessions)",
 	    "  --password-file FILE   read the password from FILE\n"
 	    "  --password PW          the password (shows in the process "

@@ -18,9 +18,11 @@
 /*
  * Fills s with the data source named by who (an id, else a name).
  * Returns 0, or an exit code after printing one line (EX_DATAERR for an
- * unknown source, naming it).
+ * unknown source: "<what> '<who>': no such data source", the words of
+ * the API).
  */
-int	 dsn_lookup(struct cli *c, const char *who, struct source *s);
+int	 dsn_lookup(struct cli *c, const char *what, const char *who,
+	    struct source *s);
 /*
  * Loads the key set into k (the private keys too when need_private; the
  * caller frees it with cred_free).  Returns 0, or an exit code after one

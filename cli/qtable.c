@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "qtable.h"
+#include "shape.h"
 
 #define QTABLE_CELL_MAX	60	/* characters shown per cell */
 
@@ -264,17 +265,13 @@ qtable_print_result(struct cli *c, struct result *rs, long ms)
 	struct qtable	 t;
 	size_t		 n = rs_row_count(rs);
 
-	if (c->json)
-		buf_puts(&b, "{\"ok\":true,");
-	rs_finish_rows(rs, &b);
 	if (c->json) {
-		buf_printf(&b, ",\"row_count\":%zu,\"timing_ms\":%ld,"
-		    "\"truncated\":%s}", n, ms, rs_truncated(rs) ? "true" :
-		    "false");
+		shape_dryrun(&b, rs, ms);
 		puts(b.data);
 		buf_free(&b);
 		return 0;
 	}
+	rs_finish_rows(rs, &b);
 	memset(&t, 0, sizeof(t));
 	qtable_parse(&c->arena, b.data, n, &t);
 	buf_free(&b);

@@ -18,8 +18,8 @@ void	 qtable_print_queries(const struct query_list *l);
 void	 qtable_print_query(const struct query *q);
 /*
  * Prints the rows of rs (taken in ms milliseconds): with c->json the
- * dry-run object {ok, columns, row_count, rows, timing_ms, truncated},
- * values verbatim; else a table.  Returns 0.
+ * API's dry-run answer (shape_dryrun), values verbatim; else a table.
+ * Returns 0.
  */
 int	 qtable_print_result(struct cli *c, struct result *rs, long ms);
 

@@ -155,9 +155,6 @@ void		 req_bool(struct req *r, const char *name, bool *out,
 		    bool *present);
 /* Returns true when the member is present with JSON null. */
 bool		 req_is_null(struct req *r, const char *name);
-/* Returns an arena-owned ISO 8601 UTC form of a timestamptz text value
- * ("2026-03-29 12:00:00.5+00"), or NULL for NULL. */
-const char	*req_iso(struct req *r, const char *pgts);
 
 /* reply.c */
 /* Adds a header line ("Name: value", no CRLF) to the reply. */

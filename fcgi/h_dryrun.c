@@ -27,7 +27,9 @@
 #include "cred.h"
 #include "exec.h"
 #include "log.h"
+#include "query_rules.h"
 #include "result.h"
+#include "shape.h"
 #include "sqlguard.h"
 
 #define DRYRUN_LIMIT_MAX	1000
@@ -55,8 +57,8 @@ dryrun_error(struct buf *b, const char *code, const char *msg)
 	buf_puts(b, msg);
 }
 
-/* Appends 'r' and {"ok":true,"columns":..,"rows":..,"row_count":..} to b,
- * or the error answer of exec_query's rc and err. */
+/* Appends 'r' and the dry-run answer of shape_dryrun to b, or the error
+ * answer of exec_query's rc and err. */
 static void
 dryrun_answer(struct buf *b, const struct dryrun *d, struct result *rs,
     long ms, enum pgs_rc rc, const char *err)
@@ -73,11 +75,8 @@ dryrun_answer(struct buf *b, const struct dryrun *d, struct result *rs,
 		    strncmp(err, EXEC_TOO_LARGE, strlen(EXEC_TOO_LARGE)) == 0 ?
 		    "result_too_large" : "query_failed", err);
 	else {
-		buf_puts(b, "r{\"ok\":true,");
-		rs_finish_rows(rs, b);
-		buf_printf(b, ",\"row_count\":%zu,\"truncated\":%s,"
-		    "\"timing_ms\":%ld}", rs_row_count(rs),
-		    rs_truncated(rs) ? "true" : "false", ms);
+		buf_putc(b, 'r');
+		shape_dryrun(b, rs, ms);
 	}
 }
 
@@ -304,6 +303,19 @@ dryrun_caps(struct req *r, long dflt_timeout, long *limit, long *timeout)
 	    NULL);
 }
 
+/* Checks sql with the guard both doors apply before a source is
+ * reached (the saved SQL too: the table may have been edited by hand);
+ * a refusal is a field error of sql_text. */
+static void
+h_dryrun_check_sql(struct req *r, const char *sql)
+{
+	struct query_errors	 e;
+
+	query_rules_errors_init(&e, r->a);
+	if (query_rules_sql(&e, "sql_text", sql) != PGS_OK)
+		req_field(r, "sql_text", "%s", e.items[0].message);
+}
+
 enum pgs_rc
 h_dryrun_saved(struct req *r)
 {
@@ -322,6 +334,7 @@ h_dryrun_saved(struct req *r)
 	dryrun_caps(r, q.timeout_ms > 0 && q.timeout_ms <
 	    DRYRUN_TIMEOUT_MAX ? q.timeout_ms : DRYRUN_TIMEOUT_DEFAULT, &limit,
 	    &timeout);
+	h_dryrun_check_sql(r, q.sql_text);
 	rc = req_fields_rc(r);
 	if (rc == PGS_OK)
 		rc = source_get(&r->app->db, r->a, arena_printf(r->a, "%ld",
@@ -337,7 +350,6 @@ h_dryrun_unsaved(struct req *r)
 {
 	static const char *const allowed[] = { "sql_text", "data_source_id",
 	    "limit", "timeout_ms", NULL };
-	struct sqlguard_err	 why;
 	struct source		 s;
 	const char		*sql;
 	long			 dsid = 0, limit, timeout;
@@ -347,15 +359,15 @@ h_dryrun_unsaved(struct req *r)
 	req_str(r, "sql_text", SQLGUARD_MAX_LEN, true, &sql);
 	req_int(r, "data_source_id", 1, 2147483647L, true, &dsid, NULL);
 	dryrun_caps(r, DRYRUN_TIMEOUT_DEFAULT, &limit, &timeout);
-	if (sql != NULL && sqlguard_check(sql, &why) != PGS_OK)
-		req_field(r, "sql_text", "%s", why.message);
+	if (sql != NULL)
+		h_dryrun_check_sql(r, sql);
 	rc = req_fields_rc(r);
 	if (rc != PGS_OK)
 		return rc;
 	rc = source_get(&r->app->db, r->a, arena_printf(r->a, "%ld", dsid),
 	    NULL, &s);
 	if (rc == PGS_NOTFOUND) {
-		req_field(r, "data_source_id", "no such data source");
+		req_field(r, "data_source_id", QUERY_RULES_NO_SOURCE);
 		return PGS_INVALID;
 	}
 	if (rc != PGS_OK)

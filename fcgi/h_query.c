@@ -3,9 +3,6 @@
  * (editor/admin), the preview of an unsaved schedule, and the public
  * catalogue under /api/queries.
  */
-#include <ctype.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,193 +10,36 @@
 #include "isotime.h"
 #include "json.h"
 #include "log.h"
-#include "sched.h"
-#include "sqlguard.h"
-#include "tz.h"
+#include "query_rules.h"
+#include "shape.h"
 
-#define QUERY_NEXT_RUNS	5
-#define PREVIEW_COUNT	10	/* fire times a preview lists by default */
-#define PREVIEW_MAX	100
+#define H_QUERY_PREVIEW_COUNT	10	/* fire times a preview lists by default */
+#define H_QUERY_PREVIEW_MAX	100
 
+/* {"ok":true,"query":{...}} with the next fire times. */
 static cJSON *
-query_stats_json(struct req *r, const struct query *q)
-{
-	cJSON	*s = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(s, "total_runs", (double)q->total_runs);
-	cJSON_AddNumberToObject(s, "successful_runs",
-	    (double)q->successful_runs);
-	cJSON_AddNumberToObject(s, "failed_runs", (double)q->failed_runs);
-	cJSON_AddNumberToObject(s, "skipped_runs", (double)q->skipped_runs);
-	cJSON_AddNumberToObject(s, "consecutive_failures",
-	    (double)q->consecutive_failures);
-	json_add_str(s, "last_run_at", req_iso(r, q->last_run_at));
-	json_add_str(s, "last_run_status", q->last_run_status);
-	if (q->last_run_duration_ms >= 0)
-		cJSON_AddNumberToObject(s, "last_run_duration_ms",
-		    (double)q->last_run_duration_ms);
-	else
-		cJSON_AddNullToObject(s, "last_run_duration_ms");
-	return s;
-}
-
-/* The JSON of q; full adds SQL, data source and settings (editors). */
-static cJSON *
-query_json(struct req *r, const struct query *q, bool full)
+h_query_reply(struct req *r, const struct query *q)
 {
 	cJSON	*o = cJSON_CreateObject();
 
-	cJSON_AddNumberToObject(o, "id", (double)q->id);
-	cJSON_AddStringToObject(o, "name", q->name);
-	json_add_str(o, "title", q->title);
-	json_add_str(o, "description", q->description);
-	if (full) {
-		cJSON_AddStringToObject(o, "sql_text", q->sql_text);
-		cJSON_AddNumberToObject(o, "data_source_id",
-		    (double)q->data_source_id);
-		json_add_str(o, "data_source", q->data_source_name);
-	}
-	cJSON_AddStringToObject(o, "schedule_type", q->schedule_type);
-	json_add_str(o, "schedule_expr", q->schedule_expr);
-	cJSON_AddStringToObject(o, "timezone", q->timezone);
-	cJSON_AddBoolToObject(o, "enabled", q->enabled);
-	json_add_str(o, "next_run_at", req_iso(r, q->next_run_at));
-	json_add_str(o, "paused_at", req_iso(r, q->paused_at));
-	json_add_str(o, "pause_reason", q->pause_reason);
-	if (full) {
-		json_add_str(o, "start_at", req_iso(r, q->start_at));
-		json_add_num(o, "timeout_ms", q->timeout_ms, 0);
-		json_add_num(o, "max_rows", q->max_rows, 0);
-		cJSON_AddNumberToObject(o, "max_retries", q->max_retries);
-		cJSON_AddNumberToObject(o, "retry_delay_s", q->retry_delay_s);
-		json_add_num(o, "pause_after_failures", q->pause_after_failures, 0);
-		json_add_num(o, "keep_runs", q->keep_runs, 0);
-		json_add_num(o, "keep_days", q->keep_days, 0);
-		cJSON_AddNumberToObject(o, "version", q->version);
-	}
-	cJSON_AddItemToObject(o, "stats", query_stats_json(r, q));
-	json_add_str(o, "created_at", req_iso(r, q->created_at));
-	json_add_str(o, "updated_at", req_iso(r, q->updated_at));
-	return o;
-}
-
-/* Epoch seconds of a timestamptz text; 0 when NULL or unparsable. */
-static int64_t
-query_epoch(const char *pgts)
-{
-	int64_t	 t;
-	char	 err[96];
-
-	if (pgts == NULL || isotime_parse(pgts, &t, NULL, err, sizeof(err)) !=
-	    PGS_OK)
-		return 0;
-	return t;
-}
-
-/*
- * Appends to arr the first n fire times of s strictly after `after`, each
- * {at, line, flags} with the line `pgsched-admin schedule next` prints
- * (sched_describe_line: the UTC instant, the wall-clock time, a DST
- * marker).  Fewer when the schedule stops firing.  arr stays the caller's.
- */
-static void
-query_fires(const struct sched *s, int64_t anchor, int64_t after, long n,
-    cJSON *arr)
-{
-	char		 line[SCHED_LINE_MAX], iso[ISOTIME_BUFSZ];
-	int64_t		 next;
-	unsigned	 flags;
-	long		 i;
-	cJSON		*e;
-
-	for (i = 0; i < n; i++) {
-		if (sched_next(s, anchor, after, &next, &flags) != PGS_OK)
-			break;
-		if (sched_describe_line(s, next, flags, line, sizeof(line)) !=
-		    PGS_OK)
-			break;
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "at", isotime_format_utc(next, iso));
-		cJSON_AddStringToObject(e, "line", line);
-		cJSON_AddNumberToObject(e, "flags", flags);
-		cJSON_AddItemToArray(arr, e);
-		after = next;
-	}
-}
-
-/* The next QUERY_NEXT_RUNS fire times (CONTRACT section 3). */
-static cJSON *
-query_next_runs(struct req *r, const struct query *q)
-{
-	struct sched	*s = NULL;
-	cJSON		*arr = cJSON_CreateArray();
-	char		 err[160];
-	int64_t		 anchor, after;
-
-	if (sched_parse(q->schedule_type, q->schedule_expr, q->timezone,
-	    r->app->conf.default_query_interval, &s, err, sizeof(err)) !=
-	    PGS_OK)
-		return arr;
-	anchor = query_epoch(q->start_at != NULL ? q->start_at :
-	    q->created_at);
-	/* From the stored next run (set from the database's clock). */
-	after = q->next_run_at != NULL ? query_epoch(q->next_run_at) - 1 :
-	    (int64_t)time(NULL);
-	query_fires(s, anchor, after, QUERY_NEXT_RUNS, arr);
-	sched_free(s);
-	return arr;
-}
-
-static cJSON *
-query_reply(struct req *r, const struct query *q)
-{
-	cJSON	*o = cJSON_CreateObject(), *j;
-
 	cJSON_AddBoolToObject(o, "ok", true);
-	j = query_json(r, q, true);
-	cJSON_AddItemToObject(j, "next_runs", query_next_runs(r, q));
-	cJSON_AddItemToObject(o, "query", j);
+	cJSON_AddItemToObject(o, "query", shape_query_detail(q,
+	    r->app->conf.default_query_interval));
 	return o;
 }
 
+/* Fills q with the query of the route's id; PGS_NOTFOUND or the store's
+ * rc otherwise. */
 static enum pgs_rc
-query_load(struct req *r, struct query *q)
+h_query_load(struct req *r, struct query *q)
 {
 	return query_get(&r->app->db, r->a, arena_printf(r->a, "%ld",
 	    r->ids[0]), NULL, q);
 }
 
-static bool
-query_name_valid(const char *s)
-{
-	size_t	 i, n = strlen(s);
-
-	if (n == 0 || n > 128 || !isalnum((unsigned char)s[0]))
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && strchr("_.-", s[i]) ==
-		    NULL)
-			return false;
-	return true;
-}
-
-/* Checks sql_text with the save-time SELECT-only guard. */
-static void
-query_check_sql(struct req *r, const char *field, const char *sql)
-{
-	struct sqlguard_err	 why;
-	enum pgs_rc		 rc;
-
-	rc = sqlguard_check(sql, &why);
-	if (rc == PGS_INVALID)
-		req_field(r, field, "%s", why.message);
-	else if (rc != PGS_OK)
-		req_field(r, field, "cannot be checked");
-}
-
 /* Resolves data_source_id or data_source (a name) into q. */
 static enum pgs_rc
-query_read_source(struct req *r, struct query *q)
+h_query_read_source(struct req *r, struct query *q)
 {
 	struct source	 s;
 	const char	*name;
@@ -215,7 +55,7 @@ query_read_source(struct req *r, struct query *q)
 	    id) : NULL, has_id ? NULL : name, &s);
 	if (rc == PGS_NOTFOUND) {
 		req_field(r, has_id ? "data_source_id" : "data_source",
-		    "no such data source");
+		    QUERY_RULES_NO_SOURCE);
 		return PGS_OK;
 	}
 	if (rc != PGS_OK)
@@ -225,104 +65,40 @@ query_read_source(struct req *r, struct query *q)
 	return PGS_OK;
 }
 
-/* Reads an optional nullable setting into *v (null -> 0 = unset). */
+/* Reads the value of setting t of the body into v: JSON null, a value of
+ * the setting's type, or a value of another type. */
 static void
-query_opt(struct req *r, const char *name, long min, long max, int *v)
+h_query_value(struct req *r, const struct query_setting *t,
+    struct query_value *v)
 {
-	long	 x = *v;
+	const cJSON	*c = cJSON_GetObjectItemCaseSensitive(r->json,
+	    t->field);
+	long		 x = 0;
 
-	if (req_is_null(r, name)) {
-		*v = 0;
-		return;
-	}
-	req_int(r, name, min, max, false, &x, NULL);
-	*v = (int)x;
+	if (c == NULL)
+		v->given = QUERY_ABSENT;
+	else if (cJSON_IsNull(c))
+		v->given = QUERY_NULL;
+	else if (t->kind == QUERY_INT) {
+		v->given = json_int(r->json, t->field, -JSON_INT_MAX,
+		    JSON_INT_MAX, &x) == PGS_OK ? QUERY_VALUE : QUERY_BADTYPE;
+		v->num = x;
+	} else if (cJSON_IsString(c)) {
+		v->given = QUERY_VALUE;
+		v->text = c->valuestring;
+	} else if (t == &query_rules_table()[QF_SCHEDULE_EXPR] &&
+	    cJSON_IsNumber(c)) {
+		/* An interval in seconds may be given as a number. */
+		v->given = QUERY_VALUE;
+		v->text = arena_printf(r->a, "%.0f", c->valuedouble);
+	} else
+		v->given = QUERY_BADTYPE;
 }
 
-static void
-query_read_settings(struct req *r, struct query *q)
-{
-	long	 x;
-	bool	 has;
-
-	query_opt(r, "timeout_ms", 100, 86400000, &q->timeout_ms);
-	query_opt(r, "max_rows", 1, 100000000, &q->max_rows);
-	query_opt(r, "pause_after_failures", 1, 1000000,
-	    &q->pause_after_failures);
-	query_opt(r, "keep_runs", 1, 2000000000, &q->keep_runs);
-	query_opt(r, "keep_days", 1, 365000, &q->keep_days);
-	req_int(r, "max_retries", 0, 10, false, &x, &has);
-	if (has)
-		q->max_retries = (int)x;
-	req_int(r, "retry_delay_s", 1, 3600, false, &x, &has);
-	if (has)
-		q->retry_delay_s = (int)x;
-	req_bool(r, "enabled", &q->enabled, NULL);
-}
-
-/* The schedule fields, validated together (type, expression, zone). */
-static void
-query_read_schedule(struct req *r, struct query *q, bool create)
-{
-	const cJSON	*e = cJSON_GetObjectItemCaseSensitive(r->json,
-	    "schedule_expr");
-	const char	*type, *tz;
-	struct tz	*z = NULL;
-	struct sched	*s = NULL;
-	char		 err[160];
-
-	req_str(r, "schedule_type", 16, create, &type);
-	req_str(r, "timezone", 255, false, &tz);
-	if (e != NULL && cJSON_IsNumber(e))
-		q->schedule_expr = arena_printf(r->a, "%.0f", e->valuedouble);
-	else if (e != NULL && cJSON_IsNull(e))
-		q->schedule_expr = NULL;
-	else if (e != NULL)
-		req_str(r, "schedule_expr", 256, false,
-		    (const char **)&q->schedule_expr);
-	if (type != NULL && strcmp(type, "cron") != 0 &&
-	    strcmp(type, "interval") != 0)
-		req_field(r, "schedule_type", "must be cron or interval");
-	else if (type != NULL)
-		q->schedule_type = (char *)type;
-	if (tz != NULL && tz_load(tz, &z, err, sizeof(err)) != PGS_OK)
-		req_field(r, "timezone", "%s", err);
-	else if (tz != NULL)
-		q->timezone = (char *)tz;
-	tz_free(z);
-	if (r->errs.count > 0 || q->schedule_type == NULL)
-		return;
-	if (sched_parse(q->schedule_type, q->schedule_expr, q->timezone,
-	    r->app->conf.default_query_interval, &s, err, sizeof(err)) !=
-	    PGS_OK)
-		req_field(r, "schedule_expr", "%s", err);
-	sched_free(s);
-}
-
-static void
-query_read_start(struct req *r, struct query *q)
-{
-	const char	*s;
-	char		 err[128], iso[ISOTIME_BUFSZ];
-	int64_t		 t;
-
-	if (req_is_null(r, "start_at")) {
-		q->start_at = NULL;
-		return;
-	}
-	req_str(r, "start_at", 64, false, &s);
-	if (s == NULL)
-		return;
-	if (isotime_parse(s, &t, NULL, err, sizeof(err)) != PGS_OK) {
-		req_field(r, "start_at", "%s", err);
-		return;
-	}
-	q->start_at = arena_strdup(r->a, isotime_format_utc(t, iso));
-}
-
-/* Reads a create or PATCH body over q. */
+/* Reads a create or PATCH body over q: the settings through the rules
+ * both doors share, then what only the API has. */
 static enum pgs_rc
-query_read(struct req *r, struct query *q, bool create)
+h_query_read(struct req *r, struct query *q, bool create)
 {
 	static const char *const allowed[] = { "name", "title",
 	    "description", "sql_text", "data_source_id", "data_source",
@@ -330,34 +106,28 @@ query_read(struct req *r, struct query *q, bool create)
 	    "timeout_ms", "max_rows", "max_retries", "retry_delay_s",
 	    "pause_after_failures", "keep_runs", "keep_days", "start_at",
 	    "version", NULL };
-	const char	*name, *title, *desc, *sql;
-	enum pgs_rc	 rc;
+	const struct query_setting *t = query_rules_table();
+	struct query_input	 in;
+	struct query_errors	 e;
+	enum pgs_rc		 rc;
+	int			 i;
 
 	req_unknown_fields(r, allowed);
 	if (create && cJSON_GetObjectItemCaseSensitive(r->json, "version"))
 		req_field(r, "version", "unknown field");
-	req_str(r, "name", 128, create, &name);
-	req_str(r, "title", 200, create, &title);
-	req_str(r, "description", 10000, false, &desc);
-	req_str(r, "sql_text", SQLGUARD_MAX_LEN, create, &sql);
-	if (name != NULL && !query_name_valid(name))
-		req_field(r, "name", "must be 1-128 letters, digits, '_', '.' "
-		    "or '-', starting with a letter or digit");
-	if (sql != NULL)
-		query_check_sql(r, "sql_text", sql);
-	q->name = name != NULL ? (char *)name : q->name;
-	q->title = title != NULL ? (char *)title : q->title;
-	if (desc != NULL || req_is_null(r, "description"))
-		q->description = (char *)desc;
-	q->sql_text = sql != NULL ? (char *)sql : q->sql_text;
-	rc = query_read_source(r, q);
+	for (i = 0; i < QF_COUNT; i++)
+		h_query_value(r, &t[i], &in.v[i]);
+	query_rules_errors_init(&e, r->a);
+	rc = query_rules_apply(&in, create,
+	    r->app->conf.default_query_interval, q, &e);
+	for (i = 0; rc != PGS_OK && i < e.n; i++)
+		req_field(r, e.items[i].field, "%s", e.items[i].message);
+	req_bool(r, "enabled", &q->enabled, NULL);
+	rc = h_query_read_source(r, q);
 	if (rc != PGS_OK)
 		return rc;
 	if (create && q->data_source_id == 0 && r->errs.count == 0)
 		req_field(r, "data_source_id", "is required (or data_source)");
-	query_read_settings(r, q);
-	query_read_start(r, q);
-	query_read_schedule(r, q, create);
 	return req_fields_rc(r);
 }
 
@@ -368,11 +138,8 @@ h_query_create(struct req *r)
 	long		 id;
 	enum pgs_rc	 rc;
 
-	memset(&q, 0, sizeof(q));
-	q.enabled = true;
-	q.timezone = "UTC";
-	q.retry_delay_s = 60;
-	rc = query_read(r, &q, true);
+	query_rules_defaults(&q);
+	rc = h_query_read(r, &q, true);
 	if (rc != PGS_OK)
 		return rc;
 	rc = query_create(&r->app->db, r->a, &q, &id);
@@ -386,7 +153,7 @@ h_query_create(struct req *r)
 		return rc;
 	log_info("query_create", "query=%ld by=%ld created", id, r->user.id);
 	reply_header(r, "Location: /api/admin/queries/%ld", id);
-	return reply_json(r, 201, query_reply(r, &q));
+	return reply_json(r, 201, h_query_reply(r, &q));
 }
 
 enum pgs_rc
@@ -395,10 +162,10 @@ h_query_get(struct req *r)
 	struct query	 q;
 	enum pgs_rc	 rc;
 
-	rc = query_load(r, &q);
+	rc = h_query_load(r, &q);
 	if (rc != PGS_OK)
 		return rc;
-	return reply_json(r, 200, query_reply(r, &q));
+	return reply_json(r, 200, h_query_reply(r, &q));
 }
 
 enum pgs_rc
@@ -409,11 +176,11 @@ h_query_patch(struct req *r)
 	bool		 has_version;
 	enum pgs_rc	 rc;
 
-	rc = query_load(r, &q);
+	rc = h_query_load(r, &q);
 	if (rc != PGS_OK)
 		return rc;
 	req_int(r, "version", 1, 2147483647L, false, &version, &has_version);
-	rc = query_read(r, &q, false);
+	rc = h_query_read(r, &q, false);
 	if (rc != PGS_OK)
 		return rc;
 	if (has_version)
@@ -425,11 +192,11 @@ h_query_patch(struct req *r)
 		    "changed by someone else: reload it and try again" :
 		    "a query with this name exists");
 	if (rc == PGS_OK)
-		rc = query_load(r, &q);
+		rc = h_query_load(r, &q);
 	if (rc != PGS_OK)
 		return rc;
 	log_info("query_update", "query=%ld by=%ld updated", q.id, r->user.id);
-	return reply_json(r, 200, query_reply(r, &q));
+	return reply_json(r, 200, h_query_reply(r, &q));
 }
 
 enum pgs_rc
@@ -453,45 +220,44 @@ h_query_delete(struct req *r)
 	return reply_json(r, 200, o);
 }
 
+/* Enables or disables the query of the route's id and answers with it. */
 static enum pgs_rc
-query_enable(struct req *r, bool on)
+h_query_set_enabled(struct req *r, bool on)
 {
 	struct query	 q;
 	enum pgs_rc	 rc;
 
 	rc = query_set_enabled(&r->app->db, r->a, r->ids[0], on);
 	if (rc == PGS_OK)
-		rc = query_load(r, &q);
+		rc = h_query_load(r, &q);
 	if (rc != PGS_OK)
 		return rc;
 	log_info("query_enable", "query=%ld by=%ld enabled=%d", q.id,
 	    r->user.id, on);
-	return reply_json(r, 200, query_reply(r, &q));
+	return reply_json(r, 200, h_query_reply(r, &q));
 }
 
 enum pgs_rc
 h_query_enable(struct req *r)
 {
-	return query_enable(r, true);
+	return h_query_set_enabled(r, true);
 }
 
 enum pgs_rc
 h_query_disable(struct req *r)
 {
-	return query_enable(r, false);
+	return h_query_set_enabled(r, false);
 }
 
 /* Shared by the editor list and the public catalogue. */
 static enum pgs_rc
-query_list_reply(struct req *r, bool full)
+h_query_list_reply(struct req *r, bool full)
 {
 	struct query_filter	 f;
 	struct query_list	 l;
 	const char		*en;
 	long			 limit, offset;
-	cJSON			*o, *arr;
 	enum pgs_rc		 rc;
-	int			 i;
 
 	memset(&f, 0, sizeof(f));
 	f.q = req_qparam(r, "q");
@@ -518,50 +284,36 @@ query_list_reply(struct req *r, bool full)
 	rc = query_list(&r->app->db, r->a, &f, &l);
 	if (rc != PGS_OK)
 		return rc;
-	o = cJSON_CreateObject();
-	arr = cJSON_AddArrayToObject(o, "items");
-	for (i = 0; i < l.n; i++)
-		cJSON_AddItemToArray(arr, query_json(r, &l.items[i], full));
-	cJSON_AddNumberToObject(o, "total", (double)l.total);
-	cJSON_AddNumberToObject(o, "limit", (double)limit);
-	cJSON_AddNumberToObject(o, "offset", (double)offset);
-	if (offset + l.n < l.total)
-		cJSON_AddNumberToObject(o, "next_offset",
-		    (double)(offset + l.n));
-	else
-		cJSON_AddNullToObject(o, "next_offset");
-	return reply_json(r, 200, o);
+	return reply_json(r, 200, shape_query_list(&l, full, limit, offset));
 }
 
 enum pgs_rc
 h_query_list(struct req *r)
 {
-	return query_list_reply(r, true);
+	return h_query_list_reply(r, true);
 }
 
 enum pgs_rc
 h_query_catalogue(struct req *r)
 {
-	return query_list_reply(r, false);
+	return h_query_list_reply(r, false);
 }
 
 enum pgs_rc
 h_query_public(struct req *r)
 {
 	struct query	 q;
-	cJSON		*o;
 	enum pgs_rc	 rc;
 
-	rc = query_load(r, &q);
+	rc = h_query_load(r, &q);
 	if (rc != PGS_OK)
 		return rc;
-	o = query_json(r, &q, false);
-	return reply_json(r, 200, o);
+	return reply_json(r, 200, shape_query(&q, false));
 }
 
 /* Reads an optional ISO 8601 instant (absent or null: *t unchanged). */
 static void
-query_read_instant(struct req *r, const char *name, int64_t *t)
+h_query_read_instant(struct req *r, const char *name, int64_t *t)
 {
 	const char	*s;
 	char		 err[128];
@@ -574,12 +326,39 @@ query_read_instant(struct req *r, const char *name, int64_t *t)
 		req_field(r, name, "%s", err);
 }
 
+/* Reads the schedule of a preview body into q, checked by the rules a
+ * saved query's schedule is (query_rules_apply). */
+static void
+h_query_read_schedule(struct req *r, struct query *q)
+{
+	static const enum query_field f[] = { QF_SCHEDULE_TYPE,
+	    QF_SCHEDULE_EXPR, QF_TIMEZONE };
+	const struct query_setting *t = query_rules_table();
+	struct query_input	 in;
+	struct query_errors	 e;
+	size_t			 i;
+
+	memset(&in, 0, sizeof(in));
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		h_query_value(r, &t[f[i]], &in.v[f[i]]);
+	query_rules_errors_init(&e, r->a);
+	if (in.v[QF_SCHEDULE_TYPE].given != QUERY_VALUE) {
+		req_field(r, "schedule_type", "is required");
+		return;
+	}
+	if (query_rules_apply(&in, false, r->app->conf.default_query_interval,
+	    q, &e) != PGS_OK)
+		for (i = 0; i < (size_t)e.n; i++)
+			req_field(r, e.items[i].field, "%s",
+			    e.items[i].message);
+}
+
 /*
  * POST /api/admin/schedule/preview: the fire times of an unsaved schedule,
- * checked by the rules a saved query's schedule is (query_read_schedule),
- * listed as `pgsched-admin schedule next` lists them: strictly after
- * `from` (default now), interval slots anchored at `start_at` (default
- * `from`, as a new query's are at its creation).
+ * checked by the rules a saved query's schedule is, listed as
+ * `pgsched-admin schedule next` lists them: strictly after `from`
+ * (default now), interval slots anchored at `start_at` (default `from`,
+ * as a new query's are at its creation).
  */
 enum pgs_rc
 h_schedule_preview(struct req *r)
@@ -590,17 +369,17 @@ h_schedule_preview(struct req *r)
 	struct sched	*s = NULL;
 	char		 err[160], iso[ISOTIME_BUFSZ];
 	int64_t		 from = (int64_t)time(NULL), anchor;
-	long		 count = PREVIEW_COUNT;
+	long		 count = H_QUERY_PREVIEW_COUNT;
 	cJSON		*o;
 
 	memset(&q, 0, sizeof(q));
-	q.timezone = "UTC";
+	query_rules_defaults(&q);
 	req_unknown_fields(r, allowed);
-	query_read_schedule(r, &q, true);
-	req_int(r, "count", 1, PREVIEW_MAX, false, &count, NULL);
-	query_read_instant(r, "from", &from);
+	h_query_read_schedule(r, &q);
+	req_int(r, "count", 1, H_QUERY_PREVIEW_MAX, false, &count, NULL);
+	h_query_read_instant(r, "from", &from);
 	anchor = from;
-	query_read_instant(r, "start_at", &anchor);
+	h_query_read_instant(r, "start_at", &anchor);
 	if (req_fields_rc(r) != PGS_OK)
 		return PGS_INVALID;
 	if (sched_parse(q.schedule_type, q.schedule_expr, q.timezone,
@@ -612,8 +391,7 @@ h_schedule_preview(struct req *r)
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", true);
 	cJSON_AddStringToObject(o, "from", isotime_format_utc(from, iso));
-	query_fires(s, anchor, from, count, cJSON_AddArrayToObject(o,
-	    "items"));
+	cJSON_AddItemToObject(o, "items", shape_fires(s, anchor, from, count));
 	sched_free(s);
 	return reply_json(r, 200, o);
 }

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "run.h"
 #include "session.h"
+#include "shape.h"
 
 /* How a run is rendered for this request: the format, and whether the
  * caller sees full error messages. */
@@ -41,39 +42,6 @@ run_view_flags(const struct run_view *v)
 {
 	return (v->csv ? CACHE_CSV : 0) | (v->raw ? CACHE_RAW : 0) |
 	    (v->full ? CACHE_FULL : 0);
-}
-
-/* Returns the JSON of run x for this request (owned by the caller). */
-static cJSON *
-run_json(struct req *r, const struct run *x)
-{
-	cJSON	*o = cJSON_CreateObject();
-	bool	 full = run_full_errors(r);
-
-	cJSON_AddNumberToObject(o, "id", (double)x->id);
-	cJSON_AddNumberToObject(o, "query_id", (double)x->query_id);
-	json_add_str(o, "scheduled_at", x->scheduled_at);
-	json_add_str(o, "job_timezone", x->job_timezone);
-	json_add_str(o, "run_started_at", x->run_started_at);
-	json_add_str(o, "run_finished_at", x->run_finished_at);
-	json_add_num(o, "duration_ms", x->duration_ms, -1);
-	cJSON_AddStringToObject(o, "status", x->status);
-	json_add_num(o, "rows_returned", x->rows_returned, -1);
-	json_add_str(o, "error_message", full ? x->error_message :
-	    run_error_class(x->error_message));
-	json_add_str(o, "error_class", run_error_class(x->error_message));
-	json_add_str(o, "triggered_by", x->triggered_by);
-	json_add_num(o, "triggered_by_user", x->triggered_by_user, 0);
-	cJSON_AddNumberToObject(o, "missed_slots", (double)x->missed_slots);
-	cJSON_AddNumberToObject(o, "attempt", (double)x->attempt);
-	json_add_num(o, "retry_of", x->retry_of, 0);
-	json_add_str(o, "queued_at", x->queued_at);
-	cJSON_AddBoolToObject(o, "has_result", x->has_blob);
-	cJSON_AddBoolToObject(o, "truncated", x->truncated);
-	json_add_num(o, "byte_size", x->byte_size, -1);
-	cJSON_AddStringToObject(o, "_link", arena_printf(r->a,
-	    "/api/runs/%ld", x->id));
-	return o;
 }
 
 #define RUN_CSV_TYPE	"text/csv; charset=utf-8"
@@ -142,10 +110,10 @@ run_reply(struct req *r, const struct run *x, uint64_t key, bool csv,
 
 /* Sends a run with its result document spliced in verbatim. */
 static enum pgs_rc
-run_send(struct req *r, const struct run *x, uint64_t key)
+h_run_send(struct req *r, const struct run *x, uint64_t key)
 {
 	struct buf	 b = BUF_INIT;
-	cJSON		*o = run_json(r, x);
+	cJSON		*o = shape_run(x, run_full_errors(r));
 	char		*t;
 
 	t = cJSON_PrintUnformatted(o);
@@ -207,7 +175,7 @@ static enum pgs_rc
 run_send_view(struct req *r, const struct run *x, uint64_t key,
     const struct run_view *v)
 {
-	return v->csv ? run_send_csv(r, x, key, v->raw) : run_send(r, x, key);
+	return v->csv ? run_send_csv(r, x, key, v->raw) : h_run_send(r, x, key);
 }
 
 enum pgs_rc
@@ -319,9 +287,7 @@ h_run_list(struct req *r)
 {
 	struct run_filter	 f;
 	struct run_list		 l;
-	cJSON			*o, *arr;
 	enum pgs_rc		 rc;
-	int			 i;
 
 	rc = run_read_filter(r, &f);
 	if (rc == PGS_OK)
@@ -332,15 +298,9 @@ h_run_list(struct req *r)
 		return req_fail(r, rc, "invalid", "%s", db_error(&r->app->db));
 	if (rc != PGS_OK)
 		return rc;
-	o = cJSON_CreateObject();
-	arr = cJSON_AddArrayToObject(o, "items");
-	for (i = 0; i < l.n; i++)
-		cJSON_AddItemToArray(arr, run_json(r, &l.items[i]));
-	cJSON_AddNumberToObject(o, "limit", f.limit);
-	json_add_num(o, "next_before", l.next_before, 0);
-	json_add_num(o, "prev_after", l.prev_after, 0);
 	reply_header(r, "Vary: Cookie");
-	return reply_json(r, 200, o);
+	return reply_json(r, 200, shape_run_list(&l, f.limit,
+	    run_full_errors(r)));
 }
 
 static enum pgs_rc

@@ -13,34 +13,16 @@
 #include "exec.h"
 #include "log.h"
 #include "secret.h"
+#include "shape.h"
 
+/* {"ok":true,"datasource":{...}} */
 static cJSON *
-source_json(struct req *r, const struct source *s)
-{
-	cJSON	*o = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(o, "id", (double)s->id);
-	cJSON_AddStringToObject(o, "name", s->name);
-	cJSON_AddStringToObject(o, "host", s->host);
-	cJSON_AddNumberToObject(o, "port", s->port);
-	cJSON_AddStringToObject(o, "dbname", s->dbname);
-	cJSON_AddStringToObject(o, "username", s->username);
-	cJSON_AddBoolToObject(o, "has_password", s->enc_len > 0);
-	cJSON_AddStringToObject(o, "enc_algo", s->enc_algo);
-	cJSON_AddNumberToObject(o, "key_version", s->key_version);
-	cJSON_AddNumberToObject(o, "query_count", (double)s->query_count);
-	cJSON_AddStringToObject(o, "created_at", req_iso(r, s->created_at));
-	cJSON_AddStringToObject(o, "updated_at", req_iso(r, s->updated_at));
-	return o;
-}
-
-static cJSON *
-source_reply(struct req *r, const struct source *s)
+h_source_reply(const struct source *s)
 {
 	cJSON	*o = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(o, "ok", true);
-	cJSON_AddItemToObject(o, "datasource", source_json(r, s));
+	cJSON_AddItemToObject(o, "datasource", shape_source(s));
 	return o;
 }
 
@@ -48,18 +30,12 @@ enum pgs_rc
 h_source_list(struct req *r)
 {
 	struct source_list l;
-	cJSON		*o, *arr;
 	enum pgs_rc	 rc;
-	int		 i;
 
 	rc = source_list(&r->app->db, r->a, &l);
 	if (rc != PGS_OK)
 		return rc;
-	o = cJSON_CreateObject();
-	arr = cJSON_AddArrayToObject(o, "items");
-	for (i = 0; i < l.n; i++)
-		cJSON_AddItemToArray(arr, source_json(r, &l.items[i]));
-	return reply_json(r, 200, o);
+	return reply_json(r, 200, shape_source_list(&l));
 }
 
 /*
@@ -169,7 +145,7 @@ h_source_create(struct req *r)
 		return rc;
 	log_info("source_create", "source=%ld by=%ld created", id, r->user.id);
 	reply_header(r, "Location: /api/datasources/%ld", id);
-	return reply_json(r, 201, source_reply(r, &s));
+	return reply_json(r, 201, h_source_reply(&s));
 }
 
 static enum pgs_rc
@@ -188,7 +164,7 @@ h_source_get(struct req *r)
 	rc = source_load(r, &s);
 	if (rc != PGS_OK)
 		return rc;
-	return reply_json(r, 200, source_reply(r, &s));
+	return reply_json(r, 200, h_source_reply(&s));
 }
 
 enum pgs_rc
@@ -213,7 +189,7 @@ h_source_patch(struct req *r)
 		return rc;
 	log_info("source_update", "source=%ld by=%ld updated", s.id,
 	    r->user.id);
-	return reply_json(r, 200, source_reply(r, &s));
+	return reply_json(r, 200, h_source_reply(&s));
 }
 
 enum pgs_rc

@@ -9,6 +9,7 @@
 #include "api.h"
 #include "log.h"
 #include "session.h"
+#include "shape.h"
 
 /* What a malformed e-mail gets; non-admins get the second one for a
  * taken address too (h_user_patch). */
@@ -46,43 +47,14 @@ user_role(struct req *r, const struct user *u)
 	return best;
 }
 
-static cJSON *
-user_roles_json(const struct user *u)
-{
-	cJSON	*arr = cJSON_CreateArray();
-	int	 i;
-
-	for (i = 0; i < u->nroles; i++)
-		cJSON_AddItemToArray(arr, cJSON_CreateString(u->roles[i]));
-	return arr;
-}
-
-static cJSON *
-user_json(struct req *r, const struct user *u)
-{
-	cJSON	*o = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(o, "id", (double)u->id);
-	cJSON_AddStringToObject(o, "email", u->email);
-	if (u->name != NULL)
-		cJSON_AddStringToObject(o, "name", u->name);
-	else
-		cJSON_AddNullToObject(o, "name");
-	cJSON_AddBoolToObject(o, "is_active", u->is_active);
-	cJSON_AddItemToObject(o, "roles", user_roles_json(u));
-	cJSON_AddStringToObject(o, "created_at", req_iso(r, u->created_at));
-	cJSON_AddStringToObject(o, "updated_at", req_iso(r, u->updated_at));
-	return o;
-}
-
 /* {"ok":true,"user":{...}} */
 static cJSON *
-user_reply(struct req *r, const struct user *u)
+h_user_reply(const struct user *u)
 {
 	cJSON	*o = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(o, "ok", true);
-	cJSON_AddItemToObject(o, "user", user_json(r, u));
+	cJSON_AddItemToObject(o, "user", shape_user(u));
 	return o;
 }
 
@@ -161,7 +133,7 @@ login_rehash(struct req *r, const struct user *u, const char *password)
 
 /* Starts a session for u and answers the login. */
 static enum pgs_rc
-login_start(struct req *r, struct user *u)
+h_user_login_start(struct req *r, struct user *u)
 {
 	struct app	*app = r->app;
 	char		 tok[AUTH_TOKEN_LEN + 1], hash[AUTH_TOKEN_HASH_LEN + 1];
@@ -187,8 +159,8 @@ login_start(struct req *r, struct user *u)
 	log_info("login", "user=%ld client=%s ok", u->id, r->client);
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", true);
-	cJSON_AddItemToObject(o, "user", user_json(r, u));
-	cJSON_AddItemToObject(o, "roles", user_roles_json(u));
+	cJSON_AddItemToObject(o, "user", shape_user(u));
+	cJSON_AddItemToObject(o, "roles", shape_user_roles(u));
 	return reply_json(r, 200, o);
 }
 
@@ -247,7 +219,7 @@ h_login(struct req *r)
 		rc = throttle_clear(&app->db, r->a, email);
 	if (rc == PGS_OK) {
 		login_rehash(r, &u, password);
-		return login_start(r, &u);
+		return h_user_login_start(r, &u);
 	}
 	if (rc != PGS_DENIED)
 		return rc;
@@ -284,8 +256,8 @@ h_me(struct req *r)
 	cJSON	*o = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(o, "authenticated", true);
-	cJSON_AddItemToObject(o, "user", user_json(r, &r->user));
-	cJSON_AddItemToObject(o, "roles", user_roles_json(&r->user));
+	cJSON_AddItemToObject(o, "user", shape_user(&r->user));
+	cJSON_AddItemToObject(o, "roles", shape_user_roles(&r->user));
 	return reply_json(r, 200, o);
 }
 
@@ -294,9 +266,7 @@ h_user_list(struct req *r)
 {
 	struct user_list l;
 	long		 limit, offset;
-	cJSON		*o, *arr;
 	enum pgs_rc	 rc;
-	int		 i;
 
 	rc = req_qint(r, "limit", 1, 500, 50, &limit);
 	if (rc == PGS_OK)
@@ -306,18 +276,7 @@ h_user_list(struct req *r)
 	rc = user_list(&r->app->db, r->a, (int)limit, (int)offset, &l);
 	if (rc != PGS_OK)
 		return rc;
-	o = cJSON_CreateObject();
-	arr = cJSON_AddArrayToObject(o, "items");
-	for (i = 0; i < l.n; i++)
-		cJSON_AddItemToArray(arr, user_json(r, &l.items[i]));
-	cJSON_AddNumberToObject(o, "limit", (double)limit);
-	cJSON_AddNumberToObject(o, "offset", (double)offset);
-	if (l.n == limit)
-		cJSON_AddNumberToObject(o, "next_offset",
-		    (double)(offset + limit));
-	else
-		cJSON_AddNullToObject(o, "next_offset");
-	return reply_json(r, 200, o);
+	return reply_json(r, 200, shape_user_list(&l, limit, offset));
 }
 
 /* Reads "roles" (an array of allowed role names) into names/n. */
@@ -405,7 +364,7 @@ h_user_create(struct req *r)
 		return rc;
 	log_info("user_create", "user=%ld by=%ld created", id, r->user.id);
 	reply_header(r, "Location: /api/users/%ld", id);
-	return reply_json(r, 201, user_reply(r, &u));
+	return reply_json(r, 201, h_user_reply(&u));
 }
 
 /* Loads the target user of a /api/users/{uid} route that a user may call
@@ -428,7 +387,7 @@ h_user_get(struct req *r)
 	rc = user_target(r, &u);
 	if (rc != PGS_OK)
 		return rc;
-	return reply_json(r, 200, user_reply(r, &u));
+	return reply_json(r, 200, h_user_reply(&u));
 }
 
 static bool
@@ -585,7 +544,7 @@ h_user_patch(struct req *r)
 	if (rc != PGS_OK)
 		return rc;
 	log_info("user_update", "user=%ld by=%ld updated", u.id, r->user.id);
-	return reply_json(r, 200, user_reply(r, &u));
+	return reply_json(r, 200, h_user_reply(&u));
 }
 
 enum pgs_rc

@@ -309,24 +309,3 @@ req_is_null(struct req *r, const char *name)
 
 	return c != NULL && cJSON_IsNull(c);
 }
-
-const char *
-req_iso(struct req *r, const char *pgts)
-{
-	char	*s;
-	size_t	 n;
-
-	if (pgts == NULL)
-		return NULL;
-	s = arena_printf(r->a, "%sZ", pgts);
-	n = strlen(s);
-	/* The session runs in UTC, so the text ends in "+00". */
-	if (n > 4 && strcmp(s + n - 4, "+00Z") == 0) {
-		s[n - 4] = 'Z';
-		s[n - 3] = '\0';
-	} else
-		s[n - 1] = '\0';
-	if (strlen(s) > 10 && s[10] == ' ')
-		s[10] = 'T';
-	return s;
-}

@@ -272,6 +272,23 @@ isotime_format_utc(int64_t t, char *buf)
 	return buf;
 }
 
+const char *
+isotime_from_pg(const char *pgts, char *buf)
+{
+	size_t	 n;
+
+	if (pgts == NULL)
+		return NULL;
+	snprintf(buf, ISOTIME_BUFSZ, "%s", pgts);
+	n = strlen(buf);
+	/* The session runs in UTC, so the text ends in "+00". */
+	if (n > 3 && strcmp(buf + n - 3, "+00") == 0)
+		snprintf(buf + n - 3, ISOTIME_BUFSZ - (n - 3), "Z");
+	if (n > 10 && buf[10] == ' ')
+		buf[10] = 'T';
+	return buf;
+}
+
 char *
 isotime_format_off(int64_t t, int32_t off, char *buf)
 {

@@ -42,6 +42,15 @@ enum pgs_rc	isotime_parse_duration(const char *s, int64_t *secs,
  * caller-owned) and returns buf. */
 char		*isotime_format_utc(int64_t t, char *buf);
 
+/*
+ * Writes the ISO 8601 form of pgts, a timestamptz as PostgreSQL's text
+ * output gives it in a session whose TimeZone is UTC ("2026-03-29
+ * 12:00:00.5+00" becomes "2026-03-29T12:00:00.5Z"; the fraction stays as
+ * PostgreSQL wrote it), into buf (ISOTIME_BUFSZ bytes, caller-owned).
+ * Returns buf, or NULL when pgts is NULL (SQL NULL).
+ */
+const char	*isotime_from_pg(const char *pgts, char *buf);
+
 /* Writes the wall-clock time of t at UTC offset off seconds as
  * "2026-03-30T09:00:00+02:00" ("+05:53:28" when off has seconds) into buf
  * (ISOTIME_BUFSZ bytes, caller-owned) and returns buf. */

@@ -9,7 +9,10 @@
 #  3. every variable that `pgsched-admin config check` prints has an entry
 #     in pgsched.env.5 with its default, every entry there is a variable,
 #     and the integer ranges of src/conf.c's table are the ones written;
-#  4. every ./scripts/*.sh that README.md runs is an executable file.
+#  4. every ./scripts/*.sh that README.md runs is an executable file;
+#  5. the bounds of the integer settings of a query (the table of
+#     src/query_rules.c, printed by tests/unit/query_rules_dump) are the
+#     ones `queries add --help` and its entry in pgsched-admin.1 give.
 # Needs PGSCHED_SRCDIR (the source tree) and PGSCHED_BUILDDIR (where
 # pgsched-admin was built).  Exits 0 when all is well, 1 when something is
 # missing or wrong (each on a FAIL: line), 77 (skipped) without groff,
@@ -237,6 +240,37 @@ for f in $(grep -o '\./scripts/[a-z-]*\.sh' "$SRC/README.md" | sort -u); do
 		fail "README.md runs $f, which is not an executable file"
 	fi
 done
+
+# 5. the integer bounds of src/query_rules.c in --help and the man page.
+DUMP=$PGSCHED_BUILDDIR/tests/unit/query_rules_dump
+if [ ! -x "$DUMP" ]; then
+	fail "no $DUMP: build it (make check builds it)"
+else
+	entry queries add >"$TMP/qentry"
+	admin queries add --help >"$TMP/qhelp" 2>&1
+	"$DUMP" | awk -F '\t' '$3 == "int" { print $2, $4, $5 }' \
+	    >"$TMP/qbounds"
+	[ -s "$TMP/qbounds" ] || fail "query_rules_dump printed no setting"
+	while read -r opt lo hi; do
+		# The option's own item: from ".It Fl -OPT" to the next item.
+		awk -v want="--$opt" '/^\.(It|El)( |$)/ {
+			on = ($1 == ".It" && $2 == "Fl" && "-" $3 == want) }
+		    on' "$TMP/qentry" | tr '\n' ' ' >"$TMP/qopt"
+		if grep -qF -- "$lo to $hi" "$TMP/qopt"; then
+			ok
+		else
+			fail "pgsched-admin.1: queries add --$opt does not" \
+			    "give its bounds '$lo to $hi'"
+		fi
+		if grep -E -- "^  --$opt " "$TMP/qhelp" |
+		    grep -qF -- "$lo..$hi"; then
+			ok
+		else
+			fail "queries add --help: --$opt does not give its" \
+			    "bounds '$lo..$hi'"
+		fi
+	done <"$TMP/qbounds"
+fi
 
 echo "docs: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
