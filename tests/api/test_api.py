@@ -80,14 +80,20 @@ def test_login():
           bad.text)
     check("unknown e-mail same answer", unk.status_code == bad.status_code
           and unk.json() == bad.json(), unk.text)
-    t0 = time.time()
-    requests.post(URL + "/api/auth/login",
-                  json={"email": "nobody@example.com", "password": "x" * 9})
-    t1 = time.time()
-    requests.post(URL + "/api/auth/login",
-                  json={"email": "admin@example.com", "password": "x" * 9})
-    t2 = time.time()
-    a, b = t1 - t0, t2 - t1
+    # The best of five of each, in turns: one answer alone also measures
+    # the other processes of a busy machine (0.48 s against 0.06 s).
+    a = b = float("inf")
+    for _ in range(5):
+        t0 = time.time()
+        requests.post(URL + "/api/auth/login",
+                      json={"email": "nobody@example.com",
+                            "password": "x" * 9})
+        t1 = time.time()
+        requests.post(URL + "/api/auth/login",
+                      json={"email": "admin@example.com",
+                            "password": "x" * 9})
+        t2 = time.time()
+        a, b = min(a, t1 - t0), min(b, t2 - t1)
     check("same time for unknown user", min(a, b) > 0.3 * max(a, b),
           (a, b))
     r = requests.post(URL + "/api/auth/login", json={"email": "a@b.c"})
