@@ -22,7 +22,9 @@ struct rot_row {
 
 /*
  * Dumps the metadata database (PG_DSN_APP) with pg_dump, custom format,
- * into dir/pgsched-<UTC timestamp>.dump (mode 0600, dir created 0700).
+ * into dir/pgsched-<UTC time to the microsecond>.dump, e.g.
+ * pgsched-20260329T010203.042917Z.dump (mode 0600, dir created 0700); a
+ * name never replaces a file: names are unique and sort in time order.
  * The DSN reaches pg_dump through its environment, never its arguments.
  * Returns 0, or an exit code after one line (pg_dump's own reason).
  */

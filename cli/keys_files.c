@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,27 +92,56 @@ keys_read_err(int fd, char *msg, size_t n)
 	msg[strcspn(msg, "\n")] = '\0';
 }
 
-/* Creates dir (0700) and the empty dump file (0600); its path in *path. */
+/*
+ * Returns dir/pgsched-<UTC time to the microsecond>.dump for the time us
+ * (microseconds since the epoch), arena-owned.
+ */
+static char *
+keys_dump_name(struct cli *c, const char *dir, int64_t us)
+{
+	char		 stamp[32];
+	time_t		 sec = (time_t)(us / 1000000);
+	struct tm	 tm;
+
+	gmtime_r(&sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	return arena_printf(&c->arena, "%s/pgsched-%s.%06ldZ.dump", dir,
+	    stamp, (long)(us % 1000000));
+}
+
+/*
+ * Creates dir (0700) and the empty dump file (0600); its path (arena-owned)
+ * in *path.  The name is the time to the microsecond; a name taken already
+ * (a second rotation within the same microsecond, or a clock that did not
+ * move) is never replaced: the next microsecond is tried, so names stay
+ * unique and sort in the order the backups were taken.  Returns 0 or an
+ * exit code after one line.
+ */
 static int
 keys_dump_file(struct cli *c, const char *dir, char **path)
 {
-	char		 stamp[32];
-	time_t		 now = time(NULL);
-	struct tm	 tm;
-	int		 fd;
+	struct timespec	 ts;
+	int64_t		 us;
+	int		 fd, tries;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return cli_fail(EX_CANTCREAT, "%s: --backup-dir %s: %s",
 		    c->path, dir, strerror(errno));
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	*path = arena_printf(&c->arena, "%s/pgsched-%s.dump", dir, stamp);
-	fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1)
-		return cli_fail(EX_CANTCREAT, "%s: backup %s: %s", c->path,
-		    *path, strerror(errno));
-	close(fd);
-	return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	for (tries = 0; tries < 1000; tries++, us++) {
+		*path = keys_dump_name(c, dir, us);
+		fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0600);
+		if (fd != -1) {
+			close(fd);
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	return cli_fail(EX_CANTCREAT, "%s: backup %s: %s", c->path, *path,
+	    strerror(errno));
 }
 
 int

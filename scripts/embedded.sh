@@ -9,18 +9,29 @@
 #     a sample query scheduled every minute,
 #   - pgsched-runner every minute (as cron would start it),
 #   - the API pool behind nginx on a free loopback port.
-# It prints the URL and the credentials and runs until Ctrl-C.  With
-# --once it runs one tick, checks that the API serves the result, prints
-# the same summary and stops everything.
+# It prints the URL and the credentials and runs until Ctrl-C (or SIGTERM,
+# or its terminal closing), which stops all of it.  With --once it runs
+# one tick, checks that the API serves the result, prints the same summary
+# and stops everything.  A run that did not end cleanly (killed) leaves
+# processes behind: the next run stops them, each after checking that its
+# pid is still the process that was started there, before it starts anew.
+#
+# PGSCHED_EMBEDDED_DIR: another directory than .embedded/ (it must not
+# exist, be empty, or hold an earlier run: everything in it is deleted).
+# PGSCHED_BUILD_DIR: the build to run (default build/run, built when
+# needed); when it holds the programs, nothing is built and no package is
+# installed (a missing one is named).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 once=0
 [ "${1:-}" = "--once" ] && once=1
 cd "$top"
 
-sh scripts/deps.sh
 bld=${PGSCHED_BUILD_DIR:-$top/build/run}
-if [ ! -x "$bld/pgsched-runner" ] || [ -z "${PGSCHED_BUILD_DIR:-}" ]; then
+if [ -n "${PGSCHED_BUILD_DIR:-}" ] && [ -x "$bld/pgsched-runner" ]; then
+	sh scripts/deps.sh --check
+else
+	sh scripts/deps.sh
 	autoreconf -fi >/dev/null 2>&1
 	mkdir -p "$bld"
 	(cd "$bld" && { [ -f Makefile ] || "$top/configure" >/dev/null; } &&
@@ -40,25 +51,91 @@ run_runner() {
 }
 runner=run_runner
 
-dir=$top/.embedded
+dir=${PGSCHED_EMBEDDED_DIR:-$top/.embedded}
+case "$dir" in
+/*)	;;
+*)	dir=$(pwd)/$dir ;;
+esac
 . "$top/tests/lib/pg.sh"
 . "$top/scripts/stack.sh"
-if [ -f "$dir/pg/data/postmaster.pid" ]; then
-	pg_stop "$dir/pg"
-fi
-[ -d "$dir/api" ] && stack_stop "$dir/api"
-rm -rf "$dir"
-mkdir -p "$dir/api" "$dir/logs"
-chmod 755 "$dir"
 
-loop_pid=
-cleanup() {
-	[ -n "$loop_pid" ] && kill "$loop_pid" 2>/dev/null
+# The runner every minute, in a session of its own (the terminal's Ctrl-C
+# does not reach it half-way through a tick; embedded_stop stops the
+# whole session, the runner with it).  Its command line names $dir.
+ticks_start() {
+	ticks_starting=1
+	setsid sh -c 'while :; do
+		sleep $((60 - $(date +%S | sed "s/^0//")))
+		"$2" >/dev/null 2>&1 || :
+	done' pgsched-embedded-ticks "$dir" "$runner" \
+	    </dev/null >/dev/null 2>&1 &
+	ticks_pid=$!
+	echo "$ticks_pid" >"$dir/ticks.pid"
+}
+
+# Stops the tick loop and what it runs: the pid of ticks.pid (a run that
+# was killed) or of this run, checked, and its whole process group.
+ticks_stop() {
+	for tpid in $(pid_of "$dir/ticks.pid" "pgsched-embedded-ticks $dir") \
+	    ${ticks_starting:+${!:-}}; do
+		proc_has "$tpid" "pgsched-embedded-ticks $dir" || continue
+		# the 5th field of stat, after "(comm)": the process group
+		tgrp=$(sed 's/.*) //' "/proc/$tpid/stat" 2>/dev/null |
+		    cut -d' ' -f3) || continue
+		[ "$tgrp" = "$tpid" ] || continue
+		kill -TERM -"$tpid" 2>/dev/null || :
+		wait "$tpid" 2>/dev/null || :
+		ti=0
+		while kill -0 -"$tpid" 2>/dev/null && [ $ti -lt 300 ]; do
+			sleep 0.1
+			ti=$((ti + 1))
+		done
+		kill -KILL -"$tpid" 2>/dev/null || :
+	done
+	rm -f "$dir/ticks.pid"
+}
+
+# Stops everything a run in $dir started (this one, or one that did not
+# end cleanly); never fails.
+embedded_stop() {
+	ticks_stop
 	stack_stop "$dir/api"
 	pg_stop "$dir/pg"
 }
+
+# The directory: absent, empty, or an earlier run's.
+if [ -e "$dir" ] && [ ! -f "$dir/.pgsched-embedded" ] &&
+    [ "$dir" != "$top/.embedded" ] && [ -n "$(ls -A "$dir" 2>/dev/null)" ]
+then
+	echo "embedded: $dir is not empty and holds no earlier run: choose" \
+	    "another PGSCHED_EMBEDDED_DIR" >&2
+	exit 1
+fi
+ticks_starting=
+if [ -d "$dir" ]; then
+	embedded_stop || :
+	left=$(pid_of "$dir/pg/data/postmaster.pid" "-D $dir/pg/data")
+	if [ -n "$left" ]; then
+		echo "embedded: the PostgreSQL server of an earlier run (pid" \
+		    "$left) does not stop: stop it, then run this again" >&2
+		exit 1
+	fi
+fi
+rm -rf "$dir"
+mkdir -p "$dir/api" "$dir/logs"
+touch "$dir/.pgsched-embedded"
+chmod 755 "$dir"
+
+cleanup() {
+	trap '' INT TERM HUP
+	trap - EXIT
+	set +eu
+	embedded_stop
+}
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 pg_start "$dir/pg"
 psql -qX -v ON_ERROR_STOP=1 -c 'CREATE ROLE pgsched LOGIN' \
@@ -172,12 +249,12 @@ if [ "$once" -eq 1 ]; then
 	"$admin" runs list --query orders_last_24h | head -n 5
 	exit 0
 fi
+ticks_start
 echo "Press Ctrl-C to stop."
-(
-	while :; do
-		sleep $((60 - $(date +%S | sed 's/^0//')))
-		"$runner" >/dev/null 2>&1 || true
-	done
-) &
-loop_pid=$!
-wait "$loop_pid"
+# Until a signal (the traps above) or the loop's end.
+while :; do
+	wait "$ticks_pid" || :
+	proc_has "$ticks_pid" "pgsched-embedded-ticks $dir" || break
+done
+echo "embedded: the runner loop stopped" >&2
+exit 1

@@ -6,7 +6,10 @@
 # stack_start DIR FCGI_BINARY SRCDIR [WORKERS]: starts the pool on
 # DIR/fcgi.sock and nginx on a free 127.0.0.1 port, serving a copy of
 # SRCDIR/www (the console) in DIR/www; sets STACK_URL.
-# stack_stop DIR: stops both (the pool finishes in-flight requests).
+# stack_stop DIR: stops both (the pool finishes in-flight requests), each
+# only after checking that the pid of its pid file is still the process
+# started for DIR (a file left by a run that did not end cleanly may name
+# a process that is gone, or another one since); always returns 0.
 
 stack_start() {
 	sdir=$1 sfcgi=$2 ssrc=$3 sworkers=${4:-2}
@@ -62,19 +65,23 @@ CONF
 		cat "$sdir/nginx/error.log" >&2
 		return 1
 	}
+	# nginx returns before its daemon wrote the pid file stack_stop needs.
+	si=0
+	while [ -z "$(pid_of "$sdir/nginx.pid" "$sdir/nginx/nginx.conf")" ] &&
+	    [ $si -lt 100 ]; do
+		sleep 0.05
+		si=$((si + 1))
+	done
 	STACK_URL="http://127.0.0.1:$sport"
 	export STACK_URL
 }
 
 stack_stop() {
 	sdir=$1
-	[ -f "$sdir/nginx.pid" ] && kill "$(cat "$sdir/nginx.pid")" 2>/dev/null
-	[ -f "$sdir/fcgi.pid" ] && kill "$(cat "$sdir/fcgi.pid")" 2>/dev/null
-	si=0
-	while [ $si -lt 50 ] && [ -f "$sdir/fcgi.pid" ] &&
-	    kill -0 "$(cat "$sdir/fcgi.pid")" 2>/dev/null; do
-		sleep 0.1
-		si=$((si + 1))
-	done
+	spid=$(pid_of "$sdir/nginx.pid" "$sdir/nginx/nginx.conf")
+	[ -z "$spid" ] || proc_stop "$spid" "$sdir/nginx/nginx.conf"
+	spid=$(pid_of "$sdir/fcgi.pid" "$sdir/fcgi.sock")
+	[ -z "$spid" ] || proc_stop "$spid" "$sdir/fcgi.sock"
 	rm -f "$sdir/fcgi.pid" "$sdir/nginx.pid"
+	return 0
 }

@@ -80,14 +80,20 @@ def test_login():
           bad.text)
     check("unknown e-mail same answer", unk.status_code == bad.status_code
           and unk.json() == bad.json(), unk.text)
-    t0 = time.time()
-    requests.post(URL + "/api/auth/login",
-                  json={"email": "nobody@example.com", "password": "x" * 9})
-    t1 = time.time()
-    requests.post(URL + "/api/auth/login",
-                  json={"email": "admin@example.com", "password": "x" * 9})
-    t2 = time.time()
-    a, b = t1 - t0, t2 - t1
+    # The best of five of each, in turns: one answer alone also measures
+    # the other processes of a busy machine (0.48 s against 0.06 s).
+    a = b = float("inf")
+    for _ in range(5):
+        t0 = time.time()
+        requests.post(URL + "/api/auth/login",
+                      json={"email": "nobody@example.com",
+                            "password": "x" * 9})
+        t1 = time.time()
+        requests.post(URL + "/api/auth/login",
+                      json={"email": "admin@example.com",
+                            "password": "x" * 9})
+        t2 = time.time()
+        a, b = min(a, t1 - t0), min(b, t2 - t1)
     check("same time for unknown user", min(a, b) > 0.3 * max(a, b),
           (a, b))
     r = requests.post(URL + "/api/auth/login", json={"email": "a@b.c"})
@@ -603,14 +609,15 @@ def test_runs(qid):
     check("latest success", r.status_code == 200 and
           r.json()["id"] == ids[4] and "ETag" in r.headers, r.text)
     psql("UPDATE query_run SET status = 'error' WHERE id = %d" % ids[4])
-    # A worker learns of the change by a notification that may reach it
-    # just after this request: wait for it rather than race it.
-    def latest_is_older():
-        x = anon.get(URL + "/api/queries/%d/runs/latest" % qid)
-        return x if x.json()["id"] == ids[2] else None
-    r = wait_for(latest_is_older, 5) or \
-        anon.get(URL + "/api/queries/%d/runs/latest" % qid)
-    check("latest success skips errors", r.json()["id"] == ids[2], r.text)
+    # A worker may answer from its cache until the change's notification
+    # reached it (within 100 ms: test_cache.py checks that deadline).
+    last = []
+
+    def skips_errors():
+        last[:] = [anon.get(URL + "/api/queries/%d/runs/latest" % qid)]
+        return last[0].json()["id"] == ids[2]
+    check("latest success skips errors", wait_for(skips_errors, 10, 0.02),
+          last[0].text)
     r = anon.get(URL + "/api/queries/%d/runs/latest?status=any" % qid)
     check("latest any", r.json()["id"] == ids[4], r.text)
     r = anon.get(URL + "/api/queries/%d/runs?limit=2" % qid)

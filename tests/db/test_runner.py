@@ -337,19 +337,19 @@ def test_dry_run():
 
 
 def test_four_runners_exactly_once():
+    # Each tick's slot is set here, never computed from the clock: a daily
+    # interval anchored in the past, one hour later for each tick, with
+    # next_run_at on the anchor.  Whenever a tick runs (the next slot is a
+    # day away), the slot due is the anchor itself, so the three ticks
+    # have three distinct slots, however the minutes and seconds fall.
     for i in range(200):
-        add_job(M, DS, "many%d" % i, "SELECT %d" % i, due=False)
+        add_job(M, DS, "many%d" % i, "SELECT %d" % i, expr="P1D", due=False)
+    base = one(M, "SELECT date_trunc('second', now()) - interval '12 hours'")
     ticks = 3
     for t in range(ticks):
-        # A new slot per tick: shift the anchor by 7 s and make its latest
-        # slot due.  (next_run_at = now() - 1 s was the slot itself when no
-        # boundary fell in that second: two ticks within one second then
-        # had the same slot, and the second tick ran nothing.)
-        q(M, "UPDATE query_job j SET start_at = a.at, next_run_at = a.at"
-          " + floor(extract(epoch FROM now() - a.at) / 60)"
-          " * interval '1 minute' FROM (SELECT date_trunc('minute', now())"
-          " - make_interval(mins => 10, secs => %s) AS at) a"
-          " WHERE j.name LIKE 'many%%'", (7 * (t + 1),))
+        q(M, "UPDATE query_job SET start_at = %s + make_interval(hours => %s),"
+          " next_run_at = %s + make_interval(hours => %s)"
+          " WHERE name LIKE 'many%%'", (base, t, base, t))
         procs = [subprocess.Popen([bin_path("pgsched-runner")],
                                   env=runner_env(), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE) for _ in range(4)]
@@ -365,6 +365,11 @@ def test_four_runners_exactly_once():
     check("work was shared", r[3] > 1, r)
     check("nothing left running", one(M, "SELECT count(*) FROM query_run"
                                       " WHERE status = 'running'") == 0)
+    slots = q(M, "SELECT DISTINCT scheduled_at - %s FROM query_run r"
+              " JOIN query_job j ON j.id = r.query_id WHERE j.name LIKE"
+              " 'many%%' ORDER BY 1", (base,))
+    check("the slots of the three ticks", [x[0].total_seconds() for x in
+                                           slots] == [0, 3600, 7200], slots)
 
 
 setup()

@@ -5,7 +5,18 @@
 # loopback port and on a Unix socket in DIR; exports PGHOST, PGPORT, PGUSER,
 # PGDATABASE, PGSCHED_TEST_PGURI.  As root the server runs as an unprivileged
 # user (PostgreSQL refuses root), chosen by PGSCHED_PG_USER (default nobody).
-# pg_stop DIR: fast shutdown.
+# pg_stop DIR: immediate shutdown of the server of DIR, if it runs (a
+# postmaster.pid left by a server that is gone, or naming another process,
+# is never acted on).
+#
+# proc_has PID WORDS: PID is a live process (not a zombie) whose command
+# line (arguments joined by spaces, or the title it set) holds WORDS as
+# whole words.
+# pid_of FILE WORDS: prints the pid of FILE's first line when proc_has
+# holds for it, nothing otherwise (a stale file).
+# proc_stop PID WORDS [SIGNAL [SECONDS]]: SIGNAL (default TERM) to PID if
+# proc_has holds, then SIGKILL if it still does after SECONDS (default
+# 30).  Always returns 0.
 
 pg_bindir() {
 	local d
@@ -68,9 +79,49 @@ pg_start() {
 }
 
 pg_stop() {
-	local dir=$1 bin
-	bin=$(pg_bindir) || return 0
-	[ -f "$dir/data/postmaster.pid" ] || return 0
-	PG_RUN_USER=${PGSCHED_PG_USER:-nobody}
-	pg_as "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
+	local dir=$1 pid
+	pid=$(pid_of "$dir/data/postmaster.pid" "-D $dir/data")
+	[ -n "$pid" ] || return 0
+	# SIGQUIT: pg_ctl's immediate shutdown (pg_ctl itself would signal
+	# whatever process has the pid of a stale postmaster.pid).
+	proc_stop "$pid" "-D $dir/data" QUIT 60
+}
+
+# These never fail under set -e, whatever the processes do meanwhile.
+proc_has() {
+	local cmd state
+	state=$(sed -n 's/^State:[[:space:]]*//p' "/proc/$1/status" \
+	    2>/dev/null) || return 1
+	case "$state" in
+	Z*|X*|'') return 1 ;;
+	esac
+	cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	case " $cmd " in
+	*" $2 "*) return 0 ;;
+	esac
+	return 1
+}
+
+pid_of() {
+	local pid
+	pid=$(sed -n '1{s/[^0-9]//g;p;q}' "$1" 2>/dev/null) || return 0
+	if [ -n "$pid" ] && [ "$pid" -gt 1 ] && proc_has "$pid" "$2"; then
+		echo "$pid"
+	fi
+	return 0
+}
+
+proc_stop() {
+	local pid=$1 words=$2 sig=${3:-TERM} n=$((${4:-30} * 10))
+	proc_has "$pid" "$words" || return 0
+	kill -"$sig" "$pid" 2>/dev/null || :
+	while [ "$n" -gt 0 ] && proc_has "$pid" "$words"; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	if proc_has "$pid" "$words"; then
+		echo "stopping $pid ($words) took too long: killed" >&2 || :
+		kill -KILL "$pid" 2>/dev/null || :
+	fi
+	return 0
 }
