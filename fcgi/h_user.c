@@ -9,6 +9,7 @@
 #include "api.h"
 #include "log.h"
 #include "session.h"
+#include "throttle.h"
 
 /* What a malformed e-mail gets; non-admins get the second one for a
  * taken address too (h_user_patch). */
