@@ -1,5 +1,6 @@
 /*
- * run.c: SQL reading query_run and query_run_blob (see run.h).  Lists use
+ * run.c: SQL reading query_run and query_run_blob (see run.h).  It writes
+ * nothing: run_store.c does.  Lists use
  * keyset paging on the query_run_by_query index (query_id, id DESC); time
  * filters use query_run_by_start; "latest successful" uses
  * query_run_success.

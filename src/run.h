@@ -1,8 +1,7 @@
 /*
  * run.h: the read side of run history (query_run + query_run_blob), used by
  * `pgsched-admin runs list|show` and by the HTTP API's run endpoints and
- * /metrics.  The write side (claiming, finishing, pruning) belongs to the
- * runner.
+ * /metrics.  The write side is run_store.h.
  *
  * Timestamps come back as ISO 8601 UTC strings with microseconds,
  * "2026-03-30T07:00:00.000000Z", or NULL for SQL NULL.  Every string and
