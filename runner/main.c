@@ -601,8 +601,9 @@ run_one(struct runner *r, struct db *db, const struct opts *o,
 	if (rc == PGS_NOTFOUND)
 		fatal(EX_NOINPUT, "--query %ld: no such query", o->query_id);
 	if (rc == PGS_CONFLICT)
-		fatal(EX_TEMPFAIL, "--query %ld: the query already has a manual "
-		    "run queued or running (run %ld)", o->query_id, n.run_id);
+		fatal(EX_TEMPFAIL, "--query %ld: the query already has a "
+		    "manual run queued or running (run %ld)", o->query_id,
+		    n.run_id);
 	if (rc != PGS_OK && n.run_id == 0)
 		fatal(EX_UNAVAILABLE, "cannot queue the run: %s",
 		    db_error(db));

@@ -28,12 +28,12 @@
 #endif
 #endif
 
-/* One bounded wait on the source: until when, and which client socket to
- * watch meanwhile. */
+/* One bounded wait on the source: until when, and which socket to watch
+ * meanwhile (exec_opts.watch). */
 struct exec_wait {
 	long		 deadline;	/* monotonic ms */
 	int		 watch_fd;	/* -1: none */
-	bool		 gone;		/* the client hung up */
+	bool		 gone;		/* the watched socket hung up */
 };
 
 /* Milliseconds of the monotonic clock. */
@@ -112,7 +112,7 @@ exec_cancel(PGconn *conn)
 /*
  * Flushes what libpq still has to send and waits until a result can be
  * read without blocking, at most until w's deadline.  While waiting, a
- * hang-up of the watched client cancels the query (once).  Returns
+ * hang-up of the watched socket cancels the query (once).  Returns
  * PGS_OK, PGS_DB when the connection failed, PGS_TIMEOUT at the deadline.
  */
 static enum pgs_rc

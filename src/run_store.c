@@ -221,7 +221,8 @@ run_store_finish(struct db *db, struct arena *a, long run_id,
 	    " SELECT (SELECT held FROM fence), (SELECT count(*) FROM done)";
 	static const char sql_blob[] =
 	    "INSERT INTO query_run_blob (run_id, format, df_json, row_count,"
-	    " byte_size, truncated) VALUES ($1, 'jsonb', $2::jsonb, $3, $4, $5)";
+	    " byte_size, truncated)"
+	    " VALUES ($1, 'jsonb', $2::jsonb, $3, $4, $5)";
 	const char	*run = arena_printf(a, "%ld", run_id);
 	const char	*pb[] = { run, o->doc, arena_printf(a, "%ld", o->rows),
 	    arena_printf(a, "%zu", o->doc_len), o->truncated ? "t" : "f" };
