@@ -9,9 +9,10 @@
  *     run left one (its private half is what matters: ciphertexts may
  *     already be sealed for it).
  *  3. Each data source: already under the next key, or opened with the
- *     current one, sealed for the next one and swapped in only if its
- *     ciphertext did not change meanwhile (source_rekey), key_version + 1.
- *     cred_open tries both keys, so every source stays usable throughout.
+ *     current one, sealed for the next one (source_conn_reseal) and
+ *     swapped in only if its ciphertext did not change meanwhile
+ *     (source_rekey), key_version + 1.  Opening tries both keys, so every
+ *     source stays usable throughout.
  *  4. A connection test per source (a failure is only a warning).
  *  5. Once every source is under the next key: the old files are kept as
  *     "<path>.v<N>" and the next files renamed into place, public key
@@ -109,33 +110,28 @@ static bool
 rotate_one(struct cli *c, const struct cred_keys *k, struct source *s,
     struct rot_row *row)
 {
-	char		 pw[CRED_PASSWORD_MAX + 1], err[256];
+	char		 err[256];
 	unsigned char	*enc;
 	size_t		 len;
 	enum pgs_rc	 rc;
-	int		 which, attempt;
+	int		 attempt;
 
 	for (attempt = 0; attempt < 2; attempt++) {
 		row->old_v = s->key_version;
-		if (cred_open(k, s->enc_password, s->enc_len, pw, sizeof(pw),
-		    &which, err, sizeof(err)) != PGS_OK) {
+		rc = source_conn_reseal(k, &c->arena, s, &enc, &len, err,
+		    sizeof(err));
+		if (rc == PGS_INVALID) {
 			row->decrypt = "FAILED: neither the current nor the "
 			    "next key opens its password";
 			return false;
 		}
-		if (which == 1) {
-			sodium_memzero(pw, sizeof(pw));
+		if (rc == PGS_OK && enc == NULL) {
 			row->old_v = attempt == 0 ? 0 : row->old_v;
 			row->new_v = s->key_version;
 			row->decrypt = attempt == 0 ? "already rotated" :
 			    "rotated (by another process)";
 			return true;
 		}
-		len = strlen(pw);
-		enc = arena_alloc(&c->arena, SECRET_SEALED_LEN(len));
-		rc = secret_seal(k->next_pk, pw, len, enc,
-		    SECRET_SEALED_LEN(len), &len);
-		sodium_memzero(pw, sizeof(pw));
 		if (rc == PGS_OK)
 			rc = source_rekey(&c->db, &c->arena, s->id,
 			    s->enc_password, s->enc_len, enc, len,
@@ -155,7 +151,7 @@ rotate_one(struct cli *c, const struct cred_keys *k, struct source *s,
 	}
 	row->decrypt = arena_printf(&c->arena, "FAILED: %s", rc ==
 	    PGS_CONFLICT ? "changed twice during the rotation" :
-	    db_error(&c->db));
+	    rc == PGS_INTERNAL ? err : db_error(&c->db));
 	return false;
 }
 
@@ -172,7 +168,7 @@ rotate_test(struct cli *c, const struct cred_keys *k, const struct source *s,
 
 	dsn_exec_opts(c, 0, 1, &o);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = dsn_connect(c, k, s, &o, &conn, NULL, err, sizeof(err));
+	rc = source_conn_open(k, s, &o, &conn, NULL, err, sizeof(err));
 	if (rc == PGS_OK)
 		rc = dsn_ping(conn, &o, err, sizeof(err));
 	PQfinish(conn);

@@ -442,7 +442,7 @@ queries_dry_run(struct cli *c, const struct query *q,
 		ex = dsn_keys(c, true, &k);
 	if (ex != 0)
 		return ex;
-	rc = dsn_connect(c, &k, &s, o, &conn, NULL, err, sizeof(err));
+	rc = source_conn_open(&k, &s, o, &conn, NULL, err, sizeof(err));
 	cred_free(&k);
 	if (rc == PGS_INVALID)
 		return cli_fail(EX_DATAERR, "%s: %s: data source %s: %s",

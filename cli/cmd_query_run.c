@@ -1,13 +1,13 @@
 /*
  * cmd_query_run.c: pgsched-admin queries run, a manual run through the
- * runner's own path: queue it, claim it under the job lock, execute it
- * here, record it.
+ * runner's own path (job_run_now): queue it, claim it under the job lock,
+ * execute it here under the runners' memory cap while watching the
+ * session that holds the lock, record it.
  */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "claim.h"
 #include "cli.h"
 #include "cred.h"
 #include "dsn.h"
@@ -15,80 +15,96 @@
 #include "run.h"
 #include "store.h"
 
-/* Claims the queued run and executes it; 0 or an exit code. */
+/* Maps rc of job_run_now on db to an exit code after one line. */
 static int
-query_run_exec(struct cli *c, struct cred_keys *keys, long run_id)
+query_run_fail(struct cli *c, struct db *db, const struct query *q,
+    const struct job_now *n, enum pgs_rc rc)
 {
-	struct claim_list	 l = { NULL, 0, 0 };
-	struct claim_held	 held = { NULL, 0, 0 };
-	struct claim_stats	 st;
-	volatile sig_atomic_t	 stop = 0;
-	struct runner		 r;
-	char			 host[256];
-	enum pgs_rc		 rc;
+	if (rc == PGS_CONFLICT && !n->claimed)
+		return cli_fail(EX_TEMPFAIL, "%s: %s already has a manual run "
+		    "queued or running (run %ld): wait for it to end",
+		    c->path, q->name, n->run_id);
+	if (rc == PGS_DENIED)
+		return EX_TEMPFAIL;	/* lock_lost said why */
+	/* cli_db_fail words the rest from the error of c->db. */
+	snprintf(c->db.errmsg, sizeof(c->db.errmsg), "%s", db_error(db));
+	return cli_db_fail(c, rc, c->path);
+}
 
-	memset(&st, 0, sizeof(st));
+/*
+ * Runs query q now (job_run_now) on a metadata session of its own, one
+ * like a runner's (TCP keepalives and user timeouts of
+ * RUNNER_NET_TIMEOUT_S, never reopened), since it holds the job lock: a
+ * session that ends or fails is noticed and the run stops.  Fills n;
+ * returns 0 or an exit code after one line.
+ */
+static int
+query_run_now(struct cli *c, const struct query *q, struct job_now *n)
+{
+	volatile sig_atomic_t	 stop = 0;
+	struct cred_keys	 keys;
+	struct runner		 r;
+	struct db		 db;
+	char			 host[256], err[512];
+	enum pgs_rc		 rc;
+	int			 ex = 0;
+
+	if (cred_load(&c->conf, true, &keys, err, sizeof(err)) != PGS_OK)
+		return cli_fail(EX_CONFIG, "%s", err);
+	rc = db_connect_net(&db, c->conf.pg_dsn_app,
+	    c->conf.db_connect_timeout_s, "pgsched-admin",
+	    c->conf.runner_net_timeout_s);
+	if (rc != PGS_OK) {
+		cred_free(&keys);
+		return cli_fail(EX_UNAVAILABLE, "cannot connect to the metadata"
+		    " database: %s", db_error(&db));
+	}
+	db.default_interval_s = c->conf.default_query_interval;
 	if (gethostname(host, sizeof(host)) != 0)
 		snprintf(host, sizeof(host), "unknown");
 	host[sizeof(host) - 1] = '\0';
-	rc = claim_queued(&c->db, &c->arena, host, (long)getpid(), run_id, 1,
-	    &held, &l, &st);
-	if (rc != PGS_OK)
-		return cli_db_fail(c, rc, c->path);
-	if (l.n == 0) {
-		printf("run %ld queued: the query is running elsewhere, or "
-		    "a scheduled slot of it is due and runs first; a runner "
-		    "tick starts it\n", run_id);
-		return 0;
-	}
+	memset(&r, 0, sizeof(r));
 	r.conf = &c->conf;
-	r.keys = keys;
+	r.keys = &keys;
 	r.host = host;
-	r.cancel_slot = NULL;
 	r.stop = &stop;
-	r.cache = NULL;
-	rc = job_execute(&r, &c->db, &l.items[0]);
-	if (claim_release(&c->db, &c->arena, &held, l.items[0].job_id) !=
-	    PGS_OK && rc == PGS_OK)
-		rc = PGS_DB;
-	return rc == PGS_OK ? 0 : cli_db_fail(c, rc, c->path);
+	memset(n, 0, sizeof(*n));
+	n->query_id = q->id;
+	rc = job_run_now(&r, &db, &c->arena, n);
+	if (rc != PGS_OK)
+		ex = query_run_fail(c, &db, q, n, rc);
+	db_close(&db);
+	cred_free(&keys);
+	return ex;
 }
 
 int
 queries_run(struct cli *c, int argc, char **argv)
 {
 	const char		*who;
-	struct cred_keys	 keys;
+	struct job_now		 n;
 	struct query		 q;
-	struct arena		*a = &c->arena;
 	struct run		 run;
-	char			 err[512];
 	enum pgs_rc		 rc;
-	long			 run_id;
 	int			 ex;
 
 	ex = cli_target(c, argc, argv, NULL, "query", &who);
 	if (ex == 0)
 		ex = queries_lookup(c, who, &q);
+	if (ex == 0)
+		ex = query_run_now(c, &q, &n);
 	if (ex != 0)
 		return ex;
-	if (cred_load(&c->conf, true, &keys, err, sizeof(err)) != PGS_OK)
-		return cli_fail(EX_CONFIG, "%s", err);
-	rc = claim_enqueue_manual(&c->db, a, q.id, 0, &run_id);
-	if (rc == PGS_CONFLICT)
-		ex = cli_fail(EX_TEMPFAIL, "%s: %s already has a manual run "
-		    "queued or running (run %ld): wait for it to end",
-		    c->path, q.name, run_id);
-	else
-		ex = rc == PGS_OK ? query_run_exec(c, &keys, run_id) :
-		    cli_db_fail(c, rc, c->path);
-	cred_free(&keys);
-	if (ex != 0)
-		return ex;
-	rc = run_get(&c->db, a, run_id, false, &run);
+	if (!n.claimed) {
+		printf("run %ld queued: the query is running elsewhere, or "
+		    "a scheduled slot of it is due and runs first; a runner "
+		    "tick starts it\n", n.run_id);
+		return 0;
+	}
+	rc = run_get(&c->db, &c->arena, n.run_id, false, &run);
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);
-	printf("run %ld: %s, %ld rows, %ld ms%s%s\n", run_id, run.status,
+	printf("run %ld: %s, %ld rows, %ld ms%s%s\n", n.run_id, run.status,
 	    run.rows_returned < 0 ? 0 : run.rows_returned,
 	    run.duration_ms < 0 ? 0 : run.duration_ms,
 	    run.error_message ? ": " : "",

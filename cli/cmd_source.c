@@ -64,31 +64,6 @@ dsn_exec_opts(struct cli *c, int timeout_ms, size_t max_rows,
 }
 
 enum pgs_rc
-dsn_connect(struct cli *c, const struct cred_keys *k, const struct source *s,
-    const struct exec_opts *o, PGconn **conn, int *which, char *err,
-    size_t errlen)
-{
-	struct exec_source	 src;
-	char			 pw[CRED_PASSWORD_MAX + 1];
-	enum pgs_rc		 rc;
-
-	(void)c;
-	*conn = NULL;
-	rc = cred_open(k, s->enc_password, s->enc_len, pw, sizeof(pw), which,
-	    err, errlen);
-	if (rc != PGS_OK)
-		return PGS_INVALID;
-	src.host = s->host;
-	src.port = s->port;
-	src.dbname = s->dbname;
-	src.user = s->username;
-	src.password = pw;
-	rc = exec_connect(&src, o, conn, err, errlen);
-	sodium_memzero(pw, sizeof(pw));
-	return rc;
-}
-
-enum pgs_rc
 dsn_ping(PGconn *conn, const struct exec_opts *o, char *err, size_t errlen)
 {
 	struct result	*rs = NULL;
@@ -402,7 +377,7 @@ dsn_test(struct cli *c, int argc, char **argv)
 		return ex;
 	dsn_exec_opts(c, 0, 1, &o);
 	t0 = dsn_now_ms();
-	rc = dsn_connect(c, &k, &s, &o, &conn, &which, err, sizeof(err));
+	rc = source_conn_open(&k, &s, &o, &conn, &which, err, sizeof(err));
 	cred_free(&k);
 	if (rc == PGS_INVALID)
 		return cli_fail(EX_DATAERR, "%s: %s: %s", c->path, s.name, err);

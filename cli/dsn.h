@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "cred.h"
 #include "exec.h"
+#include "source_conn.h"
 #include "store.h"
 
 /*
@@ -30,21 +31,13 @@ int	 dsn_lookup(struct cli *c, const char *what, const char *who,
  */
 int	 dsn_keys(struct cli *c, bool need_private, struct cred_keys *k);
 /*
- * Fills o with the settings of a connection to a data source: connect
- * timeout SOURCE_CONNECT_TIMEOUT_S, statement timeout timeout_ms (or
- * RUNNER_DEFAULT_TIMEOUT_MS when 0), max_rows rows, RESULT_MAX_BYTES.
+ * Fills o with the settings of a connection to a data source
+ * (source_conn_open): connect timeout SOURCE_CONNECT_TIMEOUT_S, statement
+ * timeout timeout_ms (or RUNNER_DEFAULT_TIMEOUT_MS when 0), max_rows rows,
+ * RESULT_MAX_BYTES.
  */
 void	 dsn_exec_opts(struct cli *c, int timeout_ms, size_t max_rows,
 	    struct exec_opts *o);
-/*
- * Opens s's password with k and connects with o.  On success *conn is
- * the caller's (PQfinish) and *which tells the key (0 current, 1 next).
- * Returns PGS_OK; PGS_INVALID with "credential unavailable: ..." in err;
- * PGS_DB with libpq's reason in err.  Never puts the password in err.
- */
-enum pgs_rc dsn_connect(struct cli *c, const struct cred_keys *k,
-	    const struct source *s, const struct exec_opts *o, PGconn **conn,
-	    int *which, char *err, size_t errlen);
 /*
  * Runs SELECT 1 on conn through exec_query; PGS_OK or exec_query's rc
  * with the reason in err.

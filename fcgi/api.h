@@ -230,16 +230,6 @@ enum pgs_rc	 h_source_get(struct req *r);
 enum pgs_rc	 h_source_patch(struct req *r);
 enum pgs_rc	 h_source_delete(struct req *r);
 enum pgs_rc	 h_source_test(struct req *r);
-/* Opens the source's password into out (cap bytes, wiped by the caller);
- * empty when none is stored. */
-enum pgs_rc	 source_password(struct req *r, const struct source *s,
-		    char *out, size_t cap) PGS_MUSTCHECK;
-
-/* Connects to s with its password (wiped after use); *conn is the
- * caller's (PQfinish).  PGS_DB with libpq's reason in err when the
- * connection fails. */
-enum pgs_rc	 source_connect(struct req *r, const struct source *s,
-		    PGconn **conn, char *err, size_t errlen) PGS_MUSTCHECK;
 
 enum pgs_rc	 h_query_list(struct req *r);
 enum pgs_rc	 h_query_create(struct req *r);

@@ -7,7 +7,8 @@
  * larger than that fails the dry-run, and the worker lives on whatever
  * happens to the child.  The child sends the whole answer back through a
  * pipe: 'r' and the JSON body of a 200, or 'e', an error code, a NUL and
- * the message of a 422.
+ * the message of a 422.  The child opens the source connection
+ * (source_conn.h): the worker never holds the source's password.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,15 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "api.h"
-#include "cred.h"
 #include "exec.h"
 #include "log.h"
 #include "query_rules.h"
 #include "result.h"
 #include "shape.h"
+#include "source_conn.h"
 #include "sqlguard.h"
 
 #define DRYRUN_LIMIT_MAX	1000
@@ -42,7 +41,6 @@
 /* What one dry-run runs, and where. */
 struct dryrun {
 	const struct source	*s;
-	char			 pw[CRED_PASSWORD_MAX + 1];
 	const char		*sql;
 	long			 limit;
 	long			 timeout_ms;
@@ -103,8 +101,6 @@ static void PGS_NORETURN
 dryrun_child(struct req *r, struct dryrun *d, int fd)
 {
 	const struct conf	*c = &r->app->conf;
-	struct exec_source	 src = { d->s->host, d->s->port, d->s->dbname,
-	    d->s->username, d->pw[0] != '\0' ? d->pw : NULL };
 	struct exec_opts	 o;
 	struct result		*rs = NULL;
 	struct buf		 b = BUF_INIT;
@@ -128,10 +124,14 @@ dryrun_child(struct req *r, struct dryrun *d, int fd)
 	o.max_bytes = (size_t)c->result_max_bytes;
 	/* nginx closes the FastCGI connection when the HTTP client goes
 	 * away: then the source query is cancelled, not run to its end. */
+	o.watch = true;
 	o.watch_fd = r->fr->ipcFd;
-	rc = exec_connect(&src, &o, &conn, err, sizeof(err));
-	sodium_memzero(d->pw, sizeof(d->pw));
-	if (rc != PGS_OK)
+	rc = source_conn_open(&r->app->keys, d->s, &o, &conn, NULL, err,
+	    sizeof(err));
+	if (rc == PGS_INVALID) {
+		log_err("source_key", "source=%ld %s", d->s->id, err);
+		dryrun_error(&b, "credential_unavailable", err);
+	} else if (rc != PGS_OK)
 		dryrun_error(&b, "connection_failed", err);
 	else {
 		rc = exec_query(conn, d->sql, &o, &rs, &ms, err, sizeof(err));
@@ -227,7 +227,6 @@ dryrun_run(struct req *r, struct dryrun *d)
 	int			 p[2];
 
 	if (pipe2(p, O_CLOEXEC) != 0) {
-		sodium_memzero(d->pw, sizeof(d->pw));
 		log_err("dryrun_fork", "pipe: %s", strerror(errno));
 		return PGS_INTERNAL;
 	}
@@ -236,7 +235,6 @@ dryrun_run(struct req *r, struct dryrun *d)
 		close(p[0]);
 		dryrun_child(r, d, p[1]);
 	}
-	sodium_memzero(d->pw, sizeof(d->pw));
 	close(p[1]);
 	if (pid < 0) {
 		close(p[0]);
@@ -277,16 +275,12 @@ dryrun(struct req *r, const struct source *s, const char *sql, long limit,
     long timeout_ms)
 {
 	struct dryrun	 d;
-	enum pgs_rc	 rc;
 
 	memset(&d, 0, sizeof(d));
 	d.s = s;
 	d.sql = sql;
 	d.limit = limit;
 	d.timeout_ms = timeout_ms;
-	rc = source_password(r, s, d.pw, sizeof(d.pw));
-	if (rc != PGS_OK)
-		return rc;
 	return dryrun_run(r, &d);
 }
 

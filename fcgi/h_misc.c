@@ -7,7 +7,7 @@
 
 #include "api.h"
 #include "log.h"
-#include "session.h"
+#include "run.h"
 
 enum pgs_rc
 h_healthz(struct req *r)

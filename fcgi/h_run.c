@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "claim.h"
 #include "csv.h"
 #include "isotime.h"
 #include "json.h"
 #include "log.h"
 #include "run.h"
+#include "run_store.h"
 #include "session.h"
 #include "shape.h"
 
@@ -419,8 +419,8 @@ h_run_now(struct req *r)
 	cJSON		*o;
 	enum pgs_rc	 rc;
 
-	rc = claim_enqueue_manual(&r->app->db, r->a, r->ids[0], r->user.id,
-	    &run_id);
+	rc = run_store_enqueue_manual(&r->app->db, r->a, r->ids[0],
+	    r->user.id, &run_id);
 	if (rc == PGS_CONFLICT)
 		return run_now_busy(r, run_id);
 	if (rc != PGS_OK)

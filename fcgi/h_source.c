@@ -6,14 +6,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <sodium.h>
-
 #include "api.h"
 #include "b64.h"
 #include "exec.h"
 #include "log.h"
 #include "secret.h"
 #include "shape.h"
+#include "source_conn.h"
 
 /* {"ok":true,"datasource":{...}} */
 static cJSON *
@@ -48,7 +47,6 @@ source_read_secret(struct req *r, struct source *s)
 	const char	*pw, *b64;
 	unsigned char	*raw;
 	size_t		 n, cap;
-	char		 plain[CRED_PASSWORD_MAX + 1], err[160];
 
 	req_str(r, "password", CRED_PASSWORD_MAX, false, &pw);
 	req_str(r, "enc_password_b64", 4 * CRED_PASSWORD_MAX, false, &b64);
@@ -73,11 +71,9 @@ source_read_secret(struct req *r, struct source *s)
 		return true;
 	}
 	/* A ciphertext we could never open is refused now, not at run time. */
-	if (cred_open(&r->app->keys, raw, n, plain, sizeof(plain), NULL, err,
-	    sizeof(err)) != PGS_OK)
+	if (!source_conn_can_open(&r->app->keys, raw, n))
 		req_field(r, "enc_password_b64", "does not open with the "
 		    "configured key pair");
-	sodium_memzero(plain, sizeof(plain));
 	s->enc_password = raw;
 	s->enc_len = n;
 	return true;
@@ -213,44 +209,26 @@ h_source_delete(struct req *r)
 	return reply_json(r, 200, o);
 }
 
-enum pgs_rc
-source_password(struct req *r, const struct source *s, char *out, size_t cap)
-{
-	char	 err[160];
-
-	out[0] = '\0';
-	if (s->enc_len == 0)
-		return PGS_OK;
-	if (cred_open(&r->app->keys, s->enc_password, s->enc_len, out, cap,
-	    NULL, err, sizeof(err)) == PGS_OK)
-		return PGS_OK;
-	log_err("source_key", "source=%ld %s", s->id, err);
-	return req_fail(r, PGS_INVALID, "credential_unavailable", "%s", err);
-}
-
-enum pgs_rc
-source_connect(struct req *r, const struct source *s, PGconn **conn,
+/*
+ * Connects to s for the API (application_name pgsched-fcgi).  A password
+ * that does not open answers 422 credential_unavailable here; PGS_DB, with
+ * libpq's reason in err, when the connection fails.
+ */
+static enum pgs_rc
+h_source_connect(struct req *r, const struct source *s, PGconn **conn,
     char *err, size_t errlen)
 {
-	char			 pw[CRED_PASSWORD_MAX + 1];
-	struct exec_source	 src;
 	struct exec_opts	 o;
 	enum pgs_rc		 rc;
 
-	rc = source_password(r, s, pw, sizeof(pw));
-	if (rc != PGS_OK)
-		return rc;
-	src.host = s->host;
-	src.port = s->port;
-	src.dbname = s->dbname;
-	src.user = s->username;
-	src.password = pw[0] != '\0' ? pw : NULL;
 	memset(&o, 0, sizeof(o));
 	o.appname = "pgsched-fcgi";
 	o.connect_timeout_s = r->app->conf.source_connect_timeout_s;
-	rc = exec_connect(&src, &o, conn, err, errlen);
-	sodium_memzero(pw, sizeof(pw));
-	return rc;
+	rc = source_conn_open(&r->app->keys, s, &o, conn, NULL, err, errlen);
+	if (rc != PGS_INVALID)
+		return rc;
+	log_err("source_key", "source=%ld %s", s->id, err);
+	return req_fail(r, PGS_INVALID, "credential_unavailable", "%s", err);
 }
 
 enum pgs_rc
@@ -267,7 +245,7 @@ h_source_test(struct req *r)
 
 	rc = source_load(r, &s);
 	if (rc == PGS_OK)
-		rc = source_connect(r, &s, &conn, err, sizeof(err));
+		rc = h_source_connect(r, &s, &conn, err, sizeof(err));
 	if (rc == PGS_DB)
 		return req_fail(r, PGS_INVALID, "connection_failed", "%s", err);
 	if (rc != PGS_OK)

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "session.h"
 #include "shape.h"
+#include "throttle.h"
 
 /* What a malformed e-mail gets; non-admins get the second one for a
  * taken address too (h_user_patch). */

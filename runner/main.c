@@ -11,7 +11,6 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
@@ -27,6 +26,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "job.h"
+#include "run_store.h"
 
 #define CLAIM_BATCH	500
 #define PRUNE_BATCH	1000
@@ -34,10 +34,6 @@
 /* Signal state: the only globals, as the signal handlers need them. */
 static PGcancel *volatile	 g_cancel;
 static volatile sig_atomic_t	 g_stop;
-/* --run/--query: the socket of the session holding the job lock, watched
- * by on_alarm, and whether it was found gone. */
-static volatile sig_atomic_t	 g_lock_fd = -1;
-static volatile sig_atomic_t	 g_fenced;
 /* A worker's own metadata connection, reset by on_fence. */
 static PGconn *volatile		 g_meta;
 
@@ -109,34 +105,6 @@ on_fence(int sig)
 	if (m != NULL && PQsocket(m) >= 0)
 		setsockopt(PQsocket(m), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	_exit(EX_TEMPFAIL);
-}
-
-/*
- * --run/--query's SIGALRM: the run executes in this process, so the lock
- * session's socket is looked at from here.  A hang-up (the server ended
- * the session) or an error (keepalives gave up on a silent network) stops
- * the run as SIGTERM would, and marks the process fenced.
- */
-static void
-on_alarm(int sig)
-{
-	struct pollfd	 pfd;
-	char		 errbuf[64];
-	PGcancel	*c = g_cancel;
-	int		 saved = errno;
-
-	(void)sig;
-	pfd.fd = (int)g_lock_fd;
-	pfd.events = POLLRDHUP;
-	pfd.revents = 0;
-	if (pfd.fd >= 0 && poll(&pfd, 1, 0) > 0 &&
-	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
-		g_fenced = 1;
-		g_stop = 1;
-		if (c != NULL)
-			PQcancel(c, errbuf, sizeof(errbuf));
-	}
-	errno = saved;
 }
 
 static void
@@ -256,7 +224,7 @@ worker_main(struct runner *r, const struct claim_list *l, int fd,
 	}
 	/* It holds no lock: a session the server dropped while the worker
 	 * waited (idle_session_timeout, say) is opened again; what it may
-	 * write is decided by the parent's lock (claim_finish). */
+	 * write is decided by the parent's lock (run_store_finish). */
 	db.reconnect = true;
 	g_meta = db.conn;
 	while ((n = read(fd, &idx, sizeof(idx))) == (ssize_t)sizeof(idx)) {
@@ -325,7 +293,7 @@ worker_done(struct db *db, struct worker *w, struct claim_held *held,
 		    "crashed (signal %d)" : "runner worker failed (exit %d)",
 		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 		log_err("worker_failed", "run=%ld %s", w->claim->run_id, msg);
-		if (claim_abort(db, &a, w->claim->run_id, msg) != PGS_OK)
+		if (run_store_abort(db, &a, w->claim->run_id, msg) != PGS_OK)
 			log_err("worker_failed", "run=%ld not recorded",
 			    w->claim->run_id);
 		close(w->fd);
@@ -461,7 +429,8 @@ abandon(struct db *db, struct claim_list *l, int from,
 
 	arena_init(&a);
 	for (; from < l->n; from++)
-		if (claim_abort(db, &a, l->items[from].run_id, why) != PGS_OK ||
+		if (run_store_abort(db, &a, l->items[from].run_id, why) !=
+		    PGS_OK ||
 		    claim_release(db, &a, held, l->items[from].job_id) !=
 		    PGS_OK)
 			break;
@@ -618,122 +587,35 @@ run_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
 	return !ls.lost;
 }
 
-/* While every_ms > 0, has on_alarm look at the lock session's socket
- * that often; 0 stops it. */
-static void
-inline_watch(struct db *db, long every_ms)
-{
-	struct itimerval	 it;
-	struct sigaction	 sa;
-
-	memset(&it, 0, sizeof(it));
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_alarm;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	if (every_ms > 0) {
-		sigaction(SIGALRM, &sa, NULL);
-		g_lock_fd = db_socket(db);
-		it.it_interval.tv_sec = every_ms / 1000;
-		it.it_interval.tv_usec = (every_ms % 1000) * 1000;
-		it.it_value = it.it_interval;
-	}
-	setitimer(ITIMER_REAL, &it, NULL);
-	if (every_ms <= 0)
-		g_lock_fd = -1;
-}
-
-/*
- * Executes the claims in this process (--run, --query), the process whose
- * session holds their locks.  When that session is lost meanwhile, the
- * run is cancelled (on_alarm) and nothing is recorded (claim_finish).
- */
-static int
-run_inline(struct runner *r, struct db *db, struct claim_list *l,
-    struct claim_held *held)
-{
-	struct arena	 a;
-	enum pgs_rc	 rc = PGS_OK;
-	int		 i;
-
-	arena_init(&a);
-	inline_watch(db, DB_PROBE_EVERY_MS(r->conf->runner_net_timeout_s));
-	for (i = 0; i < l->n && !g_fenced; i++) {
-		rc = job_execute(r, db, &l->items[i]);
-		if (db_lost(db))
-			break;
-		if (claim_release(db, &a, held, l->items[i].job_id) != PGS_OK)
-			rc = PGS_DB;
-	}
-	inline_watch(db, 0);
-	if (g_fenced || db_lost(db)) {
-		log_err("lock_lost", "run=%ld the metadata session holding the "
-		    "job lock is lost (%s): the run was cancelled and is not "
-		    "recorded; the next tick reaps it", l->items[0].run_id,
-		    db_lost_reason(db));
-		rc = PGS_DB;
-	}
-	arena_free(&a);
-	return rc == PGS_OK ? 0 : EX_TEMPFAIL;
-}
-
-/* --run / --query: claim the one run and execute it here. */
+/* --run / --query: the one run, executed here (job_run_now). */
 static int
 run_one(struct runner *r, struct db *db, const struct opts *o,
     struct arena *a)
 {
-	struct claim_list	 l = { NULL, 0, 0 };
-	struct claim_held	 held = { NULL, 0, 0 };
-	struct claim_stats	 st;
-	struct claim_job	 j;
-	struct job_cache	 jc;
-	long			 run = o->run_id;
-	enum pgs_rc		 rc;
-	int			 ex;
+	struct job_now	 n = { o->query_id, o->run_id, stdout, false };
+	enum pgs_rc	 rc;
 
-	memset(&st, 0, sizeof(st));
-	memset(&jc, 0, sizeof(jc));
-	r->cache = &jc;
-	(void)exec_memory_limit(r->conf->runner_memory_max_mb,
-	    (size_t)r->conf->result_max_bytes);
-	if (o->query_id != 0) {
-		/* The source's server starts its backend while this process
-		 * queues and claims the run. */
-		if (claim_load_job(db, a, o->query_id, &j) == PGS_OK)
-			job_preconnect(r, &j);
-		rc = claim_enqueue_manual(db, a, o->query_id, 0, &run);
-		if (rc == PGS_NOTFOUND)
-			fatal(EX_NOINPUT, "--query %ld: no such query",
-			    o->query_id);
-		if (rc == PGS_CONFLICT)
-			fatal(EX_TEMPFAIL, "--query %ld: the query already has "
-			    "a manual run queued or running (run %ld)",
-			    o->query_id, run);
-		if (rc != PGS_OK)
-			fatal(EX_UNAVAILABLE, "cannot queue the run: %s",
-			    db_error(db));
-	}
-	rc = claim_queued(db, a, r->host, (long)getpid(), run, 1, &held, &l,
-	    &st);
-	if (rc != PGS_OK)
-		fatal(EX_UNAVAILABLE, "cannot claim run %ld: %s", run,
+	rc = job_run_now(r, db, a, &n);
+	if (n.claimed)
+		return rc == PGS_OK ? 0 : EX_TEMPFAIL;
+	if (rc == PGS_NOTFOUND)
+		fatal(EX_NOINPUT, "--query %ld: no such query", o->query_id);
+	if (rc == PGS_CONFLICT)
+		fatal(EX_TEMPFAIL, "--query %ld: the query already has a "
+		    "manual run queued or running (run %ld)", o->query_id,
+		    n.run_id);
+	if (rc != PGS_OK && n.run_id == 0)
+		fatal(EX_UNAVAILABLE, "cannot queue the run: %s",
 		    db_error(db));
-	if (l.n == 0) {
-		/* Not queued (gone, done) or its query is busy: a later tick
-		 * runs it if it is still queued. */
-		fprintf(stderr, "pgsched-runner: run %ld was not started: it "
-		    "is not queued, or its query is running or has a due "
-		    "slot (which runs first); a later tick runs it if it is "
-		    "still queued\n", run);
-		job_cache_close(&jc);
-		return EX_TEMPFAIL;
-	}
-	printf("run %ld\n", run);
-	fflush(stdout);
-	ex = run_inline(r, db, &l, &held);
-	job_cache_close(&jc);
-	r->cache = NULL;
-	return ex;
+	if (rc != PGS_OK)
+		fatal(EX_UNAVAILABLE, "cannot claim run %ld: %s", n.run_id,
+		    db_error(db));
+	/* Not queued (gone, done) or its query is busy: a later tick runs it
+	 * if it is still queued. */
+	fprintf(stderr, "pgsched-runner: run %ld was not started: it is not "
+	    "queued, or its query is running or has a due slot (which runs "
+	    "first); a later tick runs it if it is still queued\n", n.run_id);
+	return EX_TEMPFAIL;
 }
 
 /*
@@ -784,8 +666,8 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 	if (!run_pool(r, db, &l, conc, &held) && rc == PGS_OK)
 		rc = PGS_DB;
 	if (rc == PGS_OK && !g_stop)
-		rc = claim_prune(db, a, r->conf->runs_keep_days, PRUNE_BATCH,
-		    &pruned);
+		rc = run_store_prune(db, a, r->conf->runs_keep_days,
+		    PRUNE_BATCH, &pruned);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* The tick's own time, without process start and connecting. */
 	log_info("tick", "claimed=%d skipped=%d deferred=%d lost=%d reaped=%d "
@@ -881,6 +763,7 @@ main(int argc, char **argv)
 		r.cancel_slot = &g_cancel;
 		r.stop = &g_stop;
 		r.cache = NULL;
+		r.lock_db = NULL;
 		if (o.run_id != 0 || o.query_id != 0)
 			ex = run_one(&r, &db, &o, &a);
 		else

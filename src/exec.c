@@ -28,12 +28,12 @@
 #endif
 #endif
 
-/* One bounded wait on the source: until when, and which client socket to
- * watch meanwhile. */
+/* One bounded wait on the source: until when, and which socket to watch
+ * meanwhile (exec_opts.watch). */
 struct exec_wait {
 	long		 deadline;	/* monotonic ms */
 	int		 watch_fd;	/* -1: none */
-	bool		 gone;		/* the client hung up */
+	bool		 gone;		/* the watched socket hung up */
 };
 
 /* Milliseconds of the monotonic clock. */
@@ -44,147 +44,6 @@ exec_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Copies the first line of conn's error message into err. */
-static enum pgs_rc
-exec_connect_fail(PGconn *conn, const char *why, char *err, size_t errlen)
-{
-	snprintf(err, errlen, "%s", why != NULL ? why : conn != NULL ?
-	    PQerrorMessage(conn) : "out of memory");
-	err[strcspn(err, "\n")] = '\0';
-	return PGS_DB;
-}
-
-/*
- * Drives conn's connection sequence (PQconnectPoll) within timeout_s
- * seconds of this call (0: no limit): to its end, or with until_sent only
- * until the startup packet is out, after which the server does its part
- * (a backend, authentication) without us.
- */
-static enum pgs_rc
-exec_connect_drive(PGconn *conn, int timeout_s, bool until_sent, char *err,
-    size_t errlen)
-{
-	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-	struct pollfd	 pfd;
-	long		 deadline, left;
-	int		 n;
-
-	deadline = timeout_s > 0 ? exec_now_ms() + timeout_s * 1000L : -1;
-	for (;;) {
-		switch (PQstatus(conn)) {
-		case CONNECTION_OK:
-			/* Never block on the source again: every later
-			 * wait is a poll with a deadline, and PQfinish
-			 * drops the connection without waiting. */
-			if (PQsetnonblocking(conn, 1) != 0)
-				return exec_connect_fail(conn, NULL, err,
-				    errlen);
-			return PGS_OK;
-		case CONNECTION_BAD:
-			return exec_connect_fail(conn, NULL, err, errlen);
-		case CONNECTION_AWAITING_RESPONSE:
-			if (until_sent)
-				return PGS_OK;
-			break;
-		default:
-			break;
-		}
-		if (st == PGRES_POLLING_FAILED)
-			return exec_connect_fail(conn, NULL, err, errlen);
-		pfd.fd = PQsocket(conn);
-		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-		left = deadline < 0 ? -1 : deadline - exec_now_ms();
-		if (deadline >= 0 && left <= 0)
-			return exec_connect_fail(conn, "timeout expired", err,
-			    errlen);
-		n = poll(&pfd, 1, (int)left);
-		if (n < 0 && errno != EINTR)
-			return exec_connect_fail(conn, strerror(errno), err,
-			    errlen);
-		if (n > 0)
-			st = PQconnectPoll(conn);
-	}
-}
-
-enum pgs_rc
-exec_connect_start(const struct exec_source *src, const struct exec_opts *o,
-    PGconn **out, char *err, size_t errlen)
-{
-	/*
-	 * TCP keepalives and tcp_user_timeout notice a dropped network path
-	 * (Unix sockets ignore them); the deadlines of exec_wait notice a
-	 * backend that stopped answering.
-	 */
-	const char	*keys[] = { "host", "port", "dbname", "user", "password",
-	    "application_name", "client_encoding", "options", "keepalives",
-	    "keepalives_idle", "keepalives_interval", "keepalives_count",
-	    "tcp_user_timeout", NULL };
-	const char	*vals[14];
-	char		 port[16];
-	PGconn		*conn;
-	enum pgs_rc	 rc;
-
-	snprintf(port, sizeof(port), "%d", src->port);
-	vals[0] = src->host;
-	vals[1] = port;
-	vals[2] = src->dbname;
-	vals[3] = src->user;
-	vals[4] = src->password;
-	vals[5] = o->appname;
-	vals[6] = "UTF8";
-	/*
-	 * Fixed output forms the serialiser relies on, and the lexer
-	 * settings libpg_query assumes: the text sqlguard checked is the
-	 * text the server runs, whatever the source's defaults (with
-	 * standard_conforming_strings off, 'a\'' would end elsewhere).
-	 */
-	vals[7] = "-c TimeZone=UTC -c DateStyle=ISO,YMD "
-	    "-c IntervalStyle=postgres -c bytea_output=hex "
-	    "-c extra_float_digits=1 -c standard_conforming_strings=on "
-	    "-c backslash_quote=safe_encoding";
-	vals[8] = "1";
-	vals[9] = "30";
-	vals[10] = "10";
-	vals[11] = "3";
-	vals[12] = "30000";
-	vals[13] = NULL;
-	/* expand_dbname = 0: a dbname is a name, never a conninfo string. */
-	*out = NULL;
-	conn = PQconnectStartParams(keys, vals, 0);
-	rc = conn == NULL ? exec_connect_fail(NULL, NULL, err, errlen) :
-	    exec_connect_drive(conn, o->connect_timeout_s, true, err, errlen);
-	if (rc != PGS_OK) {
-		PQfinish(conn);
-		return rc;
-	}
-	*out = conn;
-	return PGS_OK;
-}
-
-enum pgs_rc
-exec_connect_finish(PGconn *conn, const struct exec_opts *o, char *err,
-    size_t errlen)
-{
-	return exec_connect_drive(conn, o->connect_timeout_s, false, err,
-	    errlen);
-}
-
-enum pgs_rc
-exec_connect(const struct exec_source *src, const struct exec_opts *o,
-    PGconn **out, char *err, size_t errlen)
-{
-	enum pgs_rc	 rc;
-
-	rc = exec_connect_start(src, o, out, err, errlen);
-	if (rc == PGS_OK)
-		rc = exec_connect_finish(*out, o, err, errlen);
-	if (rc != PGS_OK && *out != NULL) {
-		PQfinish(*out);
-		*out = NULL;
-	}
-	return rc;
 }
 
 /* Writes "source did not answer" into err: a wait passed its deadline. */
@@ -253,7 +112,7 @@ exec_cancel(PGconn *conn)
 /*
  * Flushes what libpq still has to send and waits until a result can be
  * read without blocking, at most until w's deadline.  While waiting, a
- * hang-up of the watched client cancels the query (once).  Returns
+ * hang-up of the watched socket cancels the query (once).  Returns
  * PGS_OK, PGS_DB when the connection failed, PGS_TIMEOUT at the deadline.
  */
 static enum pgs_rc
@@ -453,6 +312,15 @@ exec_take(PGconn *conn, const PGresult *res, const struct exec_opts *o,
 	}
 }
 
+/* The failure of a query whose watched socket hung up (exec_opts). */
+static enum pgs_rc
+exec_gone(const struct exec_opts *o, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", o->watch_why != NULL ? o->watch_why :
+	    "cancelled: the client went away");
+	return PGS_DB;
+}
+
 /*
  * Reads every result of the running query until w's deadline.  Past it,
  * rows already cut at a cap are kept (the source only failed to stop);
@@ -481,7 +349,7 @@ exec_read(PGconn *conn, const struct exec_opts *o, struct exec_wait *w,
 		PQclear(res);
 	}
 	if (w->gone && rc != PGS_OK)
-		snprintf(err, errlen, "cancelled: the client went away");
+		rc = exec_gone(o, err, errlen);
 	if (rc == PGS_OK && *rs != NULL && rs_first_row_too_large(*rs)) {
 		snprintf(err, errlen, "%s: its first row alone is larger than "
 		    "the limit of %zu bytes", EXEC_TOO_LARGE, o->max_bytes);
@@ -556,9 +424,13 @@ exec_query(PGconn *conn, const char *sql, const struct exec_opts *o,
 	}
 	/* Every wait of the query, BEGIN to its last row, ends by then. */
 	w.deadline = t0 + o->timeout_ms + EXEC_GRACE_MS;
-	w.watch_fd = o->watch_fd > 0 ? o->watch_fd : -1;
+	w.watch_fd = o->watch ? o->watch_fd : -1;
 	w.gone = false;
 	rc = exec_begin(conn, o, &w, err, errlen);
+	/* Gone already: the query is not sent at all (a cancel now would
+	 * find nothing running). */
+	if (w.gone)
+		rc = exec_gone(o, err, errlen);
 	if (rc == PGS_OK)
 		rc = exec_send(conn, sql, o, err, errlen);
 	if (rc == PGS_OK)

@@ -1,10 +1,10 @@
 /*
- * exec.h: running a saved or unsaved query on a data source, the one path
- * shared by the runner, dry-runs and `dsn test` (CONTRACT §4):
- * SELECT-only checked first, then an explicit BEGIN READ ONLY transaction
- * with local timeouts, the query sent alone through the extended protocol,
- * rows read one at a time into the result serialiser up to the caps, and
- * always ROLLBACK.
+ * exec.h: running a saved or unsaved query on a data source connection
+ * (source_conn.h opens it), the one path shared by the runner, dry-runs
+ * and `dsn test` (CONTRACT §4): SELECT-only checked first, then an
+ * explicit BEGIN READ ONLY transaction with local timeouts, the query sent
+ * alone through the extended protocol, rows read one at a time into the
+ * result serialiser up to the caps, and always ROLLBACK.
  */
 #ifndef PGS_EXEC_H
 #define PGS_EXEC_H
@@ -27,14 +27,6 @@
 /* The memory a run needs besides its result (exec_memory_limit). */
 #define EXEC_MEM_BASE_MB	64
 
-struct exec_source {
-	const char	*host;
-	int		 port;
-	const char	*dbname;
-	const char	*user;
-	const char	*password;	/* plaintext, owned by the caller */
-};
-
 struct exec_opts {
 	const char	*appname;	/* application_name on the source */
 	int		 connect_timeout_s;
@@ -47,33 +39,18 @@ struct exec_opts {
 	/* Set by the same signal handler: a stop requested before the
 	 * handle was published cancels the query at once (may be NULL). */
 	volatile sig_atomic_t *stop;
-	/* A client socket to watch while the query runs (a dry-run's
-	 * FastCGI connection), or -1: when its peer hangs up, the query is
-	 * cancelled on the source.  0 means -1 here, so a zeroed struct is
-	 * "nothing to watch". */
+	/* With watch, a socket to watch while the query runs (a zeroed
+	 * struct watches nothing): a dry-run's FastCGI connection (its
+	 * client went away), or the metadata session holding a run's job
+	 * lock (job_run_now: the lock is gone).  Once the watched socket
+	 * hangs up or fails, the query is not sent, or is cancelled on
+	 * the source, and fails with watch_why (NULL: "cancelled: the
+	 * client went away"). */
+	bool		 watch;
 	int		 watch_fd;
+	const char	*watch_why;
 };
 
-/*
- * Connects to the source with a connect timeout, client_encoding UTF8,
- * TimeZone UTC and ISO date styles.  On failure, err holds libpq's reason
- * (which never contains the password) and PGS_DB is returned.
- */
-enum pgs_rc	exec_connect(const struct exec_source *src,
-		    const struct exec_opts *o, PGconn **out, char *err,
-		    size_t errlen) PGS_MUSTCHECK;
-/*
- * exec_connect in two halves, so that the server's part of connecting
- * overlaps the caller's other work: _start returns once the startup packet
- * is sent (*out set on PGS_OK), _finish completes it (the caller still
- * owns conn and PQfinish-es it on failure).  Each half has the connect
- * timeout of o.
- */
-enum pgs_rc	exec_connect_start(const struct exec_source *src,
-		    const struct exec_opts *o, PGconn **out, char *err,
-		    size_t errlen) PGS_MUSTCHECK;
-enum pgs_rc	exec_connect_finish(PGconn *conn, const struct exec_opts *o,
-		    char *err, size_t errlen) PGS_MUSTCHECK;
 /*
  * Runs sql on conn as described above.  On success *rs (owned by the
  * caller: rs_free) holds the rows read; *ms the elapsed time.  On failure
@@ -81,7 +58,8 @@ enum pgs_rc	exec_connect_finish(PGconn *conn, const struct exec_opts *o,
  * an SQL error, or EXEC_TOO_LARGE when not even the first row fits the
  * byte cap or this process's memory; PGS_TIMEOUT for statement_timeout;
  * PGS_DB for a lost connection, or EXEC_NO_ANSWER when the source said
- * nothing until timeout_ms plus a grace of 20 s.  Every wait has that
+ * nothing until timeout_ms plus a grace of 20 s, or o->watch_why when the
+ * watched socket hung up.  Every wait has that
  * deadline (connections are non-blocking), so a source that stops
  * answering never holds the caller longer.  After a failure, or while
  * the connection is still busy, the caller must PQfinish it, which then

@@ -1,5 +1,6 @@
 /*
- * job.c: execute one claimed run on its data source and record it.
+ * job.c: execute one claimed run on its data source and record it; run a
+ * job now (see job.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include "log.h"
 #include "result.h"
 #include "job.h"
+#include "run_store.h"
+#include "source_conn.h"
 #include "sqlguard.h"
 
 void
@@ -28,23 +31,23 @@ job_cache_close(struct job_cache *jc)
 
 /* The identity of a source connection: where, as whom, which secret. */
 static void
-job_cache_key(const struct claim_job *j, unsigned char key[32])
+job_cache_key(const struct source *s, unsigned char key[32])
 {
 	crypto_generichash_state st;
 	char		 port[16];
 
-	snprintf(port, sizeof(port), "%d", j->port);
+	snprintf(port, sizeof(port), "%d", s->port);
 	crypto_generichash_init(&st, NULL, 0, 32);
-	crypto_generichash_update(&st, (const unsigned char *)j->host,
-	    strlen(j->host) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)s->host,
+	    strlen(s->host) + 1);
 	crypto_generichash_update(&st, (const unsigned char *)port,
 	    strlen(port) + 1);
-	crypto_generichash_update(&st, (const unsigned char *)j->dbname,
-	    strlen(j->dbname) + 1);
-	crypto_generichash_update(&st, (const unsigned char *)j->username,
-	    strlen(j->username) + 1);
-	if (j->enc != NULL)
-		crypto_generichash_update(&st, j->enc, j->enc_len);
+	crypto_generichash_update(&st, (const unsigned char *)s->dbname,
+	    strlen(s->dbname) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)s->username,
+	    strlen(s->username) + 1);
+	if (s->enc_password != NULL)
+		crypto_generichash_update(&st, s->enc_password, s->enc_len);
 	crypto_generichash_final(&st, key, 32);
 }
 
@@ -134,56 +137,35 @@ job_cache_put(struct job_cache *jc, const unsigned char key[32],
 	jc->slot[victim].used = ++jc->clock;
 }
 
-/* j's data source with its password opened (pw: the caller's buffer). */
-static enum pgs_rc
-job_source(const struct runner *r, const struct claim_job *j,
-    struct exec_source *src, char *pw, size_t pwlen, char *err, size_t errlen)
-{
-	src->host = j->host;
-	src->port = j->port;
-	src->dbname = j->dbname;
-	src->user = j->username;
-	src->password = pw;
-	return cred_open(r->keys, j->enc, j->enc_len, pw, pwlen, NULL, err,
-	    errlen);
-}
-
 void
-job_preconnect(const struct runner *r, const struct claim_job *j)
+job_preconnect(const struct runner *r, const struct query_job *j)
 {
-	struct exec_source	 src;
 	struct exec_opts	 opts;
 	unsigned char		 key[32];
-	char			 pw[CRED_PASSWORD_MAX + 1], app[64], err[256];
+	char			 app[64], err[256];
 	PGconn			*conn = NULL;
-	enum pgs_rc		 rc;
 
 	if (r->cache == NULL)
 		return;
-	rc = job_source(r, j, &src, pw, sizeof(pw), err, sizeof(err));
-	if (rc == PGS_OK) {
-		snprintf(app, sizeof(app), "pgsched:%ld", j->job_id);
-		memset(&opts, 0, sizeof(opts));
-		opts.appname = app;
-		opts.connect_timeout_s = r->conf->source_connect_timeout_s;
-		rc = exec_connect_start(&src, &opts, &conn, err, sizeof(err));
-	}
-	sodium_memzero(pw, sizeof(pw));
-	if (rc != PGS_OK)
+	snprintf(app, sizeof(app), "pgsched:%ld", j->id);
+	memset(&opts, 0, sizeof(opts));
+	opts.appname = app;
+	opts.connect_timeout_s = r->conf->source_connect_timeout_s;
+	if (source_conn_start(r->keys, &j->source, &opts, &conn, NULL, err,
+	    sizeof(err)) != PGS_OK)
 		return;
-	job_cache_key(j, key);
+	job_cache_key(&j->source, key);
 	job_cache_put(r->cache, key, conn, true);
 }
 
 /* Connects to j's source, or finishes its preconnection, or reuses a
  * cached connection. */
 static enum pgs_rc
-job_connect(const struct runner *r, const struct claim_job *j,
+job_connect(const struct runner *r, const struct query_job *j,
     const struct exec_opts *opts, const unsigned char key[32],
     PGconn **conn, char *err, size_t errlen)
 {
-	struct exec_source	 src;
-	char			 pw[CRED_PASSWORD_MAX + 1], tmp[400];
+	char			 tmp[400];
 	bool			 pending;
 	enum pgs_rc		 rc;
 
@@ -192,7 +174,7 @@ job_connect(const struct runner *r, const struct claim_job *j,
 	if (*conn != NULL && !pending)
 		return PGS_OK;
 	if (*conn != NULL) {
-		rc = exec_connect_finish(*conn, opts, err, errlen);
+		rc = source_conn_finish(*conn, opts, err, errlen);
 		if (rc == PGS_OK)
 			rc = job_conn_name(*conn, opts->appname,
 			    opts->connect_timeout_s, err, errlen);
@@ -201,10 +183,8 @@ job_connect(const struct runner *r, const struct claim_job *j,
 			*conn = NULL;
 		}
 	} else {
-		rc = job_source(r, j, &src, pw, sizeof(pw), err, errlen);
-		if (rc == PGS_OK)
-			rc = exec_connect(&src, opts, conn, err, errlen);
-		sodium_memzero(pw, sizeof(pw));
+		rc = source_conn_open(r->keys, &j->source, opts, conn, NULL,
+		    err, errlen);
 		if (rc != PGS_OK && rc != PGS_DB)
 			return rc;	/* the credential */
 	}
@@ -218,7 +198,7 @@ job_connect(const struct runner *r, const struct claim_job *j,
 /* Runs the job's SQL (error text in err). */
 static enum pgs_rc
 job_run_sql(const struct runner *r, const struct claim *c,
-    const struct claim_job *j, struct result **rs, long *ms, char *err,
+    const struct query_job *j, struct result **rs, long *ms, char *err,
     size_t errlen)
 {
 	struct exec_opts	 opts;
@@ -231,7 +211,7 @@ job_run_sql(const struct runner *r, const struct claim *c,
 		snprintf(err, errlen, "runner stopped");
 		return PGS_INTERNAL;
 	}
-	snprintf(app, sizeof(app), "pgsched:%ld:%ld", j->job_id, c->run_id);
+	snprintf(app, sizeof(app), "pgsched:%ld:%ld", j->id, c->run_id);
 	memset(&opts, 0, sizeof(opts));
 	opts.appname = app;
 	opts.connect_timeout_s = r->conf->source_connect_timeout_s;
@@ -242,7 +222,12 @@ job_run_sql(const struct runner *r, const struct claim *c,
 	opts.max_bytes = (size_t)r->conf->result_max_bytes;
 	opts.cancel_slot = r->cancel_slot;
 	opts.stop = r->stop;
-	job_cache_key(j, key);
+	if (r->lock_db != NULL) {
+		opts.watch = true;
+		opts.watch_fd = db_socket(r->lock_db);
+		opts.watch_why = JOB_LOCK_LOST;
+	}
+	job_cache_key(&j->source, key);
 	rc = job_connect(r, j, &opts, key, &conn, err, errlen);
 	if (rc != PGS_OK)
 		return rc;
@@ -258,22 +243,58 @@ job_run_sql(const struct runner *r, const struct claim *c,
 	return rc;
 }
 
+/* Records the outcome of c (rc, rs, err, ms) under the claim's lock. */
+static enum pgs_rc
+job_record(struct db *meta, struct arena *a, const struct claim *c,
+    enum pgs_rc rc, struct result *rs, const char *err, long ms)
+{
+	struct run_lock		 lock = { c->job_id, c->lock_pid,
+	    c->lock_since };
+	struct run_outcome	 o;
+	struct buf		 doc = BUF_INIT;
+
+	memset(&o, 0, sizeof(o));
+	o.duration_ms = ms;
+	if (rc == PGS_OK) {
+		rs_finish(rs, &doc);
+		o.status = "success";
+		o.rows = (long)rs_row_count(rs);
+		o.doc = doc.data;
+		o.doc_len = doc.len;
+		o.truncated = rs_truncated(rs);
+	} else {
+		o.status = "error";
+		o.error = err;
+	}
+	rc = run_store_finish(meta, a, c->run_id, &lock, &o);
+	log_info("run_finish", "run=%ld query=%ld status=%s ms=%ld rows=%ld "
+	    "bytes=%zu truncated=%d%s%s", c->run_id, c->job_id, o.status,
+	    o.duration_ms, o.rows, o.doc_len, o.truncated, o.error ? " " : "",
+	    o.error ? o.error : "");
+	if (rc == PGS_DENIED)
+		log_err("run_fenced", "run=%ld query=%ld not recorded: the "
+		    "runner no longer holds the job lock (its metadata session "
+		    "is gone); the next tick reaps the run", c->run_id,
+		    c->job_id);
+	buf_free(&doc);
+	return rc;
+}
+
 enum pgs_rc
 job_execute(const struct runner *r, struct db *meta, const struct claim *c)
 {
-	struct claim_outcome	 o;
-	struct claim_job	 j;
+	struct query_job	 j;
 	struct sqlguard_err	 why;
 	struct result		*rs = NULL;
 	struct arena		 a;
-	struct buf		 doc = BUF_INIT;
 	char			 err[SQLGUARD_MSG_MAX + 16] = "";
 	long			 ms = 0;
 	enum pgs_rc		 rc;
 
 	arena_init(&a);
-	memset(&o, 0, sizeof(o));
-	rc = claim_load(meta, &a, c->run_id, &j);
+	rc = query_get_job(meta, &a, c->job_id, &j);
+	if (rc == PGS_OK)
+		rc = run_store_begin(meta, &a, c->run_id);
 	if (rc != PGS_OK) {
 		log_err("run_load", "run=%ld query=%ld rc=%s cannot load the "
 		    "run: %s", c->run_id, c->job_id, rc_name(rc),
@@ -292,32 +313,78 @@ job_execute(const struct runner *r, struct db *meta, const struct claim *c)
 		rc = job_run_sql(r, c, &j, &rs, &ms, err, sizeof(err));
 	if (*r->stop && rc != PGS_OK)
 		snprintf(err, sizeof(err), "runner stopped");
-	o.duration_ms = ms;
-	if (rc == PGS_OK) {
-		rs_finish(rs, &doc);
-		o.status = "success";
-		o.rows = (long)rs_row_count(rs);
-		o.doc = doc.data;
-		o.doc_len = doc.len;
-		o.truncated = rs_truncated(rs);
-	} else {
-		o.status = "error";
-		o.error = err;
-	}
-	rc = claim_finish(meta, &a, c, &o);
-	log_info("run_finish", "run=%ld query=%ld status=%s ms=%ld rows=%ld "
-	    "bytes=%zu truncated=%d%s%s", c->run_id, c->job_id, o.status,
-	    o.duration_ms, o.rows, o.doc_len, o.truncated, o.error ? " " : "",
-	    o.error ? o.error : "");
-	if (rc == PGS_DENIED)
-		log_err("run_fenced", "run=%ld query=%ld not recorded: the "
-		    "runner no longer holds the job lock (its metadata session "
-		    "is gone); the next tick reaps the run", c->run_id,
-		    c->job_id);
+	rc = job_record(meta, &a, c, rc, rs, err, ms);
 out:
 	if (rs != NULL)
 		rs_free(rs);
-	buf_free(&doc);
 	arena_free(&a);
+	return rc;
+}
+
+/*
+ * Executes the claimed run c in this process, whose session db holds its
+ * lock (held), watching that session, and releases the lock.
+ */
+static enum pgs_rc
+job_now_execute(const struct runner *r, struct db *db, struct arena *a,
+    const struct claim *c, struct claim_held *held)
+{
+	struct runner	 me = *r;
+	enum pgs_rc	 rc;
+
+	me.lock_db = db;
+	rc = job_execute(&me, db, c);
+	if (db_lost(db)) {
+		log_err("lock_lost", "run=%ld the metadata session holding the "
+		    "job lock is lost (%s): the run was cancelled and is not "
+		    "recorded; the next tick reaps it", c->run_id,
+		    db_lost_reason(db));
+		return PGS_DENIED;
+	}
+	if (claim_release(db, a, held, c->job_id) != PGS_OK && rc == PGS_OK)
+		rc = PGS_DB;
+	return rc;
+}
+
+enum pgs_rc
+job_run_now(const struct runner *r, struct db *db, struct arena *a,
+    struct job_now *n)
+{
+	struct claim_list	 l = { NULL, 0, 0 };
+	struct claim_held	 held = { NULL, 0, 0 };
+	struct claim_stats	 st;
+	struct query_job	 j;
+	struct job_cache	 jc;
+	struct runner		 me = *r;
+	enum pgs_rc		 rc = PGS_OK;
+
+	memset(&st, 0, sizeof(st));
+	memset(&jc, 0, sizeof(jc));
+	me.cache = &jc;
+	n->claimed = false;
+	/* A row larger than this process may hold fails its run, not the
+	 * host. */
+	(void)exec_memory_limit(r->conf->runner_memory_max_mb,
+	    (size_t)r->conf->result_max_bytes);
+	if (n->query_id != 0) {
+		/* The source's server starts its backend while this process
+		 * queues and claims the run. */
+		if (query_get_job(db, a, n->query_id, &j) == PGS_OK)
+			job_preconnect(&me, &j);
+		rc = run_store_enqueue_manual(db, a, n->query_id, 0,
+		    &n->run_id);
+	}
+	if (rc == PGS_OK)
+		rc = claim_queued(db, a, r->host, (long)getpid(), n->run_id, 1,
+		    &held, &l, &st);
+	if (rc == PGS_OK && l.n > 0) {
+		n->claimed = true;
+		if (n->announce != NULL) {
+			fprintf(n->announce, "run %ld\n", n->run_id);
+			fflush(n->announce);
+		}
+		rc = job_now_execute(&me, db, a, &l.items[0], &held);
+	}
+	job_cache_close(&jc);
 	return rc;
 }

@@ -1,19 +1,28 @@
 /*
- * job.h: executing one claimed run on its data source, the same path for
- * pgsched-runner and `pgsched-admin queries run`.
+ * job.h: executing one claimed run on its data source and recording it,
+ * the same path for pgsched-runner's ticks, and "run this job now"
+ * (job_run_now), the one path of `pgsched-runner --run/--query` and
+ * `pgsched-admin queries run`.
  */
 #ifndef PGS_JOB_H
 #define PGS_JOB_H
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <libpq-fe.h>
 
+#include "arena.h"
 #include "claim.h"
 #include "conf.h"
 #include "cred.h"
 #include "db.h"
+#include "store.h"
+
+/* The error of a run cancelled because its job lock was lost. */
+#define JOB_LOCK_LOST	"cancelled: the metadata session holding the " \
+	"job lock is lost"
 
 #define JOB_CACHE_MAX	8	/* source connections kept by one worker */
 
@@ -43,6 +52,18 @@ struct runner {
 	/* Source connections to reuse (after DISCARD ALL), or NULL to
 	 * connect for every run. */
 	struct job_cache	*cache;
+	/* The session holding the job lock when the run executes in the
+	 * same process (job_run_now), or NULL: its socket is watched while
+	 * the source query runs, which is cancelled once it hangs up. */
+	struct db		*lock_db;
+};
+
+/* One "run this job now" (job_run_now). */
+struct job_now {
+	long		 query_id;	/* queue a manual run of it, or 0 */
+	long		 run_id;	/* the run given, queued or standing */
+	FILE		*announce;	/* gets "run N" once claimed, or NULL */
+	bool		 claimed;	/* set: it was claimed and executed */
 };
 
 /*
@@ -54,13 +75,35 @@ enum pgs_rc	job_execute(const struct runner *r, struct db *meta,
 		    const struct claim *c) PGS_MUSTCHECK;
 
 /*
+ * Runs a job now, in this process: when n->query_id is not 0, queues a
+ * manual run of it (and starts connecting to its source meanwhile), else
+ * takes the queued run n->run_id; claims it under its job lock, executes
+ * it under the memory cap (exec_memory_limit) while watching db, the
+ * session holding the lock, records it (only while that lock is held:
+ * run_store_finish) and releases the lock.  db must not reopen itself
+ * (db->reconnect false).  With n->claimed set (it was executed), returns
+ * PGS_OK when its outcome (success or error) is recorded; PGS_DENIED
+ * when the session holding the lock was lost (lock_lost is logged): the
+ * run was cancelled and nothing is recorded, the next tick reaps it;
+ * else the rc of recording (PGS_CONFLICT: reaped meanwhile) or releasing.
+ * Without n->claimed, returns PGS_OK when the run was not claimed: it is
+ * not queued (gone, finished), or its query is running or has a due slot
+ * (which runs first), and a later tick runs it if it is still queued;
+ * PGS_NOTFOUND when there is no query n->query_id; PGS_CONFLICT when it
+ * already has a manual run queued or running (n->run_id); else the db rc
+ * of queueing (n->run_id still 0) or claiming.
+ */
+enum pgs_rc	job_run_now(const struct runner *r, struct db *db,
+		    struct arena *a, struct job_now *n) PGS_MUSTCHECK;
+
+/*
  * Starts connecting to j's data source and leaves the connection in
  * r->cache, where the run of j takes it (job_execute); meanwhile the
  * caller talks to the metadata database.  Does nothing without r->cache
  * or when the start fails (the run then connects and reports why).
  */
 void		job_preconnect(const struct runner *r,
-		    const struct claim_job *j);
+		    const struct query_job *j);
 
 /* Closes every cached connection. */
 void		job_cache_close(struct job_cache *jc);

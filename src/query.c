@@ -1,5 +1,6 @@
 /*
- * query.c: SQL for query_job.
+ * query.c: SQL for query_job, the only writer of next_run_at
+ * (query_move).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -95,6 +96,18 @@ query_params(struct arena *a, const struct query *q, const char **p)
 }
 
 enum pgs_rc
+query_move(struct db *db, struct arena *a, long id, int64_t next)
+{
+	static const char sql[] =
+	    "UPDATE query_job SET next_run_at = CASE WHEN $2::int8 IS NULL"
+	    " THEN NULL ELSE to_timestamp($2::int8) END WHERE id = $1";
+	const char	*p[] = { arena_printf(a, "%ld", id), next != 0 ?
+	    arena_printf(a, "%" PRId64, next) : NULL };
+
+	return db_cmd(db, a, sql, 2, p);
+}
+
+enum pgs_rc
 query_reschedule(struct db *db, struct arena *a, long id)
 {
 	static const char sql_get[] =
@@ -102,18 +115,13 @@ query_reschedule(struct db *db, struct arena *a, long id)
 	    " floor(extract(epoch FROM coalesce(start_at, created_at)))::int8,"
 	    " floor(extract(epoch FROM now()))::int8"
 	    " FROM query_job WHERE id = $1 FOR UPDATE";
-	static const char sql_set[] =
-	    "UPDATE query_job SET next_run_at = CASE WHEN $2::int8 IS NULL"
-	    " THEN NULL ELSE to_timestamp($2::int8) END WHERE id = $1";
-	const char	*p[2];
+	const char	*p[] = { arena_printf(a, "%ld", id) };
 	char		 err[160];
 	struct sched	*s = NULL;
 	PGresult	*res;
-	int64_t		 anchor, now, next;
+	int64_t		 anchor, now, next = 0;
 	enum pgs_rc	 rc;
 
-	p[0] = arena_printf(a, "%ld", id);
-	p[1] = NULL;
 	rc = db_query(db, a, sql_get, 1, p, &res);
 	if (rc != PGS_OK)
 		return rc;
@@ -131,12 +139,39 @@ query_reschedule(struct db *db, struct arena *a, long id)
 		now = (int64_t)db_long(res, 0, 5);
 		rc = sched_next(s, anchor, now, &next, NULL);
 		sched_free(s);
-		if (rc == PGS_OK)
-			p[1] = arena_printf(a, "%" PRId64, next);
-		else if (rc != PGS_NOTFOUND)
+		if (rc == PGS_NOTFOUND)
+			next = 0;
+		else if (rc != PGS_OK)
 			return rc;
 	}
-	return db_cmd(db, a, sql_set, 2, p);
+	return query_move(db, a, id, next);
+}
+
+enum pgs_rc
+query_get_job(struct db *db, struct arena *a, long id, struct query_job *j)
+{
+	static const char sql[] =
+	    "SELECT j.id, j.name, j.sql_text, j.timeout_ms, j.max_rows, "
+	    SOURCE_CONN_COLS
+	    " FROM query_job j JOIN data_source s ON s.id = j.data_source_id"
+	    " WHERE j.id = $1";
+	const char	*p[] = { arena_printf(a, "%ld", id) };
+	PGresult	*res;
+	enum pgs_rc	 rc;
+
+	memset(j, 0, sizeof(*j));
+	rc = db_query(db, a, sql, 1, p, &res);
+	if (rc != PGS_OK)
+		return rc;
+	if (PQntuples(res) == 0)
+		return PGS_NOTFOUND;
+	j->id = db_long(res, 0, 0);
+	j->name = db_str(a, res, 0, 1);
+	j->sql_text = db_str(a, res, 0, 2);
+	j->timeout_ms = (int)db_long(res, 0, 3);
+	j->max_rows = (int)db_long(res, 0, 4);
+	source_from_row(a, res, 0, 5, &j->source);
+	return PGS_OK;
 }
 
 enum pgs_rc

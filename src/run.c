@@ -1,10 +1,12 @@
 /*
- * run.c: SQL reading query_run and query_run_blob (see run.h).  Lists use
+ * run.c: SQL reading query_run and query_run_blob (see run.h).  It writes
+ * nothing: run_store.c does.  Lists use
  * keyset paging on the query_run_by_query index (query_id, id DESC); time
  * filters use query_run_by_start; "latest successful" uses
  * query_run_success.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "isotime.h"
@@ -344,4 +346,36 @@ run_next(struct db *db, struct arena *a, long query_id, long run_id,
     long *out)
 {
 	return run_adjacent(db, a, query_id, run_id, false, out);
+}
+
+enum pgs_rc
+run_queue_stats(struct db *db, struct arena *a, struct run_stats *out)
+{
+	/* Final statuses come from the trigger-kept statistics, so /metrics
+	 * never scans the run history; open runs use query_run_active. */
+	static const char sql[] =
+	    "SELECT (SELECT count(*) FROM query_run WHERE status = 'queued'),"
+	    " (SELECT count(*) FROM query_run WHERE status = 'running'),"
+	    " coalesce(sum(successful_runs), 0), coalesce(sum(failed_runs), 0),"
+	    " coalesce(sum(skipped_runs), 0),"
+	    " coalesce(extract(epoch FROM now() - min(next_run_at) FILTER"
+	    "  (WHERE enabled AND next_run_at <= now())), 0),"
+	    " count(*) FILTER (WHERE enabled AND next_run_at <= now()),"
+	    " count(*) FILTER (WHERE enabled)"
+	    " FROM query_job";
+	PGresult	*res;
+	enum pgs_rc	 rc;
+
+	rc = db_query(db, a, sql, 0, NULL, &res);
+	if (rc != PGS_OK)
+		return rc;
+	out->queued = db_long(res, 0, 0);
+	out->running = db_long(res, 0, 1);
+	out->success = db_long(res, 0, 2);
+	out->error = db_long(res, 0, 3);
+	out->skipped = db_long(res, 0, 4);
+	out->lag_s = strtod(PQgetvalue(res, 0, 5), NULL);
+	out->due_jobs = db_long(res, 0, 6);
+	out->enabled_jobs = db_long(res, 0, 7);
+	return PGS_OK;
 }

@@ -1,7 +1,7 @@
 /*
  * run.h: the read side of run history (query_run + query_run_blob), used by
- * `pgsched-admin runs list|show` and by the HTTP API's run endpoints.  The
- * write side (claiming, finishing, pruning) belongs to the runner.
+ * `pgsched-admin runs list|show` and by the HTTP API's run endpoints and
+ * /metrics.  The write side is run_store.h.
  *
  * Timestamps come back as ISO 8601 UTC strings with microseconds,
  * "2026-03-30T07:00:00.000000Z", or NULL for SQL NULL.  Every string and
@@ -112,6 +112,18 @@ enum pgs_rc	 run_prev(struct db *db, struct arena *a, long query_id,
 		    long run_id, long *out) PGS_MUSTCHECK;
 enum pgs_rc	 run_next(struct db *db, struct arena *a, long query_id,
 		    long run_id, long *out) PGS_MUSTCHECK;
+/* Run counts by status and the scheduler's lag, for /metrics. */
+struct run_stats {
+	long	 queued, running, success, error, skipped;
+	double	 lag_s;		/* now() - oldest due next_run_at, >= 0 */
+	long	 due_jobs;	/* enabled jobs whose next_run_at passed */
+	long	 enabled_jobs;
+};
+
+/* Fills out (without scanning the run history: final statuses come from
+ * the trigger-kept statistics of query_job). */
+enum pgs_rc	 run_queue_stats(struct db *db, struct arena *a,
+		    struct run_stats *out) PGS_MUSTCHECK;
 /* Returns true when s is one of the five run statuses. */
 bool		 run_status_valid(const char *s);
 /*

@@ -25,38 +25,45 @@ source_hex(struct arena *a, const unsigned char *p, size_t n)
 }
 
 #define SOURCE_COLS \
-	"s.id, s.name, s.host, s.port, s.dbname, s.username, s.enc_password," \
-	" s.enc_algo, s.key_version, s.created_at, s.updated_at," \
+	SOURCE_CONN_COLS ", s.enc_algo, s.key_version, s.created_at," \
+	" s.updated_at," \
 	" (SELECT count(*) FROM query_job j WHERE j.data_source_id = s.id)"
 
-static void
-source_fill(struct arena *a, const PGresult *res, int r, struct source *s)
+void
+source_from_row(struct arena *a, const PGresult *res, int r, int col,
+    struct source *s)
 {
 	unsigned char	*raw;
 	size_t		 n;
 
 	memset(s, 0, sizeof(*s));
-	s->id = db_long(res, r, 0);
-	s->name = db_str(a, res, r, 1);
-	s->host = db_str(a, res, r, 2);
-	s->port = (int)db_long(res, r, 3);
-	s->dbname = db_str(a, res, r, 4);
-	s->username = db_str(a, res, r, 5);
-	if (!PQgetisnull(res, r, 6)) {
-		raw = PQunescapeBytea((const unsigned char *)
-		    PQgetvalue(res, r, 6), &n);
-		if (raw != NULL) {
-			s->enc_password = arena_alloc(a, n + 1);
-			memcpy(s->enc_password, raw, n);
-			s->enc_len = n;
-			PQfreemem(raw);
-		}
+	s->id = db_long(res, r, col);
+	s->name = db_str(a, res, r, col + 1);
+	s->host = db_str(a, res, r, col + 2);
+	s->port = (int)db_long(res, r, col + 3);
+	s->dbname = db_str(a, res, r, col + 4);
+	s->username = db_str(a, res, r, col + 5);
+	if (PQgetisnull(res, r, col + 6))
+		return;
+	raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, r,
+	    col + 6), &n);
+	if (raw != NULL) {
+		s->enc_password = arena_alloc(a, n + 1);
+		memcpy(s->enc_password, raw, n);
+		s->enc_len = n;
+		PQfreemem(raw);
 	}
-	s->enc_algo = db_str(a, res, r, 7);
-	s->key_version = (int)db_long(res, r, 8);
-	s->created_at = db_str(a, res, r, 9);
-	s->updated_at = db_str(a, res, r, 10);
-	s->query_count = db_long(res, r, 11);
+}
+
+static void
+source_fill(struct arena *a, const PGresult *res, int r, struct source *s)
+{
+	source_from_row(a, res, r, 0, s);
+	s->enc_algo = db_str(a, res, r, SOURCE_CONN_NCOLS);
+	s->key_version = (int)db_long(res, r, SOURCE_CONN_NCOLS + 1);
+	s->created_at = db_str(a, res, r, SOURCE_CONN_NCOLS + 2);
+	s->updated_at = db_str(a, res, r, SOURCE_CONN_NCOLS + 3);
+	s->query_count = db_long(res, r, SOURCE_CONN_NCOLS + 4);
 }
 
 enum pgs_rc

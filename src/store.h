@@ -1,6 +1,7 @@
 /*
- * store.h: SQL for each table family (user.c, session.c, source.c,
- * query.c, run.c).  Store functions take the db and an arena; strings they
+ * store.h: SQL for each table family (user.c, source.c, query.c; the
+ * others have their own headers: session.h, throttle.h, run.h and
+ * run_store.h).  Store functions take the db and an arena; strings they
  * return belong to the arena.  No HTTP and no cJSON here.
  */
 #ifndef PGS_STORE_H
@@ -8,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "arena.h"
 #include "db.h"
@@ -80,6 +82,8 @@ enum pgs_rc	 user_delete(struct db *db, struct arena *a, long id)
 enum pgs_rc	 user_count_admins(struct db *db, struct arena *a, long except,
 		    long *count) PGS_MUSTCHECK;
 
+/* A data source: the one shape of it in every program (source_conn.h
+ * connects to it). */
 struct source {
 	long		 id;
 	char		*name;
@@ -100,6 +104,20 @@ struct source_list {
 	struct source	*items;
 	int		 n;
 };
+
+/* The columns of a source that connecting to it needs, for a statement
+ * whose data_source is `s` (source_from_row reads them). */
+#define SOURCE_CONN_COLS \
+	"s.id, s.name, s.host, s.port, s.dbname, s.username, s.enc_password"
+#define SOURCE_CONN_NCOLS	7
+
+/*
+ * Fills s (zeroed first) from row r of res, whose columns col to
+ * col + SOURCE_CONN_NCOLS - 1 are SOURCE_CONN_COLS.  Strings and the
+ * ciphertext belong to the arena.
+ */
+void		 source_from_row(struct arena *a, const PGresult *res, int r,
+		    int col, struct source *s);
 
 enum pgs_rc	 source_create(struct db *db, struct arena *a,
 		    const struct source *s, long *id) PGS_MUSTCHECK;
@@ -186,6 +204,16 @@ struct query_filter {
 	int		 offset;
 };
 
+/* A query as its runs need it: the SQL, the limits, the data source. */
+struct query_job {
+	long		 id;
+	char		*name;
+	char		*sql_text;
+	int		 timeout_ms;	/* 0: the default */
+	int		 max_rows;	/* 0: the default */
+	struct source	 source;	/* SOURCE_CONN_COLS only */
+};
+
 /*
  * Inserts q (id, version and statistics ignored) and computes its
  * next_run_at, in one transaction; *id gets the new id.  PGS_CONFLICT on a
@@ -216,9 +244,19 @@ enum pgs_rc	 query_delete(struct db *db, struct arena *a, long id,
 /*
  * Recomputes next_run_at of query id from the database's now() (inside
  * the caller's transaction; the row is locked).  A disabled query gets
- * NULL.  Used by create/update/enable and by the runner.
+ * NULL.  Used by create/update/enable.
  */
 enum pgs_rc	 query_reschedule(struct db *db, struct arena *a, long id)
 		    PGS_MUSTCHECK;
+/*
+ * Sets next_run_at of query id to next (Unix seconds; 0: NULL, no slot
+ * to come), in the caller's transaction: the slot the runner moves a
+ * claimed job to.  This file is the only writer of next_run_at.
+ */
+enum pgs_rc	 query_move(struct db *db, struct arena *a, long id,
+		    int64_t next) PGS_MUSTCHECK;
+/* Fills j with what a run of query id needs.  PGS_NOTFOUND when gone. */
+enum pgs_rc	 query_get_job(struct db *db, struct arena *a, long id,
+		    struct query_job *j) PGS_MUSTCHECK;
 
 #endif

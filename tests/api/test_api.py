@@ -430,10 +430,21 @@ def test_sources():
     check("patch wrong type 422", err(r, 422, field="port"), r.text)
     r = adm.post(URL + "/api/datasources",
                  json={"name": "down", "host": "127.0.0.1", "port": 1,
-                       "dbname": "d", "username": "u"})
+                       "dbname": "d", "username": "u", "password": "pw"})
     down = r.json()["datasource"]["id"]
     r = adm.post(URL + "/api/datasources/%d/test" % down, json={})
     check("unreachable source", err(r, 422, "connection_failed"), r.text)
+    # Without a password nothing is connected to, by any program (the
+    # runner and `dsn test` say the same).
+    r = adm.post(URL + "/api/datasources",
+                 json={"name": "nopw", "host": "127.0.0.1",
+                       "port": int(os.environ["PGPORT"]), "dbname": "source",
+                       "username": "postgres"})
+    nopw = r.json()["datasource"]["id"]
+    r = adm.post(URL + "/api/datasources/%d/test" % nopw, json={})
+    check("source without a password", err(r, 422, "credential_unavailable")
+          and "no password stored" in r.text, r.text)
+    r = adm.delete(URL + "/api/datasources/%d" % nopw, headers=J)
     r = adm.delete(URL + "/api/datasources/%d" % down, headers=J)
     check("delete source", r.status_code == 200, r.text)
     r = adm.get(URL + "/api/datasources/%d" % down)

@@ -1,0 +1,90 @@
+/*
+ * source_conn.h: a connection to a data source, opened from its stored
+ * row (struct source, store.h).  This is the one place where a source's
+ * sealed password is opened (cred_open) and wiped, for every program: the
+ * runner's runs, the API's dry-runs and source test, the CLI's `dsn test`,
+ * `queries test` and `queries run`, and `keys rotate`, which seals each
+ * password again for the next key.  Callers get a connection or a new
+ * ciphertext, never the plaintext.
+ *
+ * Every connection gets the options of CONTRACT §4: client_encoding UTF8,
+ * TimeZone UTC and the ISO output forms the serialiser relies on,
+ * standard_conforming_strings and backslash_quote pinned to the lexer
+ * settings libpg_query assumes, TCP keepalives and tcp_user_timeout, the
+ * connect timeout and application_name of the exec_opts given, and a
+ * dbname that is a name, never a conninfo string.  A source without a
+ * stored password is connected to by no program ("credential
+ * unavailable: no password stored").
+ */
+#ifndef PGS_SOURCE_CONN_H
+#define PGS_SOURCE_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "arena.h"
+#include "cred.h"
+#include "exec.h"
+#include "rc.h"
+#include "store.h"
+
+/* Entries of the keyword arrays of source_conn_params (NULL included). */
+#define SOURCE_CONN_NPARAMS	14
+
+/*
+ * Fills keys and vals (SOURCE_CONN_NPARAMS entries each, NULL-terminated)
+ * with the connection parameters of s: password pw, port the caller's
+ * text of s->port, appname and the fixed options above.
+ * The strings belong to s, pw, port and appname, or are static.
+ */
+void		source_conn_params(const struct source *s, const char *pw,
+		    const char *port, const char *appname, const char **keys,
+		    const char **vals);
+/*
+ * Opens s's password with k, connects with o's appname and connect
+ * timeout, and wipes the password.  On success *out is the caller's
+ * (PQfinish; non-blocking: exec.h's calls wait with deadlines) and *which
+ * (may be NULL) tells the key that opened it: 0 the current one, 1 the
+ * next one of an unfinished rotation.  Returns PGS_OK; PGS_INVALID with
+ * "credential unavailable: ..." in err when no password is stored or
+ * neither key opens it; PGS_DB with libpq's reason in err (which never
+ * holds the password) when the connection fails.
+ */
+enum pgs_rc	source_conn_open(const struct cred_keys *k,
+		    const struct source *s, const struct exec_opts *o,
+		    PGconn **out, int *which, char *err, size_t errlen)
+		    PGS_MUSTCHECK;
+/*
+ * source_conn_open in two halves, so that the server's part of connecting
+ * overlaps the caller's other work: _start returns once the startup
+ * packet is sent (the password is wiped by then; *out set on PGS_OK),
+ * _finish completes it (the caller still owns conn and PQfinish-es it on
+ * failure).  Each half has o's connect timeout.  Same rcs.
+ */
+enum pgs_rc	source_conn_start(const struct cred_keys *k,
+		    const struct source *s, const struct exec_opts *o,
+		    PGconn **out, int *which, char *err, size_t errlen)
+		    PGS_MUSTCHECK;
+enum pgs_rc	source_conn_finish(PGconn *conn, const struct exec_opts *o,
+		    char *err, size_t errlen) PGS_MUSTCHECK;
+/*
+ * Returns whether the ciphertext enc (len bytes) opens with one of k's
+ * private keys (the plaintext is wiped at once): a client-sealed password
+ * that no program could open is refused when it is saved.
+ */
+bool		source_conn_can_open(const struct cred_keys *k,
+		    const unsigned char *enc, size_t len);
+/*
+ * Seals s's password again for k's next key (k->next_pk, `keys rotate`):
+ * *enc gets the new ciphertext (arena-owned, *enclen bytes), or NULL when
+ * s is already under the next key.  Returns PGS_OK; PGS_INVALID with
+ * "credential unavailable: ..." in err when none is stored, neither key
+ * opens it, or k has no next key; PGS_INTERNAL when it cannot be sealed.
+ */
+enum pgs_rc	source_conn_reseal(const struct cred_keys *k, struct arena *a,
+		    const struct source *s, unsigned char **enc,
+		    size_t *enclen, char *err, size_t errlen) PGS_MUSTCHECK;
+
+#endif
