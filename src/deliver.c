@@ -94,7 +94,9 @@ http_outcome(struct xfer *x, struct deliver_item *it, long st)
 	int64_t	 secs;
 
 	it->status = (int)st;
-	if (st >= 200 && st < 300) {
+	if (st == 0) {
+		deliver_fail(it, "the answer has no HTTP status");
+	} else if (st >= 200 && st < 300) {
 		it->outcome = DELIVER_DELIVERED;
 	} else if (st == 410) {
 		deliver_fail(it, "HTTP 410: the endpoint is gone");

@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -241,12 +242,41 @@ def test_hang_and_concurrency():
               a["elapsed_ms"])
 
 
+def closing_server():
+    """A listener that accepts connections and closes them unanswered;
+    returns (socket, port, thread)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            c.recv(65536)
+            c.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return srv, srv.getsockname()[1], t
+
+
 def test_refused_and_budget():
     port = free_port()
     a, _ = deliver([hook("http://127.0.0.1:%d/x" % port, "msg_c", [SECRET])])
     it = a["items"][0]
     check("connection refused", it["outcome"] == "failed" and
           it["error"] == "cannot connect: Connection refused", it)
+    srv, port, t = closing_server()
+    a, _ = deliver([hook("http://127.0.0.1:%d/x" % port, "msg_e", [SECRET])])
+    srv.shutdown(socket.SHUT_RDWR)  # wakes the accept()
+    srv.close()
+    t.join(10)
+    it = a["items"][0]
+    check("closed without an answer", it["outcome"] == "failed" and
+          it["status"] == 0 and it["error"] ==
+          "the server closed the connection without an answer", it)
     with WebhookReceiver([SECRET]) as rx:
         rx.behave("/hang", hang=True)
         items = [hook(rx.url_for("/hang"), "msg_b%d" % i, [SECRET],
