@@ -11,7 +11,7 @@ set -eu
 
 PKGS="build-essential autoconf automake pkg-config
 libpq-dev libsodium-dev libcjson-dev libargon2-dev zlib1g-dev libfcgi-dev
-libpg-query-dev libcmocka-dev
+libpg-query-dev libcmocka-dev libcurl4-openssl-dev
 postgresql postgresql-client nginx-light spawn-fcgi libfcgi-bin
 util-linux procps curl time faketime git iproute2
 python3 python3-pandas python3-nacl python3-argon2 python3-requests

@@ -21,6 +21,8 @@
 #include "buf.h"
 #include "conf.h"
 #include "db.h"
+#include "mail.h"
+#include "ssrf.h"
 
 #define ENV_FILE_MAX	(1024 * 1024)
 #define STR_MAX		4096
@@ -60,6 +62,10 @@ static bool	check_appname(const char *, char *, size_t);
 static bool	check_origins(const char *, char *, size_t);
 static bool	check_list(const char *, char *, size_t);
 static bool	check_dsn(const char *, char *, size_t);
+static bool	check_allow_hosts(const char *, char *, size_t);
+static bool	check_smtp_url(const char *, char *, size_t);
+static bool	check_smtp_from(const char *, char *, size_t);
+static bool	check_readable(const char *, char *, size_t);
 
 #define S(n, f, d, lo, hi, chk, sec)					\
 	{ n, CT_STR, offsetof(struct conf, f), d, lo, hi, chk, sec }
@@ -105,6 +111,19 @@ static const struct conf_var vars[] = {
 	/* per runner worker and dry-run; 0: no cap (exec_memory_limit) */
 	L("RUNNER_MEMORY_MAX_MB", runner_memory_max_mb, "256", 0, 1048576),
 	I("RUNS_KEEP_DAYS", runs_keep_days, "90", 0, 36500),
+	I("NOTIFY_TIMEOUT_MS", notify_timeout_ms, "10000", 100, 120000),
+	I("NOTIFY_CONCURRENCY", notify_concurrency, "16", 1, 256),
+	I("NOTIFY_GIVE_UP_HOURS", notify_give_up_hours, "24", 1, 720),
+	I("NOTIFY_ROTATE_OVERLAP_HOURS", notify_rotate_overlap_hours, "24",
+	    0, 720),
+	S("NOTIFY_ALLOW_HOSTS", notify_allow_hosts, NULL, 1, STR_MAX,
+	    check_allow_hosts, false),
+	S("SMTP_URL", smtp_url, NULL, 1, MAIL_URL_MAX, check_smtp_url, true),
+	S("SMTP_FROM", smtp_from, NULL, 3, MAIL_ADDR_MAX, check_smtp_from,
+	    false),
+	B("SMTP_STARTTLS", smtp_starttls, "1"),
+	S("SMTP_CA_FILE", smtp_ca_file, NULL, 1, PATH_MAX - 1, check_readable,
+	    false),
 	S("APP_NAME", app_name, "pgsched-api", 1, 48, check_appname, false),
 	S("LOG_DIR", log_dir, "./logs", 1, PATH_MAX - 64, NULL, false),
 	I("RFC_ENTERPRISE_ID", rfc_enterprise_id, "32473", 1, INT_MAX),
@@ -329,6 +348,41 @@ static bool
 check_dsn(const char *v, char *why, size_t n)
 {
 	return db_check_dsn(v, why, n) == PGS_OK;
+}
+
+static bool
+check_allow_hosts(const char *v, char *why, size_t n)
+{
+	struct ssrf_allow	*a;
+
+	if (ssrf_allow_parse(v, &a, why, n) != PGS_OK)
+		return false;
+	ssrf_allow_free(a);
+	return true;
+}
+
+static bool
+check_smtp_url(const char *v, char *why, size_t n)
+{
+	return mail_url_check(v, why, n);
+}
+
+static bool
+check_smtp_from(const char *v, char *why, size_t n)
+{
+	if (mail_addr_valid(v))
+		return true;
+	snprintf(why, n, "must be a plain address like pgsched@example.com");
+	return false;
+}
+
+static bool
+check_readable(const char *v, char *why, size_t n)
+{
+	if (access(v, R_OK) == 0)
+		return true;
+	snprintf(why, n, "cannot be read: %s", strerror(errno));
+	return false;
 }
 
 static bool
@@ -766,6 +820,10 @@ conf_print(const struct conf *c, void *fp)
 				fprintf(fp, "%s=\n", vars[i].name);
 			else if (strncmp(vars[i].name, "PG_DSN_", 7) == 0) {
 				masked = conf_mask_dsn(s);
+				fprintf(fp, "%s=%s\n", vars[i].name, masked);
+				free(masked);
+			} else if (strcmp(vars[i].name, "SMTP_URL") == 0) {
+				masked = conf_mask_url(s);
 				fprintf(fp, "%s=%s\n", vars[i].name, masked);
 				free(masked);
 			} else if (vars[i].secret)

@@ -43,6 +43,17 @@ struct conf {
 	long	 runner_memory_max_mb;	/* RUNNER_MEMORY_MAX_MB, 0: no cap */
 	int	 runs_keep_days;	/* RUNS_KEEP_DAYS */
 
+	/* notifications (deliver.h) */
+	int	 notify_timeout_ms;	/* NOTIFY_TIMEOUT_MS */
+	int	 notify_concurrency;	/* NOTIFY_CONCURRENCY */
+	int	 notify_give_up_hours;	/* NOTIFY_GIVE_UP_HOURS */
+	int	 notify_rotate_overlap_hours; /* NOTIFY_ROTATE_OVERLAP_HOURS */
+	char	*notify_allow_hosts;	/* NOTIFY_ALLOW_HOSTS, comma list */
+	char	*smtp_url;		/* SMTP_URL (may hold a password) */
+	char	*smtp_from;		/* SMTP_FROM */
+	bool	 smtp_starttls;		/* SMTP_STARTTLS */
+	char	*smtp_ca_file;		/* SMTP_CA_FILE */
+
 	/* logging */
 	char	*app_name;		/* APP_NAME */
 	char	*log_dir;		/* LOG_DIR */
@@ -93,6 +104,12 @@ enum pgs_rc	conf_pepper(const struct conf *c, unsigned char *out,
  * is replaced by *** from that point.  The caller frees the result.
  */
 char		*conf_mask_dsn(const char *dsn);
+/*
+ * Returns a copy of a URL (scheme://user:password@host/...?password=...)
+ * with the password of its user part and of a password= parameter
+ * replaced by ***.  The caller frees the result.
+ */
+char		*conf_mask_url(const char *url);
 /* true when name is an element of the comma list (spaces trimmed). */
 bool		conf_list_has(const char *list, const char *name);
 

@@ -1,7 +1,8 @@
 /*
  * conf_mask.c: hides the password of a PostgreSQL connection string, in
  * URL form (postgresql://user:secret@host/db?password=secret) or keyword
- * form (host=h password='x y'), for conf_print and error messages.
+ * form (host=h password='x y'), and of another URL (SMTP_URL), for
+ * conf_print and error messages.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -114,6 +115,18 @@ mask_conninfo(const char *p, struct buf *b)
 			buf_append(b, p, (size_t)(e - p));
 		p = e;
 	}
+}
+
+char *
+conf_mask_url(const char *url)
+{
+	struct buf	 b = BUF_INIT;
+
+	if (strstr(url, "://") != NULL)
+		mask_url(url, &b);
+	else
+		buf_puts(&b, "***");
+	return buf_steal(&b);
 }
 
 char *

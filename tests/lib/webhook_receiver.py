@@ -231,6 +231,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # A sender with many deliveries in flight connects many times at once:
+    # socketserver's default listen queue (5) drops the extra SYNs, which
+    # the client retries a second later.
+    request_queue_size = 128
 
 
 class WebhookReceiver:

@@ -29,6 +29,9 @@ static const char *const names[] = {
 	"RUNS_KEEP_DAYS", "APP_NAME", "LOG_DIR", "RFC_ENTERPRISE_ID",
 	"ROTATE_UTC", "GZIP_AFTER_DAYS", "KEEP_DAYS", "MAX_LOG_BYTES",
 	"REDACT_KEYS", "LOG_LEVEL", "ALLOW_CORE_DUMPS", "PGSCHED_ENV_FILE",
+	"NOTIFY_TIMEOUT_MS", "NOTIFY_CONCURRENCY", "NOTIFY_GIVE_UP_HOURS",
+	"NOTIFY_ROTATE_OVERLAP_HOURS", "NOTIFY_ALLOW_HOSTS", "SMTP_URL",
+	"SMTP_FROM", "SMTP_STARTTLS", "SMTP_CA_FILE",
 	NULL,
 };
 
@@ -148,6 +151,15 @@ t_defaults(void **state)
 	assert_int_equal(c.login_fails_account, 10);
 	assert_int_equal(c.login_fails_client, 50);
 	assert_int_equal(c.login_window_min, 15);
+	assert_int_equal(c.notify_timeout_ms, 10000);
+	assert_int_equal(c.notify_concurrency, 16);
+	assert_int_equal(c.notify_give_up_hours, 24);
+	assert_int_equal(c.notify_rotate_overlap_hours, 24);
+	assert_null(c.notify_allow_hosts);
+	assert_null(c.smtp_url);
+	assert_null(c.smtp_from);
+	assert_true(c.smtp_starttls);
+	assert_null(c.smtp_ca_file);
 	assert_int_equal(c.db_connect_timeout_s, 5);
 	assert_int_equal(c.source_connect_timeout_s, 10);
 	assert_int_equal(c.runner_concurrency, 8);
@@ -264,6 +276,54 @@ t_ranges(void **state)
 	conf_free(&c);
 	env_ok("SESSION_TTL_HOURS", "8760", &c);
 	assert_int_equal(c.session_ttl_hours, 8760);
+	conf_free(&c);
+}
+
+/* The notification settings (deliver.h, ssrf.h, mail.h). */
+static void
+t_notify(void **state)
+{
+	struct conf	 c;
+
+	(void)state;
+	env_fails("NOTIFY_TIMEOUT_MS", "99", "NOTIFY_TIMEOUT_MS must be an "
+	    "integer in 100..120000 (got \"99\")");
+	env_fails("NOTIFY_GIVE_UP_HOURS", "0", "NOTIFY_GIVE_UP_HOURS must be "
+	    "an integer in 1..720 (got \"0\")");
+	env_fails("NOTIFY_CONCURRENCY", "257", "NOTIFY_CONCURRENCY must be an "
+	    "integer in 1..256 (got \"257\")");
+	env_fails("NOTIFY_ROTATE_OVERLAP_HOURS", "721",
+	    "NOTIFY_ROTATE_OVERLAP_HOURS must be an integer in 0..720 "
+	    "(got \"721\")");
+	env_fails("NOTIFY_ALLOW_HOSTS", "10.0.0.1/8", "NOTIFY_ALLOW_HOSTS "
+	    "element \"10.0.0.1/8\" has bits set past its prefix length "
+	    "(got \"10.0.0.1/8\")");
+	env_fails("NOTIFY_ALLOW_HOSTS", "a.example,*.b", "NOTIFY_ALLOW_HOSTS "
+	    "element \"*.b\" is not a host name, an IP address or a CIDR "
+	    "network (got \"a.example,*.b\")");
+	env_fails("SMTP_URL", "http://u:hunter2@mail.example/", "SMTP_URL "
+	    "must be an smtp:// or smtps:// URL");
+	env_fails("SMTP_URL", "smtps://u:hunter2@/", "SMTP_URL is not a "
+	    "valid smtp:// or smtps:// URL with a host");
+	env_fails("SMTP_FROM", "Ops <ops@example.com>", "SMTP_FROM must be a "
+	    "plain address like pgsched@example.com (got \"Ops "
+	    "<ops@example.com>\")");
+	env_fails("SMTP_CA_FILE", "/nonexistent/ca.pem", "SMTP_CA_FILE "
+	    "cannot be read: No such file or directory (got "
+	    "\"/nonexistent/ca.pem\")");
+	env_fails("SMTP_STARTTLS", "sometimes", "SMTP_STARTTLS must be 1/0, "
+	    "true/false, yes/no or on/off (got \"sometimes\")");
+	env_ok("NOTIFY_ALLOW_HOSTS", " hooks.example.com , 10.0.0.0/8,::1 ",
+	    &c);
+	assert_string_equal(c.notify_allow_hosts,
+	    " hooks.example.com , 10.0.0.0/8,::1 ");
+	conf_free(&c);
+	env_ok("SMTP_URL", "smtps://alerts:p%40ss@mail.example:465", &c);
+	assert_string_equal(c.smtp_url,
+	    "smtps://alerts:p%40ss@mail.example:465");
+	conf_free(&c);
+	env_ok("SMTP_STARTTLS", "0", &c);
+	assert_false(c.smtp_starttls);
 	conf_free(&c);
 }
 
@@ -478,6 +538,23 @@ t_masking(void **state)
 	assert_non_null(strstr(text, "APP_PRIVATE_KEY_B64_PATH=\n"));
 	free(text);
 	conf_free(&c);
+
+	/* SMTP_URL: the password masked, the rest shown */
+	setenv("SMTP_URL", "smtp://alerts:hunter3@mail.example:587/", 1);
+	assert_int_equal(conf_load(&c, NULL, err, sizeof(err)), PGS_OK);
+	text = print_conf(&c);
+	assert_null(strstr(text, "hunter3"));
+	assert_non_null(strstr(text,
+	    "SMTP_URL=smtp://alerts:***@mail.example:587/\n"));
+	free(text);
+	conf_free(&c);
+	unsetenv("SMTP_URL");
+	text = conf_mask_url("smtps://u:a%40b@h:465/?password=x&y=1");
+	assert_string_equal(text, "smtps://u:***@h:465/?password=***&y=1");
+	free(text);
+	text = conf_mask_url("smtp://h:25");
+	assert_string_equal(text, "smtp://h:25");
+	free(text);
 }
 
 /*
@@ -540,6 +617,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_type_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_pepper, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_env_file_syntax, setup,
 		    teardown),
