@@ -43,9 +43,9 @@ srcs() {
 	tz)	echo "src/tz.c src/isotime.c src/arena.c -Wl,--wrap=open" ;;
 	query)	echo "-I$src/fcgi $pq_cflags fcgi/req.c src/json.c src/utf8.c" \
 		    "src/arena.c -lfcgi -lcjson" ;;
-	result)	echo "src/result.c src/result_check.c src/csv.c src/json.c" \
-		    "src/utf8.c src/buf.c src/arena.c -lcjson -lm" ;;
-	csv)	echo "src/csv.c src/buf.c src/arena.c" ;;
+	result)	echo "src/result.c src/result_check.c src/csv.c src/resdoc.c" \
+		    "src/json.c src/utf8.c src/buf.c src/arena.c -lcjson -lm" ;;
+	csv)	echo "src/csv.c src/resdoc.c src/buf.c src/arena.c" ;;
 	*)	return 1 ;;
 	esac
 }
