@@ -5,10 +5,11 @@ set -eu
 
 PKGS="build-essential autoconf automake pkg-config
 libpq-dev libsodium-dev libcjson-dev libargon2-dev zlib1g-dev libfcgi-dev
-libpg-query-dev libcmocka-dev
+libpg-query-dev libcmocka-dev libxlsxwriter-dev
 postgresql postgresql-client nginx-light spawn-fcgi util-linux iproute2
 python3 python3-pandas python3-nacl python3-argon2 python3-requests
 python3-pytest python3-croniter python3-psycopg2 python3-aiosmtpd openssl
+python3-openpyxl
 clang libclang-rt-dev valgrind wrk
 libjs-chart.js libjs-codemirror chromium chromium-driver python3-selenium"
 
