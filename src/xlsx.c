@@ -613,6 +613,8 @@ xlsx_write_tmp(const char *doc, size_t len, bool raw, const char *tmpdir,
     int *fd, struct xlsx_stats *st)
 {
 	struct buf	 path = BUF_INIT;
+	const char	*target;
+	char		 proc[64];
 	enum pgs_rc	 rc;
 
 	memset(st, 0, sizeof(*st));
@@ -624,8 +626,15 @@ xlsx_write_tmp(const char *doc, size_t len, bool raw, const char *tmpdir,
 		buf_free(&path);
 		return PGS_INTERNAL;
 	}
-	rc = xlsx_write(doc, len, raw, path.data, tmpdir, st);
-	(void)unlink(path.data);
+	/* Written through /proc, the file has no name from the start, so
+	 * nothing is left behind even if the process dies meanwhile. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", *fd);
+	target = access(proc, W_OK) == 0 ? proc : path.data;
+	if (target == proc)
+		(void)unlink(path.data);
+	rc = xlsx_write(doc, len, raw, target, tmpdir, st);
+	if (target != proc)
+		(void)unlink(path.data);
 	if (rc == PGS_OK && lseek(*fd, 0, SEEK_SET) != 0)
 		rc = lxw_rc(LXW_ERROR_READING_TMPFILE);
 	if (rc != PGS_OK) {

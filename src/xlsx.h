@@ -60,11 +60,13 @@ enum pgs_rc	xlsx_write(const char *doc, size_t len, bool raw,
 		    struct xlsx_stats *st) PGS_MUSTCHECK;
 
 /*
- * As xlsx_write(), into a new file in tmpdir (NULL: $TMPDIR, else /tmp)
- * that is unlinked before this returns: sets *fd to it, open for reading
- * at offset 0, st->bytes long; the caller owns *fd and closes it.  On an
- * error *fd is -1 and nothing is left behind.  For the HTTP handler: send
- * st->bytes bytes read from *fd as XLSX_MEDIA_TYPE.
+ * As xlsx_write(), into a new file (mode 0600) in tmpdir (NULL: $TMPDIR,
+ * else /tmp) that has no name left when this returns (none at all while
+ * it is written, where /proc is mounted): sets *fd to it, open for
+ * reading and writing at offset 0, st->bytes long; the caller owns *fd
+ * and closes it.  On an error *fd is -1 and nothing is left behind.  For
+ * the HTTP handler: send st->bytes bytes read from *fd as
+ * XLSX_MEDIA_TYPE.
  */
 enum pgs_rc	xlsx_write_tmp(const char *doc, size_t len, bool raw,
 		    const char *tmpdir, int *fd,

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,6 +224,22 @@ t_write(void **state)
 	    "/nonexistent/dir/x.xlsx", NULL, &st), PGS_INTERNAL);
 }
 
+/* Returns the number of entries of directory dir but . and .. */
+static int
+dir_entries(const char *dir)
+{
+	DIR		*d = opendir(dir);
+	struct dirent	*e;
+	int		 n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n += strcmp(e->d_name, ".") != 0 &&
+		    strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
 static void
 t_write_tmp(void **state)
 {
@@ -230,19 +247,28 @@ t_write_tmp(void **state)
 	    TAIL("{\"name\":\"a\",\"type\":\"string\"}");
 	struct xlsx_stats	 st;
 	struct stat		 sb;
-	char			 pk[2];
+	char			 dir[] = "/tmp/t_xlsx-XXXXXX", pk[2];
 	int			 fd;
 
 	(void)state;
-	assert_int_equal(xlsx_write_tmp(doc, sizeof(doc) - 1, false, NULL,
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(xlsx_write_tmp(doc, sizeof(doc) - 1, false, dir,
 	    &fd, &st), PGS_OK);
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &sb), 0);
 	assert_int_equal((size_t)sb.st_size, st.bytes);
-	assert_int_equal(sb.st_nlink, 0);	/* unlinked */
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(sb.st_nlink, 0);	/* no name left */
+	assert_int_equal(dir_entries(dir), 0);
 	assert_int_equal(read(fd, pk, 2), 2);
 	assert_memory_equal(pk, "PK", 2);
 	close(fd);
+	assert_int_equal(xlsx_write_tmp(HEAD "1" TAIL("{\"name\":\"a\"}"),
+	    sizeof(HEAD "1" TAIL("{\"name\":\"a\"}")) - 1, false, dir, &fd,
+	    &st), PGS_INVALID);
+	assert_int_equal(fd, -1);
+	assert_int_equal(dir_entries(dir), 0);
+	assert_int_equal(rmdir(dir), 0);
 	assert_int_equal(xlsx_write_tmp(doc, sizeof(doc) - 1, false,
 	    "/nonexistent/dir", &fd, &st), PGS_INTERNAL);
 	assert_int_equal(fd, -1);
