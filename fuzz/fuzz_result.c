@@ -20,7 +20,7 @@
  *   clang -std=c17 -g -O1 -D_GNU_SOURCE \
  *	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
  *	-Isrc fuzz/fuzz_result.c src/result.c src/result_check.c \
- *	src/csv.c src/json.c src/utf8.c src/buf.c src/arena.c \
+ *	src/csv.c src/resdoc.c src/json.c src/utf8.c src/buf.c src/arena.c \
  *	-lcjson -lm -o fuzz_result
  */
 #include <stdbool.h>

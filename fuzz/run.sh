@@ -20,7 +20,7 @@ case "${1:-}" in
 ''|*[!0-9]*)	;;
 *)	secs=$1; shift ;;
 esac
-targets=${*:-sqlguard json cron duration tz query result csv}
+targets=${*:-sqlguard json cron duration tz query result csv xlsx}
 cc=${CC:-clang}
 command -v "$cc" >/dev/null || { echo "fuzz: no $cc: skipping"; exit 77; }
 
@@ -29,7 +29,7 @@ bld=${PGSCHED_FUZZ_BUILD:-$work/bin}
 mkdir -p "$bld"
 cflags="-std=c17 -g -O1 -D_GNU_SOURCE -Wall -Wextra
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-    -fno-omit-frame-pointer -I$src/src"
+    -fno-omit-frame-pointer -iquote $src/src"
 pq_cflags=$(pkg-config --cflags libpq 2>/dev/null ||
     echo -I/usr/include/postgresql)
 
@@ -43,9 +43,12 @@ srcs() {
 	tz)	echo "src/tz.c src/isotime.c src/arena.c -Wl,--wrap=open" ;;
 	query)	echo "-I$src/fcgi $pq_cflags fcgi/req.c src/json.c src/utf8.c" \
 		    "src/arena.c -lfcgi -lcjson" ;;
-	result)	echo "src/result.c src/result_check.c src/csv.c src/json.c" \
-		    "src/utf8.c src/buf.c src/arena.c -lcjson -lm" ;;
-	csv)	echo "src/csv.c src/buf.c src/arena.c" ;;
+	result)	echo "src/result.c src/result_check.c src/csv.c src/resdoc.c" \
+		    "src/json.c src/utf8.c src/buf.c src/arena.c -lcjson -lm" ;;
+	csv)	echo "src/csv.c src/resdoc.c src/buf.c src/arena.c" ;;
+	xlsx)	echo "src/xlsx.c src/csv.c src/resdoc.c src/isotime.c" \
+		    "src/utf8.c src/log.c src/buf.c src/arena.c -lxlsxwriter" \
+		    "-lcjson -lm" ;;
 	*)	return 1 ;;
 	esac
 }

@@ -11,11 +11,12 @@ set -eu
 
 PKGS="build-essential autoconf automake pkg-config
 libpq-dev libsodium-dev libcjson-dev libargon2-dev zlib1g-dev libfcgi-dev
-libpg-query-dev libcmocka-dev libcurl4-openssl-dev
+libpg-query-dev libcmocka-dev libcurl4-openssl-dev libxlsxwriter-dev
 postgresql postgresql-client nginx-light spawn-fcgi libfcgi-bin
 util-linux procps curl time faketime git iproute2
 python3 python3-pandas python3-nacl python3-argon2 python3-requests
 python3-pytest python3-croniter python3-psycopg2 python3-aiosmtpd openssl
+python3-openpyxl
 clang libclang-rt-dev valgrind wrk shfmt groff-base mandoc
 debhelper dpkg-dev fakeroot lintian
 libjs-chart.js libjs-codemirror chromium chromium-driver python3-selenium"

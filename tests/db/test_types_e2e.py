@@ -278,6 +278,7 @@ def test_pandas_own_path():
     check("the figure was computed", total == len(COLUMNS) * (NROWS + 1))
 
 
-setup()
-run_tests([test_all_types_no_nulls, test_all_types_with_nulls,
-           test_pandas_own_path])
+if __name__ == "__main__":
+    setup()
+    run_tests([test_all_types_no_nulls, test_all_types_with_nulls,
+               test_pandas_own_path])
