@@ -27,6 +27,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "job.h"
+#include "num.h"
 
 #define CLAIM_BATCH	500
 #define PRUNE_BATCH	1000
@@ -159,20 +160,6 @@ usage(FILE *fp)
 	    "  --version, --help\n");
 }
 
-static bool
-parse_long(const char *s, long min, long max, long *out)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (s[0] == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -197,14 +184,14 @@ parse_opts(int argc, char **argv, struct opts *o)
 		else if (strcmp(a, "--env-file") == 0)
 			o->env_file = argv[++i];
 		else if (strcmp(a, "--run") == 0) {
-			if (!parse_long(argv[++i], 1, 2147483647, &o->run_id))
+			if (!num_parse(argv[++i], 1, 2147483647, &o->run_id))
 				fatal(EX_USAGE, "--run: not a run id: '%s'", val);
 		} else if (strcmp(a, "--query") == 0) {
-			if (!parse_long(argv[++i], 1, 2147483647, &o->query_id))
+			if (!num_parse(argv[++i], 1, 2147483647, &o->query_id))
 				fatal(EX_USAGE, "--query: not a query id: '%s'",
 				    val);
 		} else if (strcmp(a, "--concurrency") == 0) {
-			if (!parse_long(argv[++i], 1, 1000, &v))
+			if (!num_parse(argv[++i], 1, 1000, &v))
 				fatal(EX_USAGE, "--concurrency: expected 1..1000,"
 				    " got '%s'", val);
 			o->concurrency = (int)v;
