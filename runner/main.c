@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -28,6 +27,7 @@
 #include "migrate.h"
 #include "job.h"
 #include "num.h"
+#include "proc.h"
 
 #define CLAIM_BATCH	500
 #define PRUNE_BATCH	1000
@@ -204,13 +204,13 @@ parse_opts(int argc, char **argv, struct opts *o)
 }
 
 /*
- * Child side of a worker: reads claim indexes from fd, executes each with
- * its own metadata session and cached source connections, answers one
- * byte per run, and exits at end of file.
+ * Child side of a worker (tied to the runner by worker_spawn: it dies
+ * with it, its locks being gone, and the run will be reaped): reads claim
+ * indexes from fd, executes each with its own metadata session and cached
+ * source connections, answers one byte per run, and exits at end of file.
  */
 static void PGS_NORETURN
-worker_main(struct runner *r, const struct claim_list *l, int fd,
-    pid_t parent)
+worker_main(struct runner *r, const struct claim_list *l, int fd)
 {
 	struct job_cache jc;
 	struct db	 db;
@@ -220,10 +220,6 @@ worker_main(struct runner *r, const struct claim_list *l, int fd,
 	int		 idx;
 	char		 done;
 
-	/* Die with the runner: its locks are gone, the run will be reaped. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(EX_SOFTWARE);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_fence;
 	sigemptyset(&sa.sa_mask);
@@ -267,11 +263,11 @@ worker_spawn(struct runner *r, const struct claim_list *l, struct worker *w,
     int nw, int i)
 {
 	int	 sv[2], k;
-	pid_t	 pid, self = getpid();
+	pid_t	 pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return false;
-	pid = fork();
+	pid = proc_fork(SIGKILL);
 	if (pid == 0) {
 		/* Siblings' sockets stay with the parent, so each worker
 		 * sees end of file when the parent closes its socket. */
@@ -279,7 +275,7 @@ worker_spawn(struct runner *r, const struct claim_list *l, struct worker *w,
 			if (w[k].fd >= 0)
 				close(w[k].fd);
 		close(sv[0]);
-		worker_main(r, l, sv[1], self);
+		worker_main(r, l, sv[1]);
 	}
 	close(sv[1]);
 	if (pid < 0) {
@@ -306,8 +302,7 @@ worker_done(struct db *db, struct worker *w, struct claim_held *held,
 	if (crashed) {
 		char *msg;
 
-		if (waitpid(w->pid, &st, 0) < 0)
-			st = 0;
+		(void)proc_wait(w->pid, &st);
 		msg = arena_printf(&a, WIFSIGNALED(st) ? "runner worker "
 		    "crashed (signal %d)" : "runner worker failed (exit %d)",
 		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
@@ -525,9 +520,7 @@ pool_fence(struct lease *ls, struct worker *w, int nw, int unstarted)
 		for (i = 0; i < nw; i++)
 			if (pfd[i].revents != 0 && w[i].pid != 0 &&
 			    read(w[i].fd, &c, 1) <= 0) {
-				while (waitpid(w[i].pid, NULL, 0) < 0 &&
-				    errno == EINTR)
-					;
+				(void)proc_wait(w[i].pid, NULL);
 				w[i].pid = 0;
 				left--;
 			}
@@ -598,8 +591,7 @@ run_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
 		if (w[i].fd >= 0)
 			close(w[i].fd);
 		if (w[i].pid != 0 && !ls.lost)
-			while (waitpid(w[i].pid, NULL, 0) < 0 && errno == EINTR)
-				;
+			(void)proc_wait(w[i].pid, NULL);
 	}
 	free(w);
 	return !ls.lost;
