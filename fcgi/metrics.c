@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "log.h"
+#include "metrics.h"
 
 #define METRICS_ROUTES	64	/* room for the route table, + unmatched */
 
