@@ -1,7 +1,8 @@
 /*
  * api.h: what the request side of pgsched-fcgi shares: one request, the
- * route table and the reply functions, with the worker's state (app.h)
- * and the metrics (metrics.h).
+ * router, the request and reply functions and the handlers, with the
+ * worker's state (app.h), the route table (routes.h) and the metrics
+ * (metrics.h) they use.
  */
 #ifndef PGS_FCGI_API_H
 #define PGS_FCGI_API_H
@@ -24,33 +25,10 @@
 #include "json.h"
 #include "metrics.h"
 #include "rc.h"
+#include "routes.h"
 #include "store.h"
 
-/* Who may call a route. */
-enum access {
-	ACC_PUBLIC,	/* anyone */
-	ACC_RUNS,	/* anyone when RUNS_PUBLIC=1, else any logged-in user */
-	ACC_AUTH,	/* any logged-in user */
-	ACC_EDITOR,
-	ACC_ADMIN
-};
-
-#define ROUTE_BODY	0x01	/* takes a JSON object body (required) */
-#define ROUTE_BODY_OPT	0x02	/* takes an optional JSON object body */
-#define ROUTE_NODB	0x04	/* answers without the database */
-#define ROUTE_ETAG	0x08	/* 200 answers carry an ETag */
-
 #define REQ_MAX_IDS	2
-
-struct req;
-
-struct route {
-	const char	*method;
-	const char	*pattern;	/* "{name}" segments are ids */
-	enum pgs_rc	(*fn)(struct req *r);
-	enum access	 access;
-	unsigned	 flags;
-};
 
 struct req {
 	struct app		*app;
@@ -97,8 +75,6 @@ struct req {
 /* Serves one accepted FastCGI request; everything it allocates is freed
  * before it returns. */
 void		 route_serve(struct app *app, FCGX_Request *fr);
-/* Returns the route table and its length (for metrics labels). */
-const struct route *route_table(int *n);
 
 /* req.c */
 /* Fills the request fields from the FastCGI parameters. */

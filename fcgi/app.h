@@ -19,6 +19,7 @@
 #include "db.h"
 
 struct metrics;
+struct route;
 
 /* One process's state; the worker's lives in worker_main() until exit. */
 struct app {
@@ -30,6 +31,8 @@ struct app {
 	struct cred_keys keys;
 	struct metrics	*metrics;	/* shared by the pool, may be NULL */
 	unsigned long	 log_dropped_seen;	/* added to metrics */
+	const struct route *routes;	/* the route table, metrics' labels */
+	int		 nroutes;
 	const char	*env_file;	/* --env-file, or NULL */
 	char		*runner_path;	/* pgsched-runner to start */
 	char		*openapi_path;	/* openapi.json to serve */

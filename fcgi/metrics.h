@@ -13,6 +13,7 @@
 #include "buf.h"
 
 struct metrics;
+struct route;
 
 #define METRICS_BUCKETS	12
 
@@ -32,8 +33,10 @@ void		 metrics_cache(struct metrics *m, bool hit);
  * already added, updated here) to the pool's counter. */
 void		 metrics_sync_log(struct metrics *m, unsigned long *seen);
 /* Appends the Prometheus text of the counters to out (after syncing this
- * process's dropped log lines, as metrics_sync_log). */
-void		 metrics_write(struct metrics *m, unsigned long *seen,
-		    struct buf *out);
+ * process's dropped log lines, as metrics_sync_log); the requests of
+ * route i are labelled with routes[i] (nroutes of them, the table of
+ * routes.h). */
+void		 metrics_write(struct metrics *m, const struct route *routes,
+		    int nroutes, unsigned long *seen, struct buf *out);
 
 #endif

@@ -212,6 +212,7 @@ worker_start(struct app *app, const struct pool_opts *o)
 	json_init();
 	if (o->metrics_fd >= 0)
 		app->metrics = metrics_map(o->metrics_fd);
+	app->routes = route_table(&app->nroutes);
 	devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	worker_listen_fd = o->worker_fd;
 	proc_signal(SIGTERM, worker_on_term);
