@@ -394,7 +394,8 @@ run_spawn(struct req *r, long run_id)
 		argv[n++] = r->app->env_file;
 	}
 	argv[n] = NULL;
-	if (proc_spawn_detached(r->app->runner_path, argv) != PGS_OK)
+	if (proc_spawn_detached(r->app->runner_path, argv, NULL) !=
+	    PGS_OK)
 		log_err("run_spawn", "run=%ld fork failed", run_id);
 }
 

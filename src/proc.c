@@ -6,12 +6,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "proc.h"
 
 pid_t
@@ -85,44 +87,103 @@ proc_default_signals(void)
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* proc_exec() with the environment envp. */
+static void PGS_NORETURN
+proc_execve(const char *path, const char *const argv[], char *const envp[],
+    const int *keep, int nkeep)
+{
+	proc_default_signals();
+	proc_close_fds(keep, nkeep);
+	execve(path, (char *const *)argv, envp);
+	_exit(127);
+}
+
 void
 proc_exec(const char *path, const char *const argv[], const int *keep,
     int nkeep)
 {
-	proc_default_signals();
-	proc_close_fds(keep, nkeep);
-	execv(path, (char *const *)argv);
-	_exit(127);
+	proc_execve(path, argv, environ, keep, nkeep);
+}
+
+/* Returns true when the "NAME=value" entry e names a variable that one of
+ * the entries of set names. */
+static bool
+proc_env_replaced(const char *e, const char *const set[])
+{
+	size_t	 n;
+	int	 i;
+
+	for (i = 0; set[i] != NULL; i++) {
+		n = strcspn(set[i], "=");
+		if (strncmp(e, set[i], n) == 0 && e[n] == '=')
+			return true;
+	}
+	return false;
+}
+
+/* Returns this process's environment with the entries of set in place of
+ * (or beside) the variables they name: an array the caller frees, of
+ * strings it does not own. */
+static char **
+proc_environ(const char *const set[])
+{
+	char	**envp;
+	size_t	 n = 0, k = 0, i;
+
+	for (i = 0; environ[i] != NULL; i++)
+		n++;
+	for (i = 0; set[i] != NULL; i++)
+		n++;
+	envp = xcalloc(n + 1, sizeof(*envp));
+	for (i = 0; environ[i] != NULL; i++)
+		if (!proc_env_replaced(environ[i], set))
+			envp[k++] = environ[i];
+	for (i = 0; set[i] != NULL; i++)
+		envp[k++] = (char *)set[i];
+	envp[k] = NULL;
+	return envp;
+}
+
+/* The intermediate process of proc_spawn_detached(): a session leader
+ * whose child, the program, is handed to init (or the subreaper) when it
+ * exits now. */
+static void PGS_NORETURN
+proc_detach(const char *path, const char *const argv[], char *const envp[])
+{
+	pid_t	 pid;
+	int	 fd;
+
+	(void)setsid();
+	pid = fork();
+	if (pid != 0)
+		_exit(pid < 0 ? 1 : 0);
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		(void)dup2(fd, 0);
+		(void)dup2(fd, 1);
+		(void)dup2(fd, 2);
+	}
+	proc_execve(path, argv, envp, NULL, 0);
 }
 
 enum pgs_rc
-proc_spawn_detached(const char *path, const char *const argv[])
+proc_spawn_detached(const char *path, const char *const argv[],
+    const char *const env[])
 {
-	pid_t	 pid;
-	int	 fd, st;
+	char		**envp = env != NULL ? proc_environ(env) : environ;
+	enum pgs_rc	 rc = PGS_INTERNAL;
+	pid_t		 pid;
+	int		 st;
 
 	pid = fork();
-	if (pid < 0)
-		return PGS_INTERNAL;
-	if (pid == 0) {
-		/* The intermediate process: a session leader whose child is
-		 * handed to init (or the subreaper) when it exits now. */
-		(void)setsid();
-		pid = fork();
-		if (pid != 0)
-			_exit(pid < 0 ? 1 : 0);
-		fd = open("/dev/null", O_RDWR);
-		if (fd >= 0) {
-			(void)dup2(fd, 0);
-			(void)dup2(fd, 1);
-			(void)dup2(fd, 2);
-		}
-		proc_exec(path, argv, NULL, 0);
-	}
-	if (proc_wait(pid, &st) != 0 || !WIFEXITED(st) ||
-	    WEXITSTATUS(st) != 0)
-		return PGS_INTERNAL;
-	return PGS_OK;
+	if (pid == 0)
+		proc_detach(path, argv, envp);
+	if (pid > 0 && proc_wait(pid, &st) == 0 && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0)
+		rc = PGS_OK;
+	if (envp != environ)
+		free(envp);
+	return rc;
 }
 
 int

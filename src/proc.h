@@ -46,13 +46,16 @@ void		 proc_exec(const char *path, const char *const argv[],
  * Starts path with argv as proc_exec() does, detached: in a session of
  * its own, not a child of this process (a double fork: nothing to reap,
  * and no signal sent to this process group reaches it), with 0, 1 and 2
- * on /dev/null and no other descriptor.  Waits only for the
- * intermediate process.  Returns PGS_OK once the program's process
+ * on /dev/null and no other descriptor.  Its environment is this
+ * process's, where each "NAME=value" of env (NULL-terminated; env NULL:
+ * none) replaces the variable of that name or is added.  Waits only for
+ * the intermediate process.  Returns PGS_OK once the program's process
  * exists (whether its exec then succeeds is not known here), PGS_INTERNAL
  * when a fork failed.
  */
 enum pgs_rc	 proc_spawn_detached(const char *path,
-		    const char *const argv[]) PGS_MUSTCHECK;
+		    const char *const argv[], const char *const env[])
+		    PGS_MUSTCHECK;
 
 /* Waits for the child pid, again after a signal interrupted the wait;
  * its status goes to *status (when not NULL; 0 on failure).  Returns 0,

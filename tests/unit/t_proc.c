@@ -32,7 +32,11 @@ struct report {
 	char	 fds[256];	/* "0 1 2 ..." */
 	char	 stdio[3][64];	/* where 0, 1 and 2 lead */
 	char	 ign[32], blk[32];	/* SigIgn and SigBlk of status */
+	char	 env[3][16];	/* T_PROC_A, _B, _C, "-" when unset */
 };
+
+static const char *const env_names[] = { "T_PROC_A", "T_PROC_B",
+	"T_PROC_C" };
 
 static char	 self[PATH_MAX];
 static char	 dir[] = "/tmp/t_proc.XXXXXX";
@@ -53,6 +57,10 @@ report_write(const char *path)
 		return 1;
 	fprintf(fp, "%ld %ld %ld\n", (long)getpid(), (long)getppid(),
 	    (long)getsid(0));
+	for (fd = 0; fd < 3; fd++)
+		fprintf(fp, "%s ", getenv(env_names[fd]) != NULL ?
+		    getenv(env_names[fd]) : "-");
+	fprintf(fp, "\n");
 	for (fd = 0; fd < 1024; fd++)
 		if (fd != fileno(fp) && fcntl(fd, F_GETFD) >= 0)
 			fprintf(fp, "%d ", fd);
@@ -94,6 +102,8 @@ report_read(const char *path, struct report *r)
 	memset(r, 0, sizeof(*r));
 	assert_int_equal(fscanf(fp, "%ld %ld %ld\n", &r->pid, &r->ppid,
 	    &r->sid), 3);
+	assert_int_equal(fscanf(fp, "%15s %15s %15s\n", r->env[0], r->env[1],
+	    r->env[2]), 3);
 	assert_non_null(fgets(r->fds, sizeof(r->fds), fp));
 	for (k = 0; k < 3; k++) {
 		assert_non_null(fgets(r->stdio[k], sizeof(r->stdio[k]), fp));
@@ -147,6 +157,9 @@ t_exec_inherits(void **state)
 	argv[1] = "--report";
 	argv[2] = path;
 	argv[3] = NULL;
+	setenv("T_PROC_A", "parent", 1);
+	unsetenv("T_PROC_B");
+	setenv("T_PROC_C", "kept", 1);
 	keep[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	other = open("/dev/null", O_RDONLY);	/* no close-on-exec */
 	keep[1] = open("/dev/null", O_RDONLY);
@@ -169,6 +182,9 @@ t_exec_inherits(void **state)
 	assert_string_equal(r.fds, want);
 	assert_true(mask_empty(r.ign));
 	assert_true(mask_empty(r.blk));
+	assert_string_equal(r.env[0], "parent");
+	assert_string_equal(r.env[1], "-");
+	assert_string_equal(r.env[2], "kept");
 	/* The kept descriptor keeps its flag here, in the parent. */
 	assert_int_equal(fcntl(keep[0], F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 	signal(SIGPIPE, SIG_DFL);
@@ -307,11 +323,13 @@ t_fork_tied_race(void **state)
 }
 
 /* A detached program: not our child, in another session, stdio on
- * /dev/null, no other descriptor, default signals. */
+ * /dev/null, no other descriptor, default signals, this environment with
+ * the given variables replaced or added. */
 static void
 t_spawn_detached(void **state)
 {
 	const char	*argv[4];
+	const char	*env[] = { "T_PROC_A=child", "T_PROC_B=new", NULL };
 	char		 path[PATH_MAX];
 	struct report	 r;
 	int		 fd, k, st;
@@ -326,8 +344,11 @@ t_spawn_detached(void **state)
 	argv[2] = path;
 	argv[3] = NULL;
 	fd = open("/dev/null", O_RDONLY);	/* not to be inherited */
+	setenv("T_PROC_A", "parent", 1);
+	unsetenv("T_PROC_B");
+	setenv("T_PROC_C", "kept", 1);
 	signal(SIGHUP, SIG_IGN);
-	assert_int_equal(proc_spawn_detached(self, argv), PGS_OK);
+	assert_int_equal(proc_spawn_detached(self, argv, env), PGS_OK);
 	signal(SIGHUP, SIG_DFL);
 	report_read(path, &r);
 	assert_true(r.pid != (long)getpid() && r.ppid != (long)getpid());
@@ -339,6 +360,16 @@ t_spawn_detached(void **state)
 		assert_string_equal(r.stdio[k], "/dev/null");
 	assert_true(mask_empty(r.ign));
 	assert_true(mask_empty(r.blk));
+	assert_string_equal(r.env[0], "child");
+	assert_string_equal(r.env[1], "new");
+	assert_string_equal(r.env[2], "kept");
+	assert_string_equal(getenv("T_PROC_A"), "parent");
+	assert_null(getenv("T_PROC_B"));
+	/* Without env, the environment as it is. */
+	assert_int_equal(proc_spawn_detached(self, argv, NULL), PGS_OK);
+	report_read(path, &r);
+	assert_string_equal(r.env[0], "parent");
+	assert_string_equal(r.env[1], "-");
 	/* Nothing is left to reap here. */
 	assert_int_equal(proc_reap(&st), -1);
 	close(fd);
