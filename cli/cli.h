@@ -11,6 +11,7 @@
 #include "arena.h"
 #include "conf.h"
 #include "db.h"
+#include "num.h"	/* num_parse: every integer of the command line */
 
 struct cli {
 	struct conf	 conf;
@@ -81,8 +82,6 @@ int	 cli_db_fail(struct cli *c, enum pgs_rc rc, const char *what);
  */
 int	 cli_password(const char *file, const char *inline_pw,
 	    const char *prompt, bool confirm, char *buf, size_t n);
-/* Parses a positive id or returns false. */
-bool	 cli_parse_long(const char *s, long min, long max, long *out);
 /* Prints a cJSON tree to stdout and frees it. */
 void	 cli_print_json(void *cjson);
 

@@ -23,7 +23,7 @@ queries_lookup(struct cli *c, const char *who, struct query *q)
 	enum pgs_rc	 rc = PGS_NOTFOUND;
 	long		 id;
 
-	if (cli_parse_long(who, 1, 2147483647, &id))
+	if (num_parse(who, 1, 2147483647, &id))
 		rc = query_get(&c->db, &c->arena, who, NULL, q);
 	if (rc == PGS_NOTFOUND)
 		rc = query_get(&c->db, &c->arena, NULL, who, q);
@@ -162,7 +162,7 @@ cmd_query_add_check(struct cli *c, const struct cmd_query_add *o,
 			continue;
 		in.v[i].given = QUERY_VALUE;
 		in.v[i].text = o->text[i];
-		if (t[i].kind == QUERY_INT && !cli_parse_long(o->text[i],
+		if (t[i].kind == QUERY_INT && !num_parse(o->text[i],
 		    LONG_MIN, LONG_MAX, &v))
 			in.v[i].given = QUERY_BADTYPE;
 		else if (t[i].kind == QUERY_INT)
@@ -274,8 +274,8 @@ cmd_query_list(struct cli *c, int argc, char **argv)
 	if (en && dis)
 		return cli_fail(EX_USAGE, "%s: give --enabled or --disabled, "
 		    "not both", c->path);
-	if (!cli_parse_long(limit_s, 1, 100000, &limit) ||
-	    !cli_parse_long(offset_s, 0, 2147483647, &offset))
+	if (!num_parse(limit_s, 1, 100000, &limit) ||
+	    !num_parse(offset_s, 0, 2147483647, &offset))
 		return cli_fail(EX_USAGE, "%s: --limit is 1..100000 and "
 		    "--offset >= 0", c->path);
 	f.enabled = en ? 1 : dis ? 0 : -1;
@@ -471,10 +471,10 @@ queries_test(struct cli *c, int argc, char **argv)
 	ex = queries_target(c, argc, argv, opts, &q);
 	if (ex != 0)
 		return ex;
-	if (!cli_parse_long(limit_s, 1, 1000, &limit))
+	if (!num_parse(limit_s, 1, 1000, &limit))
 		return cli_fail(EX_USAGE, "%s: --limit '%s' is not 1..1000",
 		    c->path, limit_s);
-	if (tmo_s != NULL && !cli_parse_long(tmo_s, 100, 86400000, &tmo))
+	if (tmo_s != NULL && !num_parse(tmo_s, 100, 86400000, &tmo))
 		return cli_fail(EX_USAGE, "%s: --timeout-ms '%s' is not "
 		    "100..86400000", c->path, tmo_s);
 	dsn_exec_opts(c, tmo > 0 ? (int)tmo : q.timeout_ms, (size_t)limit, &o);

@@ -16,7 +16,7 @@ static int
 run_id_opt(struct cli *c, const char *name, const char *s, long *out)
 {
 	*out = 0;
-	if (s != NULL && !cli_parse_long(s, 1, 2147483647, out))
+	if (s != NULL && !num_parse(s, 1, 2147483647, out))
 		return cli_fail(EX_USAGE, "%s: --%s '%s' is not a run id",
 		    c->path, name, s);
 	return 0;
@@ -84,7 +84,7 @@ cmd_run_list(struct cli *c, int argc, char **argv)
 	if (who == NULL)
 		return cli_fail(EX_USAGE, "%s: --query is required (a query "
 		    "name or id)", c->path);
-	if (!cli_parse_long(limit_s, 1, RUN_LIST_MAX, &limit))
+	if (!num_parse(limit_s, 1, RUN_LIST_MAX, &limit))
 		return cli_fail(EX_USAGE, "%s: --limit '%s' is not 1..%d",
 		    c->path, limit_s, RUN_LIST_MAX);
 	if (f.status != NULL && !run_status_valid(f.status))
@@ -170,9 +170,8 @@ cmd_run_show(struct cli *c, int argc, char **argv)
 	if (ex != 0)
 		return ex;
 	if (n != 1)
-		return cli_fail(EX_USAGE, "%s: which run? give its id",
-		    c->path);
-	if (!cli_parse_long(pos[0], 1, 2147483647, &id))
+		return cli_fail(EX_USAGE, "%s: which run? give its id", c->path);
+	if (!num_parse(pos[0], 1, 2147483647, &id))
 		return cli_fail(EX_USAGE, "%s: '%s' is not a run id", c->path,
 		    pos[0]);
 	ex = cli_connect(c, true);

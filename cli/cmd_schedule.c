@@ -81,7 +81,7 @@ schedule_next(struct cli *c, int argc, char **argv)
 		    "interval", c->path, type);
 	if (expr == NULL && strcmp(type, "cron") == 0)
 		return cli_fail(EX_USAGE, "%s: --expr is required", c->path);
-	if (!cli_parse_long(count_s, 1, 1000, &count))
+	if (!num_parse(count_s, 1, 1000, &count))
 		return cli_fail(EX_USAGE, "%s: --count '%s' is not 1..1000",
 		    c->path, count_s);
 	from = (int64_t)time(NULL);

@@ -20,7 +20,7 @@ dsn_lookup(struct cli *c, const char *what, const char *who, struct source *s)
 	enum pgs_rc	 rc = PGS_NOTFOUND;
 	long		 id;
 
-	if (cli_parse_long(who, 1, 2147483647, &id))
+	if (num_parse(who, 1, 2147483647, &id))
 		rc = source_get(&c->db, &c->arena, who, NULL, s);
 	if (rc == PGS_NOTFOUND)
 		rc = source_get(&c->db, &c->arena, NULL, who, s);
@@ -91,10 +91,10 @@ dsn_check_add(struct cli *c, const char **req, const char *port_s,
 	if (strlen(req[0]) > 200)
 		return cli_fail(EX_DATAERR, "%s: --name is longer than 200 "
 		    "characters", c->path);
-	if (!cli_parse_long(port_s, 1, 65535, port))
+	if (!num_parse(port_s, 1, 65535, port))
 		return cli_fail(EX_DATAERR, "%s: --port '%s' is not a port "
 		    "number (1-65535)", c->path, port_s);
-	if (!cli_parse_long(kv_s, 1, 2147483647, kv))
+	if (!num_parse(kv_s, 1, 2147483647, kv))
 		return cli_fail(EX_DATAERR, "%s: --key-version '%s' is not a "
 		    "positive integer", c->path, kv_s);
 	return 0;
@@ -263,10 +263,10 @@ dsn_edit_apply(struct cli *c, const struct dsn_edit *e, struct source *s)
 		    &s->username);
 	if (ex != 0)
 		return ex;
-	if (e->port != NULL && !cli_parse_long(e->port, 1, 65535, &port))
+	if (e->port != NULL && !num_parse(e->port, 1, 65535, &port))
 		return cli_fail(EX_DATAERR, "%s: --port '%s' is not a port "
 		    "number (1-65535)", c->path, e->port);
-	if (e->kv != NULL && !cli_parse_long(e->kv, 1, 2147483647, &kv))
+	if (e->kv != NULL && !num_parse(e->kv, 1, 2147483647, &kv))
 		return cli_fail(EX_DATAERR, "%s: --key-version '%s' is not a "
 		    "positive integer", c->path, e->kv);
 	s->port = (int)port;

@@ -87,7 +87,7 @@ user_lookup(struct cli *c, const char *who, struct user *u)
 {
 	enum pgs_rc	 rc;
 	long		 id;
-	bool		 numeric = cli_parse_long(who, 1, 2147483647, &id);
+	bool		 numeric = num_parse(who, 1, 2147483647, &id);
 
 	rc = user_get(&c->db, &c->arena, numeric ? who : NULL,
 	    numeric ? NULL : who, u);
@@ -165,8 +165,8 @@ cmd_user_list(struct cli *c, int argc, char **argv)
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
 	if (ex != 0)
 		return ex;
-	if (!cli_parse_long(limit_s, 1, 100000, &limit) ||
-	    !cli_parse_long(offset_s, 0, 2147483647, &offset))
+	if (!num_parse(limit_s, 1, 100000, &limit) ||
+	    !num_parse(offset_s, 0, 2147483647, &offset))
 		return cli_fail(EX_USAGE, "%s: --limit is 1..100000 and "
 		    "--offset >= 0", c->path);
 	ex = cli_connect(c, true);

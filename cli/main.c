@@ -249,22 +249,6 @@ cli_db_fail(struct cli *c, enum pgs_rc rc, const char *what)
 	}
 }
 
-bool
-cli_parse_long(const char *s, long min, long max, long *out)
-{
-	char	*end;
-	long	 v;
-
-	if (s == NULL || *s == '\0')
-		return false;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 void
 cli_print_json(void *cjson)
 {

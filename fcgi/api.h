@@ -1,6 +1,8 @@
 /*
- * api.h: what the files of pgsched-fcgi share: the application state of a
- * worker, one request, the route table and the reply functions.
+ * api.h: what the request side of pgsched-fcgi shares: one request, the
+ * router, the request and reply functions and the handlers, with the
+ * worker's state (app.h), the route table (routes.h) and the metrics
+ * (metrics.h) they use.
  */
 #ifndef PGS_FCGI_API_H
 #define PGS_FCGI_API_H
@@ -12,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <fcgiapp.h>
 
+#include "app.h"
 #include "arena.h"
 #include "auth.h"
 #include "buf.h"
@@ -20,56 +23,12 @@
 #include "cred.h"
 #include "db.h"
 #include "json.h"
+#include "metrics.h"
 #include "rc.h"
+#include "routes.h"
 #include "store.h"
 
-struct metrics;
-
-/* One worker's state; lives in main.c for the process lifetime. */
-struct app {
-	struct conf	 conf;
-	struct db	 db;
-	time_t		 db_retry_at;	/* next reconnect attempt */
-	unsigned char	 pepper[AUTH_PEPPER_MAX];
-	size_t		 pepperlen;
-	struct cred_keys keys;
-	struct metrics	*metrics;	/* shared by the pool, may be NULL */
-	unsigned long	 log_dropped_seen;	/* added to metrics */
-	const char	*env_file;	/* --env-file, or NULL */
-	char		*runner_path;	/* pgsched-runner to start */
-	char		*openapi_path;	/* openapi.json to serve */
-	/* Rendered run responses; served only while cache_live: LISTEN is
-	 * active on db and the notify triggers exist. */
-	struct cache	 cache;
-	size_t		 cache_max;	/* --cache-mb in bytes, 0: off */
-	bool		 cache_live;
-};
-
-/* Who may call a route. */
-enum access {
-	ACC_PUBLIC,	/* anyone */
-	ACC_RUNS,	/* anyone when RUNS_PUBLIC=1, else any logged-in user */
-	ACC_AUTH,	/* any logged-in user */
-	ACC_EDITOR,
-	ACC_ADMIN
-};
-
-#define ROUTE_BODY	0x01	/* takes a JSON object body (required) */
-#define ROUTE_BODY_OPT	0x02	/* takes an optional JSON object body */
-#define ROUTE_NODB	0x04	/* answers without the database */
-#define ROUTE_ETAG	0x08	/* 200 answers carry an ETag */
-
 #define REQ_MAX_IDS	2
-
-struct req;
-
-struct route {
-	const char	*method;
-	const char	*pattern;	/* "{name}" segments are ids */
-	enum pgs_rc	(*fn)(struct req *r);
-	enum access	 access;
-	unsigned	 flags;
-};
 
 struct req {
 	struct app		*app;
@@ -116,8 +75,6 @@ struct req {
 /* Serves one accepted FastCGI request; everything it allocates is freed
  * before it returns. */
 void		 route_serve(struct app *app, FCGX_Request *fr);
-/* Returns the route table and its length (for metrics labels). */
-const struct route *route_table(int *n);
 
 /* req.c */
 /* Fills the request fields from the FastCGI parameters. */
@@ -183,32 +140,6 @@ void		 reply_rc(struct req *r, enum pgs_rc rc);
 void		 reply_cookie(struct req *r, const char *token);
 /* Adds the CORS headers the request's Origin earns. */
 void		 reply_cors(struct req *r, bool preflight);
-
-/* metrics.c */
-#define METRICS_BUCKETS	12
-/* Maps a shared counter area of metrics_size() bytes (fd from
- * memfd_create) and returns it, or NULL. */
-struct metrics	*metrics_map(int fd);
-size_t		 metrics_size(void);
-/* Counts one request of route idx (-1: unmatched) with status and
- * duration. */
-void		 metrics_count(struct metrics *m, int idx, int status,
-		    double seconds);
-/* Counts one lookup in the run cache. */
-void		 metrics_cache(struct metrics *m, bool hit);
-/* Adds the log lines this process dropped beyond *seen (the count it has
- * already added, updated here) to the pool's counter. */
-void		 metrics_sync_log(struct metrics *m, unsigned long *seen);
-/* Appends the Prometheus text of the counters to out (after syncing this
- * process's dropped log lines, as metrics_sync_log). */
-void		 metrics_write(struct metrics *m, unsigned long *seen,
-		    struct buf *out);
-
-/* main.c */
-/* Returns true when the metadata database is usable (reconnecting at
- * most once a second); first applies the run notifications that arrived
- * to app->cache. */
-bool		 app_db_ready(struct app *app);
 
 /* handlers */
 enum pgs_rc	 h_login(struct req *r);

@@ -70,7 +70,8 @@ h_metrics(struct req *r)
 	struct buf	 b = BUF_INIT;
 	enum pgs_rc	 rc;
 
-	metrics_write(r->app->metrics, &r->app->log_dropped_seen, &b);
+	metrics_write(r->app->metrics, r->app->routes, r->app->nroutes,
+	    &r->app->log_dropped_seen, &b);
 	metrics_db(r, &b);
 	rc = reply_send(r, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    b.data, b.len);

@@ -3,12 +3,9 @@
  * manual runs.  A stored result is spliced into the answer as the text
  * the database gives, never through cJSON (whose numbers are doubles).
  */
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -16,6 +13,7 @@
 #include "isotime.h"
 #include "json.h"
 #include "log.h"
+#include "proc.h"
 #include "run.h"
 #include "run_store.h"
 #include "session.h"
@@ -339,18 +337,18 @@ h_run_next(struct req *r)
 }
 
 /*
- * Starts `pgsched-runner --run ID` detached (double fork, exec), with the
- * runner's own metadata role when PG_DSN_RUNNER is set: the pool's role
- * may only queue the run, not claim or record it.
+ * Starts `pgsched-runner --run ID` detached: the run outlives this worker
+ * and a stop of the pool.  It connects with the runner's own metadata role
+ * when PG_DSN_RUNNER is set (the environment wins over the env file the
+ * runner reads): the pool's role may only queue the run, not claim or
+ * record it.
  */
 static void
 run_spawn(struct req *r, long run_id)
 {
-	const char	*argv[6];
+	const char	*argv[6], *env[2] = { NULL, NULL };
 	char		 ids[24];
-	pid_t		 pid;
-	int		 fd, n = 0;
-	sigset_t	 none;
+	int		 n = 0;
 
 	snprintf(ids, sizeof(ids), "%ld", run_id);
 	argv[n++] = "pgsched-runner";
@@ -361,33 +359,11 @@ run_spawn(struct req *r, long run_id)
 		argv[n++] = r->app->env_file;
 	}
 	argv[n] = NULL;
-	pid = fork();
-	if (pid < 0) {
+	if (r->app->conf.pg_dsn_runner != NULL)
+		env[0] = arena_printf(r->a, "PG_DSN_APP=%s",
+		    r->app->conf.pg_dsn_runner);
+	if (proc_spawn_detached(r->app->runner_path, argv, env) != PGS_OK)
 		log_err("run_spawn", "run=%ld fork failed", run_id);
-		return;
-	}
-	if (pid == 0) {
-		setsid();
-		if (fork() != 0)
-			_exit(0);
-		fd = open("/dev/null", O_RDWR);
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		closefrom(3);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		/* The environment wins over the env file the runner reads. */
-		if (r->app->conf.pg_dsn_runner != NULL &&
-		    setenv("PG_DSN_APP", r->app->conf.pg_dsn_runner, 1) != 0)
-			_exit(127);
-		execv(r->app->runner_path, (char *const *)argv);
-		_exit(127);
-	}
-	waitpid(pid, NULL, 0);
 }
 
 /* 409: the query's manual run run_id (0: it just ended) still stands. */

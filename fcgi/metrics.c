@@ -6,8 +6,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "api.h"
 #include "log.h"
+#include "metrics.h"
+#include "routes.h"
 
 #define METRICS_ROUTES	64	/* room for the route table, + unmatched */
 
@@ -27,7 +28,6 @@ struct metrics {
 	unsigned long	 cache_miss;
 	unsigned long	 log_dropped;	/* by every process of the pool */
 };
-
 
 size_t
 metrics_size(void)
@@ -93,14 +93,14 @@ metrics_load(const unsigned long *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+/* The request counters, labelled with the n routes of rt. */
 static void
-metrics_write_requests(struct metrics *m, struct buf *out)
+metrics_write_requests(struct metrics *m, const struct route *rt, int n,
+    struct buf *out)
 {
-	const struct route	*rt;
 	unsigned long		 v;
-	int			 n, i, c;
+	int			 i, c;
 
-	rt = route_table(&n);
 	buf_puts(out, "# HELP pgsched_http_requests_total HTTP requests by "
 	    "route and status.\n# TYPE pgsched_http_requests_total counter\n");
 	for (i = 0; i <= METRICS_ROUTES; i++) {
@@ -127,14 +127,15 @@ metrics_write_requests(struct metrics *m, struct buf *out)
 }
 
 void
-metrics_write(struct metrics *m, unsigned long *seen, struct buf *out)
+metrics_write(struct metrics *m, const struct route *routes, int nroutes,
+    unsigned long *seen, struct buf *out)
 {
 	unsigned long	 cum = 0;
 	int		 b;
 
 	if (m == NULL)
 		return;
-	metrics_write_requests(m, out);
+	metrics_write_requests(m, routes, nroutes, out);
 	buf_puts(out, "# HELP pgsched_http_request_duration_seconds Time "
 	    "to answer a request.\n# TYPE "
 	    "pgsched_http_request_duration_seconds histogram\n");

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "api.h"
+#include "num.h"
 
 const char *
 req_env(struct req *r, const char *name)
@@ -169,22 +170,12 @@ req_qint(struct req *r, const char *name, long min, long max, long dflt,
     long *out)
 {
 	const char	*s = req_qparam(r, name);
-	char		*end;
-	long		 v;
 
 	*out = dflt;
-	if (s == NULL)
+	if (s == NULL || num_parse(s, min, max, out))
 		return PGS_OK;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || !isdigit(
-	    (unsigned char)s[s[0] == '-' ? 1 : 0]) || v < min || v > max) {
-		req_field(r, name, "must be an integer from %ld to %ld", min,
-		    max);
-		return PGS_INVALID;
-	}
-	*out = v;
-	return PGS_OK;
+	req_field(r, name, "must be an integer from %ld to %ld", min, max);
+	return PGS_INVALID;
 }
 
 enum pgs_rc

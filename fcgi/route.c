@@ -1,7 +1,7 @@
 /*
- * route.c: the route table and the life of one request: routing, CORS,
- * the database check, body limits, authentication, roles, CSRF, then the
- * handler; the metrics count every request.
+ * route.c: the life of one request: matching it against the route table
+ * (routes.c), CORS, the database check, body limits, authentication,
+ * roles, CSRF, then the handler; the metrics count every request.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,66 +12,7 @@
 #include "api.h"
 #include "log.h"
 #include "log_access.h"
-
-#define B	ROUTE_BODY
-#define BO	ROUTE_BODY_OPT
-#define ND	ROUTE_NODB
-#define ET	ROUTE_ETAG
-
-static const struct route routes[] = {
-	{ "POST", "/api/auth/login", h_login, ACC_PUBLIC, B },
-	{ "POST", "/api/auth/logout", h_logout, ACC_PUBLIC, BO },
-	{ "GET", "/api/users/me", h_me, ACC_AUTH, 0 },
-	{ "GET", "/api/users", h_user_list, ACC_ADMIN, 0 },
-	{ "POST", "/api/users", h_user_create, ACC_ADMIN, B },
-	{ "GET", "/api/users/{uid}", h_user_get, ACC_AUTH, 0 },
-	{ "PATCH", "/api/users/{uid}", h_user_patch, ACC_AUTH, B },
-	{ "DELETE", "/api/users/{uid}", h_user_delete, ACC_ADMIN, 0 },
-	{ "POST", "/api/users/{uid}/password", h_user_password, ACC_AUTH, B },
-	{ "GET", "/api/datasources", h_source_list, ACC_ADMIN, 0 },
-	{ "POST", "/api/datasources", h_source_create, ACC_ADMIN, B },
-	{ "GET", "/api/datasources/{id}", h_source_get, ACC_ADMIN, 0 },
-	{ "PATCH", "/api/datasources/{id}", h_source_patch, ACC_ADMIN, B },
-	{ "DELETE", "/api/datasources/{id}", h_source_delete, ACC_ADMIN, 0 },
-	{ "POST", "/api/datasources/{id}/test", h_source_test, ACC_ADMIN, BO },
-	{ "GET", "/api/admin/queries", h_query_list, ACC_EDITOR, 0 },
-	{ "POST", "/api/admin/queries", h_query_create, ACC_EDITOR, B },
-	{ "POST", "/api/admin/queries/test", h_dryrun_unsaved, ACC_EDITOR, B },
-	{ "GET", "/api/admin/queries/{qid}", h_query_get, ACC_EDITOR, 0 },
-	{ "PATCH", "/api/admin/queries/{qid}", h_query_patch, ACC_EDITOR, B },
-	{ "DELETE", "/api/admin/queries/{qid}", h_query_delete, ACC_EDITOR, 0 },
-	{ "POST", "/api/admin/queries/{qid}/test", h_dryrun_saved, ACC_EDITOR,
-	    BO },
-	{ "POST", "/api/admin/queries/{qid}/enable", h_query_enable,
-	    ACC_EDITOR, BO },
-	{ "POST", "/api/admin/queries/{qid}/disable", h_query_disable,
-	    ACC_EDITOR, BO },
-	{ "POST", "/api/admin/queries/{qid}/run", h_run_now, ACC_EDITOR, BO },
-	{ "POST", "/api/admin/schedule/preview", h_schedule_preview,
-	    ACC_EDITOR, B },
-	{ "GET", "/api/queries", h_query_catalogue, ACC_RUNS, 0 },
-	{ "GET", "/api/queries/{qid}", h_query_public, ACC_RUNS, 0 },
-	{ "GET", "/api/queries/{qid}/runs", h_run_list, ACC_RUNS, ET },
-	{ "GET", "/api/queries/{qid}/runs/latest", h_run_latest, ACC_RUNS,
-	    ET },
-	{ "GET", "/api/queries/{qid}/runs/{run_id}/prev", h_run_prev,
-	    ACC_RUNS, 0 },
-	{ "GET", "/api/queries/{qid}/runs/{run_id}/next", h_run_next,
-	    ACC_RUNS, 0 },
-	{ "GET", "/api/runs/{run_id}", h_run_get, ACC_RUNS, ET },
-	{ "GET", "/healthz", h_healthz, ACC_PUBLIC, ND },
-	{ "GET", "/metrics", h_metrics, ACC_PUBLIC, ND },
-	{ "GET", "/api/openapi.json", h_openapi, ACC_PUBLIC, ND },
-};
-
-#define NROUTES	((int)(sizeof(routes) / sizeof(routes[0])))
-
-const struct route *
-route_table(int *n)
-{
-	*n = NROUTES;
-	return routes;
-}
+#include "num.h"
 
 /*
  * Matches path against pattern; ids get the {name} segments (validated
@@ -110,25 +51,15 @@ static enum pgs_rc
 route_ids(struct req *r, const char **seg, const char **names, int nseg)
 {
 	int	 i;
-	long	 v;
-	size_t	 n, k;
 
-	for (i = 0; i < nseg; i++) {
-		n = strcspn(seg[i], "/");
-		v = 0;
-		for (k = 0; k < n && v <= 2147483647L; k++) {
-			if (seg[i][k] < '0' || seg[i][k] > '9')
-				break;
-			v = v * 10 + (seg[i][k] - '0');
-		}
-		if (k < n || n == 0 || v < 1 || v > 2147483647L) {
+	for (i = 0; i < nseg; i++)
+		if (!num_parse_n(seg[i], strcspn(seg[i], "/"), 1, 2147483647L,
+		    &r->ids[i])) {
 			req_field(r, arena_strndup(r->a, names[i] + 1,
 			    strcspn(names[i], "}") - 1),
 			    "must be a positive integer id");
 			return PGS_INVALID;
 		}
-		r->ids[i] = v;
-	}
 	return PGS_OK;
 }
 
@@ -136,10 +67,12 @@ route_ids(struct req *r, const char **seg, const char **names, int nseg)
 static enum pgs_rc
 route_find(struct req *r, struct buf *allow)
 {
-	const char	*seg[REQ_MAX_IDS], *names[REQ_MAX_IDS];
-	int		 i, nseg;
+	const char		*seg[REQ_MAX_IDS], *names[REQ_MAX_IDS];
+	const struct route	*routes;
+	int			 i, n, nseg;
 
-	for (i = 0; i < NROUTES; i++) {
+	routes = route_table(&n);
+	for (i = 0; i < n; i++) {
 		if (!route_match(routes[i].pattern, r->path, seg, names,
 		    &nseg))
 			continue;
@@ -253,10 +186,10 @@ route_body(struct req *r)
 
 /* Authenticates and checks the route's access rule. */
 static enum pgs_rc
-route_access(struct req *r)
+route_check_access(struct req *r)
 {
-	enum access	 acc = r->route->access;
-	enum pgs_rc	 rc;
+	enum route_access	 acc = r->route->access;
+	enum pgs_rc		 rc;
 
 	if (acc == ACC_RUNS && r->app->conf.runs_public) {
 		/* Public, but a logged-in editor reads more (full run error
@@ -290,7 +223,7 @@ route_handle(struct req *r)
 {
 	enum pgs_rc	 rc;
 
-	rc = route_access(r);
+	rc = route_check_access(r);
 	if (rc == PGS_OK)
 		rc = route_csrf(r);
 	if (rc == PGS_OK && !r->body_read) {

@@ -22,8 +22,8 @@
  *   clang -std=c17 -g -O1 -D_GNU_SOURCE \
  *	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
  *	-Isrc -Ifcgi $(pkg-config --cflags libpq) fuzz/fuzz_query.c \
- *	fcgi/req.c src/json.c src/utf8.c src/arena.c -lfcgi -lcjson \
- *	-o fuzz_query
+ *	fcgi/req.c src/num.c src/json.c src/utf8.c src/arena.c \
+ *	-lfcgi -lcjson -o fuzz_query
  */
 #include <stdbool.h>
 #include <stddef.h>

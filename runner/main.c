@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -26,6 +25,8 @@
 #include "log.h"
 #include "migrate.h"
 #include "job.h"
+#include "num.h"
+#include "proc.h"
 #include "run_store.h"
 
 #define CLAIM_BATCH	500
@@ -127,20 +128,6 @@ usage(FILE *fp)
 	    "  --version, --help\n");
 }
 
-static bool
-parse_long(const char *s, long min, long max, long *out)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (s[0] == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -165,14 +152,14 @@ parse_opts(int argc, char **argv, struct opts *o)
 		else if (strcmp(a, "--env-file") == 0)
 			o->env_file = argv[++i];
 		else if (strcmp(a, "--run") == 0) {
-			if (!parse_long(argv[++i], 1, 2147483647, &o->run_id))
+			if (!num_parse(argv[++i], 1, 2147483647, &o->run_id))
 				fatal(EX_USAGE, "--run: not a run id: '%s'", val);
 		} else if (strcmp(a, "--query") == 0) {
-			if (!parse_long(argv[++i], 1, 2147483647, &o->query_id))
+			if (!num_parse(argv[++i], 1, 2147483647, &o->query_id))
 				fatal(EX_USAGE, "--query: not a query id: '%s'",
 				    val);
 		} else if (strcmp(a, "--concurrency") == 0) {
-			if (!parse_long(argv[++i], 1, 1000, &v))
+			if (!num_parse(argv[++i], 1, 1000, &v))
 				fatal(EX_USAGE, "--concurrency: expected 1..1000,"
 				    " got '%s'", val);
 			o->concurrency = (int)v;
@@ -185,13 +172,13 @@ parse_opts(int argc, char **argv, struct opts *o)
 }
 
 /*
- * Child side of a worker: reads claim indexes from fd, executes each with
- * its own metadata session and cached source connections, answers one
- * byte per run, and exits at end of file.
+ * Child side of a worker (tied to the runner by worker_spawn: it dies
+ * with it, its locks being gone, and the run will be reaped): reads claim
+ * indexes from fd, executes each with its own metadata session and cached
+ * source connections, answers one byte per run, and exits at end of file.
  */
 static void PGS_NORETURN
-worker_main(struct runner *r, const struct claim_list *l, int fd,
-    pid_t parent)
+worker_main(struct runner *r, const struct claim_list *l, int fd)
 {
 	struct job_cache jc;
 	struct db	 db;
@@ -201,10 +188,6 @@ worker_main(struct runner *r, const struct claim_list *l, int fd,
 	int		 idx;
 	char		 done;
 
-	/* Die with the runner: its locks are gone, the run will be reaped. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(EX_SOFTWARE);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_fence;
 	sigemptyset(&sa.sa_mask);
@@ -248,11 +231,11 @@ worker_spawn(struct runner *r, const struct claim_list *l, struct worker *w,
     int nw, int i)
 {
 	int	 sv[2], k;
-	pid_t	 pid, self = getpid();
+	pid_t	 pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return false;
-	pid = fork();
+	pid = proc_fork(SIGKILL);
 	if (pid == 0) {
 		/* Siblings' sockets stay with the parent, so each worker
 		 * sees end of file when the parent closes its socket. */
@@ -260,7 +243,7 @@ worker_spawn(struct runner *r, const struct claim_list *l, struct worker *w,
 			if (w[k].fd >= 0)
 				close(w[k].fd);
 		close(sv[0]);
-		worker_main(r, l, sv[1], self);
+		worker_main(r, l, sv[1]);
 	}
 	close(sv[1]);
 	if (pid < 0) {
@@ -287,8 +270,7 @@ worker_done(struct db *db, struct worker *w, struct claim_held *held,
 	if (crashed) {
 		char *msg;
 
-		if (waitpid(w->pid, &st, 0) < 0)
-			st = 0;
+		(void)proc_wait(w->pid, &st);
 		msg = arena_printf(&a, WIFSIGNALED(st) ? "runner worker "
 		    "crashed (signal %d)" : "runner worker failed (exit %d)",
 		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
@@ -507,9 +489,7 @@ pool_fence(struct lease *ls, struct worker *w, int nw, int unstarted)
 		for (i = 0; i < nw; i++)
 			if (pfd[i].revents != 0 && w[i].pid != 0 &&
 			    read(w[i].fd, &c, 1) <= 0) {
-				while (waitpid(w[i].pid, NULL, 0) < 0 &&
-				    errno == EINTR)
-					;
+				(void)proc_wait(w[i].pid, NULL);
 				w[i].pid = 0;
 				left--;
 			}
@@ -580,8 +560,7 @@ run_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
 		if (w[i].fd >= 0)
 			close(w[i].fd);
 		if (w[i].pid != 0 && !ls.lost)
-			while (waitpid(w[i].pid, NULL, 0) < 0 && errno == EINTR)
-				;
+			(void)proc_wait(w[i].pid, NULL);
 	}
 	free(w);
 	return !ls.lost;

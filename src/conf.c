@@ -23,6 +23,7 @@
 #include "db.h"
 #include "mail.h"
 #include "ssrf.h"
+#include "num.h"
 
 #define ENV_FILE_MAX	(1024 * 1024)
 #define STR_MAX		4096
@@ -573,26 +574,6 @@ read_env_file(struct env_file *f, char *err, size_t errlen)
 	return rc;
 }
 
-/* Parses a strict decimal integer: optional '-', digits, nothing else. */
-static bool
-parse_long(const char *s, long *out)
-{
-	const char	*p = s;
-	char		*end;
-	long		 v;
-
-	if (*p == '-')
-		p++;
-	if (!isdigit((unsigned char)*p))
-		return false;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return false;
-	*out = v;
-	return true;
-}
-
 static bool
 parse_bool(const char *s, bool *out)
 {
@@ -649,7 +630,7 @@ set_value(struct conf *c, const struct conf_var *v, const char *s, char *why,
 		return true;
 	case CT_INT:
 	case CT_LONG:
-		if (!parse_long(s, &l) || l < v->min || l > v->max) {
+		if (!num_parse(s, v->min, v->max, &l)) {
 			snprintf(why, n, "must be an integer in %ld..%ld",
 			    v->min, v->max);
 			return false;

@@ -40,7 +40,7 @@ def test_openapi():
     doc = r.json()
     check("openapi 3", str(doc.get("openapi", "")).startswith("3."), "")
     routes = re.findall(r'\{ "([A-Z]+)", "(/[^"]*)", h_',
-                        open(os.path.join(SRC, "fcgi", "route.c")).read())
+                        open(os.path.join(SRC, "fcgi", "routes.c")).read())
     check("route table parsed", len(routes) > 30, len(routes))
     paths = doc.get("paths", {})
     for method, path in routes:
