@@ -19,6 +19,7 @@
 #include "b64.h"
 #include "config.h"
 #include "keys.h"
+#include "proc.h"
 #include "secret.h"
 
 /*
@@ -52,22 +53,26 @@ keys_dsn_env(const char *dsn)
 static pid_t
 keys_spawn_dump(const char *dsn, const char *path, int errw)
 {
-	pid_t	 pid;
+	const char	*argv[] = { "pg_dump", "--format=custom",
+	    "--no-password", "--file", path, NULL };
+	pid_t		 pid;
 
-	pid = fork();
+	/* proc_exec cannot say why an exec failed: say it here. */
+	if (access(PG_DUMP_PATH, X_OK) != 0) {
+		dprintf(errw, "cannot run %s: %s\n", PG_DUMP_PATH,
+		    strerror(errno));
+		return -1;
+	}
+	pid = proc_fork(0);
 	if (pid != 0)
 		return pid;
 	dup2(errw, STDERR_FILENO);
-	close(errw);
 	umask(077);
 	if (!keys_dsn_env(dsn)) {
 		fputs("PG_DSN_APP cannot be parsed\n", stderr);
 		_exit(2);
 	}
-	execl(PG_DUMP_PATH, "pg_dump", "--format=custom", "--no-password",
-	    "--file", path, (char *)NULL);
-	fprintf(stderr, "cannot run %s: %s\n", PG_DUMP_PATH, strerror(errno));
-	_exit(127);
+	proc_exec(PG_DUMP_PATH, argv, NULL, 0);
 }
 
 /* Reads the child's stderr (the first line is kept in msg). */

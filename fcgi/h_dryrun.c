@@ -16,7 +16,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,6 +24,7 @@
 #include "api.h"
 #include "exec.h"
 #include "log.h"
+#include "proc.h"
 #include "query_rules.h"
 #include "result.h"
 #include "shape.h"
@@ -113,7 +113,6 @@ dryrun_child(struct req *r, struct dryrun *d, int fd)
 	/* The worker finishes its request when stopped; so does this. */
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	(void)exec_memory_limit(c->runner_memory_max_mb,
 	    (size_t)c->result_max_bytes);
 	memset(&o, 0, sizeof(o));
@@ -230,7 +229,8 @@ dryrun_run(struct req *r, struct dryrun *d)
 		log_err("dryrun_fork", "pipe: %s", strerror(errno));
 		return PGS_INTERNAL;
 	}
-	pid = fork();
+	/* Tied to this worker: it dies with it. */
+	pid = proc_fork(SIGKILL);
 	if (pid == 0) {
 		close(p[0]);
 		dryrun_child(r, d, p[1]);
