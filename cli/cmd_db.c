@@ -8,7 +8,7 @@
 
 /* Maps a migrate_grant failure to one line and an exit code. */
 static int
-db_grant_fail(struct cli *c, enum pgs_rc rc, const char *msg)
+cmd_db_grant_fail(struct cli *c, enum pgs_rc rc, const char *msg)
 {
 	switch (rc) {
 	case PGS_NOTFOUND:
@@ -27,7 +27,7 @@ db_grant_fail(struct cli *c, enum pgs_rc rc, const char *msg)
 }
 
 static int
-db_migrate_cmd(struct cli *c, int argc, char **argv)
+cmd_db_migrate(struct cli *c, int argc, char **argv)
 {
 	const char	*api, *runner;
 	char		 msg[512];
@@ -54,14 +54,14 @@ db_migrate_cmd(struct cli *c, int argc, char **argv)
 		return 0;
 	rc = migrate_grant(&c->db, NULL, NULL, msg, sizeof(msg));
 	if (rc != PGS_OK)
-		return db_grant_fail(c, rc, msg);
+		return cmd_db_grant_fail(c, rc, msg);
 	printf("grants applied again: API role %s, runner role %s\n", api,
 	    runner);
 	return 0;
 }
 
 static int
-db_grant_cmd(struct cli *c, int argc, char **argv)
+cmd_db_grant(struct cli *c, int argc, char **argv)
 {
 	const char	*api = NULL, *runner = NULL;
 	const struct cli_opt opts[] = {
@@ -82,14 +82,14 @@ db_grant_cmd(struct cli *c, int argc, char **argv)
 		return ex;
 	rc = migrate_grant(&c->db, api, runner, msg, sizeof(msg));
 	if (rc != PGS_OK)
-		return db_grant_fail(c, rc, msg);
+		return cmd_db_grant_fail(c, rc, msg);
 	printf("granted: API role %s, runner role %s (applied again by every "
 	    "db migrate)\n", api, runner);
 	return 0;
 }
 
 static int
-db_status_cmd(struct cli *c, int argc, char **argv)
+cmd_db_status(struct cli *c, int argc, char **argv)
 {
 	char		 msg[256];
 	enum pgs_rc	 rc;
@@ -111,11 +111,11 @@ db_status_cmd(struct cli *c, int argc, char **argv)
 }
 
 static const struct cli_cmd db_cmds[] = {
-	{ "migrate", db_migrate_cmd, "apply the missing schema migrations "
+	{ "migrate", cmd_db_migrate, "apply the missing schema migrations "
 	    "(safe to run twice, or from two hosts at once)", NULL },
-	{ "status", db_status_cmd, "check that the schema is up to date",
+	{ "status", cmd_db_status, "check that the schema is up to date",
 	    NULL },
-	{ "grant", db_grant_cmd, "give the API and the runner their own "
+	{ "grant", cmd_db_grant, "give the API and the runner their own "
 	    "roles, with only the privileges each needs (run as the owner)",
 	    "  --api ROLE             role of pgsched-fcgi (required): reads, "
 	    "manages users,\n"

@@ -17,7 +17,7 @@
 
 /* Maps rc of job_run_now on db to an exit code after one line. */
 static int
-query_run_fail(struct cli *c, struct db *db, const struct query *q,
+cmd_query_run_fail(struct cli *c, struct db *db, const struct query *q,
     const struct job_now *n, enum pgs_rc rc)
 {
 	if (rc == PGS_CONFLICT && !n->claimed)
@@ -39,7 +39,7 @@ query_run_fail(struct cli *c, struct db *db, const struct query *q,
  * returns 0 or an exit code after one line.
  */
 static int
-query_run_now(struct cli *c, const struct query *q, struct job_now *n)
+cmd_query_run_now(struct cli *c, const struct query *q, struct job_now *n)
 {
 	volatile sig_atomic_t	 stop = 0;
 	struct cred_keys	 keys;
@@ -72,7 +72,7 @@ query_run_now(struct cli *c, const struct query *q, struct job_now *n)
 	n->query_id = q->id;
 	rc = job_run_now(&r, &db, &c->arena, n);
 	if (rc != PGS_OK)
-		ex = query_run_fail(c, &db, q, n, rc);
+		ex = cmd_query_run_fail(c, &db, q, n, rc);
 	db_close(&db);
 	cred_free(&keys);
 	return ex;
@@ -92,7 +92,7 @@ queries_run(struct cli *c, int argc, char **argv)
 	if (ex == 0)
 		ex = queries_lookup(c, who, &q);
 	if (ex == 0)
-		ex = query_run_now(c, &q, &n);
+		ex = cmd_query_run_now(c, &q, &n);
 	if (ex != 0)
 		return ex;
 	if (!n.claimed) {

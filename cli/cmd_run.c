@@ -13,7 +13,7 @@
 
 /* Parses an optional run id option; 0 or EX_USAGE. */
 static int
-run_id_opt(struct cli *c, const char *name, const char *s, long *out)
+cmd_run_id_opt(struct cli *c, const char *name, const char *s, long *out)
 {
 	*out = 0;
 	if (s != NULL && !num_parse(s, 1, 2147483647, out))
@@ -24,7 +24,7 @@ run_id_opt(struct cli *c, const char *name, const char *s, long *out)
 
 /* Writes v into buf, or "-" when v equals none; returns buf. */
 static const char *
-run_num(char *buf, size_t n, long v, long none)
+cmd_run_num(char *buf, size_t n, long v, long none)
 {
 	if (v == none)
 		snprintf(buf, n, "-");
@@ -34,7 +34,7 @@ run_num(char *buf, size_t n, long v, long none)
 }
 
 static void
-run_print_list(const struct run_list *l)
+cmd_run_print_list(const struct run_list *l)
 {
 	const struct run *r;
 	char		 ms[24], rows[24];
@@ -47,8 +47,8 @@ run_print_list(const struct run_list *l)
 		printf("%-8ld %-27s %-27s %-8s %9s %7s %-9s %.60s\n", r->id,
 		    r->scheduled_at ? r->scheduled_at : "-",
 		    r->run_started_at ? r->run_started_at : "-", r->status,
-		    run_num(ms, sizeof(ms), r->duration_ms, -1),
-		    run_num(rows, sizeof(rows), r->rows_returned, -1),
+		    cmd_run_num(ms, sizeof(ms), r->duration_ms, -1),
+		    cmd_run_num(rows, sizeof(rows), r->rows_returned, -1),
 		    r->triggered_by, r->error_message ? r->error_message : "");
 	}
 	if (l->next_before != 0)
@@ -92,9 +92,9 @@ cmd_run_list(struct cli *c, int argc, char **argv)
 		    "queued, running, success, error, skipped", c->path,
 		    f.status);
 	f.limit = (int)limit;
-	ex = run_id_opt(c, "before", before_s, &f.before);
+	ex = cmd_run_id_opt(c, "before", before_s, &f.before);
 	if (ex == 0)
-		ex = run_id_opt(c, "after", after_s, &f.after);
+		ex = cmd_run_id_opt(c, "after", after_s, &f.after);
 	if (ex == 0)
 		ex = cli_connect(c, true);
 	if (ex == 0)
@@ -111,12 +111,12 @@ cmd_run_list(struct cli *c, int argc, char **argv)
 	if (c->json)
 		cli_print_json(shape_run_list(&l, f.limit, true));
 	else
-		run_print_list(&l);
+		cmd_run_print_list(&l);
 	return 0;
 }
 
 static void
-run_print(const struct run *r)
+cmd_run_print(const struct run *r)
 {
 	char	 b1[24], b2[24];
 
@@ -131,8 +131,8 @@ run_print(const struct run *r)
 	    r->queued_at ? r->queued_at : "-",
 	    r->run_started_at ? r->run_started_at : "-",
 	    r->run_finished_at ? r->run_finished_at : "-",
-	    run_num(b1, sizeof(b1), r->duration_ms, -1),
-	    run_num(b2, sizeof(b2), r->rows_returned, -1));
+	    cmd_run_num(b1, sizeof(b1), r->duration_ms, -1),
+	    cmd_run_num(b2, sizeof(b2), r->rows_returned, -1));
 	printf("missed_slots:      %ld\nattempt:           %ld\n",
 	    r->missed_slots, r->attempt);
 	if (r->retry_of != 0)
@@ -146,8 +146,8 @@ run_print(const struct run *r)
 		printf("error_message:     %s\n", r->error_message);
 	if (r->has_blob)
 		printf("result:            %s rows, %s bytes%s (show it with "
-		    "--result)\n", run_num(b1, sizeof(b1), r->row_count, -1),
-		    run_num(b2, sizeof(b2), r->byte_size, -1),
+		    "--result)\n", cmd_run_num(b1, sizeof(b1), r->row_count, -1),
+		    cmd_run_num(b2, sizeof(b2), r->byte_size, -1),
 		    r->truncated ? ", truncated" : "");
 	else
 		printf("result:            none\n");
@@ -193,7 +193,7 @@ cmd_run_show(struct cli *c, int argc, char **argv)
 	} else if (result)
 		puts(r.df_json);
 	else
-		run_print(&r);
+		cmd_run_print(&r);
 	return 0;
 }
 

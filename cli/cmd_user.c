@@ -15,7 +15,7 @@
 
 /* Loads and decodes the pepper into pepper/len; 0 or an exit code. */
 static int
-user_pepper(struct cli *c, unsigned char *pepper, size_t *len)
+cmd_user_pepper(struct cli *c, unsigned char *pepper, size_t *len)
 {
 	char	 err[256];
 	int	 ex;
@@ -32,7 +32,7 @@ user_pepper(struct cli *c, unsigned char *pepper, size_t *len)
 /* Splits a comma list of roles into roles[3], checking each against
  * ALLOWED_ROLES; returns 0 or EX_DATAERR. */
 static int
-user_roles(struct cli *c, const char *list, const char **roles, int *n)
+cmd_user_roles(struct cli *c, const char *list, const char **roles, int *n)
 {
 	char	*copy, *tok, *save;
 	int	 i;
@@ -58,7 +58,7 @@ user_roles(struct cli *c, const char *list, const char **roles, int *n)
 
 /* Reads, checks and hashes a new password into phc. */
 static int
-user_new_hash(struct cli *c, const char *file, const char *inline_pw,
+cmd_user_new_hash(struct cli *c, const char *file, const char *inline_pw,
     char *phc, size_t phclen)
 {
 	unsigned char	 pepper[AUTH_PEPPER_MAX];
@@ -66,7 +66,7 @@ user_new_hash(struct cli *c, const char *file, const char *inline_pw,
 	size_t		 plen;
 	int		 ex;
 
-	ex = user_pepper(c, pepper, &plen);
+	ex = cmd_user_pepper(c, pepper, &plen);
 	if (ex != 0)
 		return ex;
 	ex = cli_password(file, inline_pw, "New password: ", true, pw,
@@ -83,7 +83,7 @@ user_new_hash(struct cli *c, const char *file, const char *inline_pw,
 
 /* Looks a user up by numeric id or e-mail. */
 static int
-user_lookup(struct cli *c, const char *who, struct user *u)
+cmd_user_lookup(struct cli *c, const char *who, struct user *u)
 {
 	enum pgs_rc	 rc;
 	long		 id;
@@ -97,7 +97,7 @@ user_lookup(struct cli *c, const char *who, struct user *u)
 }
 
 static void
-user_print(const struct user *u)
+cmd_user_print(const struct user *u)
 {
 	int	 i;
 
@@ -133,11 +133,11 @@ users_add(struct cli *c, int argc, char **argv)
 	if (!user_email_valid(email))
 		return cli_fail(EX_DATAERR, "%s: invalid e-mail address '%s'",
 		    c->path, email);
-	ex = user_roles(c, roles_s, roles, &nroles);
+	ex = cmd_user_roles(c, roles_s, roles, &nroles);
 	if (ex == 0)
 		ex = cli_connect(c, true);
 	if (ex == 0)
-		ex = user_new_hash(c, pwfile, pw, phc, sizeof(phc));
+		ex = cmd_user_new_hash(c, pwfile, pw, phc, sizeof(phc));
 	if (ex != 0)
 		return ex;
 	rc = user_create(&c->db, &c->arena, email, name, phc, roles, nroles,
@@ -201,7 +201,7 @@ users_target(struct cli *c, int argc, char **argv,
 	ex = cli_target(c, argc, argv, opts, "user (e-mail)", &who);
 	if (ex != 0)
 		return ex;
-	return user_lookup(c, who, u);
+	return cmd_user_lookup(c, who, u);
 }
 
 static int
@@ -216,7 +216,7 @@ cmd_user_show(struct cli *c, int argc, char **argv)
 	if (c->json)
 		cli_print_json(shape_user(&u));
 	else
-		user_print(&u);
+		cmd_user_print(&u);
 	return 0;
 }
 
@@ -233,7 +233,7 @@ users_passwd(struct cli *c, int argc, char **argv)
 
 	ex = users_target(c, argc, argv, opts, &u);
 	if (ex == 0)
-		ex = user_new_hash(c, pwfile, pw, phc, sizeof(phc));
+		ex = cmd_user_new_hash(c, pwfile, pw, phc, sizeof(phc));
 	if (ex != 0)
 		return ex;
 	rc = user_set_password(&c->db, &c->arena, u.id, phc);
@@ -284,7 +284,7 @@ users_roles(struct cli *c, int argc, char **argv)
 			printf("%s\n", u.roles[i]);
 		return 0;
 	}
-	ex = user_roles(c, set, roles, &n);
+	ex = cmd_user_roles(c, set, roles, &n);
 	for (i = 0; ex == 0 && i < n && strcmp(roles[i], "admin") != 0; i++)
 		;
 	if (ex == 0 && i == n)

@@ -153,7 +153,7 @@ enum pgs_rc	 h_user_delete(struct req *r);
 enum pgs_rc	 h_user_password(struct req *r);
 /* Authenticates the sid cookie: fills r->user/role; PGS_NOTFOUND when
  * there is no valid session. */
-enum pgs_rc	 auth_request(struct req *r) PGS_MUSTCHECK;
+enum pgs_rc	 h_user_auth(struct req *r) PGS_MUSTCHECK;
 
 enum pgs_rc	 h_source_list(struct req *r);
 enum pgs_rc	 h_source_create(struct req *r);

@@ -29,14 +29,14 @@ struct run_view {
 
 /* Returns true when the caller may read run error messages in full. */
 static bool
-run_full_errors(const struct req *r)
+h_run_full_errors(const struct req *r)
 {
 	return r->authed && r->role >= ROLE_EDITOR;
 }
 
 /* Returns the cache key flags (CACHE_CSV...) of view v. */
 static unsigned
-run_view_flags(const struct run_view *v)
+h_run_view_flags(const struct run_view *v)
 {
 	return (v->csv ? CACHE_CSV : 0) | (v->raw ? CACHE_RAW : 0) |
 	    (v->full ? CACHE_FULL : 0);
@@ -45,7 +45,7 @@ run_view_flags(const struct run_view *v)
 #define RUN_CSV_TYPE	"text/csv; charset=utf-8"
 
 static bool
-run_final(const struct run *x)
+h_run_final(const struct run *x)
 {
 	return strcmp(x->status, "success") == 0 ||
 	    strcmp(x->status, "error") == 0 ||
@@ -53,7 +53,7 @@ run_final(const struct run *x)
 }
 
 static void
-run_csv_header(struct req *r, long run_id)
+h_run_csv_header(struct req *r, long run_id)
 {
 	reply_header(r, "Content-Disposition: attachment; "
 	    "filename=\"run-%ld.csv\"", run_id);
@@ -61,7 +61,7 @@ run_csv_header(struct req *r, long run_id)
 
 /* Answers from the worker's cache when it holds key; true when it did. */
 static bool
-run_cached(struct req *r, uint64_t key)
+h_run_cached(struct req *r, uint64_t key)
 {
 	const struct cache_entry	*e;
 
@@ -74,7 +74,7 @@ run_cached(struct req *r, uint64_t key)
 	/* The answer depends on who asks (error messages). */
 	reply_header(r, "Vary: Cookie");
 	if (e->csv)
-		run_csv_header(r, e->run_id);
+		h_run_csv_header(r, e->run_id);
 	(void)reply_send_tagged(r, e->csv ? RUN_CSV_TYPE : "application/json",
 	    e->body, e->len, e->etag);
 	return true;
@@ -86,7 +86,7 @@ run_cached(struct req *r, uint64_t key)
  * sql/0003-notify.sql drop it when its query's runs do.
  */
 static enum pgs_rc
-run_reply(struct req *r, const struct run *x, uint64_t key, bool csv,
+h_run_reply(struct req *r, const struct run *x, uint64_t key, bool csv,
     struct buf *b)
 {
 	char		 tag[CACHE_ETAG_MAX];
@@ -94,12 +94,12 @@ run_reply(struct req *r, const struct run *x, uint64_t key, bool csv,
 	enum pgs_rc	 rc;
 
 	reply_etag_of(data, b->len, tag);
-	if (r->app->cache_live && run_final(x))
+	if (r->app->cache_live && h_run_final(x))
 		(void)cache_put(&r->app->cache, key, x->query_id, x->id, csv,
 		    tag, data, b->len);
 	reply_header(r, "Vary: Cookie");
 	if (csv)
-		run_csv_header(r, x->id);
+		h_run_csv_header(r, x->id);
 	rc = reply_send_tagged(r, csv ? RUN_CSV_TYPE : "application/json",
 	    data, b->len, tag);
 	buf_free(b);
@@ -111,7 +111,7 @@ static enum pgs_rc
 h_run_send(struct req *r, const struct run *x, uint64_t key)
 {
 	struct buf	 b = BUF_INIT;
-	cJSON		*o = shape_run(x, run_full_errors(r));
+	cJSON		*o = shape_run(x, h_run_full_errors(r));
 	char		*t;
 
 	t = cJSON_PrintUnformatted(o);
@@ -125,12 +125,12 @@ h_run_send(struct req *r, const struct run *x, uint64_t key)
 	else
 		buf_puts(&b, "null");
 	buf_putc(&b, '}');
-	return run_reply(r, x, key, false, &b);
+	return h_run_reply(r, x, key, false, &b);
 }
 
 /* Sends the result of a run as CSV (cells neutralised unless raw). */
 static enum pgs_rc
-run_send_csv(struct req *r, const struct run *x, uint64_t key, bool raw)
+h_run_send_csv(struct req *r, const struct run *x, uint64_t key, bool raw)
 {
 	struct buf	 b = BUF_INIT;
 	enum pgs_rc	 rc;
@@ -145,13 +145,13 @@ run_send_csv(struct req *r, const struct run *x, uint64_t key, bool raw)
 		    "document", x->id);
 		return PGS_INTERNAL;
 	}
-	return run_reply(r, x, key, true, &b);
+	return h_run_reply(r, x, key, true, &b);
 }
 
 /* Reads ?format= (json or csv) and ?raw= (0 or 1, CSV only) into v; a
  * bad value is a field error. */
 static void
-run_view_read(struct req *r, struct run_view *v)
+h_run_view_read(struct req *r, struct run_view *v)
 {
 	const char	*f = req_qparam(r, "format");
 	const char	*raw = req_qparam(r, "raw");
@@ -165,15 +165,15 @@ run_view_read(struct req *r, struct run_view *v)
 	/* raw=1 only changes CSV cells, JSON is always as stored; error
 	 * messages are only in JSON. */
 	v->raw = v->csv && raw != NULL && strcmp(raw, "1") == 0;
-	v->full = !v->csv && run_full_errors(r);
+	v->full = !v->csv && h_run_full_errors(r);
 }
 
 /* Sends run x as v says. */
 static enum pgs_rc
-run_send_view(struct req *r, const struct run *x, uint64_t key,
+h_run_send_view(struct req *r, const struct run *x, uint64_t key,
     const struct run_view *v)
 {
-	return v->csv ? run_send_csv(r, x, key, v->raw) : h_run_send(r, x, key);
+	return v->csv ? h_run_send_csv(r, x, key, v->raw) : h_run_send(r, x, key);
 }
 
 enum pgs_rc
@@ -184,22 +184,22 @@ h_run_get(struct req *r)
 	uint64_t	 key;
 	enum pgs_rc	 rc;
 
-	run_view_read(r, &v);
+	h_run_view_read(r, &v);
 	rc = req_fields_rc(r);
 	if (rc != PGS_OK)
 		return rc;
-	key = cache_key(CACHE_RUN, run_view_flags(&v), r->ids[0]);
-	if (run_cached(r, key))
+	key = cache_key(CACHE_RUN, h_run_view_flags(&v), r->ids[0]);
+	if (h_run_cached(r, key))
 		return PGS_OK;
 	rc = run_get(&r->app->db, r->a, r->ids[0], true, &x);
 	if (rc != PGS_OK)
 		return rc;
-	return run_send_view(r, &x, key, &v);
+	return h_run_send_view(r, &x, key, &v);
 }
 
 /* 404 unless query ids[0] exists. */
 static enum pgs_rc
-run_query_exists(struct req *r)
+h_run_query_exists(struct req *r)
 {
 	struct query	 q;
 
@@ -220,15 +220,15 @@ h_run_latest(struct req *r)
 	any = st != NULL && strcmp(st, "any") == 0;
 	if (st != NULL && !any && strcmp(st, "success") != 0)
 		req_field(r, "status", "must be success or any");
-	run_view_read(r, &v);
+	h_run_view_read(r, &v);
 	rc = req_fields_rc(r);
 	if (rc != PGS_OK)
 		return rc;
 	key = cache_key(any ? CACHE_LATEST_ANY : CACHE_LATEST,
-	    run_view_flags(&v), r->ids[0]);
-	if (run_cached(r, key))
+	    h_run_view_flags(&v), r->ids[0]);
+	if (h_run_cached(r, key))
 		return PGS_OK;
-	rc = run_query_exists(r);
+	rc = h_run_query_exists(r);
 	if (rc == PGS_OK)
 		rc = run_latest(&r->app->db, r->a, r->ids[0], any, true, &x);
 	if (rc == PGS_NOTFOUND && r->err_code == NULL)
@@ -236,12 +236,12 @@ h_run_latest(struct req *r)
 		    any ? "" : "successful");
 	if (rc != PGS_OK)
 		return rc;
-	return run_send_view(r, &x, key, &v);
+	return h_run_send_view(r, &x, key, &v);
 }
 
 /* Reads an ISO 8601 query parameter (checked, passed on as given). */
 static const char *
-run_time_param(struct req *r, const char *name)
+h_run_time_param(struct req *r, const char *name)
 {
 	const char	*s = req_qparam(r, name);
 	char		 err[128];
@@ -257,7 +257,7 @@ run_time_param(struct req *r, const char *name)
 
 /* Reads the filters of a run list. */
 static enum pgs_rc
-run_read_filter(struct req *r, struct run_filter *f)
+h_run_read_filter(struct req *r, struct run_filter *f)
 {
 	long	 limit, before, after;
 
@@ -266,8 +266,8 @@ run_read_filter(struct req *r, struct run_filter *f)
 	if (f->status != NULL && !run_status_valid(f->status))
 		req_field(r, "status", "must be one of queued, running, "
 		    "success, error, skipped");
-	f->start = run_time_param(r, "start");
-	f->end = run_time_param(r, "end");
+	f->start = h_run_time_param(r, "start");
+	f->end = h_run_time_param(r, "end");
 	if (req_qint(r, "limit", 1, 500, 50, &limit) != PGS_OK ||
 	    req_qint(r, "before", 1, 2147483647L, 0, &before) != PGS_OK ||
 	    req_qint(r, "after", 1, 2147483647L, 0, &after) != PGS_OK)
@@ -287,9 +287,9 @@ h_run_list(struct req *r)
 	struct run_list		 l;
 	enum pgs_rc		 rc;
 
-	rc = run_read_filter(r, &f);
+	rc = h_run_read_filter(r, &f);
 	if (rc == PGS_OK)
-		rc = run_query_exists(r);
+		rc = h_run_query_exists(r);
 	if (rc == PGS_OK)
 		rc = run_list(&r->app->db, r->a, r->ids[0], &f, &l);
 	if (rc == PGS_INVALID && r->errs.count == 0)
@@ -298,11 +298,11 @@ h_run_list(struct req *r)
 		return rc;
 	reply_header(r, "Vary: Cookie");
 	return reply_json(r, 200, shape_run_list(&l, f.limit,
-	    run_full_errors(r)));
+	    h_run_full_errors(r)));
 }
 
 static enum pgs_rc
-run_adjacent_reply(struct req *r, bool next)
+h_run_adjacent_reply(struct req *r, bool next)
 {
 	long		 id;
 	cJSON		*o;
@@ -327,13 +327,13 @@ run_adjacent_reply(struct req *r, bool next)
 enum pgs_rc
 h_run_prev(struct req *r)
 {
-	return run_adjacent_reply(r, false);
+	return h_run_adjacent_reply(r, false);
 }
 
 enum pgs_rc
 h_run_next(struct req *r)
 {
-	return run_adjacent_reply(r, true);
+	return h_run_adjacent_reply(r, true);
 }
 
 /*
@@ -344,7 +344,7 @@ h_run_next(struct req *r)
  * record it.
  */
 static void
-run_spawn(struct req *r, long run_id)
+h_run_spawn(struct req *r, long run_id)
 {
 	const char	*argv[6], *env[2] = { NULL, NULL };
 	char		 ids[24];
@@ -368,7 +368,7 @@ run_spawn(struct req *r, long run_id)
 
 /* 409: the query's manual run run_id (0: it just ended) still stands. */
 static enum pgs_rc
-run_now_busy(struct req *r, long run_id)
+h_run_now_busy(struct req *r, long run_id)
 {
 	cJSON	*o = cJSON_CreateObject();
 
@@ -398,7 +398,7 @@ h_run_now(struct req *r)
 	rc = run_store_enqueue_manual(&r->app->db, r->a, r->ids[0],
 	    r->user.id, &run_id);
 	if (rc == PGS_CONFLICT)
-		return run_now_busy(r, run_id);
+		return h_run_now_busy(r, run_id);
 	if (rc != PGS_OK)
 		return rc;
 	if (access(r->app->runner_path, X_OK) != 0)
@@ -406,7 +406,7 @@ h_run_now(struct req *r)
 		    run_id, log_quote(r->app->runner_path, 512, qpath,
 		    sizeof(qpath)));
 	else
-		run_spawn(r, run_id);
+		h_run_spawn(r, run_id);
 	log_info("run_manual", "run=%ld query=%ld by=%ld queued", run_id,
 	    r->ids[0], r->user.id);
 	reply_header(r, "Location: /api/runs/%ld", run_id);

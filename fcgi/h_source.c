@@ -42,7 +42,7 @@ h_source_list(struct req *r)
  * true when the body gave either.
  */
 static bool
-source_read_secret(struct req *r, struct source *s)
+h_source_read_secret(struct req *r, struct source *s)
 {
 	const char	*pw, *b64;
 	unsigned char	*raw;
@@ -84,7 +84,7 @@ source_read_secret(struct req *r, struct source *s)
  * was is the stored source and a new server needs the password again).
  */
 static enum pgs_rc
-source_read(struct req *r, struct source *s, const struct source *was)
+h_source_read(struct req *r, struct source *s, const struct source *was)
 {
 	static const char *const allowed[] = { "name", "host", "port",
 	    "dbname", "username", "password", "enc_password_b64",
@@ -104,7 +104,7 @@ source_read(struct req *r, struct source *s, const struct source *was)
 		req_field(r, "name", "must not be empty");
 	if (host != NULL && *host == '\0')
 		req_field(r, "host", "must not be empty");
-	secret = source_read_secret(r, s);
+	secret = h_source_read_secret(r, s);
 	s->name = name != NULL ? (char *)name : s->name;
 	s->host = host != NULL ? (char *)host : s->host;
 	s->dbname = dbname != NULL ? (char *)dbname : s->dbname;
@@ -127,7 +127,7 @@ h_source_create(struct req *r)
 	memset(&s, 0, sizeof(s));
 	s.port = 5432;
 	s.key_version = 1;
-	rc = source_read(r, &s, NULL);
+	rc = h_source_read(r, &s, NULL);
 	if (rc != PGS_OK)
 		return rc;
 	rc = source_create(&r->app->db, r->a, &s, &id);
@@ -145,7 +145,7 @@ h_source_create(struct req *r)
 }
 
 static enum pgs_rc
-source_load(struct req *r, struct source *s)
+h_source_load(struct req *r, struct source *s)
 {
 	return source_get(&r->app->db, r->a, arena_printf(r->a, "%ld",
 	    r->ids[0]), NULL, s);
@@ -157,7 +157,7 @@ h_source_get(struct req *r)
 	struct source	 s;
 	enum pgs_rc	 rc;
 
-	rc = source_load(r, &s);
+	rc = h_source_load(r, &s);
 	if (rc != PGS_OK)
 		return rc;
 	return reply_json(r, 200, h_source_reply(&s));
@@ -169,18 +169,18 @@ h_source_patch(struct req *r)
 	struct source	 s, was;
 	enum pgs_rc	 rc;
 
-	rc = source_load(r, &was);
+	rc = h_source_load(r, &was);
 	if (rc != PGS_OK)
 		return rc;
 	s = was;
-	rc = source_read(r, &s, &was);
+	rc = h_source_read(r, &s, &was);
 	if (rc == PGS_OK)
 		rc = source_update(&r->app->db, r->a, &s);
 	if (rc == PGS_CONFLICT)
 		return req_fail(r, rc, "conflict", "a data source with this "
 		    "name exists");
 	if (rc == PGS_OK)
-		rc = source_load(r, &s);
+		rc = h_source_load(r, &s);
 	if (rc != PGS_OK)
 		return rc;
 	log_info("source_update", "source=%ld by=%ld updated", s.id,
@@ -243,7 +243,7 @@ h_source_test(struct req *r)
 	cJSON			*out;
 	enum pgs_rc		 rc;
 
-	rc = source_load(r, &s);
+	rc = h_source_load(r, &s);
 	if (rc == PGS_OK)
 		rc = h_source_connect(r, &s, &conn, err, sizeof(err));
 	if (rc == PGS_DB)

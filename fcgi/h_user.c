@@ -34,7 +34,7 @@ id_text(struct req *r, long v)
 
 /* The highest role of u that ALLOWED_ROLES still allows. */
 static enum role
-user_role(struct req *r, const struct user *u)
+h_user_role(struct req *r, const struct user *u)
 {
 	enum role	 best = ROLE_NONE, x;
 	int		 i;
@@ -60,7 +60,7 @@ h_user_reply(const struct user *u)
 }
 
 enum pgs_rc
-auth_request(struct req *r)
+h_user_auth(struct req *r)
 {
 	struct app	*app = r->app;
 	enum pgs_rc	 rc;
@@ -75,7 +75,7 @@ auth_request(struct req *r)
 	if (rc != PGS_OK)
 		return rc;
 	r->authed = true;
-	r->role = user_role(r, &r->user);
+	r->role = h_user_role(r, &r->user);
 	/* The cookie's lifetime slides with the session's. */
 	if (r->sid_extended)
 		reply_cookie(r, r->sid);
@@ -172,7 +172,7 @@ h_user_login_start(struct req *r, struct user *u)
  * database's rc.
  */
 static enum pgs_rc
-user_throttled(struct req *r, const char *email, const char *event,
+h_user_throttled(struct req *r, const char *email, const char *event,
     bool *sent)
 {
 	struct app	*app = r->app;
@@ -208,7 +208,7 @@ h_login(struct req *r)
 	rc = req_fields_rc(r);
 	if (rc != PGS_OK)
 		return rc;
-	rc = user_throttled(r, email, "login", &sent);
+	rc = h_user_throttled(r, email, "login", &sent);
 	if (rc != PGS_OK || sent)
 		return rc;
 	rc = user_get(&app->db, r->a, NULL, email, &u);
@@ -282,7 +282,7 @@ h_user_list(struct req *r)
 
 /* Reads "roles" (an array of allowed role names) into names/n. */
 static void
-user_read_roles(struct req *r, const char **names, int *n, bool *present)
+h_user_read_roles(struct req *r, const char **names, int *n, bool *present)
 {
 	const cJSON	*arr = cJSON_GetObjectItemCaseSensitive(r->json,
 	    "roles"), *c;
@@ -310,7 +310,7 @@ user_read_roles(struct req *r, const char **names, int *n, bool *present)
 
 /* Hashes a new password after checking the policy (field errors). */
 static enum pgs_rc
-user_hash(struct req *r, const char *field, const char *pw, char *phc,
+h_user_hash(struct req *r, const char *field, const char *pw, char *phc,
     size_t n)
 {
 	char	 err[160];
@@ -340,13 +340,13 @@ h_user_create(struct req *r)
 	req_str(r, "email", 254, true, &email);
 	req_str(r, "name", 200, false, &name);
 	req_str(r, "password", AUTH_PW_MAX_BYTES, true, &pw);
-	user_read_roles(r, roles, &nroles, &has_roles);
+	h_user_read_roles(r, roles, &nroles, &has_roles);
 	if (!has_roles)
 		nroles = 1;
 	req_bool(r, "is_active", &active, NULL);
 	if (email != NULL && !user_email_valid(email))
 		req_field(r, "email", EMAIL_INVALID);
-	if (pw != NULL && user_hash(r, "password", pw, phc, sizeof(phc)) !=
+	if (pw != NULL && h_user_hash(r, "password", pw, phc, sizeof(phc)) !=
 	    PGS_OK && r->errs.count == 0)
 		return PGS_INTERNAL;
 	rc = req_fields_rc(r);
@@ -371,7 +371,7 @@ h_user_create(struct req *r)
 /* Loads the target user of a /api/users/{uid} route that a user may call
  * on themselves or an admin on anyone. */
 static enum pgs_rc
-user_target(struct req *r, struct user *u)
+h_user_target(struct req *r, struct user *u)
 {
 	if (r->ids[0] != r->user.id && r->role < ROLE_ADMIN)
 		return req_fail(r, PGS_DENIED, "forbidden", "only an admin may "
@@ -385,14 +385,14 @@ h_user_get(struct req *r)
 	struct user	 u;
 	enum pgs_rc	 rc;
 
-	rc = user_target(r, &u);
+	rc = h_user_target(r, &u);
 	if (rc != PGS_OK)
 		return rc;
 	return reply_json(r, 200, h_user_reply(&u));
 }
 
 static bool
-user_has_admin(const char *const *roles, int n)
+h_user_has_admin(const char *const *roles, int n)
 {
 	int	 i;
 
@@ -404,12 +404,12 @@ user_has_admin(const char *const *roles, int n)
 
 /* Refuses to leave the system without an active admin. */
 static enum pgs_rc
-user_keep_admin(struct req *r, const struct user *u)
+h_user_keep_admin(struct req *r, const struct user *u)
 {
 	long		 n;
 	enum pgs_rc	 rc;
 
-	if (!user_has_admin((const char *const *)u->roles, u->nroles) ||
+	if (!h_user_has_admin((const char *const *)u->roles, u->nroles) ||
 	    !u->is_active)
 		return PGS_OK;
 	rc = user_count_admins(&r->app->db, r->a, u->id, &n);
@@ -428,7 +428,7 @@ user_keep_admin(struct req *r, const struct user *u)
  * PGS_INVALID with a field error, or the database's rc.
  */
 static enum pgs_rc
-user_check_current(struct req *r, const struct user *u, const char *cur,
+h_user_check_current(struct req *r, const struct user *u, const char *cur,
     const char *what, bool *sent)
 {
 	struct app	*app = r->app;
@@ -440,7 +440,7 @@ user_check_current(struct req *r, const struct user *u, const char *cur,
 		    "own %s", what);
 		return PGS_INVALID;
 	}
-	rc = user_throttled(r, u->email, "password_check", sent);
+	rc = h_user_throttled(r, u->email, "password_check", sent);
 	if (rc != PGS_OK || *sent)
 		return rc;
 	rc = auth_password_verify(app->pepper, app->pepperlen, cur,
@@ -460,7 +460,7 @@ user_check_current(struct req *r, const struct user *u, const char *cur,
 
 /* Validates a PATCH body; applies nothing. */
 static void
-user_patch_read(struct req *r, struct user_patch *p)
+h_user_patch_read(struct req *r, struct user_patch *p)
 {
 	static const char *const allowed[] = { "email", "name", "roles",
 	    "is_active", "current_password", NULL };
@@ -469,7 +469,7 @@ user_patch_read(struct req *r, struct user_patch *p)
 	req_str(r, "email", 254, false, &p->email);
 	req_str(r, "name", 200, false, &p->name);
 	req_str(r, "current_password", AUTH_PW_MAX_BYTES, false, &p->current);
-	user_read_roles(r, p->roles, &p->nroles, &p->has_roles);
+	h_user_read_roles(r, p->roles, &p->nroles, &p->has_roles);
 	req_bool(r, "is_active", &p->active, &p->has_active);
 	if (p->email != NULL && !user_email_valid(p->email))
 		req_field(r, "email", "%s", r->role >= ROLE_ADMIN ?
@@ -484,7 +484,7 @@ user_patch_read(struct req *r, struct user_patch *p)
  * password, which bounds how fast addresses can be tried.
  */
 static enum pgs_rc
-user_patch_update(struct req *r, const struct user *u,
+h_user_patch_update(struct req *r, const struct user *u,
     const struct user_patch *p)
 {
 	enum pgs_rc	 rc;
@@ -513,12 +513,12 @@ h_user_patch(struct req *r)
 	bool		 sent = false;
 	enum pgs_rc	 rc;
 
-	rc = user_target(r, &u);
+	rc = h_user_target(r, &u);
 	if (rc != PGS_OK)
 		return rc;
 	memset(&p, 0, sizeof(p));
 	p.active = true;
-	user_patch_read(r, &p);
+	h_user_patch_read(r, &p);
 	rc = req_fields_rc(r);
 	if (rc != PGS_OK)
 		return rc;
@@ -528,14 +528,14 @@ h_user_patch(struct req *r)
 	/* A stolen session alone must not take the account over. */
 	if (u.id == r->user.id && p.email != NULL &&
 	    strcmp(p.email, u.email) != 0)
-		rc = user_check_current(r, &u, p.current, "e-mail", &sent);
+		rc = h_user_check_current(r, &u, p.current, "e-mail", &sent);
 	if (rc != PGS_OK || sent)
 		return rc;
-	if ((p.has_roles && !user_has_admin(p.roles, p.nroles)) ||
+	if ((p.has_roles && !h_user_has_admin(p.roles, p.nroles)) ||
 	    (p.has_active && !p.active))
-		rc = user_keep_admin(r, &u);
+		rc = h_user_keep_admin(r, &u);
 	if (rc == PGS_OK && (p.email != NULL || p.name != NULL))
-		rc = user_patch_update(r, &u, &p);
+		rc = h_user_patch_update(r, &u, &p);
 	if (rc == PGS_OK && p.has_roles)
 		rc = user_set_roles(db, r->a, u.id, p.roles, p.nroles);
 	if (rc == PGS_OK && p.has_active)
@@ -557,7 +557,7 @@ h_user_delete(struct req *r)
 
 	rc = user_get(&r->app->db, r->a, id_text(r, r->ids[0]), NULL, &u);
 	if (rc == PGS_OK)
-		rc = user_keep_admin(r, &u);
+		rc = h_user_keep_admin(r, &u);
 	if (rc == PGS_OK)
 		rc = user_delete(&r->app->db, r->a, u.id);
 	if (rc != PGS_OK)
@@ -580,7 +580,7 @@ h_user_password(struct req *r)
 	cJSON		*o;
 	enum pgs_rc	 rc;
 
-	rc = user_target(r, &u);
+	rc = h_user_target(r, &u);
 	if (rc != PGS_OK)
 		return rc;
 	self = u.id == r->user.id;
@@ -589,11 +589,11 @@ h_user_password(struct req *r)
 	req_str(r, "current_password", AUTH_PW_MAX_BYTES, false, &cur);
 	rc = req_fields_rc(r);
 	if (rc == PGS_OK && self)
-		rc = user_check_current(r, &u, cur, "password", &sent);
+		rc = h_user_check_current(r, &u, cur, "password", &sent);
 	if (sent)
 		return rc;
 	if (rc == PGS_OK)
-		rc = user_hash(r, "new_password", pw, phc, sizeof(phc));
+		rc = h_user_hash(r, "new_password", pw, phc, sizeof(phc));
 	if (rc == PGS_OK)
 		rc = user_set_password(&r->app->db, r->a, u.id, phc);
 	sodium_memzero(phc, sizeof(phc));

@@ -196,14 +196,14 @@ route_check_access(struct req *r)
 		 * messages): a request without a valid session is anonymous. */
 		if (r->sid == NULL)
 			return PGS_OK;
-		rc = auth_request(r);
+		rc = h_user_auth(r);
 		return rc == PGS_NOTFOUND ? PGS_OK : rc;
 	}
 	if (acc == ACC_RUNS)
 		acc = ACC_AUTH;
 	if (acc == ACC_PUBLIC)
 		return PGS_OK;
-	rc = auth_request(r);
+	rc = h_user_auth(r);
 	if (rc != PGS_OK && rc != PGS_NOTFOUND)
 		return rc;
 	if (!r->authed) {

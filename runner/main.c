@@ -504,7 +504,7 @@ pool_fence(struct lease *ls, struct worker *w, int nw, int unstarted)
 /* Runs the claims on at most conc persistent workers; false when the
  * session holding their locks was lost (the runs were then stopped). */
 static bool
-run_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
+runner_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
     struct claim_held *held)
 {
 	struct worker	*w;
@@ -568,7 +568,7 @@ run_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
 
 /* --run / --query: the one run, executed here (job_run_now). */
 static int
-run_one(struct runner *r, struct db *db, const struct opts *o,
+runner_one(struct runner *r, struct db *db, const struct opts *o,
     struct arena *a)
 {
 	struct job_now	 n = { o->query_id, o->run_id, stdout, false };
@@ -641,8 +641,8 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 		log_err("tick_failed", "rc=%s %s", rc_name(rc), db_error(db));
 	/* Execute what was claimed even after a failure: those runs are
 	 * recorded as running and their slots are ours, while the session
-	 * holding their locks lives (run_pool). */
-	if (!run_pool(r, db, &l, conc, &held) && rc == PGS_OK)
+	 * holding their locks lives (runner_pool). */
+	if (!runner_pool(r, db, &l, conc, &held) && rc == PGS_OK)
 		rc = PGS_DB;
 	if (rc == PGS_OK && !g_stop)
 		rc = run_store_prune(db, a, r->conf->runs_keep_days,
@@ -744,7 +744,7 @@ main(int argc, char **argv)
 		r.cache = NULL;
 		r.lock_db = NULL;
 		if (o.run_id != 0 || o.query_id != 0)
-			ex = run_one(&r, &db, &o, &a);
+			ex = runner_one(&r, &db, &o, &a);
 		else
 			ex = tick(&r, &db, o.concurrency > 0 ? o.concurrency :
 			    conf.runner_concurrency, &a);
