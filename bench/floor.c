@@ -35,7 +35,7 @@ static PGresult *
 exec(PGconn *c, const char *sql, int n, const char *const *p,
     ExecStatusType status)
 {
-	PGresult	*res;
+	PGresult *res;
 
 	res = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(res) != status)
@@ -50,10 +50,9 @@ exec(PGconn *c, const char *sql, int n, const char *const *p,
  * PGRES_POLLING_OK for the end.
  */
 static PostgresPollingStatusType
-drive(PGconn *c, PostgresPollingStatusType st,
-    PostgresPollingStatusType until)
+drive(PGconn *c, PostgresPollingStatusType st, PostgresPollingStatusType until)
 {
-	struct pollfd	 pfd;
+	struct pollfd pfd;
 
 	while (st != until && st != PGRES_POLLING_OK) {
 		if (st == PGRES_POLLING_FAILED)
@@ -78,13 +77,13 @@ main(int argc, char **argv)
 	    "SELECT b.df_json::text FROM query_run r JOIN query_run_blob b"
 	    " ON b.run_id = r.id WHERE r.query_id = $1 ORDER BY r.id DESC"
 	    " LIMIT 1";
-	const char	*keys[] = { "host", "port", "dbname", "user",
-	    "sslmode", "gssencmode", NULL };
-	const char	*vals[7], *p[1];
+	const char *keys[] = { "host", "port", "dbname", "user", "sslmode",
+		"gssencmode", NULL };
+	const char *vals[7], *p[1];
 	PostgresPollingStatusType st;
-	PGconn		*meta, *src;
-	PGresult	*job, *doc, *res;
-	long		 bytes = 0;
+	PGconn			 *meta, *src;
+	PGresult		 *job, *doc, *res;
+	long			  bytes = 0;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: floor META-CONNINFO JOB-ID\n");

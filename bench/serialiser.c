@@ -16,17 +16,17 @@
 #include "buf.h"
 #include "result.h"
 
-#define ROWS	100000
-#define COLS	7
+#define ROWS 100000
+#define COLS 7
 
-static char	*vals[ROWS][COLS];
-static int	 lens[ROWS][COLS];
+static char *vals[ROWS][COLS];
+static int   lens[ROWS][COLS];
 
 static void
 prepare(const char *ffmt, double fstep)
 {
-	char	 tmp[128];
-	int	 r;
+	char tmp[128];
+	int  r;
 
 	for (r = 0; r < ROWS; r++) {
 		snprintf(tmp, sizeof(tmp), "%d", r * 7919);
@@ -38,18 +38,19 @@ prepare(const char *ffmt, double fstep)
 		snprintf(tmp, sizeof(tmp), "%d.%02d", r, r % 100);
 		free(vals[r][2]);
 		vals[r][2] = strdup(tmp);
-		snprintf(tmp, sizeof(tmp), "customer \"%d\" of région %d",
-		    r, r % 17);
+		snprintf(tmp, sizeof(tmp), "customer \"%d\" of région %d", r,
+		    r % 17);
 		free(vals[r][3]);
 		vals[r][3] = strdup(tmp);
-		snprintf(tmp, sizeof(tmp), "2024-%02d-%02d %02d:%02d:%02d.%06d+00",
-		    1 + r % 12, 1 + r % 28, r % 24, r % 60, r % 59, r % 999999);
+		snprintf(tmp, sizeof(tmp),
+		    "2024-%02d-%02d %02d:%02d:%02d.%06d+00", 1 + r % 12,
+		    1 + r % 28, r % 24, r % 60, r % 59, r % 999999);
 		free(vals[r][4]);
 		vals[r][4] = strdup(tmp);
 		free(vals[r][5]);
 		vals[r][5] = strdup(r % 3 ? "t" : "f");
-		snprintf(tmp, sizeof(tmp), "{\"id\": %d, \"tags\": [\"a\", \"b\"]}",
-		    r);
+		snprintf(tmp, sizeof(tmp),
+		    "{\"id\": %d, \"tags\": [\"a\", \"b\"]}", r);
 		free(vals[r][6]);
 		vals[r][6] = strdup(tmp);
 		for (int c = 0; c < COLS; c++)
@@ -60,14 +61,14 @@ prepare(const char *ffmt, double fstep)
 static double
 run(size_t *bytes)
 {
-	static const char	*names[COLS] = { "id", "score", "amount",
-				    "label", "seen", "active", "meta" };
-	static const unsigned	 oids[COLS] = { 20, 701, 1700, 25, 1184, 16,
-				    3802 };
-	struct timespec		 t0, t1;
-	struct result		*rs;
-	struct buf		 out = BUF_INIT;
-	int			 r;
+	static const char    *names[COLS] = { "id", "score", "amount", "label",
+		   "seen", "active", "meta" };
+	static const unsigned oids[COLS] = { 20, 701, 1700, 25, 1184, 16,
+		3802 };
+	struct timespec	      t0, t1;
+	struct result	     *rs;
+	struct buf	      out = BUF_INIT;
+	int		      r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rs = rs_new(COLS, names, oids, ROWS, (size_t)1 << 30);
@@ -86,9 +87,9 @@ run(size_t *bytes)
 static void
 bench(const char *label, const char *ffmt, double fstep)
 {
-	double	 best = 1e9, t;
-	size_t	 bytes = 0;
-	int	 i;
+	double best = 1e9, t;
+	size_t bytes = 0;
+	int    i;
 
 	prepare(ffmt, fstep);
 	for (i = 0; i < 5; i++) {

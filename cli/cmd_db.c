@@ -16,11 +16,15 @@ cmd_db_grant_fail(struct cli *c, enum pgs_rc rc, const char *msg)
 	case PGS_INVALID:
 		return cli_fail(EX_DATAERR, "%s: %s", c->path, msg);
 	case PGS_DENIED:
-		return cli_fail(EX_NOPERM, "%s: %s: run it as the owner, with "
-		    "the PG_DSN_APP of db migrate", c->path, msg);
+		return cli_fail(EX_NOPERM,
+		    "%s: %s: run it as the owner, with "
+		    "the PG_DSN_APP of db migrate",
+		    c->path, msg);
 	case PGS_DB:
-		return cli_fail(EX_UNAVAILABLE, "%s: database unavailable: "
-		    "%s", c->path, msg);
+		return cli_fail(EX_UNAVAILABLE,
+		    "%s: database unavailable: "
+		    "%s",
+		    c->path, msg);
 	default:
 		return cli_fail(EX_SOFTWARE, "%s: %s", c->path, msg);
 	}
@@ -29,10 +33,10 @@ cmd_db_grant_fail(struct cli *c, enum pgs_rc rc, const char *msg)
 static int
 cmd_db_migrate(struct cli *c, int argc, char **argv)
 {
-	const char	*api, *runner;
-	char		 msg[512];
-	enum pgs_rc	 rc;
-	int		 ex, applied;
+	const char *api, *runner;
+	char	    msg[512];
+	enum pgs_rc rc;
+	int	    ex, applied;
 
 	ex = cli_parse(c, argc, argv, NULL, NULL, 0, NULL);
 	if (ex == 0)
@@ -63,20 +67,21 @@ cmd_db_migrate(struct cli *c, int argc, char **argv)
 static int
 cmd_db_grant(struct cli *c, int argc, char **argv)
 {
-	const char	*api = NULL, *runner = NULL;
-	const struct cli_opt opts[] = {
-		{ "api", true, &api, NULL }, { "runner", true, &runner, NULL },
-		{ NULL, 0, 0, 0 } };
-	char		 msg[512];
-	enum pgs_rc	 rc;
-	int		 ex;
+	const char	    *api = NULL, *runner = NULL;
+	const struct cli_opt opts[] = { { "api", true, &api, NULL },
+		{ "runner", true, &runner, NULL }, { NULL, 0, 0, 0 } };
+	char		     msg[512];
+	enum pgs_rc	     rc;
+	int		     ex;
 
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
 	if (ex != 0)
 		return ex;
 	if (api == NULL || *api == '\0' || runner == NULL || *runner == '\0')
-		return cli_fail(EX_USAGE, "%s: give both --api ROLE and "
-		    "--runner ROLE (see --help)", c->path);
+		return cli_fail(EX_USAGE,
+		    "%s: give both --api ROLE and "
+		    "--runner ROLE (see --help)",
+		    c->path);
 	ex = cli_connect(c, true);
 	if (ex != 0)
 		return ex;
@@ -84,16 +89,17 @@ cmd_db_grant(struct cli *c, int argc, char **argv)
 	if (rc != PGS_OK)
 		return cmd_db_grant_fail(c, rc, msg);
 	printf("granted: API role %s, runner role %s (applied again by every "
-	    "db migrate)\n", api, runner);
+	       "db migrate)\n",
+	    api, runner);
 	return 0;
 }
 
 static int
 cmd_db_status(struct cli *c, int argc, char **argv)
 {
-	char		 msg[256];
-	enum pgs_rc	 rc;
-	int		 ex;
+	char	    msg[256];
+	enum pgs_rc rc;
+	int	    ex;
 
 	ex = cli_parse(c, argc, argv, NULL, NULL, 0, NULL);
 	if (ex == 0)
@@ -111,11 +117,14 @@ cmd_db_status(struct cli *c, int argc, char **argv)
 }
 
 static const struct cli_cmd db_cmds[] = {
-	{ "migrate", cmd_db_migrate, "apply the missing schema migrations "
-	    "(safe to run twice, or from two hosts at once)", NULL },
+	{ "migrate", cmd_db_migrate,
+	    "apply the missing schema migrations "
+	    "(safe to run twice, or from two hosts at once)",
+	    NULL },
 	{ "status", cmd_db_status, "check that the schema is up to date",
 	    NULL },
-	{ "grant", cmd_db_grant, "give the API and the runner their own "
+	{ "grant", cmd_db_grant,
+	    "give the API and the runner their own "
 	    "roles, with only the privileges each needs (run as the owner)",
 	    "  --api ROLE             role of pgsched-fcgi (required): reads, "
 	    "manages users,\n"
@@ -140,7 +149,7 @@ cmd_db(struct cli *c, int argc, char **argv)
 static int
 config_check_cmd(struct cli *c, int argc, char **argv)
 {
-	int	 ex;
+	int ex;
 
 	ex = cli_parse(c, argc, argv, NULL, NULL, 0, NULL);
 	if (ex != 0)
@@ -151,8 +160,10 @@ config_check_cmd(struct cli *c, int argc, char **argv)
 }
 
 static const struct cli_cmd config_cmds[] = {
-	{ "check", config_check_cmd, "print the effective settings (secrets "
-	    "masked) and check them", NULL },
+	{ "check", config_check_cmd,
+	    "print the effective settings (secrets "
+	    "masked) and check them",
+	    NULL },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -40,30 +40,36 @@
 static int
 keys_gen(struct cli *c, int argc, char **argv)
 {
-	const char	*pub = c->conf.public_key_path;
-	const char	*priv = c->conf.private_key_path;
-	bool		 force = false;
+	const char	    *pub = c->conf.public_key_path;
+	const char	    *priv = c->conf.private_key_path;
+	bool		     force = false;
 	const struct cli_opt opts[] = { { "public", true, &pub, NULL },
 		{ "private", true, &priv, NULL },
 		{ "force", false, NULL, &force }, { NULL, 0, 0, 0 } };
-	char		 err[512];
-	enum pgs_rc	 rc;
-	int		 ex;
+	char		     err[512];
+	enum pgs_rc	     rc;
+	int		     ex;
 
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
 	if (ex != 0)
 		return ex;
 	if (pub == NULL || *pub == '\0')
-		return cli_fail(EX_USAGE, "%s: --public is required "
-		    "(PUBLIC_KEY_B64_PATH is not set)", c->path);
+		return cli_fail(EX_USAGE,
+		    "%s: --public is required "
+		    "(PUBLIC_KEY_B64_PATH is not set)",
+		    c->path);
 	if (priv == NULL || *priv == '\0')
-		return cli_fail(EX_USAGE, "%s: --private is required "
-		    "(APP_PRIVATE_KEY_B64_PATH is not set)", c->path);
+		return cli_fail(EX_USAGE,
+		    "%s: --private is required "
+		    "(APP_PRIVATE_KEY_B64_PATH is not set)",
+		    c->path);
 	rc = secret_keygen(pub, priv, force, err, sizeof(err));
 	if (rc == PGS_CONFLICT)
-		return cli_fail(EX_CANTCREAT, "%s: %s; passwords sealed with "
+		return cli_fail(EX_CANTCREAT,
+		    "%s: %s; passwords sealed with "
 		    "the old key could no longer be opened (to change keys "
-		    "use 'keys rotate')", c->path, err);
+		    "use 'keys rotate')",
+		    c->path, err);
 	if (rc != PGS_OK)
 		return cli_fail(EX_CANTCREAT, "%s: %s", c->path, err);
 	printf("wrote public key %s and private key %s (mode 0600)\n", pub,
@@ -75,8 +81,8 @@ keys_gen(struct cli *c, int argc, char **argv)
 static int
 rotate_next_keys(struct cli *c, struct cred_keys *k)
 {
-	const char	*npub, *npriv;
-	char		 err[512];
+	const char *npub, *npriv;
+	char	    err[512];
 
 	npub = cred_next_path(&c->arena, c->conf.public_key_path);
 	npriv = cred_next_path(&c->arena, c->conf.private_key_path);
@@ -110,11 +116,11 @@ static bool
 rotate_one(struct cli *c, const struct cred_keys *k, struct source *s,
     struct rot_row *row)
 {
-	char		 err[256];
-	unsigned char	*enc;
-	size_t		 len;
-	enum pgs_rc	 rc;
-	int		 attempt;
+	char	       err[256];
+	unsigned char *enc;
+	size_t	       len;
+	enum pgs_rc    rc;
+	int	       attempt;
 
 	for (attempt = 0; attempt < 2; attempt++) {
 		row->old_v = s->key_version;
@@ -122,13 +128,14 @@ rotate_one(struct cli *c, const struct cred_keys *k, struct source *s,
 		    sizeof(err));
 		if (rc == PGS_INVALID) {
 			row->decrypt = "FAILED: neither the current nor the "
-			    "next key opens its password";
+				       "next key opens its password";
 			return false;
 		}
 		if (rc == PGS_OK && enc == NULL) {
 			row->old_v = attempt == 0 ? 0 : row->old_v;
 			row->new_v = s->key_version;
-			row->decrypt = attempt == 0 ? "already rotated" :
+			row->decrypt = attempt == 0 ?
+			    "already rotated" :
 			    "rotated (by another process)";
 			return true;
 		}
@@ -144,14 +151,15 @@ rotate_one(struct cli *c, const struct cred_keys *k, struct source *s,
 		if (rc != PGS_CONFLICT)
 			break;
 		/* Changed meanwhile: read it again and retry once. */
-		rc = source_get(&c->db, &c->arena, arena_printf(&c->arena,
-		    "%ld", s->id), NULL, s);
+		rc = source_get(&c->db, &c->arena,
+		    arena_printf(&c->arena, "%ld", s->id), NULL, s);
 		if (rc != PGS_OK)
 			break;
 	}
-	row->decrypt = arena_printf(&c->arena, "FAILED: %s", rc ==
-	    PGS_CONFLICT ? "changed twice during the rotation" :
-	    rc == PGS_INTERNAL ? err : db_error(&c->db));
+	row->decrypt = arena_printf(&c->arena, "FAILED: %s",
+	    rc == PGS_CONFLICT	   ? "changed twice during the rotation" :
+		rc == PGS_INTERNAL ? err :
+				     db_error(&c->db));
 	return false;
 }
 
@@ -177,19 +185,19 @@ rotate_test(struct cli *c, const struct cred_keys *k, const struct source *s,
 	if (row->conn_ok)
 		row->connect = arena_printf(&c->arena, "ok (%ld ms)",
 		    (long)((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000));
+			(t1.tv_nsec - t0.tv_nsec) / 1000000));
 	else
 		row->connect = arena_printf(&c->arena, "FAILED: %s", err);
 }
 
 /* Steps 3 and 4 over every source; fills *rows, returns the failures. */
 static int
-rotate_sources(struct cli *c, const struct cred_keys *k,
-    struct source_list *l, struct rot_row **rows, int *oldver)
+rotate_sources(struct cli *c, const struct cred_keys *k, struct source_list *l,
+    struct rot_row **rows, int *oldver)
 {
-	struct rot_row	*r;
-	enum pgs_rc	 rc;
-	int		 i, failed = 0;
+	struct rot_row *r;
+	enum pgs_rc	rc;
+	int		i, failed = 0;
 
 	rc = source_list(&c->db, &c->arena, l);
 	if (rc != PGS_OK)
@@ -221,9 +229,9 @@ static int
 keys_final_pass(struct cli *c, const struct cred_keys *k)
 {
 	struct source_list l;
-	struct rot_row	 row;
-	enum pgs_rc	 rc;
-	int		 i, ex = 0;
+	struct rot_row	   row;
+	enum pgs_rc	   rc;
+	int		   i, ex = 0;
 
 	rc = source_list(&c->db, &c->arena, &l);
 	if (rc != PGS_OK)
@@ -235,7 +243,8 @@ keys_final_pass(struct cli *c, const struct cred_keys *k)
 			    l.items[i].name, row.decrypt);
 		else if (row.old_v != 0)
 			printf("%s was sealed for the old key during the "
-			    "rotation: resealed\n", l.items[i].name);
+			       "rotation: resealed\n",
+			    l.items[i].name);
 	}
 	return ex;
 }
@@ -243,8 +252,8 @@ keys_final_pass(struct cli *c, const struct cred_keys *k)
 static void
 rotate_report(const struct source_list *l, const struct rot_row *rows)
 {
-	char	 ver[48];
-	int	 i;
+	char ver[48];
+	int  i;
 
 	printf("%-24s %-9s %-40s %s\n", "SOURCE", "VERSION", "DECRYPT",
 	    "CONNECT");
@@ -266,37 +275,41 @@ static int
 rotate_outcome(struct cli *c, const struct source_list *l,
     const struct rot_row *rows, int failed, const char *kept)
 {
-	int	 i, conn_failed = 0;
+	int i, conn_failed = 0;
 
 	rotate_report(l, rows);
 	if (failed > 0)
-		return cli_fail(EX_DATAERR, "%s: %d data source%s could not be "
+		return cli_fail(EX_DATAERR,
+		    "%s: %d data source%s could not be "
 		    "rotated; the keys were not switched and every other "
 		    "source works with either key: fix or remove %s, then run "
-		    "'keys rotate' again", c->path, failed, failed == 1 ? "" :
-		    "s", failed == 1 ? "it" : "them");
+		    "'keys rotate' again",
+		    c->path, failed, failed == 1 ? "" : "s",
+		    failed == 1 ? "it" : "them");
 	for (i = 0; i < l->n; i++)
 		conn_failed += !rows[i].conn_ok;
 	printf("keys rotated: %d data source%s under the new key; the old "
-	    "private key is kept as %s\n", l->n, l->n == 1 ? "" : "s", kept);
+	       "private key is kept as %s\n",
+	    l->n, l->n == 1 ? "" : "s", kept);
 	if (conn_failed > 0)
-		cli_warn("%s: the connection test failed for %d data "
+		cli_warn(
+		    "%s: the connection test failed for %d data "
 		    "source%s (only a warning: their passwords are rotated; "
-		    "check them with 'pgsched-admin dsn test')", c->path,
-		    conn_failed, conn_failed == 1 ? "" : "s");
+		    "check them with 'pgsched-admin dsn test')",
+		    c->path, conn_failed, conn_failed == 1 ? "" : "s");
 	return 0;
 }
 
 static int
 keys_rotate(struct cli *c, int argc, char **argv)
 {
-	const char	*dir = "./backups", *kept = NULL;
+	const char	    *dir = "./backups", *kept = NULL;
 	const struct cli_opt opts[] = { { "backup-dir", true, &dir, NULL },
 		{ NULL, 0, 0, 0 } };
-	struct cred_keys k;
-	struct source_list l;
-	struct rot_row	*rows = NULL;
-	int		 ex, failed, oldver = 0;
+	struct cred_keys     k;
+	struct source_list   l;
+	struct rot_row	    *rows = NULL;
+	int		     ex, failed, oldver = 0;
 
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
 	if (ex == 0)
@@ -332,7 +345,8 @@ static const struct cli_cmd keys_cmds[] = {
 	    "APP_PRIVATE_KEY_B64_PATH)\n"
 	    "  --force                replace existing files (sealed "
 	    "passwords are then lost)\n" },
-	{ "rotate", keys_rotate, "back up the metadata database, re-seal "
+	{ "rotate", keys_rotate,
+	    "back up the metadata database, re-seal "
 	    "every data-source password with a new key pair, test, switch",
 	    "  --backup-dir DIR       where the pg_dump backup goes (default "
 	    "./backups)\n" },

@@ -11,26 +11,31 @@
 static int
 logs_prune(struct cli *c, int argc, char **argv)
 {
-	enum pgs_rc	 rc;
-	int		 ex;
+	enum pgs_rc rc;
+	int	    ex;
 
 	ex = cli_parse(c, argc, argv, NULL, NULL, 0, NULL);
 	if (ex != 0)
 		return ex;
 	rc = log_prune(&c->conf, time(NULL), stdout);
 	if (rc == PGS_CONFLICT)
-		return cli_fail(EX_TEMPFAIL, "%s: another process is pruning "
-		    "%s; try again later", c->path, c->conf.log_dir);
+		return cli_fail(EX_TEMPFAIL,
+		    "%s: another process is pruning "
+		    "%s; try again later",
+		    c->path, c->conf.log_dir);
 	if (rc != PGS_OK)
-		return cli_fail(EX_IOERR, "%s: some files in %s could not be "
-		    "handled (see the lines above)", c->path,
-		    c->conf.log_dir);
+		return cli_fail(EX_IOERR,
+		    "%s: some files in %s could not be "
+		    "handled (see the lines above)",
+		    c->path, c->conf.log_dir);
 	return 0;
 }
 
 static const struct cli_cmd logs_cmds[] = {
-	{ "prune", logs_prune, "gzip log files older than GZIP_AFTER_DAYS and "
-	    "delete those older than KEEP_DAYS", NULL },
+	{ "prune", logs_prune,
+	    "gzip log files older than GZIP_AFTER_DAYS and "
+	    "delete those older than KEEP_DAYS",
+	    NULL },
 	{ NULL, NULL, NULL, NULL }
 };
 

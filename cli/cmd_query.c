@@ -20,25 +20,27 @@
 int
 queries_lookup(struct cli *c, const char *who, struct query *q)
 {
-	enum pgs_rc	 rc = PGS_NOTFOUND;
-	long		 id;
+	enum pgs_rc rc = PGS_NOTFOUND;
+	long	    id;
 
 	if (num_parse(who, 1, 2147483647, &id))
 		rc = query_get(&c->db, &c->arena, who, NULL, q);
 	if (rc == PGS_NOTFOUND)
 		rc = query_get(&c->db, &c->arena, NULL, who, q);
 	if (rc == PGS_NOTFOUND)
-		return cli_fail(EX_DATAERR, "%s: unknown query '%s' (see "
-		    "'pgsched-admin queries list')", c->path, who);
+		return cli_fail(EX_DATAERR,
+		    "%s: unknown query '%s' (see "
+		    "'pgsched-admin queries list')",
+		    c->path, who);
 	return cli_db_fail(c, rc, c->path);
 }
 
 /* The options of queries add, as given: text[f] is the option of
  * setting f of the rules' table; the rest only this door has. */
 struct cmd_query_add {
-	const char	*text[QF_COUNT];
-	const char	*sql_file, *source;
-	bool		 enabled, disabled;
+	const char *text[QF_COUNT];
+	const char *sql_file, *source;
+	bool	    enabled, disabled;
 };
 
 /* Reads the SQL of --sql-file (- for stdin) into an arena string, at most
@@ -47,11 +49,11 @@ static int
 cmd_query_read_sql(struct cli *c, const char *path, const char **out)
 {
 	const struct query_setting *t = &query_rules_table()[QF_SQL_TEXT];
-	struct buf	 b = BUF_INIT;
-	char		 chunk[8192];
-	FILE		*fp;
-	size_t		 n;
-	int		 ex = 0;
+	struct buf		    b = BUF_INIT;
+	char			    chunk[8192];
+	FILE			   *fp;
+	size_t			    n;
+	int			    ex = 0;
 
 	fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	if (fp == NULL)
@@ -67,8 +69,10 @@ cmd_query_read_sql(struct cli *c, const char *path, const char **out)
 		ex = cli_fail(EX_IOERR, "%s: --sql-file %s: read error",
 		    c->path, path);
 	else if (memchr(b.data != NULL ? b.data : "", '\0', b.len) != NULL)
-		ex = cli_fail(EX_DATAERR, "%s: --sql-file %s: holds a NUL "
-		    "byte", c->path, path);
+		ex = cli_fail(EX_DATAERR,
+		    "%s: --sql-file %s: holds a NUL "
+		    "byte",
+		    c->path, path);
 	if (fp != stdin)
 		fclose(fp);
 	if (ex == 0)
@@ -89,14 +93,20 @@ cmd_query_add_usage(struct cli *c, struct cmd_query_add *o)
 		return cli_fail(EX_USAGE, "%s: --data-source is required",
 		    c->path);
 	if (o->text[QF_SCHEDULE_TYPE] == NULL)
-		return cli_fail(EX_USAGE, "%s: --schedule-type is required "
-		    "(cron or interval)", c->path);
+		return cli_fail(EX_USAGE,
+		    "%s: --schedule-type is required "
+		    "(cron or interval)",
+		    c->path);
 	if (o->enabled && o->disabled)
-		return cli_fail(EX_USAGE, "%s: give --enabled or --disabled, "
-		    "not both", c->path);
+		return cli_fail(EX_USAGE,
+		    "%s: give --enabled or --disabled, "
+		    "not both",
+		    c->path);
 	if ((o->text[QF_SQL_TEXT] == NULL) == (o->sql_file == NULL))
-		return cli_fail(EX_USAGE, "%s: give the SQL with --sql or "
-		    "--sql-file (one of them)", c->path);
+		return cli_fail(EX_USAGE,
+		    "%s: give the SQL with --sql or "
+		    "--sql-file (one of them)",
+		    c->path);
 	if (o->sql_file != NULL)
 		return cmd_query_read_sql(c, o->sql_file,
 		    &o->text[QF_SQL_TEXT]);
@@ -109,9 +119,9 @@ static const char *
 cmd_query_option(struct cli *c, const struct cmd_query_add *o,
     enum query_field f)
 {
-	const char	*opt = query_rules_table()[f].option;
-	const char	*v = o->text[f];
-	size_t		 i;
+	const char *opt = query_rules_table()[f].option;
+	const char *v = o->text[f];
+	size_t	    i;
 
 	if (f == QF_SQL_TEXT && o->sql_file != NULL)
 		return arena_printf(&c->arena, "--sql-file %s", o->sql_file);
@@ -129,15 +139,16 @@ static int
 cmd_query_add_errors(struct cli *c, const struct cmd_query_add *o,
     const struct query_errors *e)
 {
-	struct buf	 b = BUF_INIT;
+	struct buf		    b = BUF_INIT;
 	const struct query_setting *s;
-	int		 i;
+	int			    i;
 
 	for (i = 0; i < e->n; i++) {
 		s = query_rules_find(e->items[i].field);
 		buf_printf(&b, "%s%s: %s", i > 0 ? "; " : "",
-		    cmd_query_option(c, o, (enum query_field)(s -
-		    query_rules_table())), e->items[i].message);
+		    cmd_query_option(c, o,
+			(enum query_field)(s - query_rules_table())),
+		    e->items[i].message);
 	}
 	cli_fail(EX_DATAERR, "%s: %s", c->path, b.data);
 	buf_free(&b);
@@ -151,10 +162,10 @@ cmd_query_add_check(struct cli *c, const struct cmd_query_add *o,
     struct query *q)
 {
 	const struct query_setting *t = query_rules_table();
-	struct query_input	 in;
-	struct query_errors	 e;
-	long			 v;
-	int			 i;
+	struct query_input	    in;
+	struct query_errors	    e;
+	long			    v;
+	int			    i;
 
 	memset(&in, 0, sizeof(in));
 	for (i = 0; i < QF_COUNT; i++) {
@@ -162,8 +173,8 @@ cmd_query_add_check(struct cli *c, const struct cmd_query_add *o,
 			continue;
 		in.v[i].given = QUERY_VALUE;
 		in.v[i].text = o->text[i];
-		if (t[i].kind == QUERY_INT && !num_parse(o->text[i],
-		    LONG_MIN, LONG_MAX, &v))
+		if (t[i].kind == QUERY_INT &&
+		    !num_parse(o->text[i], LONG_MIN, LONG_MAX, &v))
 			in.v[i].given = QUERY_BADTYPE;
 		else if (t[i].kind == QUERY_INT)
 			in.v[i].num = v;
@@ -175,7 +186,7 @@ cmd_query_add_check(struct cli *c, const struct cmd_query_add *o,
 	q->enabled = !o->disabled;
 	query_rules_errors_init(&e, &c->arena);
 	if (query_rules_apply(&in, true, c->conf.default_query_interval, q,
-	    &e) != PGS_OK)
+		&e) != PGS_OK)
 		return cmd_query_add_errors(c, o, &e);
 	return 0;
 }
@@ -184,14 +195,16 @@ cmd_query_add_check(struct cli *c, const struct cmd_query_add *o,
 static int
 cmd_query_add_save(struct cli *c, struct query *q)
 {
-	struct query	 saved;
-	enum pgs_rc	 rc;
-	long		 id;
+	struct query saved;
+	enum pgs_rc  rc;
+	long	     id;
 
 	rc = query_create(&c->db, &c->arena, q, &id);
 	if (rc == PGS_CONFLICT)
-		return cli_fail(EX_DATAERR, "%s: a query named '%s' already "
-		    "exists", c->path, q->name);
+		return cli_fail(EX_DATAERR,
+		    "%s: a query named '%s' already "
+		    "exists",
+		    c->path, q->name);
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);
 	rc = query_get(&c->db, &c->arena, arena_printf(&c->arena, "%ld", id),
@@ -206,23 +219,22 @@ cmd_query_add_save(struct cli *c, struct query *q)
 
 /* The options of queries add: one per setting of the rules' table, then
  * those only this door has, then the end of the list. */
-#define CMD_QUERY_ADD_OPTS	(QF_COUNT + 5)
+#define CMD_QUERY_ADD_OPTS (QF_COUNT + 5)
 
 /* Fills opts (CMD_QUERY_ADD_OPTS entries) to set the members of o. */
 static void
 cmd_query_add_opts(struct cmd_query_add *o, struct cli_opt *opts)
 {
 	const struct query_setting *t = query_rules_table();
-	const struct cli_opt own[] = {
-		{ "sql-file", true, &o->sql_file, NULL },
+	const struct cli_opt own[] = { { "sql-file", true, &o->sql_file, NULL },
 		{ "data-source", true, &o->source, NULL },
 		{ "enabled", false, NULL, &o->enabled },
 		{ "disabled", false, NULL, &o->disabled }, { NULL, 0, 0, 0 } };
-	int	 i;
+	int		     i;
 
 	for (i = 0; i < QF_COUNT; i++)
-		opts[i] = (struct cli_opt){ t[i].option, true, &o->text[i],
-		    NULL };
+		opts[i] =
+		    (struct cli_opt){ t[i].option, true, &o->text[i], NULL };
 	memcpy(opts + QF_COUNT, own, sizeof(own));
 }
 
@@ -230,10 +242,10 @@ static int
 cmd_query_add(struct cli *c, int argc, char **argv)
 {
 	struct cmd_query_add o;
-	struct cli_opt	 opts[CMD_QUERY_ADD_OPTS];
-	struct source	 s;
-	struct query	 q;
-	int		 ex;
+	struct cli_opt	     opts[CMD_QUERY_ADD_OPTS];
+	struct source	     s;
+	struct query	     q;
+	int		     ex;
 
 	memset(&o, 0, sizeof(o));
 	cmd_query_add_opts(&o, opts);
@@ -255,29 +267,32 @@ cmd_query_add(struct cli *c, int argc, char **argv)
 static int
 cmd_query_list(struct cli *c, int argc, char **argv)
 {
-	bool		 en = false, dis = false;
-	const char	*limit_s = "500", *offset_s = "0";
-	struct query_filter f = { NULL, -1, 0, 0, 0 };
-	const struct cli_opt opts[] = {
-		{ "enabled", false, NULL, &en },
+	bool		     en = false, dis = false;
+	const char	    *limit_s = "500", *offset_s = "0";
+	struct query_filter  f = { NULL, -1, 0, 0, 0 };
+	const struct cli_opt opts[] = { { "enabled", false, NULL, &en },
 		{ "disabled", false, NULL, &dis }, { "q", true, &f.q, NULL },
 		{ "limit", true, &limit_s, NULL },
 		{ "offset", true, &offset_s, NULL }, { NULL, 0, 0, 0 } };
-	struct query_list l;
-	enum pgs_rc	 rc;
-	long		 limit, offset;
-	int		 ex;
+	struct query_list    l;
+	enum pgs_rc	     rc;
+	long		     limit, offset;
+	int		     ex;
 
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
 	if (ex != 0)
 		return ex;
 	if (en && dis)
-		return cli_fail(EX_USAGE, "%s: give --enabled or --disabled, "
-		    "not both", c->path);
+		return cli_fail(EX_USAGE,
+		    "%s: give --enabled or --disabled, "
+		    "not both",
+		    c->path);
 	if (!num_parse(limit_s, 1, 100000, &limit) ||
 	    !num_parse(offset_s, 0, 2147483647, &offset))
-		return cli_fail(EX_USAGE, "%s: --limit is 1..100000 and "
-		    "--offset >= 0", c->path);
+		return cli_fail(EX_USAGE,
+		    "%s: --limit is 1..100000 and "
+		    "--offset >= 0",
+		    c->path);
 	f.enabled = en ? 1 : dis ? 0 : -1;
 	f.limit = (int)limit;
 	f.offset = (int)offset;
@@ -296,11 +311,11 @@ cmd_query_list(struct cli *c, int argc, char **argv)
 
 /* Parses "VERB QUERY" with options, connects, looks the query up. */
 static int
-queries_target(struct cli *c, int argc, char **argv,
-    const struct cli_opt *opts, struct query *q)
+queries_target(struct cli *c, int argc, char **argv, const struct cli_opt *opts,
+    struct query *q)
 {
-	const char	*who;
-	int		 ex;
+	const char *who;
+	int	    ex;
 
 	ex = cli_target(c, argc, argv, opts, "query", &who);
 	if (ex != 0)
@@ -311,15 +326,15 @@ queries_target(struct cli *c, int argc, char **argv,
 static int
 cmd_query_show(struct cli *c, int argc, char **argv)
 {
-	struct query	 q;
-	int		 ex;
+	struct query q;
+	int	     ex;
 
 	ex = queries_target(c, argc, argv, NULL, &q);
 	if (ex != 0)
 		return ex;
 	if (c->json)
-		cli_print_json(shape_query_detail(&q,
-		    c->conf.default_query_interval));
+		cli_print_json(
+		    shape_query_detail(&q, c->conf.default_query_interval));
 	else
 		qtable_print_query(&q);
 	return 0;
@@ -328,17 +343,17 @@ cmd_query_show(struct cli *c, int argc, char **argv)
 static int
 queries_enable_cmd(struct cli *c, int argc, char **argv, bool enable)
 {
-	struct query	 q;
-	enum pgs_rc	 rc;
-	int		 ex;
+	struct query q;
+	enum pgs_rc  rc;
+	int	     ex;
 
 	ex = queries_target(c, argc, argv, NULL, &q);
 	if (ex != 0)
 		return ex;
 	rc = query_set_enabled(&c->db, &c->arena, q.id, enable);
 	if (rc == PGS_OK)
-		rc = query_get(&c->db, &c->arena, arena_printf(&c->arena,
-		    "%ld", q.id), NULL, &q);
+		rc = query_get(&c->db, &c->arena,
+		    arena_printf(&c->arena, "%ld", q.id), NULL, &q);
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);
 	if (enable)
@@ -364,21 +379,23 @@ queries_disable(struct cli *c, int argc, char **argv)
 static int
 queries_rm(struct cli *c, int argc, char **argv)
 {
-	bool		 force = false;
+	bool		     force = false;
 	const struct cli_opt opts[] = { { "force", false, NULL, &force },
 		{ NULL, 0, 0, 0 } };
-	struct query	 q;
-	enum pgs_rc	 rc;
-	int		 ex;
+	struct query	     q;
+	enum pgs_rc	     rc;
+	int		     ex;
 
 	ex = queries_target(c, argc, argv, opts, &q);
 	if (ex != 0)
 		return ex;
 	rc = query_delete(&c->db, &c->arena, q.id, force);
 	if (rc == PGS_CONFLICT)
-		return cli_fail(EX_DATAERR, "%s: query '%s' has %ld run%s "
-		    "(--force deletes them too)", c->path, q.name,
-		    q.total_runs, q.total_runs == 1 ? "" : "s");
+		return cli_fail(EX_DATAERR,
+		    "%s: query '%s' has %ld run%s "
+		    "(--force deletes them too)",
+		    c->path, q.name, q.total_runs,
+		    q.total_runs == 1 ? "" : "s");
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);
 	printf("deleted query %s\n", q.name);
@@ -408,24 +425,28 @@ queries_test_fail(struct cli *c, const struct query *q, enum pgs_rc rc,
 static int
 cmd_query_check_sql(struct cli *c, const struct query *q)
 {
-	struct query_errors	 e;
-	enum pgs_rc		 rc;
+	struct query_errors e;
+	enum pgs_rc	    rc;
 
 	query_rules_errors_init(&e, &c->arena);
 	rc = query_rules_sql(&e, "sql_text", q->sql_text);
 	if (rc == PGS_INVALID)
-		return cli_fail(EX_DATAERR, "%s: the SQL of %s is not "
-		    "accepted: %s", c->path, q->name, e.items[0].message);
+		return cli_fail(EX_DATAERR,
+		    "%s: the SQL of %s is not "
+		    "accepted: %s",
+		    c->path, q->name, e.items[0].message);
 	if (rc != PGS_OK)
-		return cli_fail(EX_SOFTWARE, "%s: the SQL of %s cannot be "
-		    "checked", c->path, q->name);
+		return cli_fail(EX_SOFTWARE,
+		    "%s: the SQL of %s cannot be "
+		    "checked",
+		    c->path, q->name);
 	return 0;
 }
 
 /* Connects to q's source and runs it; 0 or an exit code. */
 static int
-queries_dry_run(struct cli *c, const struct query *q,
-    const struct exec_opts *o, struct result **rs, long *ms)
+queries_dry_run(struct cli *c, const struct query *q, const struct exec_opts *o,
+    struct result **rs, long *ms)
 {
 	struct cred_keys k;
 	struct source	 s;
@@ -436,8 +457,8 @@ queries_dry_run(struct cli *c, const struct query *q,
 
 	ex = cmd_query_check_sql(c, q);
 	if (ex == 0)
-		ex = dsn_lookup(c, "data source", arena_printf(&c->arena, "%ld",
-		    q->data_source_id), &s);
+		ex = dsn_lookup(c, "data source",
+		    arena_printf(&c->arena, "%ld", q->data_source_id), &s);
 	if (ex == 0)
 		ex = dsn_keys(c, true, &k);
 	if (ex != 0)
@@ -448,8 +469,7 @@ queries_dry_run(struct cli *c, const struct query *q,
 		return cli_fail(EX_DATAERR, "%s: %s: data source %s: %s",
 		    c->path, q->name, s.name, err);
 	if (rc == PGS_OK)
-		rc = exec_query(conn, q->sql_text, o, rs, ms, err,
-		    sizeof(err));
+		rc = exec_query(conn, q->sql_text, o, rs, ms, err, sizeof(err));
 	PQfinish(conn);
 	if (rc != PGS_OK)
 		return queries_test_fail(c, q, rc, err);
@@ -459,14 +479,14 @@ queries_dry_run(struct cli *c, const struct query *q,
 static int
 queries_test(struct cli *c, int argc, char **argv)
 {
-	const char	*limit_s = "10", *tmo_s = NULL;
+	const char	    *limit_s = "10", *tmo_s = NULL;
 	const struct cli_opt opts[] = { { "limit", true, &limit_s, NULL },
 		{ "timeout-ms", true, &tmo_s, NULL }, { NULL, 0, 0, 0 } };
-	struct exec_opts o;
-	struct result	*rs = NULL;
-	struct query	 q;
-	long		 limit, tmo = 0, ms;
-	int		 ex;
+	struct exec_opts     o;
+	struct result	    *rs = NULL;
+	struct query	     q;
+	long		     limit, tmo = 0, ms;
+	int		     ex;
 
 	ex = queries_target(c, argc, argv, opts, &q);
 	if (ex != 0)
@@ -475,8 +495,10 @@ queries_test(struct cli *c, int argc, char **argv)
 		return cli_fail(EX_USAGE, "%s: --limit '%s' is not 1..1000",
 		    c->path, limit_s);
 	if (tmo_s != NULL && !num_parse(tmo_s, 100, 86400000, &tmo))
-		return cli_fail(EX_USAGE, "%s: --timeout-ms '%s' is not "
-		    "100..86400000", c->path, tmo_s);
+		return cli_fail(EX_USAGE,
+		    "%s: --timeout-ms '%s' is not "
+		    "100..86400000",
+		    c->path, tmo_s);
 	dsn_exec_opts(c, tmo > 0 ? (int)tmo : q.timeout_ms, (size_t)limit, &o);
 	ex = queries_dry_run(c, &q, &o, &rs, &ms);
 	if (ex != 0)
@@ -519,10 +541,14 @@ static const struct cli_cmd query_cmds[] = {
 	    "  --enabled | --disabled only those\n"
 	    "  --q TEXT               name or title containing TEXT\n"
 	    "  --limit N, --offset N  paging (default 500, 0)\n" },
-	{ "show", cmd_query_show, "show one query with its schedule and "
-	    "statistics", NULL },
-	{ "enable", queries_enable, "enable a query (next run computed from "
-	    "now)", NULL },
+	{ "show", cmd_query_show,
+	    "show one query with its schedule and "
+	    "statistics",
+	    NULL },
+	{ "enable", queries_enable,
+	    "enable a query (next run computed from "
+	    "now)",
+	    NULL },
 	{ "disable", queries_disable, "disable a query", NULL },
 	{ "run", queries_run, "run a query now (a manual run, recorded)",
 	    NULL },

@@ -21,11 +21,12 @@ cmd_query_run_fail(struct cli *c, struct db *db, const struct query *q,
     const struct job_now *n, enum pgs_rc rc)
 {
 	if (rc == PGS_CONFLICT && !n->claimed)
-		return cli_fail(EX_TEMPFAIL, "%s: %s already has a manual run "
+		return cli_fail(EX_TEMPFAIL,
+		    "%s: %s already has a manual run "
 		    "queued or running (run %ld): wait for it to end",
 		    c->path, q->name, n->run_id);
 	if (rc == PGS_DENIED)
-		return EX_TEMPFAIL;	/* lock_lost said why */
+		return EX_TEMPFAIL; /* lock_lost said why */
 	/* cli_db_fail words the rest from the error of c->db. */
 	snprintf(c->db.errmsg, sizeof(c->db.errmsg), "%s", db_error(db));
 	return cli_db_fail(c, rc, c->path);
@@ -41,13 +42,13 @@ cmd_query_run_fail(struct cli *c, struct db *db, const struct query *q,
 static int
 cmd_query_run_now(struct cli *c, const struct query *q, struct job_now *n)
 {
-	volatile sig_atomic_t	 stop = 0;
-	struct cred_keys	 keys;
-	struct runner		 r;
-	struct db		 db;
-	char			 host[256], err[512];
-	enum pgs_rc		 rc;
-	int			 ex = 0;
+	volatile sig_atomic_t stop = 0;
+	struct cred_keys      keys;
+	struct runner	      r;
+	struct db	      db;
+	char		      host[256], err[512];
+	enum pgs_rc	      rc;
+	int		      ex = 0;
 
 	if (cred_load(&c->conf, true, &keys, err, sizeof(err)) != PGS_OK)
 		return cli_fail(EX_CONFIG, "%s", err);
@@ -56,8 +57,10 @@ cmd_query_run_now(struct cli *c, const struct query *q, struct job_now *n)
 	    c->conf.runner_net_timeout_s);
 	if (rc != PGS_OK) {
 		cred_free(&keys);
-		return cli_fail(EX_UNAVAILABLE, "cannot connect to the metadata"
-		    " database: %s", db_error(&db));
+		return cli_fail(EX_UNAVAILABLE,
+		    "cannot connect to the metadata"
+		    " database: %s",
+		    db_error(&db));
 	}
 	db.default_interval_s = c->conf.default_query_interval;
 	if (gethostname(host, sizeof(host)) != 0)
@@ -81,12 +84,12 @@ cmd_query_run_now(struct cli *c, const struct query *q, struct job_now *n)
 int
 queries_run(struct cli *c, int argc, char **argv)
 {
-	const char		*who;
-	struct job_now		 n;
-	struct query		 q;
-	struct run		 run;
-	enum pgs_rc		 rc;
-	int			 ex;
+	const char    *who;
+	struct job_now n;
+	struct query   q;
+	struct run     run;
+	enum pgs_rc    rc;
+	int	       ex;
 
 	ex = cli_target(c, argc, argv, NULL, "query", &who);
 	if (ex == 0)
@@ -97,8 +100,9 @@ queries_run(struct cli *c, int argc, char **argv)
 		return ex;
 	if (!n.claimed) {
 		printf("run %ld queued: the query is running elsewhere, or "
-		    "a scheduled slot of it is due and runs first; a runner "
-		    "tick starts it\n", n.run_id);
+		       "a scheduled slot of it is due and runs first; a runner "
+		       "tick starts it\n",
+		    n.run_id);
 		return 0;
 	}
 	rc = run_get(&c->db, &c->arena, n.run_id, false, &run);

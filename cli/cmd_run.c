@@ -37,8 +37,8 @@ static void
 cmd_run_print_list(const struct run_list *l)
 {
 	const struct run *r;
-	char		 ms[24], rows[24];
-	int		 i;
+	char		  ms[24], rows[24];
+	int		  i;
 
 	printf("%-8s %-27s %-27s %-8s %9s %7s %-9s %s\n", "ID", "SCHEDULED_AT",
 	    "STARTED_AT", "STATUS", "MS", "ROWS", "TRIGGER", "ERROR");
@@ -60,37 +60,39 @@ cmd_run_print_list(const struct run_list *l)
 static int
 cmd_run_list(struct cli *c, int argc, char **argv)
 {
-	const char	*who = NULL, *limit_s = "20", *before_s = NULL;
-	const char	*after_s = NULL;
-	struct run_filter f;
-	const struct cli_opt opts[] = {
-		{ "query", true, &who, NULL },
+	const char	    *who = NULL, *limit_s = "20", *before_s = NULL;
+	const char	    *after_s = NULL;
+	struct run_filter    f;
+	const struct cli_opt opts[] = { { "query", true, &who, NULL },
 		{ "status", true, &f.status, NULL },
 		{ "limit", true, &limit_s, NULL },
 		{ "before", true, &before_s, NULL },
 		{ "after", true, &after_s, NULL },
 		{ "start", true, &f.start, NULL },
 		{ "end", true, &f.end, NULL }, { NULL, 0, 0, 0 } };
-	struct run_list	 l;
-	struct query	 q;
-	enum pgs_rc	 rc;
-	long		 limit;
-	int		 ex;
+	struct run_list	     l;
+	struct query	     q;
+	enum pgs_rc	     rc;
+	long		     limit;
+	int		     ex;
 
 	memset(&f, 0, sizeof(f));
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
 	if (ex != 0)
 		return ex;
 	if (who == NULL)
-		return cli_fail(EX_USAGE, "%s: --query is required (a query "
-		    "name or id)", c->path);
+		return cli_fail(EX_USAGE,
+		    "%s: --query is required (a query "
+		    "name or id)",
+		    c->path);
 	if (!num_parse(limit_s, 1, RUN_LIST_MAX, &limit))
 		return cli_fail(EX_USAGE, "%s: --limit '%s' is not 1..%d",
 		    c->path, limit_s, RUN_LIST_MAX);
 	if (f.status != NULL && !run_status_valid(f.status))
-		return cli_fail(EX_USAGE, "%s: --status '%s' is not one of "
-		    "queued, running, success, error, skipped", c->path,
-		    f.status);
+		return cli_fail(EX_USAGE,
+		    "%s: --status '%s' is not one of "
+		    "queued, running, success, error, skipped",
+		    c->path, f.status);
 	f.limit = (int)limit;
 	ex = cmd_run_id_opt(c, "before", before_s, &f.before);
 	if (ex == 0)
@@ -118,15 +120,16 @@ cmd_run_list(struct cli *c, int argc, char **argv)
 static void
 cmd_run_print(const struct run *r)
 {
-	char	 b1[24], b2[24];
+	char b1[24], b2[24];
 
 	printf("id:                %ld\nquery_id:          %ld\n"
-	    "status:            %s\ntriggered_by:      %s\n"
-	    "scheduled_at:      %s\njob_timezone:      %s\n"
-	    "queued_at:         %s\nrun_started_at:    %s\n"
-	    "run_finished_at:   %s\nduration_ms:       %s\n"
-	    "rows_returned:     %s\n", r->id, r->query_id, r->status,
-	    r->triggered_by, r->scheduled_at ? r->scheduled_at : "-",
+	       "status:            %s\ntriggered_by:      %s\n"
+	       "scheduled_at:      %s\njob_timezone:      %s\n"
+	       "queued_at:         %s\nrun_started_at:    %s\n"
+	       "run_finished_at:   %s\nduration_ms:       %s\n"
+	       "rows_returned:     %s\n",
+	    r->id, r->query_id, r->status, r->triggered_by,
+	    r->scheduled_at ? r->scheduled_at : "-",
 	    r->job_timezone ? r->job_timezone : "-",
 	    r->queued_at ? r->queued_at : "-",
 	    r->run_started_at ? r->run_started_at : "-",
@@ -146,7 +149,8 @@ cmd_run_print(const struct run *r)
 		printf("error_message:     %s\n", r->error_message);
 	if (r->has_blob)
 		printf("result:            %s rows, %s bytes%s (show it with "
-		    "--result)\n", cmd_run_num(b1, sizeof(b1), r->row_count, -1),
+		       "--result)\n",
+		    cmd_run_num(b1, sizeof(b1), r->row_count, -1),
 		    cmd_run_num(b2, sizeof(b2), r->byte_size, -1),
 		    r->truncated ? ", truncated" : "");
 	else
@@ -156,21 +160,22 @@ cmd_run_print(const struct run *r)
 static int
 cmd_run_show(struct cli *c, int argc, char **argv)
 {
-	bool		 result = false;
+	bool		     result = false;
 	const struct cli_opt opts[] = { { "result", false, NULL, &result },
 		{ NULL, 0, 0, 0 } };
-	const char	*pos[1] = { NULL };
-	struct run	 r;
-	enum pgs_rc	 rc;
-	cJSON		*o;
-	long		 id;
-	int		 ex, n;
+	const char	    *pos[1] = { NULL };
+	struct run	     r;
+	enum pgs_rc	     rc;
+	cJSON		    *o;
+	long		     id;
+	int		     ex, n;
 
 	ex = cli_parse(c, argc, argv, opts, pos, 1, &n);
 	if (ex != 0)
 		return ex;
 	if (n != 1)
-		return cli_fail(EX_USAGE, "%s: which run? give its id", c->path);
+		return cli_fail(EX_USAGE, "%s: which run? give its id",
+		    c->path);
 	if (!num_parse(pos[0], 1, 2147483647, &id))
 		return cli_fail(EX_USAGE, "%s: '%s' is not a run id", c->path,
 		    pos[0]);

@@ -14,7 +14,7 @@
 static int
 schedule_time(struct cli *c, const char *opt, const char *s, int64_t *t)
 {
-	char	 err[128];
+	char err[128];
 
 	if (isotime_parse(s, t, NULL, err, sizeof(err)) != PGS_OK)
 		return cli_fail(EX_USAGE, "%s: --%s '%s': %s", c->path, opt, s,
@@ -27,23 +27,27 @@ static int
 schedule_print(struct cli *c, const struct sched *s, int64_t anchor,
     int64_t from, long count)
 {
-	char		 line[SCHED_LINE_MAX];
-	int64_t		 t = from, next;
-	unsigned	 flags;
-	enum pgs_rc	 rc;
-	long		 i;
+	char	    line[SCHED_LINE_MAX];
+	int64_t	    t = from, next;
+	unsigned    flags;
+	enum pgs_rc rc;
+	long	    i;
 
 	for (i = 0; i < count; i++) {
 		rc = sched_next(s, anchor, t, &next, &flags);
 		if (rc == PGS_NOTFOUND) {
 			if (i == 0)
-				return cli_fail(EX_DATAERR, "%s: the schedule "
-				    "never fires after --from", c->path);
+				return cli_fail(EX_DATAERR,
+				    "%s: the schedule "
+				    "never fires after --from",
+				    c->path);
 			break;
 		}
 		if (rc != PGS_OK)
-			return cli_fail(EX_DATAERR, "%s: --from is outside "
-			    "years 1..9999", c->path);
+			return cli_fail(EX_DATAERR,
+			    "%s: --from is outside "
+			    "years 1..9999",
+			    c->path);
 		rc = sched_describe_line(s, next, flags, line, sizeof(line));
 		if (rc != PGS_OK)
 			return cli_fail(EX_SOFTWARE, "%s: line too long",
@@ -57,28 +61,32 @@ schedule_print(struct cli *c, const struct sched *s, int64_t anchor,
 static int
 schedule_next(struct cli *c, int argc, char **argv)
 {
-	const char	*type = NULL, *expr = NULL, *tz = "UTC", *from_s = NULL;
-	const char	*count_s = "10", *anchor_s = NULL;
-	const struct cli_opt opts[] = {
-		{ "type", true, &type, NULL }, { "expr", true, &expr, NULL },
-		{ "tz", true, &tz, NULL }, { "from", true, &from_s, NULL },
+	const char *type = NULL, *expr = NULL, *tz = "UTC", *from_s = NULL;
+	const char *count_s = "10", *anchor_s = NULL;
+	const struct cli_opt opts[] = { { "type", true, &type, NULL },
+		{ "expr", true, &expr, NULL }, { "tz", true, &tz, NULL },
+		{ "from", true, &from_s, NULL },
 		{ "count", true, &count_s, NULL },
 		{ "anchor", true, &anchor_s, NULL }, { NULL, 0, 0, 0 } };
-	struct sched	*s = NULL;
-	char		 err[256];
-	int64_t		 from, anchor;
-	long		 count;
-	int		 ex;
+	struct sched	    *s = NULL;
+	char		     err[256];
+	int64_t		     from, anchor;
+	long		     count;
+	int		     ex;
 
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
 	if (ex != 0)
 		return ex;
 	if (type == NULL)
-		return cli_fail(EX_USAGE, "%s: --type is required (cron or "
-		    "interval)", c->path);
+		return cli_fail(EX_USAGE,
+		    "%s: --type is required (cron or "
+		    "interval)",
+		    c->path);
 	if (strcmp(type, "cron") != 0 && strcmp(type, "interval") != 0)
-		return cli_fail(EX_USAGE, "%s: --type '%s' is not cron or "
-		    "interval", c->path, type);
+		return cli_fail(EX_USAGE,
+		    "%s: --type '%s' is not cron or "
+		    "interval",
+		    c->path, type);
 	if (expr == NULL && strcmp(type, "cron") == 0)
 		return cli_fail(EX_USAGE, "%s: --expr is required", c->path);
 	if (!num_parse(count_s, 1, 1000, &count))
@@ -92,10 +100,12 @@ schedule_next(struct cli *c, int argc, char **argv)
 		ex = schedule_time(c, "anchor", anchor_s, &anchor);
 	if (ex != 0)
 		return ex;
-	if (sched_parse(type, expr, tz, c->conf.default_query_interval, &s,
-	    err, sizeof(err)) != PGS_OK)
-		return cli_fail(EX_DATAERR, "%s: --expr '%s' (--type %s, --tz "
-		    "%s): %s", c->path, expr ? expr : "", type, tz, err);
+	if (sched_parse(type, expr, tz, c->conf.default_query_interval, &s, err,
+		sizeof(err)) != PGS_OK)
+		return cli_fail(EX_DATAERR,
+		    "%s: --expr '%s' (--type %s, --tz "
+		    "%s): %s",
+		    c->path, expr ? expr : "", type, tz, err);
 	ex = schedule_print(c, s, anchor, from, count);
 	sched_free(s);
 	return ex;

@@ -17,14 +17,14 @@
 static int
 cmd_user_pepper(struct cli *c, unsigned char *pepper, size_t *len)
 {
-	char	 err[256];
-	int	 ex;
+	char err[256];
+	int  ex;
 
 	ex = cli_require(c, "ARGON2_SECRET_KEY_B64");
 	if (ex != 0)
 		return ex;
 	if (auth_pepper_decode(c->conf.argon2_secret_b64, pepper, len, err,
-	    sizeof(err)) != PGS_OK)
+		sizeof(err)) != PGS_OK)
 		return cli_fail(EX_CONFIG, "%s", err);
 	return 0;
 }
@@ -34,18 +34,19 @@ cmd_user_pepper(struct cli *c, unsigned char *pepper, size_t *len)
 static int
 cmd_user_roles(struct cli *c, const char *list, const char **roles, int *n)
 {
-	char	*copy, *tok, *save;
-	int	 i;
+	char *copy, *tok, *save;
+	int   i;
 
 	*n = 0;
 	copy = arena_strdup(&c->arena, list);
 	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
-	    tok = strtok_r(NULL, ", ", &save)) {
+	     tok = strtok_r(NULL, ", ", &save)) {
 		if (role_parse(tok) == ROLE_NONE ||
 		    !conf_list_has(c->conf.allowed_roles, tok))
-			return cli_fail(EX_DATAERR, "%s: unknown role '%s' "
-			    "(allowed: %s)", c->path, tok,
-			    c->conf.allowed_roles);
+			return cli_fail(EX_DATAERR,
+			    "%s: unknown role '%s' "
+			    "(allowed: %s)",
+			    c->path, tok, c->conf.allowed_roles);
 		for (i = 0; i < *n && strcmp(roles[i], tok) != 0; i++)
 			;
 		if (i == *n && *n < 3)
@@ -61,10 +62,10 @@ static int
 cmd_user_new_hash(struct cli *c, const char *file, const char *inline_pw,
     char *phc, size_t phclen)
 {
-	unsigned char	 pepper[AUTH_PEPPER_MAX];
-	char		 pw[AUTH_PW_MAX_BYTES + 2], err[256];
-	size_t		 plen;
-	int		 ex;
+	unsigned char pepper[AUTH_PEPPER_MAX];
+	char	      pw[AUTH_PW_MAX_BYTES + 2], err[256];
+	size_t	      plen;
+	int	      ex;
 
 	ex = cmd_user_pepper(c, pepper, &plen);
 	if (ex != 0)
@@ -73,8 +74,8 @@ cmd_user_new_hash(struct cli *c, const char *file, const char *inline_pw,
 	    sizeof(pw));
 	if (ex == 0 && auth_password_check(pw, err, sizeof(err)) != PGS_OK)
 		ex = cli_fail(EX_DATAERR, "%s: %s", c->path, err);
-	if (ex == 0 && auth_password_hash(pepper, plen, pw, phc, phclen) !=
-	    PGS_OK)
+	if (ex == 0 &&
+	    auth_password_hash(pepper, plen, pw, phc, phclen) != PGS_OK)
 		ex = cli_fail(EX_SOFTWARE, "%s: hashing failed", c->path);
 	sodium_memzero(pw, sizeof(pw));
 	sodium_memzero(pepper, sizeof(pepper));
@@ -85,9 +86,9 @@ cmd_user_new_hash(struct cli *c, const char *file, const char *inline_pw,
 static int
 cmd_user_lookup(struct cli *c, const char *who, struct user *u)
 {
-	enum pgs_rc	 rc;
-	long		 id;
-	bool		 numeric = num_parse(who, 1, 2147483647, &id);
+	enum pgs_rc rc;
+	long	    id;
+	bool	    numeric = num_parse(who, 1, 2147483647, &id);
 
 	rc = user_get(&c->db, &c->arena, numeric ? who : NULL,
 	    numeric ? NULL : who, u);
@@ -99,11 +100,12 @@ cmd_user_lookup(struct cli *c, const char *who, struct user *u)
 static void
 cmd_user_print(const struct user *u)
 {
-	int	 i;
+	int i;
 
 	printf("id:         %ld\nemail:      %s\nname:       %s\n"
-	    "active:     %s\nroles:      ", u->id, u->email,
-	    u->name ? u->name : "", u->is_active ? "yes" : "no");
+	       "active:     %s\nroles:      ",
+	    u->id, u->email, u->name ? u->name : "",
+	    u->is_active ? "yes" : "no");
 	for (i = 0; i < u->nroles; i++)
 		printf("%s%s", i ? "," : "", u->roles[i]);
 	printf("\ncreated_at: %s\nupdated_at: %s\n", u->created_at,
@@ -113,17 +115,17 @@ cmd_user_print(const struct user *u)
 static int
 users_add(struct cli *c, int argc, char **argv)
 {
-	const char	*email = NULL, *name = NULL, *roles_s = "viewer";
-	const char	*pwfile = NULL, *pw = NULL, *roles[3];
-	const struct cli_opt opts[] = {
-		{ "email", true, &email, NULL }, { "name", true, &name, NULL },
+	const char	    *email = NULL, *name = NULL, *roles_s = "viewer";
+	const char	    *pwfile = NULL, *pw = NULL, *roles[3];
+	const struct cli_opt opts[] = { { "email", true, &email, NULL },
+		{ "name", true, &name, NULL },
 		{ "roles", true, &roles_s, NULL },
 		{ "password", true, &pw, NULL },
 		{ "password-file", true, &pwfile, NULL }, { NULL, 0, 0, 0 } };
-	char		 phc[AUTH_PHC_MAX];
-	enum pgs_rc	 rc;
-	long		 id;
-	int		 ex, nroles;
+	char		     phc[AUTH_PHC_MAX];
+	enum pgs_rc	     rc;
+	long		     id;
+	int		     ex, nroles;
 
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
 	if (ex != 0)
@@ -143,8 +145,10 @@ users_add(struct cli *c, int argc, char **argv)
 	rc = user_create(&c->db, &c->arena, email, name, phc, roles, nroles,
 	    &id);
 	if (rc == PGS_CONFLICT)
-		return cli_fail(EX_DATAERR, "%s: a user with e-mail '%s' "
-		    "already exists", c->path, email);
+		return cli_fail(EX_DATAERR,
+		    "%s: a user with e-mail '%s' "
+		    "already exists",
+		    c->path, email);
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);
 	printf("created user %ld (%s)\n", id, email);
@@ -154,21 +158,23 @@ users_add(struct cli *c, int argc, char **argv)
 static int
 cmd_user_list(struct cli *c, int argc, char **argv)
 {
-	const char	*limit_s = "500", *offset_s = "0";
+	const char	    *limit_s = "500", *offset_s = "0";
 	const struct cli_opt opts[] = { { "limit", true, &limit_s, NULL },
 		{ "offset", true, &offset_s, NULL }, { NULL, 0, 0, 0 } };
-	struct user_list l;
-	enum pgs_rc	 rc;
-	long		 limit, offset;
-	int		 ex, i, j;
+	struct user_list     l;
+	enum pgs_rc	     rc;
+	long		     limit, offset;
+	int		     ex, i, j;
 
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
 	if (ex != 0)
 		return ex;
 	if (!num_parse(limit_s, 1, 100000, &limit) ||
 	    !num_parse(offset_s, 0, 2147483647, &offset))
-		return cli_fail(EX_USAGE, "%s: --limit is 1..100000 and "
-		    "--offset >= 0", c->path);
+		return cli_fail(EX_USAGE,
+		    "%s: --limit is 1..100000 and "
+		    "--offset >= 0",
+		    c->path);
 	ex = cli_connect(c, true);
 	if (ex != 0)
 		return ex;
@@ -192,11 +198,11 @@ cmd_user_list(struct cli *c, int argc, char **argv)
 
 /* Parses "VERB USER" with extra options; connects; looks the user up. */
 static int
-users_target(struct cli *c, int argc, char **argv,
-    const struct cli_opt *opts, struct user *u)
+users_target(struct cli *c, int argc, char **argv, const struct cli_opt *opts,
+    struct user *u)
 {
-	const char	*who;
-	int		 ex;
+	const char *who;
+	int	    ex;
 
 	ex = cli_target(c, argc, argv, opts, "user (e-mail)", &who);
 	if (ex != 0)
@@ -207,8 +213,8 @@ users_target(struct cli *c, int argc, char **argv,
 static int
 cmd_user_show(struct cli *c, int argc, char **argv)
 {
-	struct user	 u;
-	int		 ex;
+	struct user u;
+	int	    ex;
 
 	ex = users_target(c, argc, argv, NULL, &u);
 	if (ex != 0)
@@ -223,13 +229,13 @@ cmd_user_show(struct cli *c, int argc, char **argv)
 static int
 users_passwd(struct cli *c, int argc, char **argv)
 {
-	const char	*pwfile = NULL, *pw = NULL;
+	const char	    *pwfile = NULL, *pw = NULL;
 	const struct cli_opt opts[] = { { "password", true, &pw, NULL },
 		{ "password-file", true, &pwfile, NULL }, { NULL, 0, 0, 0 } };
-	char		 phc[AUTH_PHC_MAX];
-	struct user	 u;
-	enum pgs_rc	 rc;
-	int		 ex;
+	char		     phc[AUTH_PHC_MAX];
+	struct user	     u;
+	enum pgs_rc	     rc;
+	int		     ex;
 
 	ex = users_target(c, argc, argv, opts, &u);
 	if (ex == 0)
@@ -239,8 +245,7 @@ users_passwd(struct cli *c, int argc, char **argv)
 	rc = user_set_password(&c->db, &c->arena, u.id, phc);
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);
-	printf("password of %s changed; their sessions are revoked\n",
-	    u.email);
+	printf("password of %s changed; their sessions are revoked\n", u.email);
 	return 0;
 }
 
@@ -248,9 +253,9 @@ users_passwd(struct cli *c, int argc, char **argv)
 static int
 users_keep_admin(struct cli *c, const struct user *u)
 {
-	enum pgs_rc	 rc;
-	long		 others;
-	int		 i;
+	enum pgs_rc rc;
+	long	    others;
+	int	    i;
 
 	for (i = 0; i < u->nroles; i++)
 		if (strcmp(u->roles[i], "admin") == 0)
@@ -269,12 +274,12 @@ users_keep_admin(struct cli *c, const struct user *u)
 static int
 users_roles(struct cli *c, int argc, char **argv)
 {
-	const char	*set = NULL, *roles[3];
+	const char	    *set = NULL, *roles[3];
 	const struct cli_opt opts[] = { { "set", true, &set, NULL },
 		{ NULL, 0, 0, 0 } };
-	struct user	 u;
-	enum pgs_rc	 rc;
-	int		 ex, n, i;
+	struct user	     u;
+	enum pgs_rc	     rc;
+	int		     ex, n, i;
 
 	ex = users_target(c, argc, argv, opts, &u);
 	if (ex != 0)
@@ -301,9 +306,9 @@ users_roles(struct cli *c, int argc, char **argv)
 static int
 users_active(struct cli *c, int argc, char **argv, bool active)
 {
-	struct user	 u;
-	enum pgs_rc	 rc;
-	int		 ex;
+	struct user u;
+	enum pgs_rc rc;
+	int	    ex;
 
 	ex = users_target(c, argc, argv, NULL, &u);
 	if (ex == 0 && !active)
@@ -313,8 +318,8 @@ users_active(struct cli *c, int argc, char **argv, bool active)
 	rc = user_set_active(&c->db, &c->arena, u.id, active);
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);
-	printf("%s %s\n", u.email, active ? "enabled" :
-	    "disabled; their sessions are revoked");
+	printf("%s %s\n", u.email,
+	    active ? "enabled" : "disabled; their sessions are revoked");
 	return 0;
 }
 
@@ -333,9 +338,9 @@ users_enable(struct cli *c, int argc, char **argv)
 static int
 users_rm(struct cli *c, int argc, char **argv)
 {
-	struct user	 u;
-	enum pgs_rc	 rc;
-	int		 ex;
+	struct user u;
+	enum pgs_rc rc;
+	int	    ex;
 
 	ex = users_target(c, argc, argv, NULL, &u);
 	if (ex == 0)
@@ -371,8 +376,7 @@ static const struct cli_cmd user_cmds[] = {
 	    "  --set LIST             replace the roles by LIST\n" },
 	{ "disable", users_disable, "disable a user (revokes sessions)", NULL },
 	{ "enable", users_enable, "enable a disabled user", NULL },
-	{ "rm", users_rm, "delete a user", NULL },
-	{ NULL, NULL, NULL, NULL }
+	{ "rm", users_rm, "delete a user", NULL }, { NULL, NULL, NULL, NULL }
 };
 
 int

@@ -12,12 +12,12 @@
 
 /* One line of the rotation report. */
 struct rot_row {
-	const char	*name;
-	int		 old_v;		/* 0 when it was rotated before */
-	int		 new_v;		/* 0 when not rotated */
-	const char	*decrypt;
-	const char	*connect;
-	bool		 conn_ok;
+	const char *name;
+	int	    old_v; /* 0 when it was rotated before */
+	int	    new_v; /* 0 when not rotated */
+	const char *decrypt;
+	const char *connect;
+	bool	    conn_ok;
 };
 
 /*
@@ -28,7 +28,7 @@ struct rot_row {
  * The DSN reaches pg_dump through its environment, never its arguments.
  * Returns 0, or an exit code after one line (pg_dump's own reason).
  */
-int	 keys_backup(struct cli *c, const char *dir);
+int keys_backup(struct cli *c, const char *dir);
 /*
  * Switches the key files: keeps the current private key as
  * "<priv>.v<N>" (N = oldver, or the next free number) and its public key
@@ -36,7 +36,7 @@ int	 keys_backup(struct cli *c, const char *dir);
  * private key.  *kept gets the kept private key's path (arena-owned).
  * Returns 0, or an exit code after one line.
  */
-int	 keys_install(struct cli *c, const struct cred_keys *k, int oldver,
-	    const char **kept);
+int keys_install(struct cli *c, const struct cred_keys *k, int oldver,
+    const char **kept);
 
 #endif

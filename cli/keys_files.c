@@ -30,8 +30,8 @@
 static bool
 keys_dsn_env(const char *dsn)
 {
-	PQconninfoOption	*opts, *o;
-	char			*err = NULL, msg[256], *norm;
+	PQconninfoOption *opts, *o;
+	char		 *err = NULL, msg[256], *norm;
 
 	norm = db_normalize_dsn(dsn, msg, sizeof(msg));
 	if (norm == NULL)
@@ -53,9 +53,9 @@ keys_dsn_env(const char *dsn)
 static pid_t
 keys_spawn_dump(const char *dsn, const char *path, int errw)
 {
-	const char	*argv[] = { "pg_dump", "--format=custom",
-	    "--no-password", "--file", path, NULL };
-	pid_t		 pid;
+	const char *argv[] = { "pg_dump", "--format=custom", "--no-password",
+		"--file", path, NULL };
+	pid_t	    pid;
 
 	/* proc_exec cannot say why an exec failed: say it here. */
 	if (access(PG_DUMP_PATH, X_OK) != 0) {
@@ -79,9 +79,9 @@ keys_spawn_dump(const char *dsn, const char *path, int errw)
 static void
 keys_read_err(int fd, char *msg, size_t n)
 {
-	char	 chunk[512];
-	size_t	 len = 0;
-	ssize_t	 r;
+	char	chunk[512];
+	size_t	len = 0;
+	ssize_t r;
 
 	msg[0] = '\0';
 	while ((r = read(fd, chunk, sizeof(chunk))) > 0 ||
@@ -104,14 +104,14 @@ keys_read_err(int fd, char *msg, size_t n)
 static char *
 keys_dump_name(struct cli *c, const char *dir, int64_t us)
 {
-	char		 stamp[32];
-	time_t		 sec = (time_t)(us / 1000000);
-	struct tm	 tm;
+	char	  stamp[32];
+	time_t	  sec = (time_t)(us / 1000000);
+	struct tm tm;
 
 	gmtime_r(&sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-	return arena_printf(&c->arena, "%s/pgsched-%s.%06ldZ.dump", dir,
-	    stamp, (long)(us % 1000000));
+	return arena_printf(&c->arena, "%s/pgsched-%s.%06ldZ.dump", dir, stamp,
+	    (long)(us % 1000000));
 }
 
 /*
@@ -125,9 +125,9 @@ keys_dump_name(struct cli *c, const char *dir, int64_t us)
 static int
 keys_dump_file(struct cli *c, const char *dir, char **path)
 {
-	struct timespec	 ts;
-	int64_t		 us;
-	int		 fd, tries;
+	struct timespec ts;
+	int64_t		us;
+	int		fd, tries;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return cli_fail(EX_CANTCREAT, "%s: --backup-dir %s: %s",
@@ -136,8 +136,7 @@ keys_dump_file(struct cli *c, const char *dir, char **path)
 	us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	for (tries = 0; tries < 1000; tries++, us++) {
 		*path = keys_dump_name(c, dir, us);
-		fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0600);
+		fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd != -1) {
 			close(fd);
 			return 0;
@@ -152,9 +151,9 @@ keys_dump_file(struct cli *c, const char *dir, char **path)
 int
 keys_backup(struct cli *c, const char *dir)
 {
-	char	*path = NULL, msg[512];
-	int	 ex, fds[2], status;
-	pid_t	 pid;
+	char *path = NULL, msg[512];
+	int   ex, fds[2], status;
+	pid_t pid;
 
 	ex = keys_dump_file(c, dir, &path);
 	if (ex != 0)
@@ -174,9 +173,10 @@ keys_backup(struct cli *c, const char *dir)
 		return 0;
 	}
 	unlink(path);
-	return cli_fail(EX_UNAVAILABLE, "%s: backup with pg_dump failed, "
-	    "nothing was rotated: %s", c->path, msg[0] ? msg :
-	    "pg_dump did not finish");
+	return cli_fail(EX_UNAVAILABLE,
+	    "%s: backup with pg_dump failed, "
+	    "nothing was rotated: %s",
+	    c->path, msg[0] ? msg : "pg_dump did not finish");
 }
 
 /* Writes pk in base64 to path (mode 0644) through a temporary file. */
@@ -184,8 +184,8 @@ static int
 keys_write_pub(struct cli *c, const char *path,
     const unsigned char pk[SECRET_KEY_BYTES])
 {
-	char	 b64[64], *tmp;
-	int	 fd, ok;
+	char b64[64], *tmp;
+	int  fd, ok;
 
 	if (b64_encode(pk, SECRET_KEY_BYTES, b64, sizeof(b64), B64_STD) !=
 	    PGS_OK)
@@ -210,7 +210,7 @@ keys_write_pub(struct cli *c, const char *path,
 static const char *
 keys_dir(struct cli *c, const char *path)
 {
-	const char	*slash = strrchr(path, '/');
+	const char *slash = strrchr(path, '/');
 
 	if (slash == NULL)
 		return ".";
@@ -223,8 +223,8 @@ keys_dir(struct cli *c, const char *path)
 static int
 keys_sync_dir(struct cli *c, const char *path)
 {
-	const char	*dir = keys_dir(c, path);
-	int		 fd, r;
+	const char *dir = keys_dir(c, path);
+	int	    fd, r;
 
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	r = fd == -1 ? -1 : fsync(fd);
@@ -240,9 +240,9 @@ keys_sync_dir(struct cli *c, const char *path)
 static bool
 keys_same_file(const char *a, const char *b)
 {
-	char	 x[512], y[512];
-	FILE	*fa, *fb;
-	size_t	 na = 0, nb = 0;
+	char   x[512], y[512];
+	FILE  *fa, *fb;
+	size_t na = 0, nb = 0;
 
 	fa = fopen(a, "r");
 	fb = fopen(b, "r");
@@ -261,13 +261,13 @@ keys_same_file(const char *a, const char *b)
 static int
 keys_keep_old(struct cli *c, int n, const char **out)
 {
-	const char	*priv = c->conf.private_key_path;
-	char		*v;
+	const char *priv = c->conf.private_key_path;
+	char	   *v;
 
 	for (; n < 100000; n++) {
 		v = arena_printf(&c->arena, "%s.v%d", priv, n);
-		if (link(priv, v) == 0 || (errno == EEXIST &&
-		    keys_same_file(priv, v))) {
+		if (link(priv, v) == 0 ||
+		    (errno == EEXIST && keys_same_file(priv, v))) {
 			*out = v;
 			return n;
 		}
@@ -285,11 +285,11 @@ int
 keys_install(struct cli *c, const struct cred_keys *k, int oldver,
     const char **kept)
 {
-	const char	*pub = c->conf.public_key_path;
-	const char	*priv = c->conf.private_key_path;
-	const char	*npub, *npriv;
-	unsigned char	 old_pk[SECRET_KEY_BYTES];
-	int		 n, ex;
+	const char   *pub = c->conf.public_key_path;
+	const char   *priv = c->conf.private_key_path;
+	const char   *npub, *npriv;
+	unsigned char old_pk[SECRET_KEY_BYTES];
+	int	      n, ex;
 
 	npub = cred_next_path(&c->arena, pub);
 	npriv = cred_next_path(&c->arena, priv);
@@ -304,11 +304,11 @@ keys_install(struct cli *c, const struct cred_keys *k, int oldver,
 	if (ex == 0 && access(npub, F_OK) != 0)
 		ex = keys_write_pub(c, pub, k->next_pk);
 	else if (ex == 0 && rename(npub, pub) != 0)
-		ex = cli_fail(EX_CANTCREAT, "%s: rename %s: %s", c->path,
-		    npub, strerror(errno));
+		ex = cli_fail(EX_CANTCREAT, "%s: rename %s: %s", c->path, npub,
+		    strerror(errno));
 	if (ex == 0 && rename(npriv, priv) != 0)
-		ex = cli_fail(EX_CANTCREAT, "%s: rename %s: %s", c->path,
-		    npriv, strerror(errno));
+		ex = cli_fail(EX_CANTCREAT, "%s: rename %s: %s", c->path, npriv,
+		    strerror(errno));
 	if (ex == 0)
 		ex = keys_sync_dir(c, priv);
 	if (ex == 0 && strcmp(keys_dir(c, priv), keys_dir(c, pub)) != 0)

@@ -37,7 +37,7 @@ static const struct cli_cmd groups[] = {
 int
 cli_fail(int ex, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	fputs("pgsched-admin: ", stderr);
 	va_start(ap, fmt);
@@ -50,7 +50,7 @@ cli_fail(int ex, const char *fmt, ...)
 void
 cli_warn(const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	fputs("pgsched-admin: warning: ", stderr);
 	va_start(ap, fmt);
@@ -62,22 +62,25 @@ cli_warn(const char *fmt, ...)
 static void
 cli_group_help(const char *group, const struct cli_cmd *cmds, FILE *fp)
 {
-	const struct cli_cmd	*cmd;
+	const struct cli_cmd *cmd;
 
-	fprintf(fp, "usage: pgsched-admin [--env-file PATH] [--json] %s%s"
-	    "COMMAND [OPTIONS]\n\ncommands:\n", group ? group : "",
-	    group ? " " : "");
+	fprintf(fp,
+	    "usage: pgsched-admin [--env-file PATH] [--json] %s%s"
+	    "COMMAND [OPTIONS]\n\ncommands:\n",
+	    group ? group : "", group ? " " : "");
 	for (cmd = cmds; cmd->name != NULL; cmd++)
 		fprintf(fp, "  %-10s %s\n", cmd->name, cmd->summary);
-	fprintf(fp, "\nRun 'pgsched-admin %s%sCOMMAND --help' for its "
-	    "options.\n", group ? group : "", group ? " " : "");
+	fprintf(fp,
+	    "\nRun 'pgsched-admin %s%sCOMMAND --help' for its "
+	    "options.\n",
+	    group ? group : "", group ? " " : "");
 }
 
 int
 cli_dispatch(struct cli *c, const char *group, const struct cli_cmd *cmds,
     int argc, char **argv)
 {
-	const struct cli_cmd	*cmd;
+	const struct cli_cmd *cmd;
 
 	if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
 	    strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "help") == 0) {
@@ -88,10 +91,11 @@ cli_dispatch(struct cli *c, const char *group, const struct cli_cmd *cmds,
 		if (strcmp(cmd->name, argv[0]) == 0)
 			break;
 	if (cmd->name == NULL)
-		return cli_fail(EX_USAGE, "unknown command '%s%s%s' (see "
-		    "'pgsched-admin %s%s--help')", group ? group : "",
-		    group ? " " : "", argv[0], group ? group : "",
-		    group ? " " : "");
+		return cli_fail(EX_USAGE,
+		    "unknown command '%s%s%s' (see "
+		    "'pgsched-admin %s%s--help')",
+		    group ? group : "", group ? " " : "", argv[0],
+		    group ? group : "", group ? " " : "");
 	c->cmd = cmd;
 	if (group != NULL)
 		c->path = arena_printf(&c->arena, "%s %s", group, cmd->name);
@@ -107,7 +111,8 @@ cli_usage(const struct cli *c, const struct cli_cmd *cmd, FILE *fp)
 	    cmd->usage != NULL ? " [OPTIONS]" : "", cmd->summary);
 	if (cmd->usage != NULL)
 		fprintf(fp, "\noptions:\n%s", cmd->usage);
-	fprintf(fp, "  --json                 print JSON (listings)\n"
+	fprintf(fp,
+	    "  --json                 print JSON (listings)\n"
 	    "  --help                 show this help\n");
 }
 
@@ -115,18 +120,20 @@ static const struct cli_opt *
 cli_find_opt(const struct cli_opt *opts, const char *name, size_t n)
 {
 	for (; opts != NULL && opts->name != NULL; opts++)
-		if (strlen(opts->name) == n && strncmp(opts->name, name, n) == 0)
+		if (strlen(opts->name) == n &&
+		    strncmp(opts->name, name, n) == 0)
 			return opts;
 	return NULL;
 }
 
 int
-cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, const char **pos, int npos, int *npos_out)
+cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts,
+    const char **pos, int npos, int *npos_out)
 {
-	const struct cli_opt	*o;
-	const char		*arg, *eq;
-	size_t			 n;
-	int			 i, np = 0;
+	const struct cli_opt *o;
+	const char	     *arg, *eq;
+	size_t		      n;
+	int		      i, np = 0;
 
 	for (i = 1; i < argc; i++) {
 		arg = argv[i];
@@ -140,8 +147,10 @@ cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, cons
 		}
 		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
 			if (np >= npos)
-				return cli_fail(EX_USAGE, "%s: unexpected "
-				    "argument '%s'", c->path, arg);
+				return cli_fail(EX_USAGE,
+				    "%s: unexpected "
+				    "argument '%s'",
+				    c->path, arg);
 			pos[np++] = arg;
 			continue;
 		}
@@ -149,20 +158,26 @@ cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, cons
 		n = eq != NULL ? (size_t)(eq - arg - 2) : strlen(arg + 2);
 		o = cli_find_opt(opts, arg + 2, n);
 		if (o == NULL)
-			return cli_fail(EX_USAGE, "%s: unknown option '%.*s' "
-			    "(see --help)", c->path, (int)n + 2, arg);
+			return cli_fail(EX_USAGE,
+			    "%s: unknown option '%.*s' "
+			    "(see --help)",
+			    c->path, (int)n + 2, arg);
 		if (!o->has_arg) {
 			if (eq != NULL)
-				return cli_fail(EX_USAGE, "%s: option --%s "
-				    "takes no value", c->path, o->name);
+				return cli_fail(EX_USAGE,
+				    "%s: option --%s "
+				    "takes no value",
+				    c->path, o->name);
 			*o->flag = true;
 		} else if (eq != NULL)
 			*o->val = eq + 1;
 		else if (i + 1 < argc)
 			*o->val = argv[++i];
 		else
-			return cli_fail(EX_USAGE, "%s: option --%s needs a "
-			    "value", c->path, o->name);
+			return cli_fail(EX_USAGE,
+			    "%s: option --%s needs a "
+			    "value",
+			    c->path, o->name);
 	}
 	if (npos_out != NULL)
 		*npos_out = np;
@@ -173,7 +188,7 @@ int
 cli_target(struct cli *c, int argc, char **argv, const struct cli_opt *opts,
     const char *what, const char **who)
 {
-	int	 ex, n;
+	int ex, n;
 
 	*who = NULL;
 	ex = cli_parse(c, argc, argv, opts, who, 1, &n);
@@ -188,7 +203,7 @@ cli_target(struct cli *c, int argc, char **argv, const struct cli_opt *opts,
 int
 cli_require(struct cli *c, const char *name)
 {
-	char	 err[256];
+	char err[256];
 
 	if (conf_require(&c->conf, name, err, sizeof(err)) != PGS_OK)
 		return cli_fail(EX_CONFIG, "%s", err);
@@ -198,9 +213,9 @@ cli_require(struct cli *c, const char *name)
 int
 cli_connect(struct cli *c, bool need_schema)
 {
-	char		 msg[256];
-	enum pgs_rc	 rc;
-	int		 ex;
+	char	    msg[256];
+	enum pgs_rc rc;
+	int	    ex;
 
 	if (c->db_open)
 		return 0;
@@ -212,8 +227,10 @@ cli_connect(struct cli *c, bool need_schema)
 	if (rc == PGS_INVALID)
 		return cli_fail(EX_CONFIG, "%s", db_error(&c->db));
 	if (rc != PGS_OK)
-		return cli_fail(EX_UNAVAILABLE, "cannot connect to the metadata"
-		    " database: %s", db_error(&c->db));
+		return cli_fail(EX_UNAVAILABLE,
+		    "cannot connect to the metadata"
+		    " database: %s",
+		    db_error(&c->db));
 	c->db_open = true;
 	c->db.default_interval_s = c->conf.default_query_interval;
 	if (!need_schema)
@@ -252,7 +269,7 @@ cli_db_fail(struct cli *c, enum pgs_rc rc, const char *what)
 void
 cli_print_json(void *cjson)
 {
-	char	*s = cJSON_PrintUnformatted(cjson);
+	char *s = cJSON_PrintUnformatted(cjson);
 
 	puts(s);
 	cJSON_free(s);
@@ -263,10 +280,10 @@ cli_print_json(void *cjson)
 static int
 cli_read_line(FILE *fp, const char *prompt, char *buf, size_t n)
 {
-	struct termios	 old, quiet;
-	bool		 tty = isatty(fileno(fp)) != 0;
-	char		*ok;
-	size_t		 len;
+	struct termios old, quiet;
+	bool	       tty = isatty(fileno(fp)) != 0;
+	char	      *ok;
+	size_t	       len;
 
 	if (tty) {
 		fputs(prompt, stderr);
@@ -284,7 +301,7 @@ cli_read_line(FILE *fp, const char *prompt, char *buf, size_t n)
 		return -1;
 	len = strcspn(buf, "\r\n");
 	if (buf[len] == '\0' && len == n - 1)
-		return -2;			/* longer than the buffer */
+		return -2; /* longer than the buffer */
 	buf[len] = '\0';
 	return 0;
 }
@@ -293,16 +310,17 @@ int
 cli_password(const char *file, const char *inline_pw, const char *prompt,
     bool confirm, char *buf, size_t n)
 {
-	char	 again[1100];
-	FILE	*fp;
-	int	 r;
+	char  again[1100];
+	FILE *fp;
+	int   r;
 
 	if (file != NULL && inline_pw != NULL)
-		return cli_fail(EX_USAGE, "give --password or --password-file,"
+		return cli_fail(EX_USAGE,
+		    "give --password or --password-file,"
 		    " not both");
 	if (inline_pw != NULL) {
 		cli_warn("--password shows in the process list; prefer "
-		    "--password-file or the prompt");
+			 "--password-file or the prompt");
 		if (strlen(inline_pw) >= n)
 			return cli_fail(EX_DATAERR, "password too long");
 		snprintf(buf, n, "%s", inline_pw);
@@ -322,7 +340,8 @@ cli_password(const char *file, const char *inline_pw, const char *prompt,
 		return 0;
 	}
 	if (!isatty(STDIN_FILENO))
-		return cli_fail(EX_USAGE, "no password given: use "
+		return cli_fail(EX_USAGE,
+		    "no password given: use "
 		    "--password-file FILE (or - for standard input) or run on "
 		    "a terminal to be prompted");
 	if (cli_read_line(stdin, prompt, buf, n) != 0)
@@ -330,7 +349,8 @@ cli_password(const char *file, const char *inline_pw, const char *prompt,
 	if (!confirm)
 		return 0;
 	r = cli_read_line(stdin, "Again: ", again, sizeof(again));
-	r = r == 0 && strcmp(again, buf) == 0 ? 0 :
+	r = r == 0 && strcmp(again, buf) == 0 ?
+	    0 :
 	    cli_fail(EX_DATAERR, "the passwords do not match");
 	sodium_memzero(again, sizeof(again));
 	return r;
@@ -340,7 +360,8 @@ static void
 cli_main_help(FILE *fp)
 {
 	cli_group_help(NULL, groups, fp);
-	fprintf(fp, "\nglobal options:\n"
+	fprintf(fp,
+	    "\nglobal options:\n"
 	    "  --env-file PATH   load settings from PATH (default: "
 	    "$PGSCHED_ENV_FILE, else ./.env)\n"
 	    "  --json            print listings as JSON\n"
@@ -350,9 +371,9 @@ cli_main_help(FILE *fp)
 int
 main(int argc, char **argv)
 {
-	struct cli	 c;
-	char		 err[512];
-	int		 i, ex;
+	struct cli c;
+	char	   err[512];
+	int	   i, ex;
 
 	coredump_set(false);
 	memset(&c, 0, sizeof(c));
@@ -373,8 +394,10 @@ main(int argc, char **argv)
 			cli_main_help(stdout);
 			return 0;
 		} else
-			return cli_fail(EX_USAGE, "unknown option '%s' (see "
-			    "'pgsched-admin --help')", argv[i]);
+			return cli_fail(EX_USAGE,
+			    "unknown option '%s' (see "
+			    "'pgsched-admin --help')",
+			    argv[i]);
 	}
 	if (i >= argc) {
 		cli_main_help(stderr);
@@ -388,12 +411,12 @@ main(int argc, char **argv)
 		return cli_fail(EX_SOFTWARE, "libsodium failed to initialise");
 	ex = cli_dispatch(&c, NULL, groups, argc - i, argv + i);
 	if (ex < 0)
-		ex = 0;			/* --help was shown */
+		ex = 0; /* --help was shown */
 	/* An audit line per command: the verb, who, how it ended; never the
 	 * arguments, which may hold a password. */
 	if (c.path != NULL)
-		log_info("admin_command", "cmd=\"%s\" uid=%ld exit=%d",
-		    c.path, (long)getuid(), ex);
+		log_info("admin_command", "cmd=\"%s\" uid=%ld exit=%d", c.path,
+		    (long)getuid(), ex);
 	if (c.db_open)
 		db_close(&c.db);
 	arena_free(&c.arena);

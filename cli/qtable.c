@@ -11,13 +11,13 @@
 #include "qtable.h"
 #include "shape.h"
 
-#define QTABLE_CELL_MAX	60	/* characters shown per cell */
+#define QTABLE_CELL_MAX 60 /* characters shown per cell */
 
 void
 qtable_print_queries(const struct query_list *l)
 {
 	const struct query *q;
-	int		 i;
+	int		    i;
 
 	printf("%-6s %-24s %-3s %-8s %-16s %-16s %-16s %-27s %s\n", "ID",
 	    "NAME", "ON", "TYPE", "EXPR", "TIMEZONE", "DATA_SOURCE",
@@ -25,9 +25,10 @@ qtable_print_queries(const struct query_list *l)
 	for (i = 0; i < l->n; i++) {
 		q = &l->items[i];
 		printf("%-6ld %-24s %-3s %-8s %-16s %-16s %-16s %-27s %s\n",
-		    q->id, q->name, q->enabled ? "yes" : "no",
-		    q->schedule_type, q->schedule_expr && *q->schedule_expr ?
-		    q->schedule_expr : "-", q->timezone, q->data_source_name,
+		    q->id, q->name, q->enabled ? "yes" : "no", q->schedule_type,
+		    q->schedule_expr && *q->schedule_expr ? q->schedule_expr :
+							    "-",
+		    q->timezone, q->data_source_name,
 		    q->next_run_at ? q->next_run_at : "-",
 		    q->last_run_status ? q->last_run_status : "-");
 	}
@@ -60,7 +61,8 @@ qtable_print_query(const struct query *q)
 	    q->data_source_id);
 	printf("%-22s %s %s (%s)\n", "schedule:", q->schedule_type,
 	    q->schedule_expr && *q->schedule_expr ? q->schedule_expr :
-	    "(default interval)", q->timezone);
+						    "(default interval)",
+	    q->timezone);
 	qtable_line("start_at:", q->start_at);
 	printf("%-22s %s\n", "enabled:", q->enabled ? "yes" : "no");
 	qtable_line("paused_at:", q->paused_at);
@@ -74,11 +76,12 @@ qtable_print_query(const struct query *q)
 	qtable_num("keep_runs:", q->keep_runs, 0);
 	qtable_num("keep_days:", q->keep_days, 0);
 	printf("%-22s %ld total, %ld success, %ld error, %ld skipped, %ld "
-	    "failures in a row\n", "runs:", q->total_runs, q->successful_runs,
-	    q->failed_runs, q->skipped_runs, q->consecutive_failures);
+	       "failures in a row\n",
+	    "runs:", q->total_runs, q->successful_runs, q->failed_runs,
+	    q->skipped_runs, q->consecutive_failures);
 	if (q->last_run_at != NULL)
-		printf("%-22s %s at %s (%ld ms)\n", "last_run:",
-		    q->last_run_status ? q->last_run_status : "-",
+		printf("%-22s %s at %s (%ld ms)\n",
+		    "last_run:", q->last_run_status ? q->last_run_status : "-",
 		    q->last_run_at, q->last_run_duration_ms);
 	qtable_line("created_at:", q->created_at);
 	qtable_line("updated_at:", q->updated_at);
@@ -89,8 +92,8 @@ qtable_print_query(const struct query *q)
 static const char *
 qtable_skip(const char *p)
 {
-	int	 depth = 0;
-	bool	 str = false;
+	int  depth = 0;
+	bool str = false;
 
 	for (; *p != '\0'; p++) {
 		if (str) {
@@ -121,8 +124,8 @@ qtable_skip(const char *p)
 static char *
 qtable_cell(struct arena *a, const char *p, size_t n)
 {
-	cJSON	*v;
-	char	*s, *t;
+	cJSON *v;
+	char  *s, *t;
 
 	if (n == 4 && strncmp(p, "null", 4) == 0)
 		return "";
@@ -133,8 +136,8 @@ qtable_cell(struct arena *a, const char *p, size_t n)
 		return s;
 	}
 	v = cJSON_ParseWithLength(p, n);
-	s = arena_strdup(a, v != NULL && cJSON_IsString(v) ?
-	    v->valuestring : "?");
+	s = arena_strdup(a,
+	    v != NULL && cJSON_IsString(v) ? v->valuestring : "?");
 	cJSON_Delete(v);
 	for (t = s; *t != '\0'; t++)
 		if ((unsigned char)*t < 0x20)
@@ -146,7 +149,7 @@ qtable_cell(struct arena *a, const char *p, size_t n)
 static size_t
 qtable_width(const char *s)
 {
-	size_t	 n = 0;
+	size_t n = 0;
 
 	for (; *s != '\0'; s++)
 		if (((unsigned char)*s & 0xc0) != 0x80)
@@ -158,13 +161,12 @@ qtable_width(const char *s)
 static void
 qtable_cut(char *s)
 {
-	size_t	 n = 0, i;
+	size_t n = 0, i;
 
 	for (i = 0; s[i] != '\0'; i++) {
 		if (((unsigned char)s[i] & 0xc0) == 0x80)
 			continue;
-		if (n++ == QTABLE_CELL_MAX - 3 &&
-		    qtable_width(s + i) > 3) {
+		if (n++ == QTABLE_CELL_MAX - 3 && qtable_width(s + i) > 3) {
 			strcpy(s + i, "...");
 			return;
 		}
@@ -172,23 +174,23 @@ qtable_cut(char *s)
 }
 
 struct qtable {
-	char	**cells;	/* rows * cols, row 0 = the column names */
-	size_t	 rows, cols, *width;
+	char **cells; /* rows * cols, row 0 = the column names */
+	size_t rows, cols, *width;
 };
 
 /* Splits the values of one JSON array at *pp into t's row r. */
 static const char *
 qtable_row(struct arena *a, struct qtable *t, size_t r, const char *p)
 {
-	const char	*e;
-	size_t		 i;
+	const char *e;
+	size_t	    i;
 
-	p++;				/* '[' */
+	p++; /* '[' */
 	for (i = 0; *p != ']' && *p != '\0'; i++) {
 		e = qtable_skip(p);
 		if (i < t->cols)
-			t->cells[r * t->cols + i] = qtable_cell(a, p, (size_t)
-			    (e - p));
+			t->cells[r * t->cols + i] =
+			    qtable_cell(a, p, (size_t)(e - p));
 		p = *e == ',' ? e + 1 : e;
 	}
 	return *p == ']' ? p + 1 : p;
@@ -196,17 +198,16 @@ qtable_row(struct arena *a, struct qtable *t, size_t r, const char *p)
 
 /* Fills t from `"columns":[...],"rows":[[...],...]`. */
 static void
-qtable_parse(struct arena *a, const char *json, size_t nrows,
-    struct qtable *t)
+qtable_parse(struct arena *a, const char *json, size_t nrows, struct qtable *t)
 {
-	const char	*p, *q;
-	size_t		 i, r;
+	const char *p, *q;
+	size_t	    i, r;
 
 	t->cols = 0;
 	p = strstr(json, "\"columns\":[");
 	if (p == NULL)
 		return;
-	p += 10;			/* at '[' */
+	p += 10; /* at '[' */
 	for (q = p + 1; *q != ']' && *q != '\0'; t->cols++) {
 		q = qtable_skip(q);
 		if (*q == ',')
@@ -228,8 +229,8 @@ qtable_parse(struct arena *a, const char *json, size_t nrows,
 static void
 qtable_draw(struct arena *a, struct qtable *t)
 {
-	size_t	 r, i, w;
-	char	*s;
+	size_t r, i, w;
+	char  *s;
 
 	t->width = arena_alloc(a, sizeof(size_t) * (t->cols + 1));
 	for (i = 0; i < t->cols; i++)
@@ -244,8 +245,8 @@ qtable_draw(struct arena *a, struct qtable *t)
 	for (r = 0; r < t->rows; r++) {
 		for (i = 0; i < t->cols; i++) {
 			s = t->cells[r * t->cols + i];
-			printf("%s%s%*s", i ? " | " : "", s, (int)(t->width[i] -
-			    qtable_width(s)), "");
+			printf("%s%s%*s", i ? " | " : "", s,
+			    (int)(t->width[i] - qtable_width(s)), "");
 		}
 		putchar('\n');
 		for (i = 0; r == 0 && i < t->cols; i++) {
@@ -261,9 +262,9 @@ qtable_draw(struct arena *a, struct qtable *t)
 int
 qtable_print_result(struct cli *c, struct result *rs, long ms)
 {
-	struct buf	 b = BUF_INIT;
-	struct qtable	 t;
-	size_t		 n = rs_row_count(rs);
+	struct buf    b = BUF_INIT;
+	struct qtable t;
+	size_t	      n = rs_row_count(rs);
 
 	if (c->json) {
 		shape_dryrun(&b, rs, ms);

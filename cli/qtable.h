@@ -13,14 +13,14 @@
 #include "store.h"
 
 /* Prints a listing of queries as a table on stdout. */
-void	 qtable_print_queries(const struct query_list *l);
+void qtable_print_queries(const struct query_list *l);
 /* Prints one query, field per line, on stdout. */
-void	 qtable_print_query(const struct query *q);
+void qtable_print_query(const struct query *q);
 /*
  * Prints the rows of rs (taken in ms milliseconds): with c->json the
  * API's dry-run answer (shape_dryrun), values verbatim; else a table.
  * Returns 0.
  */
-int	 qtable_print_result(struct cli *c, struct result *rs, long ms);
+int qtable_print_result(struct cli *c, struct result *rs, long ms);
 
 #endif

@@ -19,7 +19,7 @@
 #include "secret.h"
 
 #ifndef PGSCHED_DATADIR
-#define PGSCHED_DATADIR	"."
+#define PGSCHED_DATADIR "."
 #endif
 
 /* Returns pgsched-runner's path (the caller's, free()): the
@@ -27,9 +27,9 @@
 static char *
 app_runner_path(const char *self_exe)
 {
-	const char	*s, *dir;
-	char		*path;
-	size_t		 n;
+	const char *s, *dir;
+	char	   *path;
+	size_t	    n;
 
 	s = getenv("PGSCHED_RUNNER_PATH");
 	if (s != NULL && *s != '\0')
@@ -46,8 +46,8 @@ app_runner_path(const char *self_exe)
 void
 app_setup(struct app *app, const char *env_file, const char *self_exe)
 {
-	char		 err[512];
-	const char	*s;
+	char	    err[512];
+	const char *s;
 
 	memset(app, 0, sizeof(*app));
 	app->env_file = env_file;
@@ -55,21 +55,21 @@ app_setup(struct app *app, const char *env_file, const char *self_exe)
 		fatal(EX_CONFIG, "%s", err);
 	coredump_set(app->conf.allow_core_dumps);
 	if (conf_require(&app->conf, "PG_DSN_APP", err, sizeof(err)) !=
-	    PGS_OK || conf_require(&app->conf, "ARGON2_SECRET_KEY_B64", err,
-	    sizeof(err)) != PGS_OK)
+		PGS_OK ||
+	    conf_require(&app->conf, "ARGON2_SECRET_KEY_B64", err,
+		sizeof(err)) != PGS_OK)
 		fatal(EX_CONFIG, "%s", err);
 	if (secret_init() != PGS_OK)
 		fatal(EX_SOFTWARE, "libsodium cannot be initialised");
 	if (auth_pepper_decode(app->conf.argon2_secret_b64, app->pepper,
-	    &app->pepperlen, err, sizeof(err)) != PGS_OK)
+		&app->pepperlen, err, sizeof(err)) != PGS_OK)
 		fatal(EX_CONFIG, "%s", err);
-	if (cred_load(&app->conf, true, &app->keys, err, sizeof(err)) !=
-	    PGS_OK)
+	if (cred_load(&app->conf, true, &app->keys, err, sizeof(err)) != PGS_OK)
 		fatal(EX_CONFIG, "%s", err);
 	app->runner_path = app_runner_path(self_exe);
 	s = getenv("PGSCHED_OPENAPI_PATH");
-	app->openapi_path = xstrdup(s != NULL && *s != '\0' ? s :
-	    PGSCHED_DATADIR "/openapi.json");
+	app->openapi_path = xstrdup(
+	    s != NULL && *s != '\0' ? s : PGSCHED_DATADIR "/openapi.json");
 }
 
 void
@@ -91,20 +91,23 @@ app_free(struct app *app)
 static void
 app_listen(struct app *app)
 {
-	struct arena	 a;
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	struct arena a;
+	PGresult    *res;
+	enum pgs_rc  rc;
 
 	cache_clear(&app->cache);
 	app->cache_live = false;
 	if (app->cache_max == 0)
 		return;
 	arena_init(&a);
-	rc = db_query(&app->db, &a, "SELECT count(*) FROM pg_trigger"
+	rc = db_query(&app->db, &a,
+	    "SELECT count(*) FROM pg_trigger"
 	    " WHERE tgname IN ('query_run_notify', 'query_run_blob_notify')"
-	    " AND NOT tgisinternal", 0, NULL, &res);
+	    " AND NOT tgisinternal",
+	    0, NULL, &res);
 	if (rc == PGS_OK && db_long(res, 0, 0) != 2) {
-		log_warn("cache", "the run notification triggers are missing "
+		log_warn("cache",
+		    "the run notification triggers are missing "
 		    "(pgsched-admin db migrate): answers are not cached");
 		rc = PGS_NOTFOUND;
 	}
@@ -124,14 +127,14 @@ app_listen(struct app *app)
 static bool
 app_drain(struct app *app)
 {
-	PGnotify	*n;
+	PGnotify *n;
 
 	if (!app->cache_live)
 		return true;
 	if (PQconsumeInput(app->db.conn) == 0)
 		return false;
 	for (n = PQnotifies(app->db.conn); n != NULL;
-	    n = PQnotifies(app->db.conn)) {
+	     n = PQnotifies(app->db.conn)) {
 		(void)cache_drop_query(&app->cache, strtol(n->extra, NULL, 10));
 		PQfreemem(n);
 	}
@@ -141,8 +144,8 @@ app_drain(struct app *app)
 bool
 app_db_ready(struct app *app)
 {
-	time_t		 now;
-	enum pgs_rc	 rc;
+	time_t	    now;
+	enum pgs_rc rc;
 
 	if (app->db.conn != NULL && PQstatus(app->db.conn) == CONNECTION_OK &&
 	    app_drain(app) && PQstatus(app->db.conn) == CONNECTION_OK)

@@ -10,9 +10,9 @@
 #include "arena.h"
 #include "cache.h"
 
-#define CACHE_AVG_ENTRY		(16 * 1024)	/* for the table size */
-#define CACHE_MIN_BUCKETS	256
-#define CACHE_MAX_BUCKETS	65536
+#define CACHE_AVG_ENTRY	  (16 * 1024) /* for the table size */
+#define CACHE_MIN_BUCKETS 256
+#define CACHE_MAX_BUCKETS 65536
 
 uint64_t
 cache_key(int kind, unsigned flags, long id)
@@ -24,7 +24,7 @@ cache_key(int kind, unsigned flags, long id)
 void
 cache_init(struct cache *c, size_t max_bytes)
 {
-	size_t	 want;
+	size_t want;
 
 	memset(c, 0, sizeof(*c));
 	c->max_bytes = max_bytes;
@@ -56,7 +56,7 @@ cache_cost(const struct cache_entry *e)
 static void
 cache_remove(struct cache *c, struct cache_entry *e)
 {
-	struct cache_entry	**pp = &c->tab[cache_bucket(c, e->key)];
+	struct cache_entry **pp = &c->tab[cache_bucket(c, e->key)];
 
 	while (*pp != e)
 		pp = &(*pp)->hnext;
@@ -82,7 +82,7 @@ cache_to_front(struct cache *c, struct cache_entry *e)
 const struct cache_entry *
 cache_get(struct cache *c, uint64_t key)
 {
-	struct cache_entry	*e;
+	struct cache_entry *e;
 
 	if (c->max_bytes == 0)
 		return NULL;
@@ -99,10 +99,10 @@ cache_get(struct cache *c, uint64_t key)
 }
 
 bool
-cache_put(struct cache *c, uint64_t key, long query_id, long run_id,
-    bool csv, const char *etag, const char *body, size_t len)
+cache_put(struct cache *c, uint64_t key, long query_id, long run_id, bool csv,
+    const char *etag, const char *body, size_t len)
 {
-	struct cache_entry	*e, **head;
+	struct cache_entry *e, **head;
 
 	if (c->max_bytes == 0 || len > c->max_bytes / 4)
 		return false;
@@ -139,8 +139,8 @@ cache_put(struct cache *c, uint64_t key, long query_id, long run_id,
 size_t
 cache_drop_query(struct cache *c, long query_id)
 {
-	struct cache_entry	*e, *next;
-	size_t			 n = 0;
+	struct cache_entry *e, *next;
+	size_t		    n = 0;
 
 	for (e = c->lru.next; e != &c->lru; e = next) {
 		next = e->next;

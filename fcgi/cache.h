@@ -18,46 +18,46 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CACHE_RUN	1	/* GET /api/runs/<id> */
-#define CACHE_LATEST	2	/* GET /api/queries/<id>/runs/latest */
-#define CACHE_LATEST_ANY 3	/* ... ?status=any */
+#define CACHE_RUN	 1 /* GET /api/runs/<id> */
+#define CACHE_LATEST	 2 /* GET /api/queries/<id>/runs/latest */
+#define CACHE_LATEST_ANY 3 /* ... ?status=any */
 
 /* Flags of a key: the same run is rendered differently for each. */
-#define CACHE_CSV	0x01	/* ?format=csv */
-#define CACHE_RAW	0x02	/* ... &raw=1: cells as stored */
-#define CACHE_FULL	0x04	/* full error messages: editors, admins */
+#define CACHE_CSV  0x01 /* ?format=csv */
+#define CACHE_RAW  0x02 /* ... &raw=1: cells as stored */
+#define CACHE_FULL 0x04 /* full error messages: editors, admins */
 
-#define CACHE_ETAG_MAX	48
+#define CACHE_ETAG_MAX 48
 
 struct cache_entry {
-	struct cache_entry	*prev, *next;	/* LRU list, newest first */
-	struct cache_entry	*hnext;		/* hash chain */
-	uint64_t		 key;
-	long			 query_id;
-	long			 run_id;
-	bool			 csv;
-	char			 etag[CACHE_ETAG_MAX];
-	size_t			 len;
-	char			 body[];
+	struct cache_entry *prev, *next; /* LRU list, newest first */
+	struct cache_entry *hnext;	 /* hash chain */
+	uint64_t	    key;
+	long		    query_id;
+	long		    run_id;
+	bool		    csv;
+	char		    etag[CACHE_ETAG_MAX];
+	size_t		    len;
+	char		    body[];
 };
 
 struct cache {
-	size_t			 max_bytes;	/* 0: the cache is off */
-	size_t			 bytes;		/* entries and bodies */
-	size_t			 n;
-	size_t			 nbuckets;	/* a power of two */
-	struct cache_entry	**tab;
-	struct cache_entry	 lru;		/* sentinel */
-	unsigned long		 hits, misses, evictions, drops;
+	size_t		     max_bytes; /* 0: the cache is off */
+	size_t		     bytes;	/* entries and bodies */
+	size_t		     n;
+	size_t		     nbuckets; /* a power of two */
+	struct cache_entry **tab;
+	struct cache_entry   lru; /* sentinel */
+	unsigned long	     hits, misses, evictions, drops;
 };
 
 /* Returns the key of kind (CACHE_RUN...) for id, rendered as flags
  * (CACHE_CSV...) say. */
-uint64_t	 cache_key(int kind, unsigned flags, long id);
+uint64_t cache_key(int kind, unsigned flags, long id);
 /* Sets c up for at most max_bytes (0 disables it). */
-void		 cache_init(struct cache *c, size_t max_bytes);
+void cache_init(struct cache *c, size_t max_bytes);
 /* Frees every entry and the table. */
-void		 cache_free(struct cache *c);
+void cache_free(struct cache *c);
 /*
  * Returns the entry of key and makes it the most recently used, or NULL.
  * The entry belongs to the cache and stays valid until the next
@@ -71,12 +71,11 @@ const struct cache_entry *cache_get(struct cache *c, uint64_t key);
  * nothing) when the cache is off or the body is larger than a quarter of
  * the bound.
  */
-bool		 cache_put(struct cache *c, uint64_t key, long query_id,
-		    long run_id, bool csv, const char *etag, const char *body,
-		    size_t len);
+bool cache_put(struct cache *c, uint64_t key, long query_id, long run_id,
+    bool csv, const char *etag, const char *body, size_t len);
 /* Drops every entry of query_id; returns how many. */
-size_t		 cache_drop_query(struct cache *c, long query_id);
+size_t cache_drop_query(struct cache *c, long query_id);
 /* Drops every entry. */
-void		 cache_clear(struct cache *c);
+void cache_clear(struct cache *c);
 
 #endif

@@ -31,19 +31,19 @@
 #include "source_conn.h"
 #include "sqlguard.h"
 
-#define DRYRUN_LIMIT_MAX	1000
-#define DRYRUN_LIMIT_DEFAULT	100
-#define DRYRUN_TIMEOUT_MAX	300000
-#define DRYRUN_TIMEOUT_DEFAULT	30000
+#define DRYRUN_LIMIT_MAX       1000
+#define DRYRUN_LIMIT_DEFAULT   100
+#define DRYRUN_TIMEOUT_MAX     300000
+#define DRYRUN_TIMEOUT_DEFAULT 30000
 /* The worker's own margin over the child's deadlines. */
-#define DRYRUN_MARGIN_S		40
+#define DRYRUN_MARGIN_S 40
 
 /* What one dry-run runs, and where. */
 struct dryrun {
-	const struct source	*s;
-	const char		*sql;
-	long			 limit;
-	long			 timeout_ms;
+	const struct source *s;
+	const char	    *sql;
+	long		     limit;
+	long		     timeout_ms;
 };
 
 /* Appends 'e', code, a NUL and the message to b. */
@@ -58,20 +58,24 @@ dryrun_error(struct buf *b, const char *code, const char *msg)
 /* Appends 'r' and the dry-run answer of shape_dryrun to b, or the error
  * answer of exec_query's rc and err. */
 static void
-dryrun_answer(struct buf *b, const struct dryrun *d, struct result *rs,
-    long ms, enum pgs_rc rc, const char *err)
+dryrun_answer(struct buf *b, const struct dryrun *d, struct result *rs, long ms,
+    enum pgs_rc rc, const char *err)
 {
-	char	 msg[128];
+	char msg[128];
 
 	if (rc == PGS_TIMEOUT) {
 		snprintf(msg, sizeof(msg), "the query ran longer than %ld ms",
 		    d->timeout_ms);
 		dryrun_error(b, "timeout", msg);
 	} else if (rc != PGS_OK)
-		dryrun_error(b, strncmp(err, EXEC_NO_ANSWER,
-		    strlen(EXEC_NO_ANSWER)) == 0 ? "source_timeout" :
-		    strncmp(err, EXEC_TOO_LARGE, strlen(EXEC_TOO_LARGE)) == 0 ?
-		    "result_too_large" : "query_failed", err);
+		dryrun_error(b,
+		    strncmp(err, EXEC_NO_ANSWER, strlen(EXEC_NO_ANSWER)) == 0 ?
+			"source_timeout" :
+			strncmp(err, EXEC_TOO_LARGE, strlen(EXEC_TOO_LARGE)) ==
+			    0 ?
+			"result_too_large" :
+			"query_failed",
+		    err);
 	else {
 		buf_putc(b, 'r');
 		shape_dryrun(b, rs, ms);
@@ -82,8 +86,8 @@ dryrun_answer(struct buf *b, const struct dryrun *d, struct result *rs,
 static bool
 dryrun_write(int fd, const struct buf *b)
 {
-	size_t	 off = 0;
-	ssize_t	 n;
+	size_t	off = 0;
+	ssize_t n;
 
 	while (off < b->len) {
 		n = write(fd, b->data + off, b->len - off);
@@ -100,15 +104,15 @@ dryrun_write(int fd, const struct buf *b)
 static void PGS_NORETURN
 dryrun_child(struct req *r, struct dryrun *d, int fd)
 {
-	const struct conf	*c = &r->app->conf;
-	struct exec_opts	 o;
-	struct result		*rs = NULL;
-	struct buf		 b = BUF_INIT;
-	PGconn			*conn = NULL;
-	char			 err[512];
-	long			 ms = 0;
-	enum pgs_rc		 rc;
-	bool			 ok;
+	const struct conf *c = &r->app->conf;
+	struct exec_opts   o;
+	struct result	  *rs = NULL;
+	struct buf	   b = BUF_INIT;
+	PGconn		  *conn = NULL;
+	char		   err[512];
+	long		   ms = 0;
+	enum pgs_rc	   rc;
+	bool		   ok;
 
 	/* The worker finishes its request when stopped; so does this. */
 	signal(SIGTERM, SIG_IGN);
@@ -152,19 +156,19 @@ dryrun_child(struct req *r, struct dryrun *d, int fd)
 static bool
 dryrun_collect(int fd, struct buf *b, size_t max, long deadline)
 {
-	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	struct timespec	 ts;
-	ssize_t		 n;
-	long		 left;
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	struct timespec ts;
+	ssize_t		n;
+	long		left;
 
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		left = deadline - ((long)ts.tv_sec * 1000 + ts.tv_nsec /
-		    1000000);
+		left =
+		    deadline - ((long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 		if (left <= 0 || b->len > max)
 			return false;
 		if (poll(&pfd, 1, (int)left) <= 0)
-			continue;	/* EINTR, or the deadline */
+			continue; /* EINTR, or the deadline */
 		buf_reserve(b, 65536);
 		n = read(fd, b->data + b->len, 65536);
 		if (n == 0)
@@ -183,8 +187,8 @@ dryrun_collect(int fd, struct buf *b, size_t max, long deadline)
 static bool
 dryrun_reap(pid_t pid, bool finished, long ms)
 {
-	struct rusage	 ru;
-	int		 st = 0;
+	struct rusage ru;
+	int	      st = 0;
 
 	if (!finished)
 		kill(pid, SIGKILL);
@@ -192,8 +196,8 @@ dryrun_reap(pid_t pid, bool finished, long ms)
 	while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
 		;
 	log_info("dryrun_done", "pid=%ld ms=%ld maxrss_kb=%ld status=%s%d",
-	    (long)pid, ms, ru.ru_maxrss, WIFSIGNALED(st) ? "signal:" :
-	    "exit:", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	    (long)pid, ms, ru.ru_maxrss, WIFSIGNALED(st) ? "signal:" : "exit:",
+	    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
@@ -201,29 +205,28 @@ dryrun_reap(pid_t pid, bool finished, long ms)
 static enum pgs_rc
 dryrun_reply(struct req *r, const struct buf *b)
 {
-	const char	*code;
+	const char *code;
 
 	if (b->len > 0 && b->data[0] == 'r')
 		return reply_send(r, 200, "application/json", b->data + 1,
 		    b->len - 1);
 	/* req_fail keeps the code, and b goes away. */
 	code = arena_strdup(r->a, b->data + 1);
-	return req_fail(r, PGS_INVALID, code, "%s", b->data + 2 +
-	    strlen(code));
+	return req_fail(r, PGS_INVALID, code, "%s", b->data + 2 + strlen(code));
 }
 
 /* Runs d in a child process and answers. */
 static enum pgs_rc
 dryrun_run(struct req *r, struct dryrun *d)
 {
-	const struct conf	*c = &r->app->conf;
-	struct buf		 b = BUF_INIT;
-	struct timespec		 t0;
-	long			 start, wait_ms;
-	bool			 done, clean;
-	enum pgs_rc		 rc;
-	pid_t			 pid;
-	int			 p[2];
+	const struct conf *c = &r->app->conf;
+	struct buf	   b = BUF_INIT;
+	struct timespec	   t0;
+	long		   start, wait_ms;
+	bool		   done, clean;
+	enum pgs_rc	   rc;
+	pid_t		   pid;
+	int		   p[2];
 
 	if (pipe2(p, O_CLOEXEC) != 0) {
 		log_err("dryrun_fork", "pipe: %s", strerror(errno));
@@ -245,24 +248,27 @@ dryrun_run(struct req *r, struct dryrun *d)
 	start = (long)t0.tv_sec * 1000 + t0.tv_nsec / 1000000;
 	/* The child's own deadlines end it well before: connecting (twice
 	 * the connect timeout), then the query's timeout plus its grace. */
-	wait_ms = d->timeout_ms + (2L * c->source_connect_timeout_s +
-	    DRYRUN_MARGIN_S) * 1000;
-	done = dryrun_collect(p[0], &b, (size_t)c->result_max_bytes * 2 +
-	    65536, start + wait_ms);
+	wait_ms = d->timeout_ms +
+	    (2L * c->source_connect_timeout_s + DRYRUN_MARGIN_S) * 1000;
+	done = dryrun_collect(p[0], &b, (size_t)c->result_max_bytes * 2 + 65536,
+	    start + wait_ms);
 	close(p[0]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	clean = dryrun_reap(pid, done, (long)t0.tv_sec * 1000 +
-	    t0.tv_nsec / 1000000 - start);
-	if (done && clean && b.len > 1 && (b.data[0] == 'r' ||
-	    (b.data[0] == 'e' && memchr(b.data + 1, '\0', b.len - 1) !=
-	    NULL)))
+	clean = dryrun_reap(pid, done,
+	    (long)t0.tv_sec * 1000 + t0.tv_nsec / 1000000 - start);
+	if (done && clean && b.len > 1 &&
+	    (b.data[0] == 'r' ||
+		(b.data[0] == 'e' &&
+		    memchr(b.data + 1, '\0', b.len - 1) != NULL)))
 		rc = dryrun_reply(r, &b);
 	else if (!done)
 		rc = req_fail(r, PGS_INVALID, "source_timeout", "%s",
 		    EXEC_NO_ANSWER);
 	else {
-		log_err("dryrun_failed", "pid=%ld the dry-run process ended "
-		    "without an answer", (long)pid);
+		log_err("dryrun_failed",
+		    "pid=%ld the dry-run process ended "
+		    "without an answer",
+		    (long)pid);
 		rc = PGS_INTERNAL;
 	}
 	buf_free(&b);
@@ -274,7 +280,7 @@ static enum pgs_rc
 dryrun(struct req *r, const struct source *s, const char *sql, long limit,
     long timeout_ms)
 {
-	struct dryrun	 d;
+	struct dryrun d;
 
 	memset(&d, 0, sizeof(d));
 	d.s = s;
@@ -293,8 +299,7 @@ dryrun_caps(struct req *r, long dflt_timeout, long *limit, long *timeout)
 	if (r->json == NULL)
 		return;
 	req_int(r, "limit", 1, DRYRUN_LIMIT_MAX, false, limit, NULL);
-	req_int(r, "timeout_ms", 100, DRYRUN_TIMEOUT_MAX, false, timeout,
-	    NULL);
+	req_int(r, "timeout_ms", 100, DRYRUN_TIMEOUT_MAX, false, timeout, NULL);
 }
 
 /* Checks sql with the guard both doors apply before a source is
@@ -303,7 +308,7 @@ dryrun_caps(struct req *r, long dflt_timeout, long *limit, long *timeout)
 static void
 h_dryrun_check_sql(struct req *r, const char *sql)
 {
-	struct query_errors	 e;
+	struct query_errors e;
 
 	query_rules_errors_init(&e, r->a);
 	if (query_rules_sql(&e, "sql_text", sql) != PGS_OK)
@@ -314,25 +319,27 @@ enum pgs_rc
 h_dryrun_saved(struct req *r)
 {
 	static const char *const allowed[] = { "limit", "timeout_ms", NULL };
-	struct query	 q;
-	struct source	 s;
-	long		 limit, timeout;
-	enum pgs_rc	 rc;
+	struct query		 q;
+	struct source		 s;
+	long			 limit, timeout;
+	enum pgs_rc		 rc;
 
 	if (r->json != NULL)
 		req_unknown_fields(r, allowed);
-	rc = query_get(&r->app->db, r->a, arena_printf(r->a, "%ld",
-	    r->ids[0]), NULL, &q);
+	rc = query_get(&r->app->db, r->a, arena_printf(r->a, "%ld", r->ids[0]),
+	    NULL, &q);
 	if (rc != PGS_OK)
 		return rc;
-	dryrun_caps(r, q.timeout_ms > 0 && q.timeout_ms <
-	    DRYRUN_TIMEOUT_MAX ? q.timeout_ms : DRYRUN_TIMEOUT_DEFAULT, &limit,
-	    &timeout);
+	dryrun_caps(r,
+	    q.timeout_ms > 0 && q.timeout_ms < DRYRUN_TIMEOUT_MAX ?
+		q.timeout_ms :
+		DRYRUN_TIMEOUT_DEFAULT,
+	    &limit, &timeout);
 	h_dryrun_check_sql(r, q.sql_text);
 	rc = req_fields_rc(r);
 	if (rc == PGS_OK)
-		rc = source_get(&r->app->db, r->a, arena_printf(r->a, "%ld",
-		    q.data_source_id), NULL, &s);
+		rc = source_get(&r->app->db, r->a,
+		    arena_printf(r->a, "%ld", q.data_source_id), NULL, &s);
 	if (rc != PGS_OK)
 		return rc;
 	log_info("dryrun", "query=%ld by=%ld", q.id, r->user.id);
@@ -343,7 +350,7 @@ enum pgs_rc
 h_dryrun_unsaved(struct req *r)
 {
 	static const char *const allowed[] = { "sql_text", "data_source_id",
-	    "limit", "timeout_ms", NULL };
+		"limit", "timeout_ms", NULL };
 	struct source		 s;
 	const char		*sql;
 	long			 dsid = 0, limit, timeout;

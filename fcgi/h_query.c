@@ -13,18 +13,18 @@
 #include "query_rules.h"
 #include "shape.h"
 
-#define H_QUERY_PREVIEW_COUNT	10	/* fire times a preview lists by default */
-#define H_QUERY_PREVIEW_MAX	100
+#define H_QUERY_PREVIEW_COUNT 10 /* fire times a preview lists by default */
+#define H_QUERY_PREVIEW_MAX   100
 
 /* {"ok":true,"query":{...}} with the next fire times. */
 static cJSON *
 h_query_reply(struct req *r, const struct query *q)
 {
-	cJSON	*o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(o, "ok", true);
-	cJSON_AddItemToObject(o, "query", shape_query_detail(q,
-	    r->app->conf.default_query_interval));
+	cJSON_AddItemToObject(o, "query",
+	    shape_query_detail(q, r->app->conf.default_query_interval));
 	return o;
 }
 
@@ -33,26 +33,27 @@ h_query_reply(struct req *r, const struct query *q)
 static enum pgs_rc
 h_query_load(struct req *r, struct query *q)
 {
-	return query_get(&r->app->db, r->a, arena_printf(r->a, "%ld",
-	    r->ids[0]), NULL, q);
+	return query_get(&r->app->db, r->a,
+	    arena_printf(r->a, "%ld", r->ids[0]), NULL, q);
 }
 
 /* Resolves data_source_id or data_source (a name) into q. */
 static enum pgs_rc
 h_query_read_source(struct req *r, struct query *q)
 {
-	struct source	 s;
-	const char	*name;
-	long		 id = 0;
-	bool		 has_id;
-	enum pgs_rc	 rc;
+	struct source s;
+	const char   *name;
+	long	      id = 0;
+	bool	      has_id;
+	enum pgs_rc   rc;
 
 	req_int(r, "data_source_id", 1, 2147483647L, false, &id, &has_id);
 	req_str(r, "data_source", 200, false, &name);
 	if (!has_id && name == NULL)
 		return PGS_OK;
-	rc = source_get(&r->app->db, r->a, has_id ? arena_printf(r->a, "%ld",
-	    id) : NULL, has_id ? NULL : name, &s);
+	rc = source_get(&r->app->db, r->a,
+	    has_id ? arena_printf(r->a, "%ld", id) : NULL, has_id ? NULL : name,
+	    &s);
 	if (rc == PGS_NOTFOUND) {
 		req_field(r, has_id ? "data_source_id" : "data_source",
 		    QUERY_RULES_NO_SOURCE);
@@ -71,9 +72,8 @@ static void
 h_query_value(struct req *r, const struct query_setting *t,
     struct query_value *v)
 {
-	const cJSON	*c = cJSON_GetObjectItemCaseSensitive(r->json,
-	    t->field);
-	long		 x = 0;
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(r->json, t->field);
+	long	     x = 0;
 
 	if (c == NULL)
 		v->given = QUERY_ABSENT;
@@ -81,7 +81,9 @@ h_query_value(struct req *r, const struct query_setting *t,
 		v->given = QUERY_NULL;
 	else if (t->kind == QUERY_INT) {
 		v->given = json_int(r->json, t->field, -JSON_INT_MAX,
-		    JSON_INT_MAX, &x) == PGS_OK ? QUERY_VALUE : QUERY_BADTYPE;
+			       JSON_INT_MAX, &x) == PGS_OK ?
+		    QUERY_VALUE :
+		    QUERY_BADTYPE;
 		v->num = x;
 	} else if (cJSON_IsString(c)) {
 		v->given = QUERY_VALUE;
@@ -100,17 +102,17 @@ h_query_value(struct req *r, const struct query_setting *t,
 static enum pgs_rc
 h_query_read(struct req *r, struct query *q, bool create)
 {
-	static const char *const allowed[] = { "name", "title",
-	    "description", "sql_text", "data_source_id", "data_source",
-	    "schedule_type", "schedule_expr", "timezone", "enabled",
-	    "timeout_ms", "max_rows", "max_retries", "retry_delay_s",
-	    "pause_after_failures", "keep_runs", "keep_days", "start_at",
-	    "version", NULL };
+	static const char *const allowed[] = { "name", "title", "description",
+		"sql_text", "data_source_id", "data_source", "schedule_type",
+		"schedule_expr", "timezone", "enabled", "timeout_ms",
+		"max_rows", "max_retries", "retry_delay_s",
+		"pause_after_failures", "keep_runs", "keep_days", "start_at",
+		"version", NULL };
 	const struct query_setting *t = query_rules_table();
-	struct query_input	 in;
-	struct query_errors	 e;
-	enum pgs_rc		 rc;
-	int			 i;
+	struct query_input	    in;
+	struct query_errors	    e;
+	enum pgs_rc		    rc;
+	int			    i;
 
 	req_unknown_fields(r, allowed);
 	if (create && cJSON_GetObjectItemCaseSensitive(r->json, "version"))
@@ -118,8 +120,8 @@ h_query_read(struct req *r, struct query *q, bool create)
 	for (i = 0; i < QF_COUNT; i++)
 		h_query_value(r, &t[i], &in.v[i]);
 	query_rules_errors_init(&e, r->a);
-	rc = query_rules_apply(&in, create,
-	    r->app->conf.default_query_interval, q, &e);
+	rc = query_rules_apply(&in, create, r->app->conf.default_query_interval,
+	    q, &e);
 	for (i = 0; rc != PGS_OK && i < e.n; i++)
 		req_field(r, e.items[i].field, "%s", e.items[i].message);
 	req_bool(r, "enabled", &q->enabled, NULL);
@@ -134,9 +136,9 @@ h_query_read(struct req *r, struct query *q, bool create)
 enum pgs_rc
 h_query_create(struct req *r)
 {
-	struct query	 q;
-	long		 id;
-	enum pgs_rc	 rc;
+	struct query q;
+	long	     id;
+	enum pgs_rc  rc;
 
 	query_rules_defaults(&q);
 	rc = h_query_read(r, &q, true);
@@ -144,7 +146,8 @@ h_query_create(struct req *r)
 		return rc;
 	rc = query_create(&r->app->db, r->a, &q, &id);
 	if (rc == PGS_CONFLICT)
-		return req_fail(r, rc, "conflict", "a query with this name "
+		return req_fail(r, rc, "conflict",
+		    "a query with this name "
 		    "exists");
 	if (rc == PGS_OK)
 		rc = query_get(&r->app->db, r->a, arena_printf(r->a, "%ld", id),
@@ -159,8 +162,8 @@ h_query_create(struct req *r)
 enum pgs_rc
 h_query_get(struct req *r)
 {
-	struct query	 q;
-	enum pgs_rc	 rc;
+	struct query q;
+	enum pgs_rc  rc;
 
 	rc = h_query_load(r, &q);
 	if (rc != PGS_OK)
@@ -171,10 +174,10 @@ h_query_get(struct req *r)
 enum pgs_rc
 h_query_patch(struct req *r)
 {
-	struct query	 q;
-	long		 version;
-	bool		 has_version;
-	enum pgs_rc	 rc;
+	struct query q;
+	long	     version;
+	bool	     has_version;
+	enum pgs_rc  rc;
 
 	rc = h_query_load(r, &q);
 	if (rc != PGS_OK)
@@ -188,9 +191,10 @@ h_query_patch(struct req *r)
 	rc = query_update(&r->app->db, r->a, &q);
 	if (rc == PGS_CONFLICT)
 		return req_fail(r, rc, "conflict", "%s",
-		    strcmp(r->app->db.sqlstate, "23505") != 0 ? "the query was "
-		    "changed by someone else: reload it and try again" :
-		    "a query with this name exists");
+		    strcmp(r->app->db.sqlstate, "23505") != 0 ?
+			"the query was "
+			"changed by someone else: reload it and try again" :
+			"a query with this name exists");
 	if (rc == PGS_OK)
 		rc = h_query_load(r, &q);
 	if (rc != PGS_OK)
@@ -202,14 +206,15 @@ h_query_patch(struct req *r)
 enum pgs_rc
 h_query_delete(struct req *r)
 {
-	const char	*force = req_qparam(r, "force");
-	cJSON		*o;
-	enum pgs_rc	 rc;
+	const char *force = req_qparam(r, "force");
+	cJSON	   *o;
+	enum pgs_rc rc;
 
-	rc = query_delete(&r->app->db, r->a, r->ids[0], force != NULL &&
-	    strcmp(force, "1") == 0);
+	rc = query_delete(&r->app->db, r->a, r->ids[0],
+	    force != NULL && strcmp(force, "1") == 0);
 	if (rc == PGS_CONFLICT)
-		return req_fail(r, rc, "conflict", "the query has runs; pass "
+		return req_fail(r, rc, "conflict",
+		    "the query has runs; pass "
 		    "?force=1 to delete it with its run history");
 	if (rc != PGS_OK)
 		return rc;
@@ -224,8 +229,8 @@ h_query_delete(struct req *r)
 static enum pgs_rc
 h_query_set_enabled(struct req *r, bool on)
 {
-	struct query	 q;
-	enum pgs_rc	 rc;
+	struct query q;
+	enum pgs_rc  rc;
 
 	rc = query_set_enabled(&r->app->db, r->a, r->ids[0], on);
 	if (rc == PGS_OK)
@@ -253,11 +258,11 @@ h_query_disable(struct req *r)
 static enum pgs_rc
 h_query_list_reply(struct req *r, bool full)
 {
-	struct query_filter	 f;
-	struct query_list	 l;
-	const char		*en;
-	long			 limit, offset;
-	enum pgs_rc		 rc;
+	struct query_filter f;
+	struct query_list   l;
+	const char	   *en;
+	long		    limit, offset;
+	enum pgs_rc	    rc;
 
 	memset(&f, 0, sizeof(f));
 	f.q = req_qparam(r, "q");
@@ -265,8 +270,8 @@ h_query_list_reply(struct req *r, bool full)
 	f.enabled = -1;
 	if (en != NULL && (strcmp(en, "true") == 0 || strcmp(en, "1") == 0))
 		f.enabled = 1;
-	else if (en != NULL && (strcmp(en, "false") == 0 ||
-	    strcmp(en, "0") == 0))
+	else if (en != NULL &&
+	    (strcmp(en, "false") == 0 || strcmp(en, "0") == 0))
 		f.enabled = 0;
 	else if (en != NULL)
 		req_field(r, "enabled", "must be true or false");
@@ -302,8 +307,8 @@ h_query_catalogue(struct req *r)
 enum pgs_rc
 h_query_public(struct req *r)
 {
-	struct query	 q;
-	enum pgs_rc	 rc;
+	struct query q;
+	enum pgs_rc  rc;
 
 	rc = h_query_load(r, &q);
 	if (rc != PGS_OK)
@@ -315,14 +320,13 @@ h_query_public(struct req *r)
 static void
 h_query_read_instant(struct req *r, const char *name, int64_t *t)
 {
-	const char	*s;
-	char		 err[128];
+	const char *s;
+	char	    err[128];
 
 	if (req_is_null(r, name))
 		return;
 	req_str(r, name, 64, false, &s);
-	if (s != NULL && isotime_parse(s, t, NULL, err, sizeof(err)) !=
-	    PGS_OK)
+	if (s != NULL && isotime_parse(s, t, NULL, err, sizeof(err)) != PGS_OK)
 		req_field(r, name, "%s", err);
 }
 
@@ -332,11 +336,11 @@ static void
 h_query_read_schedule(struct req *r, struct query *q)
 {
 	static const enum query_field f[] = { QF_SCHEDULE_TYPE,
-	    QF_SCHEDULE_EXPR, QF_TIMEZONE };
-	const struct query_setting *t = query_rules_table();
-	struct query_input	 in;
-	struct query_errors	 e;
-	size_t			 i;
+		QF_SCHEDULE_EXPR, QF_TIMEZONE };
+	const struct query_setting   *t = query_rules_table();
+	struct query_input	      in;
+	struct query_errors	      e;
+	size_t			      i;
 
 	memset(&in, 0, sizeof(in));
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
@@ -347,7 +351,7 @@ h_query_read_schedule(struct req *r, struct query *q)
 		return;
 	}
 	if (query_rules_apply(&in, false, r->app->conf.default_query_interval,
-	    q, &e) != PGS_OK)
+		q, &e) != PGS_OK)
 		for (i = 0; i < (size_t)e.n; i++)
 			req_field(r, e.items[i].field, "%s",
 			    e.items[i].message);
@@ -363,14 +367,14 @@ h_query_read_schedule(struct req *r, struct query *q)
 enum pgs_rc
 h_schedule_preview(struct req *r)
 {
-	static const char *const allowed[] = { "schedule_type",
-	    "schedule_expr", "timezone", "start_at", "from", "count", NULL };
-	struct query	 q;
-	struct sched	*s = NULL;
-	char		 err[160], iso[ISOTIME_BUFSZ];
-	int64_t		 from = (int64_t)time(NULL), anchor;
-	long		 count = H_QUERY_PREVIEW_COUNT;
-	cJSON		*o;
+	static const char *const allowed[] = { "schedule_type", "schedule_expr",
+		"timezone", "start_at", "from", "count", NULL };
+	struct query		 q;
+	struct sched		*s = NULL;
+	char			 err[160], iso[ISOTIME_BUFSZ];
+	int64_t			 from = (int64_t)time(NULL), anchor;
+	long			 count = H_QUERY_PREVIEW_COUNT;
+	cJSON			*o;
 
 	memset(&q, 0, sizeof(q));
 	query_rules_defaults(&q);
@@ -383,8 +387,8 @@ h_schedule_preview(struct req *r)
 	if (req_fields_rc(r) != PGS_OK)
 		return PGS_INVALID;
 	if (sched_parse(q.schedule_type, q.schedule_expr, q.timezone,
-	    r->app->conf.default_query_interval, &s, err, sizeof(err)) !=
-	    PGS_OK) {
+		r->app->conf.default_query_interval, &s, err,
+		sizeof(err)) != PGS_OK) {
 		req_field(r, "schedule_expr", "%s", err);
 		return PGS_INVALID;
 	}

@@ -22,9 +22,9 @@
 /* How a run is rendered for this request: the format, and whether the
  * caller sees full error messages. */
 struct run_view {
-	bool	 csv;
-	bool	 raw;	/* CSV cells as stored, not neutralised */
-	bool	 full;	/* full error messages: editors, admins */
+	bool csv;
+	bool raw;  /* CSV cells as stored, not neutralised */
+	bool full; /* full error messages: editors, admins */
 };
 
 /* Returns true when the caller may read run error messages in full. */
@@ -42,7 +42,7 @@ h_run_view_flags(const struct run_view *v)
 	    (v->full ? CACHE_FULL : 0);
 }
 
-#define RUN_CSV_TYPE	"text/csv; charset=utf-8"
+#define RUN_CSV_TYPE "text/csv; charset=utf-8"
 
 static bool
 h_run_final(const struct run *x)
@@ -55,15 +55,17 @@ h_run_final(const struct run *x)
 static void
 h_run_csv_header(struct req *r, long run_id)
 {
-	reply_header(r, "Content-Disposition: attachment; "
-	    "filename=\"run-%ld.csv\"", run_id);
+	reply_header(r,
+	    "Content-Disposition: attachment; "
+	    "filename=\"run-%ld.csv\"",
+	    run_id);
 }
 
 /* Answers from the worker's cache when it holds key; true when it did. */
 static bool
 h_run_cached(struct req *r, uint64_t key)
 {
-	const struct cache_entry	*e;
+	const struct cache_entry *e;
 
 	if (!r->app->cache_live)
 		return false;
@@ -89,9 +91,9 @@ static enum pgs_rc
 h_run_reply(struct req *r, const struct run *x, uint64_t key, bool csv,
     struct buf *b)
 {
-	char		 tag[CACHE_ETAG_MAX];
-	const char	*data = b->data != NULL ? b->data : "";
-	enum pgs_rc	 rc;
+	char	    tag[CACHE_ETAG_MAX];
+	const char *data = b->data != NULL ? b->data : "";
+	enum pgs_rc rc;
 
 	reply_etag_of(data, b->len, tag);
 	if (r->app->cache_live && h_run_final(x))
@@ -100,8 +102,8 @@ h_run_reply(struct req *r, const struct run *x, uint64_t key, bool csv,
 	reply_header(r, "Vary: Cookie");
 	if (csv)
 		h_run_csv_header(r, x->id);
-	rc = reply_send_tagged(r, csv ? RUN_CSV_TYPE : "application/json",
-	    data, b->len, tag);
+	rc = reply_send_tagged(r, csv ? RUN_CSV_TYPE : "application/json", data,
+	    b->len, tag);
 	buf_free(b);
 	return rc;
 }
@@ -110,9 +112,9 @@ h_run_reply(struct req *r, const struct run *x, uint64_t key, bool csv,
 static enum pgs_rc
 h_run_send(struct req *r, const struct run *x, uint64_t key)
 {
-	struct buf	 b = BUF_INIT;
-	cJSON		*o = shape_run(x, h_run_full_errors(r));
-	char		*t;
+	struct buf b = BUF_INIT;
+	cJSON	  *o = shape_run(x, h_run_full_errors(r));
+	char	  *t;
 
 	t = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -132,17 +134,21 @@ h_run_send(struct req *r, const struct run *x, uint64_t key)
 static enum pgs_rc
 h_run_send_csv(struct req *r, const struct run *x, uint64_t key, bool raw)
 {
-	struct buf	 b = BUF_INIT;
-	enum pgs_rc	 rc;
+	struct buf  b = BUF_INIT;
+	enum pgs_rc rc;
 
 	if (x->df_json == NULL)
-		return req_fail(r, PGS_NOTFOUND, "not_found", "run %ld has no "
-		    "stored result", x->id);
+		return req_fail(r, PGS_NOTFOUND, "not_found",
+		    "run %ld has no "
+		    "stored result",
+		    x->id);
 	rc = result_to_csv(x->df_json, x->df_json_len, raw, &b);
 	if (rc != PGS_OK) {
 		buf_free(&b);
-		log_err("run_csv", "run=%ld stored result is not a table "
-		    "document", x->id);
+		log_err("run_csv",
+		    "run=%ld stored result is not a table "
+		    "document",
+		    x->id);
 		return PGS_INTERNAL;
 	}
 	return h_run_reply(r, x, key, true, &b);
@@ -153,8 +159,8 @@ h_run_send_csv(struct req *r, const struct run *x, uint64_t key, bool raw)
 static void
 h_run_view_read(struct req *r, struct run_view *v)
 {
-	const char	*f = req_qparam(r, "format");
-	const char	*raw = req_qparam(r, "raw");
+	const char *f = req_qparam(r, "format");
+	const char *raw = req_qparam(r, "raw");
 
 	memset(v, 0, sizeof(*v));
 	v->csv = f != NULL && strcmp(f, "csv") == 0;
@@ -173,16 +179,17 @@ static enum pgs_rc
 h_run_send_view(struct req *r, const struct run *x, uint64_t key,
     const struct run_view *v)
 {
-	return v->csv ? h_run_send_csv(r, x, key, v->raw) : h_run_send(r, x, key);
+	return v->csv ? h_run_send_csv(r, x, key, v->raw) :
+			h_run_send(r, x, key);
 }
 
 enum pgs_rc
 h_run_get(struct req *r)
 {
-	struct run_view	 v;
-	struct run	 x;
-	uint64_t	 key;
-	enum pgs_rc	 rc;
+	struct run_view v;
+	struct run	x;
+	uint64_t	key;
+	enum pgs_rc	rc;
 
 	h_run_view_read(r, &v);
 	rc = req_fields_rc(r);
@@ -201,21 +208,21 @@ h_run_get(struct req *r)
 static enum pgs_rc
 h_run_query_exists(struct req *r)
 {
-	struct query	 q;
+	struct query q;
 
-	return query_get(&r->app->db, r->a, arena_printf(r->a, "%ld",
-	    r->ids[0]), NULL, &q);
+	return query_get(&r->app->db, r->a,
+	    arena_printf(r->a, "%ld", r->ids[0]), NULL, &q);
 }
 
 enum pgs_rc
 h_run_latest(struct req *r)
 {
-	const char	*st = req_qparam(r, "status");
-	struct run_view	 v;
-	struct run	 x;
-	bool		 any;
-	uint64_t	 key;
-	enum pgs_rc	 rc;
+	const char     *st = req_qparam(r, "status");
+	struct run_view v;
+	struct run	x;
+	bool		any;
+	uint64_t	key;
+	enum pgs_rc	rc;
 
 	any = st != NULL && strcmp(st, "any") == 0;
 	if (st != NULL && !any && strcmp(st, "success") != 0)
@@ -243,12 +250,12 @@ h_run_latest(struct req *r)
 static const char *
 h_run_time_param(struct req *r, const char *name)
 {
-	const char	*s = req_qparam(r, name);
-	char		 err[128];
-	int64_t		 t;
+	const char *s = req_qparam(r, name);
+	char	    err[128];
+	int64_t	    t;
 
-	if (s != NULL && isotime_parse(s, &t, NULL, err, sizeof(err)) !=
-	    PGS_OK) {
+	if (s != NULL &&
+	    isotime_parse(s, &t, NULL, err, sizeof(err)) != PGS_OK) {
 		req_field(r, name, "%s", err);
 		return NULL;
 	}
@@ -259,12 +266,13 @@ h_run_time_param(struct req *r, const char *name)
 static enum pgs_rc
 h_run_read_filter(struct req *r, struct run_filter *f)
 {
-	long	 limit, before, after;
+	long limit, before, after;
 
 	memset(f, 0, sizeof(*f));
 	f->status = req_qparam(r, "status");
 	if (f->status != NULL && !run_status_valid(f->status))
-		req_field(r, "status", "must be one of queued, running, "
+		req_field(r, "status",
+		    "must be one of queued, running, "
 		    "success, error, skipped");
 	f->start = h_run_time_param(r, "start");
 	f->end = h_run_time_param(r, "end");
@@ -283,9 +291,9 @@ h_run_read_filter(struct req *r, struct run_filter *f)
 enum pgs_rc
 h_run_list(struct req *r)
 {
-	struct run_filter	 f;
-	struct run_list		 l;
-	enum pgs_rc		 rc;
+	struct run_filter f;
+	struct run_list	  l;
+	enum pgs_rc	  rc;
 
 	rc = h_run_read_filter(r, &f);
 	if (rc == PGS_OK)
@@ -297,16 +305,16 @@ h_run_list(struct req *r)
 	if (rc != PGS_OK)
 		return rc;
 	reply_header(r, "Vary: Cookie");
-	return reply_json(r, 200, shape_run_list(&l, f.limit,
-	    h_run_full_errors(r)));
+	return reply_json(r, 200,
+	    shape_run_list(&l, f.limit, h_run_full_errors(r)));
 }
 
 static enum pgs_rc
 h_run_adjacent_reply(struct req *r, bool next)
 {
-	long		 id;
-	cJSON		*o;
-	enum pgs_rc	 rc;
+	long	    id;
+	cJSON	   *o;
+	enum pgs_rc rc;
 
 	if (next)
 		rc = run_next(&r->app->db, r->a, r->ids[0], r->ids[1], &id);
@@ -319,8 +327,8 @@ h_run_adjacent_reply(struct req *r, bool next)
 		return rc;
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)id);
-	cJSON_AddStringToObject(o, "_link", arena_printf(r->a,
-	    "/api/runs/%ld", id));
+	cJSON_AddStringToObject(o, "_link",
+	    arena_printf(r->a, "/api/runs/%ld", id));
 	return reply_json(r, 200, o);
 }
 
@@ -346,9 +354,9 @@ h_run_next(struct req *r)
 static void
 h_run_spawn(struct req *r, long run_id)
 {
-	const char	*argv[6], *env[2] = { NULL, NULL };
-	char		 ids[24];
-	int		 n = 0;
+	const char *argv[6], *env[2] = { NULL, NULL };
+	char	    ids[24];
+	int	    n = 0;
 
 	snprintf(ids, sizeof(ids), "%ld", run_id);
 	argv[n++] = "pgsched-runner";
@@ -370,19 +378,22 @@ h_run_spawn(struct req *r, long run_id)
 static enum pgs_rc
 h_run_now_busy(struct req *r, long run_id)
 {
-	cJSON	*o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(o, "ok", false);
 	cJSON_AddStringToObject(o, "error", "conflict");
 	if (run_id > 0) {
-		cJSON_AddStringToObject(o, "message", arena_printf(r->a,
-		    "query %ld already has a manual run queued or running: "
-		    "run %ld", r->ids[0], run_id));
+		cJSON_AddStringToObject(o, "message",
+		    arena_printf(r->a,
+			"query %ld already has a manual run queued or running: "
+			"run %ld",
+			r->ids[0], run_id));
 		cJSON_AddNumberToObject(o, "run_id", (double)run_id);
-		cJSON_AddStringToObject(o, "_link", arena_printf(r->a,
-		    "/api/runs/%ld", run_id));
+		cJSON_AddStringToObject(o, "_link",
+		    arena_printf(r->a, "/api/runs/%ld", run_id));
 	} else
-		cJSON_AddStringToObject(o, "message", "the query's manual run "
+		cJSON_AddStringToObject(o, "message",
+		    "the query's manual run "
 		    "is changing state: try again");
 	return reply_json(r, 409, o);
 }
@@ -390,21 +401,21 @@ h_run_now_busy(struct req *r, long run_id)
 enum pgs_rc
 h_run_now(struct req *r)
 {
-	char		 qpath[1100];
-	long		 run_id;
-	cJSON		*o;
-	enum pgs_rc	 rc;
+	char	    qpath[1100];
+	long	    run_id;
+	cJSON	   *o;
+	enum pgs_rc rc;
 
-	rc = run_store_enqueue_manual(&r->app->db, r->a, r->ids[0],
-	    r->user.id, &run_id);
+	rc = run_store_enqueue_manual(&r->app->db, r->a, r->ids[0], r->user.id,
+	    &run_id);
 	if (rc == PGS_CONFLICT)
 		return h_run_now_busy(r, run_id);
 	if (rc != PGS_OK)
 		return rc;
 	if (access(r->app->runner_path, X_OK) != 0)
 		log_err("run_spawn", "run=%ld runner=\"%s\" not executable",
-		    run_id, log_quote(r->app->runner_path, 512, qpath,
-		    sizeof(qpath)));
+		    run_id,
+		    log_quote(r->app->runner_path, 512, qpath, sizeof(qpath)));
 	else
 		h_run_spawn(r, run_id);
 	log_info("run_manual", "run=%ld query=%ld by=%ld queued", run_id,
@@ -413,7 +424,7 @@ h_run_now(struct req *r)
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", true);
 	cJSON_AddNumberToObject(o, "run_id", (double)run_id);
-	cJSON_AddStringToObject(o, "_link", arena_printf(r->a,
-	    "/api/runs/%ld", run_id));
+	cJSON_AddStringToObject(o, "_link",
+	    arena_printf(r->a, "/api/runs/%ld", run_id));
 	return reply_json(r, 202, o);
 }

@@ -18,7 +18,7 @@
 static cJSON *
 h_source_reply(const struct source *s)
 {
-	cJSON	*o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(o, "ok", true);
 	cJSON_AddItemToObject(o, "datasource", shape_source(s));
@@ -29,7 +29,7 @@ enum pgs_rc
 h_source_list(struct req *r)
 {
 	struct source_list l;
-	enum pgs_rc	 rc;
+	enum pgs_rc	   rc;
 
 	rc = source_list(&r->app->db, r->a, &l);
 	if (rc != PGS_OK)
@@ -44,20 +44,21 @@ h_source_list(struct req *r)
 static bool
 h_source_read_secret(struct req *r, struct source *s)
 {
-	const char	*pw, *b64;
-	unsigned char	*raw;
-	size_t		 n, cap;
+	const char    *pw, *b64;
+	unsigned char *raw;
+	size_t	       n, cap;
 
 	req_str(r, "password", CRED_PASSWORD_MAX, false, &pw);
 	req_str(r, "enc_password_b64", 4 * CRED_PASSWORD_MAX, false, &b64);
 	if (pw != NULL && b64 != NULL) {
-		req_field(r, "password", "give password or enc_password_b64, "
+		req_field(r, "password",
+		    "give password or enc_password_b64, "
 		    "not both");
 		return true;
 	}
 	if (pw != NULL) {
 		if (cred_seal(&r->app->keys, r->a, pw, &s->enc_password,
-		    &s->enc_len) != PGS_OK)
+			&s->enc_len) != PGS_OK)
 			req_field(r, "password", "cannot be sealed");
 		return true;
 	}
@@ -66,13 +67,15 @@ h_source_read_secret(struct req *r, struct source *s)
 	cap = strlen(b64);
 	raw = arena_alloc(r->a, cap + 1);
 	if (b64_decode(b64, b64_trim_len(b64, cap), raw, cap, &n, B64_STD) !=
-	    PGS_OK || n <= SECRET_SEAL_BYTES) {
+		PGS_OK ||
+	    n <= SECRET_SEAL_BYTES) {
 		req_field(r, "enc_password_b64", "must be a base64 sealed box");
 		return true;
 	}
 	/* A ciphertext we could never open is refused now, not at run time. */
 	if (!source_conn_can_open(&r->app->keys, raw, n))
-		req_field(r, "enc_password_b64", "does not open with the "
+		req_field(r, "enc_password_b64",
+		    "does not open with the "
 		    "configured key pair");
 	s->enc_password = raw;
 	s->enc_len = n;
@@ -86,12 +89,12 @@ h_source_read_secret(struct req *r, struct source *s)
 static enum pgs_rc
 h_source_read(struct req *r, struct source *s, const struct source *was)
 {
-	static const char *const allowed[] = { "name", "host", "port",
-	    "dbname", "username", "password", "enc_password_b64",
-	    "key_version", NULL };
-	const char	*name, *host, *dbname, *user;
-	long		 port = s->port, kv = s->key_version;
-	bool		 create = was == NULL, secret;
+	static const char *const allowed[] = { "name", "host", "port", "dbname",
+		"username", "password", "enc_password_b64", "key_version",
+		NULL };
+	const char		*name, *host, *dbname, *user;
+	long			 port = s->port, kv = s->key_version;
+	bool			 create = was == NULL, secret;
 
 	req_unknown_fields(r, allowed);
 	req_str(r, "name", 200, create, &name);
@@ -112,7 +115,8 @@ h_source_read(struct req *r, struct source *s, const struct source *was)
 	s->port = (int)port;
 	s->key_version = (int)kv;
 	if (!create && source_needs_password(was, s, secret))
-		req_field(r, "password", "is required again when host, port, "
+		req_field(r, "password",
+		    "is required again when host, port, "
 		    "dbname or username change");
 	return req_fields_rc(r);
 }
@@ -120,9 +124,9 @@ h_source_read(struct req *r, struct source *s, const struct source *was)
 enum pgs_rc
 h_source_create(struct req *r)
 {
-	struct source	 s;
-	long		 id;
-	enum pgs_rc	 rc;
+	struct source s;
+	long	      id;
+	enum pgs_rc   rc;
 
 	memset(&s, 0, sizeof(s));
 	s.port = 5432;
@@ -132,11 +136,12 @@ h_source_create(struct req *r)
 		return rc;
 	rc = source_create(&r->app->db, r->a, &s, &id);
 	if (rc == PGS_CONFLICT)
-		return req_fail(r, rc, "conflict", "a data source with this "
+		return req_fail(r, rc, "conflict",
+		    "a data source with this "
 		    "name exists");
 	if (rc == PGS_OK)
-		rc = source_get(&r->app->db, r->a, arena_printf(r->a, "%ld",
-		    id), NULL, &s);
+		rc = source_get(&r->app->db, r->a,
+		    arena_printf(r->a, "%ld", id), NULL, &s);
 	if (rc != PGS_OK)
 		return rc;
 	log_info("source_create", "source=%ld by=%ld created", id, r->user.id);
@@ -147,15 +152,15 @@ h_source_create(struct req *r)
 static enum pgs_rc
 h_source_load(struct req *r, struct source *s)
 {
-	return source_get(&r->app->db, r->a, arena_printf(r->a, "%ld",
-	    r->ids[0]), NULL, s);
+	return source_get(&r->app->db, r->a,
+	    arena_printf(r->a, "%ld", r->ids[0]), NULL, s);
 }
 
 enum pgs_rc
 h_source_get(struct req *r)
 {
-	struct source	 s;
-	enum pgs_rc	 rc;
+	struct source s;
+	enum pgs_rc   rc;
 
 	rc = h_source_load(r, &s);
 	if (rc != PGS_OK)
@@ -166,8 +171,8 @@ h_source_get(struct req *r)
 enum pgs_rc
 h_source_patch(struct req *r)
 {
-	struct source	 s, was;
-	enum pgs_rc	 rc;
+	struct source s, was;
+	enum pgs_rc   rc;
 
 	rc = h_source_load(r, &was);
 	if (rc != PGS_OK)
@@ -177,7 +182,8 @@ h_source_patch(struct req *r)
 	if (rc == PGS_OK)
 		rc = source_update(&r->app->db, r->a, &s);
 	if (rc == PGS_CONFLICT)
-		return req_fail(r, rc, "conflict", "a data source with this "
+		return req_fail(r, rc, "conflict",
+		    "a data source with this "
 		    "name exists");
 	if (rc == PGS_OK)
 		rc = h_source_load(r, &s);
@@ -191,14 +197,15 @@ h_source_patch(struct req *r)
 enum pgs_rc
 h_source_delete(struct req *r)
 {
-	const char	*force = req_qparam(r, "force");
-	cJSON		*o;
-	enum pgs_rc	 rc;
+	const char *force = req_qparam(r, "force");
+	cJSON	   *o;
+	enum pgs_rc rc;
 
-	rc = source_delete(&r->app->db, r->a, r->ids[0], force != NULL &&
-	    strcmp(force, "1") == 0);
+	rc = source_delete(&r->app->db, r->a, r->ids[0],
+	    force != NULL && strcmp(force, "1") == 0);
 	if (rc == PGS_CONFLICT)
-		return req_fail(r, rc, "conflict", "queries use this data "
+		return req_fail(r, rc, "conflict",
+		    "queries use this data "
 		    "source; delete them first or pass ?force=1");
 	if (rc != PGS_OK)
 		return rc;
@@ -218,8 +225,8 @@ static enum pgs_rc
 h_source_connect(struct req *r, const struct source *s, PGconn **conn,
     char *err, size_t errlen)
 {
-	struct exec_opts	 o;
-	enum pgs_rc		 rc;
+	struct exec_opts o;
+	enum pgs_rc	 rc;
 
 	memset(&o, 0, sizeof(o));
 	o.appname = "pgsched-fcgi";
@@ -234,14 +241,14 @@ h_source_connect(struct req *r, const struct source *s, PGconn **conn,
 enum pgs_rc
 h_source_test(struct req *r)
 {
-	struct source		 s;
-	struct exec_opts	 o;
-	struct result		*rs = NULL;
-	PGconn			*conn = NULL;
-	char			 err[512], warn[1024];
-	long			 ms = 0;
-	cJSON			*out;
-	enum pgs_rc		 rc;
+	struct source	 s;
+	struct exec_opts o;
+	struct result	*rs = NULL;
+	PGconn		*conn = NULL;
+	char		 err[512], warn[1024];
+	long		 ms = 0;
+	cJSON		*out;
+	enum pgs_rc	 rc;
 
 	rc = h_source_load(r, &s);
 	if (rc == PGS_OK)

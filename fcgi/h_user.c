@@ -14,15 +14,15 @@
 
 /* What a malformed e-mail gets; non-admins get the second one for a
  * taken address too (h_user_patch). */
-#define EMAIL_INVALID	"is not a valid e-mail address"
-#define EMAIL_UNUSABLE	"is not a valid e-mail address or cannot be used"
+#define EMAIL_INVALID  "is not a valid e-mail address"
+#define EMAIL_UNUSABLE "is not a valid e-mail address or cannot be used"
 
 /* The members of a PATCH /api/users/{uid} body. */
 struct user_patch {
-	const char	*email, *name, *current;
-	const char	*roles[3];
-	int		 nroles;
-	bool		 has_roles, active, has_active;
+	const char *email, *name, *current;
+	const char *roles[3];
+	int	    nroles;
+	bool	    has_roles, active, has_active;
 };
 
 /* Returns the arena-owned decimal text of v. */
@@ -36,13 +36,13 @@ id_text(struct req *r, long v)
 static enum role
 h_user_role(struct req *r, const struct user *u)
 {
-	enum role	 best = ROLE_NONE, x;
-	int		 i;
+	enum role best = ROLE_NONE, x;
+	int	  i;
 
 	for (i = 0; i < u->nroles; i++) {
 		x = role_parse(u->roles[i]);
-		if (x > best && conf_list_has(r->app->conf.allowed_roles,
-		    u->roles[i]))
+		if (x > best &&
+		    conf_list_has(r->app->conf.allowed_roles, u->roles[i]))
 			best = x;
 	}
 	return best;
@@ -52,7 +52,7 @@ h_user_role(struct req *r, const struct user *u)
 static cJSON *
 h_user_reply(const struct user *u)
 {
-	cJSON	*o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(o, "ok", true);
 	cJSON_AddItemToObject(o, "user", shape_user(u));
@@ -62,16 +62,16 @@ h_user_reply(const struct user *u)
 enum pgs_rc
 h_user_auth(struct req *r)
 {
-	struct app	*app = r->app;
-	enum pgs_rc	 rc;
+	struct app *app = r->app;
+	enum pgs_rc rc;
 
 	if (r->sid == NULL || !auth_token_valid(r->sid))
 		return PGS_NOTFOUND;
 	auth_token_hash(r->sid, r->sid_hash);
 	/* One round trip: the session, its sliding expiry and the user. */
 	rc = session_user(&app->db, r->a, r->sid_hash,
-	    app->conf.session_ttl_hours, app->conf.session_extend_min,
-	    &r->user, &r->sid_extended);
+	    app->conf.session_ttl_hours, app->conf.session_extend_min, &r->user,
+	    &r->sid_extended);
 	if (rc != PGS_OK)
 		return rc;
 	r->authed = true;
@@ -87,8 +87,8 @@ static enum pgs_rc
 login_verify(struct req *r, const struct user *u, bool found,
     const char *password)
 {
-	struct app	*app = r->app;
-	enum pgs_rc	 rc;
+	struct app *app = r->app;
+	enum pgs_rc rc;
 
 	if (!found) {
 		rc = auth_dummy_verify(app->pepper, app->pepperlen, password);
@@ -114,9 +114,9 @@ login_verify(struct req *r, const struct user *u, bool found,
 static void
 login_rehash(struct req *r, const struct user *u, const char *password)
 {
-	struct app	*app = r->app;
-	char		 phc[AUTH_PHC_MAX];
-	enum pgs_rc	 rc;
+	struct app *app = r->app;
+	char	    phc[AUTH_PHC_MAX];
+	enum pgs_rc rc;
 
 	if (!auth_password_needs_rehash(u->password_hash))
 		return;
@@ -128,18 +128,20 @@ login_rehash(struct req *r, const struct user *u, const char *password)
 	if (rc != PGS_OK)
 		log_warn("login_rehash", "user=%ld rc=%s", u->id, rc_name(rc));
 	else
-		log_info("login_rehash", "user=%ld rehashed with the current "
-		    "parameters", u->id);
+		log_info("login_rehash",
+		    "user=%ld rehashed with the current "
+		    "parameters",
+		    u->id);
 }
 
 /* Starts a session for u and answers the login. */
 static enum pgs_rc
 h_user_login_start(struct req *r, struct user *u)
 {
-	struct app	*app = r->app;
-	char		 tok[AUTH_TOKEN_LEN + 1], hash[AUTH_TOKEN_HASH_LEN + 1];
-	cJSON		*o;
-	enum pgs_rc	 rc;
+	struct app *app = r->app;
+	char	    tok[AUTH_TOKEN_LEN + 1], hash[AUTH_TOKEN_HASH_LEN + 1];
+	cJSON	   *o;
+	enum pgs_rc rc;
 
 	if (r->sid != NULL && auth_token_valid(r->sid)) {
 		auth_token_hash(r->sid, hash);
@@ -175,9 +177,9 @@ static enum pgs_rc
 h_user_throttled(struct req *r, const char *email, const char *event,
     bool *sent)
 {
-	struct app	*app = r->app;
-	long		 wait;
-	enum pgs_rc	 rc;
+	struct app *app = r->app;
+	long	    wait;
+	enum pgs_rc rc;
 
 	*sent = false;
 	rc = throttle_check(&app->db, r->a, email, r->client,
@@ -196,11 +198,11 @@ enum pgs_rc
 h_login(struct req *r)
 {
 	static const char *const allowed[] = { "email", "password", NULL };
-	struct app	*app = r->app;
-	const char	*email, *password;
-	struct user	 u;
-	bool		 found, sent;
-	enum pgs_rc	 rc;
+	struct app		*app = r->app;
+	const char		*email, *password;
+	struct user		 u;
+	bool			 found, sent;
+	enum pgs_rc		 rc;
 
 	req_unknown_fields(r, allowed);
 	req_str(r, "email", 254, true, &email);
@@ -235,9 +237,9 @@ h_login(struct req *r)
 enum pgs_rc
 h_logout(struct req *r)
 {
-	char		 hash[AUTH_TOKEN_HASH_LEN + 1];
-	cJSON		*o;
-	enum pgs_rc	 rc;
+	char	    hash[AUTH_TOKEN_HASH_LEN + 1];
+	cJSON	   *o;
+	enum pgs_rc rc;
 
 	if (r->sid != NULL && auth_token_valid(r->sid)) {
 		auth_token_hash(r->sid, hash);
@@ -254,7 +256,7 @@ h_logout(struct req *r)
 enum pgs_rc
 h_me(struct req *r)
 {
-	cJSON	*o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(o, "authenticated", true);
 	cJSON_AddItemToObject(o, "user", shape_user(&r->user));
@@ -284,8 +286,8 @@ h_user_list(struct req *r)
 static void
 h_user_read_roles(struct req *r, const char **names, int *n, bool *present)
 {
-	const cJSON	*arr = cJSON_GetObjectItemCaseSensitive(r->json,
-	    "roles"), *c;
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r->json, "roles"),
+		    *c;
 
 	*n = 0;
 	*present = arr != NULL;
@@ -295,10 +297,12 @@ h_user_read_roles(struct req *r, const char **names, int *n, bool *present)
 		req_field(r, "roles", "must be an array of role names");
 		return;
 	}
-	cJSON_ArrayForEach(c, arr) {
-		if (!cJSON_IsString(c) || role_parse(c->valuestring) ==
-		    ROLE_NONE || !conf_list_has(r->app->conf.allowed_roles,
-		    c->valuestring)) {
+	cJSON_ArrayForEach(c, arr)
+	{
+		if (!cJSON_IsString(c) ||
+		    role_parse(c->valuestring) == ROLE_NONE ||
+		    !conf_list_has(r->app->conf.allowed_roles,
+			c->valuestring)) {
 			req_field(r, "roles", "each role must be one of %s",
 			    r->app->conf.allowed_roles);
 			return;
@@ -313,7 +317,7 @@ static enum pgs_rc
 h_user_hash(struct req *r, const char *field, const char *pw, char *phc,
     size_t n)
 {
-	char	 err[160];
+	char err[160];
 
 	if (auth_password_check(pw, err, sizeof(err)) != PGS_OK) {
 		req_field(r, field, "%s", err);
@@ -327,14 +331,14 @@ enum pgs_rc
 h_user_create(struct req *r)
 {
 	static const char *const allowed[] = { "email", "name", "password",
-	    "roles", "is_active", NULL };
-	const char	*email, *name, *pw, *roles[3] = { "viewer" };
-	char		 phc[AUTH_PHC_MAX];
-	struct user	 u;
-	long		 id;
-	int		 nroles = 1;
-	bool		 has_roles, active = true;
-	enum pgs_rc	 rc;
+		"roles", "is_active", NULL };
+	const char		*email, *name, *pw, *roles[3] = { "viewer" };
+	char			 phc[AUTH_PHC_MAX];
+	struct user		 u;
+	long			 id;
+	int			 nroles = 1;
+	bool			 has_roles, active = true;
+	enum pgs_rc		 rc;
 
 	req_unknown_fields(r, allowed);
 	req_str(r, "email", 254, true, &email);
@@ -346,8 +350,9 @@ h_user_create(struct req *r)
 	req_bool(r, "is_active", &active, NULL);
 	if (email != NULL && !user_email_valid(email))
 		req_field(r, "email", EMAIL_INVALID);
-	if (pw != NULL && h_user_hash(r, "password", pw, phc, sizeof(phc)) !=
-	    PGS_OK && r->errs.count == 0)
+	if (pw != NULL &&
+	    h_user_hash(r, "password", pw, phc, sizeof(phc)) != PGS_OK &&
+	    r->errs.count == 0)
 		return PGS_INTERNAL;
 	rc = req_fields_rc(r);
 	if (rc != PGS_OK)
@@ -355,7 +360,8 @@ h_user_create(struct req *r)
 	rc = user_create(&r->app->db, r->a, email, name, phc, roles, nroles,
 	    &id);
 	if (rc == PGS_CONFLICT)
-		return req_fail(r, rc, "conflict", "a user with this e-mail "
+		return req_fail(r, rc, "conflict",
+		    "a user with this e-mail "
 		    "exists");
 	if (rc == PGS_OK && !active)
 		rc = user_set_active(&r->app->db, r->a, id, false);
@@ -374,7 +380,8 @@ static enum pgs_rc
 h_user_target(struct req *r, struct user *u)
 {
 	if (r->ids[0] != r->user.id && r->role < ROLE_ADMIN)
-		return req_fail(r, PGS_DENIED, "forbidden", "only an admin may "
+		return req_fail(r, PGS_DENIED, "forbidden",
+		    "only an admin may "
 		    "see or change another user");
 	return user_get(&r->app->db, r->a, id_text(r, r->ids[0]), NULL, u);
 }
@@ -382,8 +389,8 @@ h_user_target(struct req *r, struct user *u)
 enum pgs_rc
 h_user_get(struct req *r)
 {
-	struct user	 u;
-	enum pgs_rc	 rc;
+	struct user u;
+	enum pgs_rc rc;
 
 	rc = h_user_target(r, &u);
 	if (rc != PGS_OK)
@@ -394,7 +401,7 @@ h_user_get(struct req *r)
 static bool
 h_user_has_admin(const char *const *roles, int n)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < n; i++)
 		if (strcmp(roles[i], "admin") == 0)
@@ -406,15 +413,16 @@ h_user_has_admin(const char *const *roles, int n)
 static enum pgs_rc
 h_user_keep_admin(struct req *r, const struct user *u)
 {
-	long		 n;
-	enum pgs_rc	 rc;
+	long	    n;
+	enum pgs_rc rc;
 
 	if (!h_user_has_admin((const char *const *)u->roles, u->nroles) ||
 	    !u->is_active)
 		return PGS_OK;
 	rc = user_count_admins(&r->app->db, r->a, u->id, &n);
 	if (rc == PGS_OK && n == 0)
-		rc = req_fail(r, PGS_CONFLICT, "conflict", "this is the last "
+		rc = req_fail(r, PGS_CONFLICT, "conflict",
+		    "this is the last "
 		    "active admin");
 	return rc;
 }
@@ -431,13 +439,15 @@ static enum pgs_rc
 h_user_check_current(struct req *r, const struct user *u, const char *cur,
     const char *what, bool *sent)
 {
-	struct app	*app = r->app;
-	enum pgs_rc	 rc;
+	struct app *app = r->app;
+	enum pgs_rc rc;
 
 	*sent = false;
 	if (cur == NULL) {
-		req_field(r, "current_password", "is required to change your "
-		    "own %s", what);
+		req_field(r, "current_password",
+		    "is required to change your "
+		    "own %s",
+		    what);
 		return PGS_INVALID;
 	}
 	rc = h_user_throttled(r, u->email, "password_check", sent);
@@ -463,7 +473,7 @@ static void
 h_user_patch_read(struct req *r, struct user_patch *p)
 {
 	static const char *const allowed[] = { "email", "name", "roles",
-	    "is_active", "current_password", NULL };
+		"is_active", "current_password", NULL };
 
 	req_unknown_fields(r, allowed);
 	req_str(r, "email", 254, false, &p->email);
@@ -472,8 +482,8 @@ h_user_patch_read(struct req *r, struct user_patch *p)
 	h_user_read_roles(r, p->roles, &p->nroles, &p->has_roles);
 	req_bool(r, "is_active", &p->active, &p->has_active);
 	if (p->email != NULL && !user_email_valid(p->email))
-		req_field(r, "email", "%s", r->role >= ROLE_ADMIN ?
-		    EMAIL_INVALID : EMAIL_UNUSABLE);
+		req_field(r, "email", "%s",
+		    r->role >= ROLE_ADMIN ? EMAIL_INVALID : EMAIL_UNUSABLE);
 }
 
 /*
@@ -487,13 +497,14 @@ static enum pgs_rc
 h_user_patch_update(struct req *r, const struct user *u,
     const struct user_patch *p)
 {
-	enum pgs_rc	 rc;
+	enum pgs_rc rc;
 
 	rc = user_update(&r->app->db, r->a, u->id, p->email, p->name);
 	if (rc != PGS_CONFLICT)
 		return rc;
 	if (r->role >= ROLE_ADMIN)
-		return req_fail(r, rc, "conflict", "a user with this e-mail "
+		return req_fail(r, rc, "conflict",
+		    "a user with this e-mail "
 		    "exists");
 	rc = throttle_fail(&r->app->db, r->a, u->email, r->client);
 	if (rc != PGS_OK)
@@ -507,11 +518,11 @@ h_user_patch_update(struct req *r, const struct user *u,
 enum pgs_rc
 h_user_patch(struct req *r)
 {
-	struct db	*db = &r->app->db;
-	struct user	 u;
+	struct db	 *db = &r->app->db;
+	struct user	  u;
 	struct user_patch p;
-	bool		 sent = false;
-	enum pgs_rc	 rc;
+	bool		  sent = false;
+	enum pgs_rc	  rc;
 
 	rc = h_user_target(r, &u);
 	if (rc != PGS_OK)
@@ -523,7 +534,8 @@ h_user_patch(struct req *r)
 	if (rc != PGS_OK)
 		return rc;
 	if ((p.has_roles || p.has_active) && r->role < ROLE_ADMIN)
-		return req_fail(r, PGS_DENIED, "forbidden", "only an admin may "
+		return req_fail(r, PGS_DENIED, "forbidden",
+		    "only an admin may "
 		    "change roles or is_active");
 	/* A stolen session alone must not take the account over. */
 	if (u.id == r->user.id && p.email != NULL &&
@@ -551,9 +563,9 @@ h_user_patch(struct req *r)
 enum pgs_rc
 h_user_delete(struct req *r)
 {
-	struct user	 u;
-	cJSON		*o;
-	enum pgs_rc	 rc;
+	struct user u;
+	cJSON	   *o;
+	enum pgs_rc rc;
 
 	rc = user_get(&r->app->db, r->a, id_text(r, r->ids[0]), NULL, &u);
 	if (rc == PGS_OK)
@@ -572,13 +584,13 @@ enum pgs_rc
 h_user_password(struct req *r)
 {
 	static const char *const allowed[] = { "new_password",
-	    "current_password", NULL };
-	const char	*pw, *cur;
-	char		 phc[AUTH_PHC_MAX];
-	struct user	 u;
-	bool		 self, sent = false;
-	cJSON		*o;
-	enum pgs_rc	 rc;
+		"current_password", NULL };
+	const char		*pw, *cur;
+	char			 phc[AUTH_PHC_MAX];
+	struct user		 u;
+	bool			 self, sent = false;
+	cJSON			*o;
+	enum pgs_rc		 rc;
 
 	rc = h_user_target(r, &u);
 	if (rc != PGS_OK)

@@ -23,15 +23,16 @@
 #include "num.h"
 #include "pool.h"
 
-#define MAIN_CACHE_MB		64	/* --cache-mb default */
-#define MAIN_CACHE_MB_MAX	65536
-#define MAIN_CONNS		128	/* --conns default */
-#define MAIN_CONNS_MAX		1024
+#define MAIN_CACHE_MB	  64 /* --cache-mb default */
+#define MAIN_CACHE_MB_MAX 65536
+#define MAIN_CONNS	  128 /* --conns default */
+#define MAIN_CONNS_MAX	  1024
 
 static void
 main_usage(FILE *fp)
 {
-	fprintf(fp, "usage: pgsched-fcgi [--workers N] [--socket PATH "
+	fprintf(fp,
+	    "usage: pgsched-fcgi [--workers N] [--socket PATH "
 	    "[--socket-mode MODE] | --listen HOST:PORT]\n"
 	    "                    [--cache-mb N] [--conns N] [--user NAME]\n"
 	    "                    [--env-file PATH] [--check-config]\n"
@@ -41,8 +42,10 @@ main_usage(FILE *fp)
 	    "answers\n(default %d, 0: none).\n"
 	    "--conns N: each worker serves up to N kept FastCGI connections "
 	    "(default %d);\nkeep nginx's workers x keepalive below the "
-	    "pool's workers x N.\n", MAIN_CACHE_MB, MAIN_CONNS);
-	fprintf(fp, ""
+	    "pool's workers x N.\n",
+	    MAIN_CACHE_MB, MAIN_CONNS);
+	fprintf(fp,
+	    ""
 	    "Without --socket or --listen the FastCGI socket is fd 0 "
 	    "(spawn-fcgi).\n");
 }
@@ -52,7 +55,7 @@ main_usage(FILE *fp)
 static int
 main_int(const char *s, int min, int max, const char *what)
 {
-	long	 v;
+	long v;
 
 	if (!num_parse(s, min, max, &v))
 		fatal(EX_USAGE, "%s: bad value '%s' (%d..%d)", what, s, min,
@@ -65,11 +68,13 @@ main_int(const char *s, int min, int max, const char *what)
 static mode_t
 main_mode(const char *s)
 {
-	long	 v;
+	long v;
 
 	if (!num_parse_c(s, 0, 0777, &v))
-		fatal(EX_USAGE, "--socket-mode: bad value '%s' (0..0777; octal "
-		    "needs its leading zero)", s);
+		fatal(EX_USAGE,
+		    "--socket-mode: bad value '%s' (0..0777; octal "
+		    "needs its leading zero)",
+		    s);
 	return (mode_t)v;
 }
 
@@ -106,8 +111,8 @@ main_value(struct pool_opts *o, const char *a, const char *v)
 static bool
 main_stdin_is_socket(void)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof(ss);
+	struct sockaddr_storage ss;
+	socklen_t		len = sizeof(ss);
 
 	return getsockname(0, (struct sockaddr *)&ss, &len) == 0;
 }
@@ -116,7 +121,7 @@ main_stdin_is_socket(void)
 static void
 main_opts(int argc, char **argv, struct pool_opts *o)
 {
-	int	 i;
+	int i;
 
 	o->socket_mode = 0660;
 	o->cache_mb = MAIN_CACHE_MB;
@@ -149,7 +154,8 @@ main_opts(int argc, char **argv, struct pool_opts *o)
 	if (o->worker_fd < 0 && !o->check_config && o->socket_path == NULL &&
 	    o->listen_addr == NULL && !main_stdin_is_socket()) {
 		main_usage(stderr);
-		fatal(EX_USAGE, "no --socket or --listen, and fd 0 is not a "
+		fatal(EX_USAGE,
+		    "no --socket or --listen, and fd 0 is not a "
 		    "socket");
 	}
 }
@@ -157,9 +163,9 @@ main_opts(int argc, char **argv, struct pool_opts *o)
 int
 main(int argc, char **argv)
 {
-	static char		 self_exe[PATH_MAX];
-	struct pool_opts	 o;
-	ssize_t			 n;
+	static char	 self_exe[PATH_MAX];
+	struct pool_opts o;
+	ssize_t		 n;
 
 	coredump_set(false);
 	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);

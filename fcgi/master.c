@@ -32,33 +32,33 @@
 #include "pool.h"
 #include "proc.h"
 
-#define MASTER_STOP_GRACE_S	30	/* then SIGKILL */
-#define MASTER_BACKOFF_MAX_S	60
-#define MASTER_STABLE_S		10	/* a worker living this long is fine */
-#define MASTER_DRAINING		(4 * POOL_MAX_WORKERS)
+#define MASTER_STOP_GRACE_S  30 /* then SIGKILL */
+#define MASTER_BACKOFF_MAX_S 60
+#define MASTER_STABLE_S	     10 /* a worker living this long is fine */
+#define MASTER_DRAINING	     (4 * POOL_MAX_WORKERS)
 
 /* A worker's place in the pool. */
 struct slot {
-	pid_t		 pid;		/* 0: none running */
-	time_t		 started;
-	time_t		 restart_at;
-	int		 fails;		/* short lives in a row */
+	pid_t  pid; /* 0: none running */
+	time_t started;
+	time_t restart_at;
+	int    fails; /* short lives in a row */
 };
 
 struct master {
-	const struct pool_opts	*o;
-	int			 lfd, mfd, n;
-	struct metrics		*metrics;	/* the master's own log drops */
-	unsigned long		 log_dropped_seen;
-	struct slot		 slots[POOL_MAX_WORKERS];
-	pid_t			 draining[MASTER_DRAINING];	/* SIGHUP */
-	bool			 stopping;
-	time_t			 deadline;
+	const struct pool_opts *o;
+	int			lfd, mfd, n;
+	struct metrics	       *metrics; /* the master's own log drops */
+	unsigned long		log_dropped_seen;
+	struct slot		slots[POOL_MAX_WORKERS];
+	pid_t			draining[MASTER_DRAINING]; /* SIGHUP */
+	bool			stopping;
+	time_t			deadline;
 };
 
 /* Signal state, for the handler. */
-static volatile sig_atomic_t	 got_term;
-static volatile sig_atomic_t	 got_hup;
+static volatile sig_atomic_t got_term;
+static volatile sig_atomic_t got_hup;
 
 static void
 master_on_signal(int sig)
@@ -73,9 +73,9 @@ master_on_signal(int sig)
 static int
 master_listen_unix(const char *path, mode_t mode)
 {
-	struct sockaddr_un	 sun;
-	struct stat		 st;
-	int			 fd;
+	struct sockaddr_un sun;
+	struct stat	   st;
+	int		   fd;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -105,9 +105,9 @@ master_listen_unix(const char *path, mode_t mode)
 static int
 master_listen_tcp(const char *addr)
 {
-	struct addrinfo	 hints, *res;
-	char		*host = xstrdup(addr), *port;
-	int		 fd, on = 1, e;
+	struct addrinfo hints, *res;
+	char	       *host = xstrdup(addr), *port;
+	int		fd, on = 1, e;
 
 	port = strrchr(host, ':');
 	if (port == NULL)
@@ -143,11 +143,11 @@ master_listen_tcp(const char *addr)
 static pid_t
 master_spawn(const struct master *m)
 {
-	char		 lbuf[16], mbuf[16], cbuf[16], nbuf[16];
-	const char	*argv[12];
-	const int	 keep[2] = { m->lfd, m->mfd };
-	pid_t		 pid;
-	int		 n = 0;
+	char	    lbuf[16], mbuf[16], cbuf[16], nbuf[16];
+	const char *argv[12];
+	const int   keep[2] = { m->lfd, m->mfd };
+	pid_t	    pid;
+	int	    n = 0;
 
 	snprintf(lbuf, sizeof(lbuf), "%d", m->lfd);
 	snprintf(mbuf, sizeof(mbuf), "%d", m->mfd);
@@ -177,7 +177,7 @@ master_spawn(const struct master *m)
 static void
 master_undrain(struct master *m, pid_t pid)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < MASTER_DRAINING; i++)
 		if (m->draining[i] == pid)
@@ -190,7 +190,7 @@ master_undrain(struct master *m, pid_t pid)
 static void
 master_backoff(struct slot *s, pid_t pid, int st, time_t now)
 {
-	long	 delay;
+	long delay;
 
 	if (now - s->started < MASTER_STABLE_S)
 		s->fails++;
@@ -200,9 +200,11 @@ master_backoff(struct slot *s, pid_t pid, int st, time_t now)
 	if (delay > MASTER_BACKOFF_MAX_S)
 		delay = MASTER_BACKOFF_MAX_S;
 	s->restart_at = now + delay;
-	log_warn("worker_exit", "pid=%d status=%d restart_in=%ld "
-	    "worker died", (int)pid, WIFEXITED(st) ? WEXITSTATUS(st) :
-	    128 + WTERMSIG(st), delay);
+	log_warn("worker_exit",
+	    "pid=%d status=%d restart_in=%ld "
+	    "worker died",
+	    (int)pid, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+	    delay);
 }
 
 /* Reaps dead workers and schedules their restart; returns how many
@@ -210,8 +212,8 @@ master_backoff(struct slot *s, pid_t pid, int st, time_t now)
 static int
 master_reap(struct master *m, time_t now)
 {
-	int	 st, i, live = 0;
-	pid_t	 pid;
+	int   st, i, live = 0;
+	pid_t pid;
 
 	for (pid = proc_reap(&st); pid > 0; pid = proc_reap(&st)) {
 		master_undrain(m, pid);
@@ -234,7 +236,7 @@ master_reap(struct master *m, time_t now)
 static void
 master_kill(struct master *m, int sig)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < m->n; i++)
 		if (m->slots[i].pid > 0)
@@ -248,7 +250,7 @@ master_kill(struct master *m, int sig)
 static void
 master_replace(struct master *m, time_t now)
 {
-	int	 i, j = 0;
+	int i, j = 0;
 
 	log_info("pool_reload", "workers=%d replacing workers", m->n);
 	for (i = 0; i < m->n; i++) {
@@ -269,7 +271,7 @@ master_replace(struct master *m, time_t now)
 static void
 master_start_missing(struct master *m, time_t now)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < m->n; i++) {
 		if (m->slots[i].pid > 0 || m->slots[i].restart_at > now)
@@ -289,9 +291,9 @@ master_start_missing(struct master *m, time_t now)
 static void
 master_run(struct master *m)
 {
-	struct timespec	 tick = { 0, 100 * 1000 * 1000 };
-	time_t		 now;
-	int		 live;
+	struct timespec tick = { 0, 100 * 1000 * 1000 };
+	time_t		now;
+	int		live;
 
 	for (;;) {
 		now = time(NULL);
@@ -325,7 +327,7 @@ master_run(struct master *m)
 static void
 master_drop_privileges(const char *user, const char *socket_path)
 {
-	struct passwd	*pw;
+	struct passwd *pw;
 
 	if (user == NULL)
 		return;
@@ -364,7 +366,7 @@ master_listen(const struct pool_opts *o)
 static void
 master_start(struct master *m, const struct pool_opts *o, struct app *app)
 {
-	long	 ncpu;
+	long ncpu;
 
 	memset(m, 0, sizeof(*m));
 	m->o = o;
@@ -374,7 +376,7 @@ master_start(struct master *m, const struct pool_opts *o, struct app *app)
 		m->n = POOL_MAX_WORKERS;
 	m->lfd = master_listen(o);
 	master_drop_privileges(o->user, o->socket_path);
-	coredump_set(app->conf.allow_core_dumps);	/* setuid reset it */
+	coredump_set(app->conf.allow_core_dumps); /* setuid reset it */
 	/* Log files are created by the user that will keep writing them. */
 	log_open(&app->conf, NULL, LOG_TO_FILE | LOG_TO_STDERR);
 	m->mfd = memfd_create("pgsched-metrics", 0);
@@ -388,8 +390,8 @@ master_start(struct master *m, const struct pool_opts *o, struct app *app)
 int
 master_main(const struct pool_opts *o)
 {
-	static struct master	 m;
-	struct app		 app;
+	static struct master m;
+	struct app	     app;
 
 	app_setup(&app, o->env_file, o->self_exe);
 	if (o->check_config) {
@@ -402,8 +404,7 @@ master_main(const struct pool_opts *o)
 	proc_signal(SIGINT, master_on_signal);
 	proc_signal(SIGHUP, master_on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	log_info("pool_start", "workers=%d pid=%d started", m.n,
-	    (int)getpid());
+	log_info("pool_start", "workers=%d pid=%d started", m.n, (int)getpid());
 	master_run(&m);
 	if (o->socket_path != NULL)
 		unlink(o->socket_path);

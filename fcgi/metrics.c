@@ -10,23 +10,23 @@
 #include "metrics.h"
 #include "routes.h"
 
-#define METRICS_ROUTES	64	/* room for the route table, + unmatched */
+#define METRICS_ROUTES 64 /* room for the route table, + unmatched */
 
-static const int metrics_codes[] = { 200, 201, 202, 204, 304, 400, 401,
-	403, 404, 405, 409, 413, 415, 422, 429, 500, 503 };
-#define NCODES	((int)(sizeof(metrics_codes) / sizeof(metrics_codes[0])))
+static const int metrics_codes[] = { 200, 201, 202, 204, 304, 400, 401, 403,
+	404, 405, 409, 413, 415, 422, 429, 500, 503 };
+#define NCODES ((int)(sizeof(metrics_codes) / sizeof(metrics_codes[0])))
 
-static const double metrics_le[METRICS_BUCKETS] = { 0.005, 0.01, 0.025,
-	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
+static const double metrics_le[METRICS_BUCKETS] = { 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
 
 struct metrics {
-	unsigned long	 req[METRICS_ROUTES + 1][NCODES + 1];
-	unsigned long	 bucket[METRICS_BUCKETS + 1];	/* last: +Inf */
-	unsigned long	 count;
-	unsigned long	 sum_us;
-	unsigned long	 cache_hit;
-	unsigned long	 cache_miss;
-	unsigned long	 log_dropped;	/* by every process of the pool */
+	unsigned long req[METRICS_ROUTES + 1][NCODES + 1];
+	unsigned long bucket[METRICS_BUCKETS + 1]; /* last: +Inf */
+	unsigned long count;
+	unsigned long sum_us;
+	unsigned long cache_hit;
+	unsigned long cache_miss;
+	unsigned long log_dropped; /* by every process of the pool */
 };
 
 size_t
@@ -38,7 +38,7 @@ metrics_size(void)
 struct metrics *
 metrics_map(int fd)
 {
-	void	*p;
+	void *p;
 
 	p = mmap(NULL, sizeof(struct metrics), PROT_READ | PROT_WRITE,
 	    MAP_SHARED, fd, 0);
@@ -48,7 +48,7 @@ metrics_map(int fd)
 void
 metrics_count(struct metrics *m, int idx, int status, double seconds)
 {
-	int	 c, b;
+	int c, b;
 
 	if (m == NULL)
 		return;
@@ -76,7 +76,7 @@ metrics_cache(struct metrics *m, bool hit)
 void
 metrics_sync_log(struct metrics *m, unsigned long *seen)
 {
-	unsigned long	 n;
+	unsigned long n;
 
 	if (m == NULL)
 		return;
@@ -98,10 +98,11 @@ static void
 metrics_write_requests(struct metrics *m, const struct route *rt, int n,
     struct buf *out)
 {
-	unsigned long		 v;
-	int			 i, c;
+	unsigned long v;
+	int	      i, c;
 
-	buf_puts(out, "# HELP pgsched_http_requests_total HTTP requests by "
+	buf_puts(out,
+	    "# HELP pgsched_http_requests_total HTTP requests by "
 	    "route and status.\n# TYPE pgsched_http_requests_total counter\n");
 	for (i = 0; i <= METRICS_ROUTES; i++) {
 		if (i >= n && i != METRICS_ROUTES)
@@ -111,12 +112,14 @@ metrics_write_requests(struct metrics *m, const struct route *rt, int n,
 			if (v == 0)
 				continue;
 			if (i == METRICS_ROUTES)
-				buf_puts(out, "pgsched_http_requests_total"
+				buf_puts(out,
+				    "pgsched_http_requests_total"
 				    "{route=\"unmatched\"");
 			else
-				buf_printf(out, "pgsched_http_requests_total"
-				    "{route=\"%s %s\"", rt[i].method,
-				    rt[i].pattern);
+				buf_printf(out,
+				    "pgsched_http_requests_total"
+				    "{route=\"%s %s\"",
+				    rt[i].method, rt[i].pattern);
 			if (c < NCODES)
 				buf_printf(out, ",status=\"%d\"} %lu\n",
 				    metrics_codes[c], v);
@@ -130,35 +133,42 @@ void
 metrics_write(struct metrics *m, const struct route *routes, int nroutes,
     unsigned long *seen, struct buf *out)
 {
-	unsigned long	 cum = 0;
-	int		 b;
+	unsigned long cum = 0;
+	int	      b;
 
 	if (m == NULL)
 		return;
 	metrics_write_requests(m, routes, nroutes, out);
-	buf_puts(out, "# HELP pgsched_http_request_duration_seconds Time "
+	buf_puts(out,
+	    "# HELP pgsched_http_request_duration_seconds Time "
 	    "to answer a request.\n# TYPE "
 	    "pgsched_http_request_duration_seconds histogram\n");
 	for (b = 0; b < METRICS_BUCKETS; b++) {
 		cum += metrics_load(&m->bucket[b]);
-		buf_printf(out, "pgsched_http_request_duration_seconds_bucket"
-		    "{le=\"%g\"} %lu\n", metrics_le[b], cum);
+		buf_printf(out,
+		    "pgsched_http_request_duration_seconds_bucket"
+		    "{le=\"%g\"} %lu\n",
+		    metrics_le[b], cum);
 	}
 	cum += metrics_load(&m->bucket[METRICS_BUCKETS]);
-	buf_printf(out, "pgsched_http_request_duration_seconds_bucket"
-	    "{le=\"+Inf\"} %lu\n", cum);
+	buf_printf(out,
+	    "pgsched_http_request_duration_seconds_bucket"
+	    "{le=\"+Inf\"} %lu\n",
+	    cum);
 	buf_printf(out, "pgsched_http_request_duration_seconds_sum %.6f\n",
 	    (double)metrics_load(&m->sum_us) / 1e6);
 	buf_printf(out, "pgsched_http_request_duration_seconds_count %lu\n",
 	    metrics_load(&m->count));
-	buf_printf(out, "# HELP pgsched_cache_lookups_total Lookups of "
+	buf_printf(out,
+	    "# HELP pgsched_cache_lookups_total Lookups of "
 	    "rendered run answers in the workers' caches.\n# TYPE "
 	    "pgsched_cache_lookups_total counter\n"
 	    "pgsched_cache_lookups_total{result=\"hit\"} %lu\n"
 	    "pgsched_cache_lookups_total{result=\"miss\"} %lu\n",
 	    metrics_load(&m->cache_hit), metrics_load(&m->cache_miss));
 	metrics_sync_log(m, seen);
-	buf_printf(out, "# HELP pgsched_log_lines_dropped_total Log lines "
+	buf_printf(out,
+	    "# HELP pgsched_log_lines_dropped_total Log lines "
 	    "the pool could not write (full disk, unwritable LOG_DIR).\n"
 	    "# TYPE pgsched_log_lines_dropped_total counter\n"
 	    "pgsched_log_lines_dropped_total %lu\n",

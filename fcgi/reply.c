@@ -17,32 +17,50 @@ static const char *
 reply_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Unknown";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Unknown";
 	}
 }
 
 void
 reply_header(struct req *r, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	 line[1024];
+	va_list ap;
+	char	line[1024];
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
@@ -57,7 +75,7 @@ reply_header(struct req *r, const char *fmt, ...)
 static bool
 reply_etag_matches(struct req *r, const char *tag)
 {
-	const char	*inm = req_env(r, "HTTP_IF_NONE_MATCH");
+	const char *inm = req_env(r, "HTTP_IF_NONE_MATCH");
 
 	if (inm == NULL)
 		return false;
@@ -70,11 +88,11 @@ reply_etag_matches(struct req *r, const char *tag)
 void
 reply_etag_of(const char *body, size_t len, char tag[CACHE_ETAG_MAX])
 {
-	unsigned char	 h[16];
-	size_t		 i;
+	unsigned char h[16];
+	size_t	      i;
 
-	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len,
-	    NULL, 0);
+	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL,
+	    0);
 	tag[0] = '"';
 	for (i = 0; i < sizeof(h); i++)
 		snprintf(tag + 1 + 2 * i, 3, "%02x", h[i]);
@@ -82,14 +100,14 @@ reply_etag_of(const char *body, size_t len, char tag[CACHE_ETAG_MAX])
 	tag[2 + 2 * sizeof(h)] = '\0';
 }
 
-#define REPLY_REC_MAX	65528	/* FastCGI record content, 8-aligned */
-#define REPLY_IOV	64
+#define REPLY_REC_MAX 65528 /* FastCGI record content, 8-aligned */
+#define REPLY_IOV     64
 
 /* Writes the n iovecs in full (they may be consumed); false on error. */
 static bool
 reply_writev(int fd, struct iovec *iov, int n)
 {
-	ssize_t	 w;
+	ssize_t w;
 
 	while (n > 0) {
 		w = writev(fd, iov, n);
@@ -130,17 +148,17 @@ reply_rec_header(FCGI_Header *h, int type, int id, size_t len)
  * answer into 8 KiB records, one write(2) each, and nginx reads each.
  */
 static void
-reply_records(struct req *r, const char *head, size_t hlen,
-    const char *body, size_t len)
+reply_records(struct req *r, const char *head, size_t hlen, const char *body,
+    size_t len)
 {
-	FCGI_Header		 hdr[REPLY_IOV / 2 + 1];
-	FCGI_EndRequestRecord	 end;
-	struct iovec		 iov[REPLY_IOV + 2];
-	const char		*p[2] = { head, body };
-	size_t			 left[2] = { hlen, len }, take, room;
-	int			 id = r->fr->requestId, fd = r->fr->ipcFd;
-	int			 n = 0, k = 0, part = 0;
-	bool			 ok = true;
+	FCGI_Header	      hdr[REPLY_IOV / 2 + 1];
+	FCGI_EndRequestRecord end;
+	struct iovec	      iov[REPLY_IOV + 2];
+	const char	     *p[2] = { head, body };
+	size_t		      left[2] = { hlen, len }, take, room;
+	int		      id = r->fr->requestId, fd = r->fr->ipcFd;
+	int		      n = 0, k = 0, part = 0;
+	bool		      ok = true;
 
 	while (ok && (left[0] + left[1] > 0 || k >= 0)) {
 		if (left[0] + left[1] == 0) {
@@ -192,7 +210,7 @@ static enum pgs_rc
 reply_write(struct req *r, int status, const char *ctype, const char *body,
     size_t len, const char *tag)
 {
-	struct buf	 head = BUF_INIT;
+	struct buf head = BUF_INIT;
 
 	if (r->replied)
 		return PGS_OK;
@@ -209,7 +227,8 @@ reply_write(struct req *r, int status, const char *ctype, const char *body,
 	if (status != 204 && status != 304)
 		buf_printf(&head, "Content-Type: %s\r\nContent-Length: %zu\r\n",
 		    ctype, len);
-	buf_printf(&head, "Cache-Control: %s\r\n"
+	buf_printf(&head,
+	    "Cache-Control: %s\r\n"
 	    "X-Content-Type-Options: nosniff\r\n",
 	    tag != NULL ? "no-cache" : "no-store");
 	if (r->hdrs.len > 0)
@@ -226,11 +245,11 @@ enum pgs_rc
 reply_send(struct req *r, int status, const char *ctype, const char *body,
     size_t len)
 {
-	char	 tag[CACHE_ETAG_MAX];
-	bool	 etag;
+	char tag[CACHE_ETAG_MAX];
+	bool etag;
 
-	etag = r->route != NULL && (r->route->flags & ROUTE_ETAG) &&
-	    status == 200;
+	etag =
+	    r->route != NULL && (r->route->flags & ROUTE_ETAG) && status == 200;
 	if (etag && !r->replied)
 		reply_etag_of(body, len, tag);
 	return reply_write(r, status, ctype, body, len, etag ? tag : NULL);
@@ -246,8 +265,8 @@ reply_send_tagged(struct req *r, const char *ctype, const char *body,
 enum pgs_rc
 reply_json(struct req *r, int status, cJSON *root)
 {
-	char		*text;
-	enum pgs_rc	 rc;
+	char	   *text;
+	enum pgs_rc rc;
 
 	text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
@@ -261,16 +280,16 @@ reply_status(struct req *r, int status, const char *code, const char *message)
 {
 	if (status == 503)
 		reply_header(r, "Retry-After: 5");
-	return reply_json(r, status, json_error_body(code, message,
-	    json_errors_take(&r->errs)));
+	return reply_json(r, status,
+	    json_error_body(code, message, json_errors_take(&r->errs)));
 }
 
 /* How each rc is answered; 5xx never carry a handler's message. */
 static const struct {
-	enum pgs_rc	 rc;
-	int		 status;
-	const char	*code;
-	const char	*msg;
+	enum pgs_rc rc;
+	int	    status;
+	const char *code;
+	const char *msg;
 } reply_map[] = {
 	{ PGS_NOTFOUND, 404, "not_found", "not found" },
 	{ PGS_INVALID, 422, "invalid", "invalid values" },
@@ -285,7 +304,7 @@ static const struct {
 void
 reply_rc(struct req *r, enum pgs_rc rc)
 {
-	size_t	 i;
+	size_t i;
 
 	if (rc == PGS_OK)
 		return;
@@ -307,16 +326,19 @@ reply_rc(struct req *r, enum pgs_rc rc)
 void
 reply_cookie(struct req *r, const char *token)
 {
-	const char	*secure = r->https ? "; Secure" : "";
+	const char *secure = r->https ? "; Secure" : "";
 
 	if (token == NULL) {
-		reply_header(r, "Set-Cookie: sid=; Path=/; Max-Age=0; HttpOnly;"
-		    " SameSite=Lax%s", secure);
+		reply_header(r,
+		    "Set-Cookie: sid=; Path=/; Max-Age=0; HttpOnly;"
+		    " SameSite=Lax%s",
+		    secure);
 		return;
 	}
-	reply_header(r, "Set-Cookie: sid=%s; Path=/; Max-Age=%ld; HttpOnly;"
-	    " SameSite=Lax%s", token,
-	    (long)r->app->conf.session_ttl_hours * 3600, secure);
+	reply_header(r,
+	    "Set-Cookie: sid=%s; Path=/; Max-Age=%ld; HttpOnly;"
+	    " SameSite=Lax%s",
+	    token, (long)r->app->conf.session_ttl_hours * 3600, secure);
 }
 
 /* Returns true when origin is listed by name in CORS_ALLOWED_ORIGINS. */
@@ -330,7 +352,7 @@ reply_origin_listed(struct req *r, const char *origin)
 void
 reply_cors(struct req *r, bool preflight)
 {
-	const char	*list = r->app->conf.cors_allowed_origins;
+	const char *list = r->app->conf.cors_allowed_origins;
 
 	if (r->origin == NULL)
 		return;
@@ -344,12 +366,15 @@ reply_cors(struct req *r, bool preflight)
 	else
 		return;
 	if (preflight) {
-		reply_header(r, "Access-Control-Allow-Methods: GET, HEAD, POST,"
+		reply_header(r,
+		    "Access-Control-Allow-Methods: GET, HEAD, POST,"
 		    " PATCH, DELETE, OPTIONS");
-		reply_header(r, "Access-Control-Allow-Headers: Content-Type,"
+		reply_header(r,
+		    "Access-Control-Allow-Headers: Content-Type,"
 		    " If-None-Match");
 		reply_header(r, "Access-Control-Max-Age: 600");
 	} else
-		reply_header(r, "Access-Control-Expose-Headers: ETag,"
+		reply_header(r,
+		    "Access-Control-Expose-Headers: ETag,"
 		    " Retry-After, Location");
 }

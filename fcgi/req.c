@@ -23,8 +23,8 @@ req_env(struct req *r, const char *name)
 static const char *
 req_last_item(struct arena *a, const char *list)
 {
-	const char	*p = strrchr(list, ',');
-	const char	*e;
+	const char *p = strrchr(list, ',');
+	const char *e;
 
 	p = p != NULL ? p + 1 : list;
 	while (*p == ' ' || *p == '\t')
@@ -39,8 +39,8 @@ req_last_item(struct arena *a, const char *list)
 static const char *
 req_cookie(struct req *r, const char *name)
 {
-	const char	*h = req_env(r, "HTTP_COOKIE"), *p, *e;
-	size_t		 n = strlen(name);
+	const char *h = req_env(r, "HTTP_COOKIE"), *p, *e;
+	size_t	    n = strlen(name);
 
 	for (p = h; p != NULL && *p != '\0'; p = e) {
 		while (*p == ' ' || *p == ';')
@@ -58,8 +58,8 @@ req_cookie(struct req *r, const char *name)
 static const char *
 req_path(struct req *r)
 {
-	const char	*uri = req_env(r, "REQUEST_URI");
-	size_t		 n;
+	const char *uri = req_env(r, "REQUEST_URI");
+	size_t	    n;
 
 	if (uri == NULL)
 		uri = req_env(r, "DOCUMENT_URI");
@@ -76,7 +76,7 @@ req_path(struct req *r)
 void
 req_init(struct req *r, struct app *app, struct arena *a, FCGX_Request *fr)
 {
-	const char	*s, *proto;
+	const char *s, *proto;
 
 	memset(r, 0, sizeof(*r));
 	r->app = app;
@@ -108,8 +108,8 @@ req_init(struct req *r, struct app *app, struct arena *a, FCGX_Request *fr)
 			r->client = req_last_item(a, s);
 		proto = req_env(r, "HTTP_X_FORWARDED_PROTO");
 		if (proto != NULL)
-			r->https = strcasecmp(req_last_item(a, proto),
-			    "https") == 0;
+			r->https =
+			    strcasecmp(req_last_item(a, proto), "https") == 0;
 	}
 	r->sid = req_cookie(r, "sid");
 }
@@ -129,16 +129,16 @@ req_hex(int c)
 static char *
 req_decode(struct arena *a, const char *s, size_t n)
 {
-	char	*out = arena_alloc(a, n + 1), *o = out;
-	size_t	 i;
+	char  *out = arena_alloc(a, n + 1), *o = out;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (s[i] == '+')
 			*o++ = ' ';
 		else if (s[i] == '%' && i + 2 < n && req_hex(s[i + 1]) >= 0 &&
 		    req_hex(s[i + 2]) >= 0) {
-			*o++ = (char)(req_hex(s[i + 1]) * 16 +
-			    req_hex(s[i + 2]));
+			*o++ =
+			    (char)(req_hex(s[i + 1]) * 16 + req_hex(s[i + 2]));
 			i += 2;
 		} else
 			*o++ = s[i];
@@ -150,8 +150,8 @@ req_decode(struct arena *a, const char *s, size_t n)
 const char *
 req_qparam(struct req *r, const char *name)
 {
-	const char	*p, *e, *eq;
-	size_t		 n = strlen(name);
+	const char *p, *e, *eq;
+	size_t	    n = strlen(name);
 
 	for (p = r->query; *p != '\0'; p = *e ? e + 1 : e) {
 		e = p + strcspn(p, "&");
@@ -169,7 +169,7 @@ enum pgs_rc
 req_qint(struct req *r, const char *name, long min, long max, long dflt,
     long *out)
 {
-	const char	*s = req_qparam(r, name);
+	const char *s = req_qparam(r, name);
 
 	*out = dflt;
 	if (s == NULL || num_parse(s, min, max, out))
@@ -181,8 +181,8 @@ req_qint(struct req *r, const char *name, long min, long max, long dflt,
 enum pgs_rc
 req_read_body(struct req *r)
 {
-	char	*buf;
-	int	 got;
+	char *buf;
+	int   got;
 
 	if (r->content_length <= 0)
 		return PGS_OK;
@@ -197,10 +197,9 @@ req_read_body(struct req *r)
 }
 
 enum pgs_rc
-req_fail(struct req *r, enum pgs_rc rc, const char *code, const char *fmt,
-    ...)
+req_fail(struct req *r, enum pgs_rc rc, const char *code, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	r->err_code = code;
 	va_start(ap, fmt);
@@ -212,8 +211,8 @@ req_fail(struct req *r, enum pgs_rc rc, const char *code, const char *fmt,
 void
 req_field(struct req *r, const char *field, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*msg;
+	va_list ap;
+	char   *msg;
 
 	va_start(ap, fmt);
 	msg = arena_vprintf(r->a, fmt, ap);
@@ -230,10 +229,11 @@ req_fields_rc(struct req *r)
 void
 req_unknown_fields(struct req *r, const char *const allowed[])
 {
-	const cJSON	*c;
-	size_t		 i;
+	const cJSON *c;
+	size_t	     i;
 
-	cJSON_ArrayForEach(c, r->json) {
+	cJSON_ArrayForEach(c, r->json)
+	{
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strcmp(c->string, allowed[i]) == 0)
 				break;
@@ -246,7 +246,7 @@ void
 req_str(struct req *r, const char *name, size_t maxlen, bool required,
     const char **out)
 {
-	enum pgs_rc	 rc;
+	enum pgs_rc rc;
 
 	*out = NULL;
 	rc = json_str(r->json, name, maxlen, out);
@@ -263,8 +263,8 @@ void
 req_int(struct req *r, const char *name, long min, long max, bool required,
     long *out, bool *present)
 {
-	enum pgs_rc	 rc;
-	long		 v;
+	enum pgs_rc rc;
+	long	    v;
 
 	rc = json_int(r->json, name, min, max, &v);
 	if (present != NULL)
@@ -281,8 +281,8 @@ req_int(struct req *r, const char *name, long min, long max, bool required,
 void
 req_bool(struct req *r, const char *name, bool *out, bool *present)
 {
-	enum pgs_rc	 rc;
-	bool		 v;
+	enum pgs_rc rc;
+	bool	    v;
 
 	rc = json_bool(r->json, name, &v);
 	if (present != NULL)
@@ -296,7 +296,7 @@ req_bool(struct req *r, const char *name, bool *out, bool *present)
 bool
 req_is_null(struct req *r, const char *name)
 {
-	const cJSON	*c = cJSON_GetObjectItemCaseSensitive(r->json, name);
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(r->json, name);
 
 	return c != NULL && cJSON_IsNull(c);
 }

@@ -22,7 +22,7 @@ static bool
 route_match(const char *pattern, const char *path, const char **seg,
     const char **names, int *nseg)
 {
-	const char	*p = pattern, *q = path, *pe, *qe;
+	const char *p = pattern, *q = path, *pe, *qe;
 
 	*nseg = 0;
 	while (*p != '\0' && *q != '\0') {
@@ -37,8 +37,8 @@ route_match(const char *pattern, const char *path, const char **seg,
 				return false;
 			names[*nseg] = p;
 			seg[(*nseg)++] = q;
-		} else if (pe - p != qe - q || strncmp(p, q,
-		    (size_t)(pe - p)) != 0)
+		} else if (pe - p != qe - q ||
+		    strncmp(p, q, (size_t)(pe - p)) != 0)
 			return false;
 		p = pe;
 		q = qe;
@@ -50,13 +50,14 @@ route_match(const char *pattern, const char *path, const char **seg,
 static enum pgs_rc
 route_ids(struct req *r, const char **seg, const char **names, int nseg)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < nseg; i++)
 		if (!num_parse_n(seg[i], strcspn(seg[i], "/"), 1, 2147483647L,
-		    &r->ids[i])) {
-			req_field(r, arena_strndup(r->a, names[i] + 1,
-			    strcspn(names[i], "}") - 1),
+			&r->ids[i])) {
+			req_field(r,
+			    arena_strndup(r->a, names[i] + 1,
+				strcspn(names[i], "}") - 1),
 			    "must be a positive integer id");
 			return PGS_INVALID;
 		}
@@ -67,22 +68,21 @@ route_ids(struct req *r, const char **seg, const char **names, int nseg)
 static enum pgs_rc
 route_find(struct req *r, struct buf *allow)
 {
-	const char		*seg[REQ_MAX_IDS], *names[REQ_MAX_IDS];
-	const struct route	*routes;
-	int			 i, n, nseg;
+	const char	   *seg[REQ_MAX_IDS], *names[REQ_MAX_IDS];
+	const struct route *routes;
+	int		    i, n, nseg;
 
 	routes = route_table(&n);
 	for (i = 0; i < n; i++) {
-		if (!route_match(routes[i].pattern, r->path, seg, names,
-		    &nseg))
+		if (!route_match(routes[i].pattern, r->path, seg, names, &nseg))
 			continue;
 		if (strcmp(routes[i].method, r->method) == 0) {
 			r->route = &routes[i];
 			r->route_idx = i;
 			return route_ids(r, seg, names, nseg);
 		}
-		if (strstr(allow->data ? allow->data : "",
-		    routes[i].method) == NULL) {
+		if (strstr(allow->data ? allow->data : "", routes[i].method) ==
+		    NULL) {
 			buf_puts(allow, routes[i].method);
 			buf_puts(allow, ", ");
 			if (strcmp(routes[i].method, "GET") == 0)
@@ -96,18 +96,17 @@ route_find(struct req *r, struct buf *allow)
 static const char *
 route_own_origin(struct req *r)
 {
-	const char	*host = req_env(r, "HTTP_HOST");
+	const char *host = req_env(r, "HTTP_HOST");
 
 	if (host == NULL)
 		return NULL;
-	return arena_printf(r->a, "%s://%s", r->https ? "https" : "http",
-	    host);
+	return arena_printf(r->a, "%s://%s", r->https ? "https" : "http", host);
 }
 
 static bool
 route_is_json(const char *ct)
 {
-	size_t	 n = strlen("application/json");
+	size_t n = strlen("application/json");
 
 	return ct != NULL && strncasecmp(ct, "application/json", n) == 0 &&
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
@@ -123,12 +122,13 @@ route_mutating(const struct req *r)
 static enum pgs_rc
 route_csrf(struct req *r)
 {
-	const char	*own;
+	const char *own;
 
 	if (r->sid == NULL || !route_mutating(r))
 		return PGS_OK;
 	if (!route_is_json(r->content_type)) {
-		reply_status(r, 403, "csrf", "a state-changing request with a "
+		reply_status(r, 403, "csrf",
+		    "a state-changing request with a "
 		    "session cookie must be Content-Type: application/json");
 		return PGS_DENIED;
 	}
@@ -137,7 +137,7 @@ route_csrf(struct req *r)
 	own = route_own_origin(r);
 	if ((own != NULL && strcasecmp(own, r->origin) == 0) ||
 	    (strcmp(r->origin, "*") != 0 &&
-	    conf_list_has(r->app->conf.cors_allowed_origins, r->origin)))
+		conf_list_has(r->app->conf.cors_allowed_origins, r->origin)))
 		return PGS_OK;
 	reply_status(r, 403, "csrf", "the request's Origin is not allowed");
 	return PGS_DENIED;
@@ -155,9 +155,9 @@ route_refuse(struct req *r, int status, const char *code, const char *msg)
 static enum pgs_rc
 route_body(struct req *r)
 {
-	char		 err[160];
-	enum pgs_rc	 rc;
-	unsigned	 fl = r->route->flags;
+	char	    err[160];
+	enum pgs_rc rc;
+	unsigned    fl = r->route->flags;
 
 	if (r->content_length > 0 && !route_is_json(r->content_type))
 		return route_refuse(r, 415, "unsupported_media_type",
@@ -188,8 +188,8 @@ route_body(struct req *r)
 static enum pgs_rc
 route_check_access(struct req *r)
 {
-	enum route_access	 acc = r->route->access;
-	enum pgs_rc		 rc;
+	enum route_access acc = r->route->access;
+	enum pgs_rc	  rc;
 
 	if (acc == ACC_RUNS && r->app->conf.runs_public) {
 		/* Public, but a logged-in editor reads more (full run error
@@ -212,8 +212,10 @@ route_check_access(struct req *r)
 	}
 	if ((acc == ACC_EDITOR && r->role < ROLE_EDITOR) ||
 	    (acc == ACC_ADMIN && r->role < ROLE_ADMIN))
-		return req_fail(r, PGS_DENIED, "forbidden", "this needs the "
-		    "%s role", acc == ACC_ADMIN ? "admin" : "editor");
+		return req_fail(r, PGS_DENIED, "forbidden",
+		    "this needs the "
+		    "%s role",
+		    acc == ACC_ADMIN ? "admin" : "editor");
 	return PGS_OK;
 }
 
@@ -221,7 +223,7 @@ route_check_access(struct req *r)
 static enum pgs_rc
 route_handle(struct req *r)
 {
-	enum pgs_rc	 rc;
+	enum pgs_rc rc;
 
 	rc = route_check_access(r);
 	if (rc == PGS_OK)
@@ -255,8 +257,8 @@ route_forget(struct req *r, size_t hdrs_len)
 static void
 route_dispatch(struct req *r)
 {
-	size_t		 hdrs_len;
-	enum pgs_rc	 rc;
+	size_t	    hdrs_len;
+	enum pgs_rc rc;
 
 	if (!(r->route->flags & ROUTE_NODB) && !app_db_ready(r->app)) {
 		reply_status(r, 503, "unavailable",
@@ -265,9 +267,9 @@ route_dispatch(struct req *r)
 	}
 	if (r->content_length > r->app->conf.max_body_bytes) {
 		/* Refused before a byte of the body is read. */
-		reply_status(r, 413, "body_too_large", arena_printf(r->a,
-		    "the body is larger than %ld bytes",
-		    r->app->conf.max_body_bytes));
+		reply_status(r, 413, "body_too_large",
+		    arena_printf(r->a, "the body is larger than %ld bytes",
+			r->app->conf.max_body_bytes));
 		return;
 	}
 	hdrs_len = r->hdrs.len;
@@ -304,14 +306,15 @@ route_unmatched(struct req *r, struct buf *allow, bool options)
 		reply_send(r, 204, "application/json", "", 0);
 		return;
 	}
-	reply_status(r, 405, "method_not_allowed", arena_printf(r->a,
-	    "%s is not allowed here (allowed: %s)", r->method, allow->data));
+	reply_status(r, 405, "method_not_allowed",
+	    arena_printf(r->a, "%s is not allowed here (allowed: %s)",
+		r->method, allow->data));
 }
 
 static double
 route_now(void)
 {
-	struct timespec	 ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -320,13 +323,13 @@ route_now(void)
 void
 route_serve(struct app *app, FCGX_Request *fr)
 {
-	struct arena	 a;
-	struct req	 r;
-	struct buf	 allow = BUF_INIT;
+	struct arena	  a;
+	struct req	  r;
+	struct buf	  allow = BUF_INIT;
 	struct log_access la;
-	double		 t0 = route_now();
-	bool		 options;
-	enum pgs_rc	 rc;
+	double		  t0 = route_now();
+	bool		  options;
+	enum pgs_rc	  rc;
 
 	arena_init(&a);
 	req_init(&r, app, &a, fr);
@@ -349,8 +352,8 @@ route_serve(struct app *app, FCGX_Request *fr)
 	la.seconds = route_now() - t0;
 	metrics_count(app->metrics, r.route_idx, r.status, la.seconds);
 	la.method = r.head ? "HEAD" : r.method;
-	la.route = r.route_idx >= 0 && r.route != NULL ? r.route->pattern :
-	    NULL;
+	la.route =
+	    r.route_idx >= 0 && r.route != NULL ? r.route->pattern : NULL;
 	la.path = r.path;
 	la.status = r.status;
 	la.user_id = r.authed ? r.user.id : 0;

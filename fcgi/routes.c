@@ -4,10 +4,10 @@
  */
 #include "api.h"
 
-#define B	ROUTE_BODY
-#define BO	ROUTE_BODY_OPT
-#define ND	ROUTE_NODB
-#define ET	ROUTE_ETAG
+#define B  ROUTE_BODY
+#define BO ROUTE_BODY_OPT
+#define ND ROUTE_NODB
+#define ET ROUTE_ETAG
 
 static const struct route routes[] = {
 	{ "POST", "/api/auth/login", h_login, ACC_PUBLIC, B },
@@ -33,29 +33,28 @@ static const struct route routes[] = {
 	{ "DELETE", "/api/admin/queries/{qid}", h_query_delete, ACC_EDITOR, 0 },
 	{ "POST", "/api/admin/queries/{qid}/test", h_dryrun_saved, ACC_EDITOR,
 	    BO },
-	{ "POST", "/api/admin/queries/{qid}/enable", h_query_enable,
-	    ACC_EDITOR, BO },
+	{ "POST", "/api/admin/queries/{qid}/enable", h_query_enable, ACC_EDITOR,
+	    BO },
 	{ "POST", "/api/admin/queries/{qid}/disable", h_query_disable,
 	    ACC_EDITOR, BO },
 	{ "POST", "/api/admin/queries/{qid}/run", h_run_now, ACC_EDITOR, BO },
-	{ "POST", "/api/admin/schedule/preview", h_schedule_preview,
-	    ACC_EDITOR, B },
+	{ "POST", "/api/admin/schedule/preview", h_schedule_preview, ACC_EDITOR,
+	    B },
 	{ "GET", "/api/queries", h_query_catalogue, ACC_RUNS, 0 },
 	{ "GET", "/api/queries/{qid}", h_query_public, ACC_RUNS, 0 },
 	{ "GET", "/api/queries/{qid}/runs", h_run_list, ACC_RUNS, ET },
-	{ "GET", "/api/queries/{qid}/runs/latest", h_run_latest, ACC_RUNS,
-	    ET },
-	{ "GET", "/api/queries/{qid}/runs/{run_id}/prev", h_run_prev,
-	    ACC_RUNS, 0 },
-	{ "GET", "/api/queries/{qid}/runs/{run_id}/next", h_run_next,
-	    ACC_RUNS, 0 },
+	{ "GET", "/api/queries/{qid}/runs/latest", h_run_latest, ACC_RUNS, ET },
+	{ "GET", "/api/queries/{qid}/runs/{run_id}/prev", h_run_prev, ACC_RUNS,
+	    0 },
+	{ "GET", "/api/queries/{qid}/runs/{run_id}/next", h_run_next, ACC_RUNS,
+	    0 },
 	{ "GET", "/api/runs/{run_id}", h_run_get, ACC_RUNS, ET },
 	{ "GET", "/healthz", h_healthz, ACC_PUBLIC, ND },
 	{ "GET", "/metrics", h_metrics, ACC_PUBLIC, ND },
 	{ "GET", "/api/openapi.json", h_openapi, ACC_PUBLIC, ND },
 };
 
-#define NROUTES	((int)(sizeof(routes) / sizeof(routes[0])))
+#define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
 
 const struct route *
 route_table(int *n)

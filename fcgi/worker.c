@@ -30,18 +30,18 @@
  * of a poll is conn[slot[k]]'s (the listening socket's for a free
  * slot). */
 struct worker {
-	FCGX_Request	*conn;
-	struct pollfd	*pfd;
-	int		*slot;
-	unsigned long	 served;	/* requests */
-	unsigned long	 accepted;	/* connections */
+	FCGX_Request  *conn;
+	struct pollfd *pfd;
+	int	      *slot;
+	unsigned long  served;	 /* requests */
+	unsigned long  accepted; /* connections */
 };
 
 /* Signal state, for the handler: set by SIGTERM, and the descriptors it
  * swaps so that accept() fails at once. */
-static volatile sig_atomic_t	 got_term;
-static int			 worker_listen_fd = -1;
-static int			 devnull_fd = -1;
+static volatile sig_atomic_t got_term;
+static int		     worker_listen_fd = -1;
+static int		     devnull_fd = -1;
 
 static void
 worker_on_term(int sig)
@@ -66,8 +66,8 @@ worker_on_term(int sig)
 static void
 worker_finish(FCGX_Request *fr)
 {
-	char	 c, rest[8192];
-	ssize_t	 n;
+	char	c, rest[8192];
+	ssize_t n;
 
 	/* A kept connection carries the next request: what is left of this
 	 * one's body (a refused one) is read first, or libfcgi would take
@@ -92,10 +92,10 @@ worker_finish(FCGX_Request *fr)
 static bool
 worker_serve(struct app *app, FCGX_Request *c, unsigned long *accepted)
 {
-	static time_t	 warned;
-	struct timespec	 pause = { 0, 10 * 1000 * 1000 };
-	bool		 fresh = c->ipcFd < 0;
-	int		 rc;
+	static time_t	warned;
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	bool		fresh = c->ipcFd < 0;
+	int		rc;
 
 	rc = FCGX_Accept_r(c);
 	if (rc < 0) {
@@ -108,7 +108,7 @@ worker_serve(struct app *app, FCGX_Request *c, unsigned long *accepted)
 				warned = time(NULL);
 				log_warn("accept", "accept failed: %s",
 				    rc < -9000 ? "unknown error" :
-				    strerror(-rc));
+						 strerror(-rc));
 			}
 			nanosleep(&pause, NULL);
 		}
@@ -131,7 +131,7 @@ static int
 worker_wait(const struct pool_opts *o, struct worker *w, bool listen,
     int timeout)
 {
-	int	 i, n = 0, free_slot = -1;
+	int i, n = 0, free_slot = -1;
 
 	for (i = 0; i < o->conns; i++) {
 		if (w->conn[i].ipcFd < 0) {
@@ -170,7 +170,7 @@ static int
 worker_round(struct app *app, const struct pool_opts *o, struct worker *w,
     bool listen)
 {
-	int	 n, k;
+	int n, k;
 
 	n = worker_wait(o, w, listen, -1);
 	for (k = 0; k < n && (!listen || !got_term); k++)
@@ -184,17 +184,19 @@ worker_round(struct app *app, const struct pool_opts *o, struct worker *w,
 static void
 worker_fd_room(const struct pool_opts *o)
 {
-	struct rlimit	 rl;
-	rlim_t		 want = (rlim_t)o->conns + 64;
+	struct rlimit rl;
+	rlim_t	      want = (rlim_t)o->conns + 64;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
 		return;
 	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ?
-	    want : rl.rlim_max;
+	    want :
+	    rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
-		log_warn("conns", "--conns %d: only %lu descriptors allowed; "
-		    "connections beyond that wait", o->conns,
-		    (unsigned long)rl.rlim_cur);
+		log_warn("conns",
+		    "--conns %d: only %lu descriptors allowed; "
+		    "connections beyond that wait",
+		    o->conns, (unsigned long)rl.rlim_cur);
 }
 
 /* Loads the worker's state into app, installs the signal handlers and
@@ -226,11 +228,11 @@ worker_start(struct app *app, const struct pool_opts *o)
 static void
 worker_slots(const struct pool_opts *o, struct worker *w)
 {
-	int	 i, fl;
+	int i, fl;
 
 	if (FCGX_Init() != 0)
 		fatal(EX_OSERR, "FCGX_Init failed");
-	signal(SIGPIPE, SIG_IGN);	/* whatever FCGX_Init set */
+	signal(SIGPIPE, SIG_IGN); /* whatever FCGX_Init set */
 	fl = fcntl(o->worker_fd, F_GETFL);
 	if (fl < 0 || fcntl(o->worker_fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		fatal(EX_OSERR, "listening socket: %s", strerror(errno));
@@ -250,7 +252,7 @@ worker_slots(const struct pool_opts *o, struct worker *w)
 static void
 worker_free(const struct pool_opts *o, struct worker *w)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < o->conns; i++)
 		FCGX_Free(&w->conn[i], 1);
@@ -262,8 +264,8 @@ worker_free(const struct pool_opts *o, struct worker *w)
 int
 worker_main(const struct pool_opts *o)
 {
-	struct worker	 w;
-	struct app	 app;
+	struct worker w;
+	struct app    app;
 
 	worker_start(&app, o);
 	worker_slots(o, &w);

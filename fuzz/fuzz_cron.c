@@ -25,20 +25,20 @@
 #include "isotime.h"
 #include "sched.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const zones[] = {
-	"UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe",
-	"Asia/Kathmandu", "Pacific/Chatham", "America/Sao_Paulo",
-	"Antarctica/Troll", "Pacific/Apia", ""
-};
-#define NZONES	(sizeof(zones) / sizeof(zones[0]))
+static const char *const zones[] = { "UTC", "Europe/Berlin", "America/New_York",
+	"Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Chatham",
+	"America/Sao_Paulo", "Antarctica/Troll", "Pacific/Apia", "" };
+#define NZONES (sizeof(zones) / sizeof(zones[0]))
 
 static void
 broken(const char *what, const char *expr, const char *zone, int64_t t)
 {
-	fprintf(stderr, "sched promise broken: %s\n  expr='%s' zone=%s "
-	    "t=%" PRId64 "\n", what, expr, zone, t);
+	fprintf(stderr,
+	    "sched promise broken: %s\n  expr='%s' zone=%s "
+	    "t=%" PRId64 "\n",
+	    what, expr, zone, t);
 	abort();
 }
 
@@ -47,11 +47,11 @@ static void
 check_fires(const struct sched *s, const char *expr, const char *zone,
     int64_t after)
 {
-	char		 line[SCHED_LINE_MAX];
-	int64_t		 next, count, last;
-	unsigned	 flags;
-	enum pgs_rc	 rc;
-	int		 i;
+	char	    line[SCHED_LINE_MAX];
+	int64_t	    next, count, last;
+	unsigned    flags;
+	enum pgs_rc rc;
+	int	    i;
 
 	for (i = 0; i < 4; i++) {
 		rc = sched_next(s, 0, after, &next, &flags);
@@ -82,12 +82,12 @@ check_fires(const struct sched *s, const char *expr, const char *zone,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sched	*s = NULL;
-	char		*expr, err[256];
-	const char	*zone;
-	int64_t		 after;
-	uint32_t	 u;
-	enum pgs_rc	 rc;
+	struct sched *s = NULL;
+	char	     *expr, err[256];
+	const char   *zone;
+	int64_t	      after;
+	uint32_t      u;
+	enum pgs_rc   rc;
 
 	if (size < 5 || size > 512)
 		return 0;
@@ -98,7 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	after = (int64_t)(int32_t)u;
 	if (data[0] >= 0xf0)
 		after = data[0] & 1 ? ISOTIME_MAX - (u % 86400000) :
-		    ISOTIME_MIN + (u % 86400000);
+				      ISOTIME_MIN + (u % 86400000);
 	expr = malloc(size - 5 + 1);
 	if (expr == NULL)
 		return 0;
@@ -112,8 +112,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_fires(s, expr, zone, after);
 		sched_free(s);
 	} else if (rc != PGS_INVALID || err[0] == '\0' || s != NULL)
-		broken("failure without PGS_INVALID and a message", expr,
-		    zone, 0);
+		broken("failure without PGS_INVALID and a message", expr, zone,
+		    0);
 	free(expr);
 	return 0;
 }

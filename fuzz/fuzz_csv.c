@@ -18,14 +18,14 @@
 
 #include "csv.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct buf	 out = BUF_INIT;
-	char		*doc;
-	enum pgs_rc	 rc;
+	struct buf  out = BUF_INIT;
+	char	   *doc;
+	enum pgs_rc rc;
 
 	/* An exact-size copy, so ASan sees a read one byte past the end. */
 	doc = malloc(size > 0 ? size : 1);
@@ -38,8 +38,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "csv: rc %d\n", (int)rc);
 		abort();
 	}
-	if (rc == PGS_OK && (out.len < 2 ||
-	    memcmp(out.data + out.len - 2, "\r\n", 2) != 0)) {
+	if (rc == PGS_OK &&
+	    (out.len < 2 || memcmp(out.data + out.len - 2, "\r\n", 2) != 0)) {
 		fprintf(stderr, "csv: output not CRLF-ended: %.200s\n",
 		    out.data != NULL ? out.data : "(null)");
 		abort();

@@ -26,13 +26,14 @@
 #include "isotime.h"
 #include "sched.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
 broken(const char *what, const char *text, int64_t v)
 {
-	fprintf(stderr, "time promise broken: %s\n  text='%s' value=%" PRId64
-	    "\n", what, text, v);
+	fprintf(stderr,
+	    "time promise broken: %s\n  text='%s' value=%" PRId64 "\n", what,
+	    text, v);
 	abort();
 }
 
@@ -46,10 +47,10 @@ check_failure(enum pgs_rc rc, const char *err, const char *text)
 static void
 fuzz_timestamp(const char *text)
 {
-	char		 err[256] = "", buf[ISOTIME_BUFSZ];
-	int64_t		 t, back;
-	int32_t		 usec = -1;
-	enum pgs_rc	 rc;
+	char	    err[256] = "", buf[ISOTIME_BUFSZ];
+	int64_t	    t, back;
+	int32_t	    usec = -1;
+	enum pgs_rc rc;
 
 	rc = isotime_parse(text, &t, &usec, err, sizeof(err));
 	if (rc != PGS_OK) {
@@ -73,9 +74,9 @@ fuzz_timestamp(const char *text)
 static void
 fuzz_iso_duration(const char *text)
 {
-	char		 err[256] = "";
-	int64_t		 secs;
-	enum pgs_rc	 rc;
+	char	    err[256] = "";
+	int64_t	    secs;
+	enum pgs_rc rc;
 
 	rc = isotime_parse_duration(text, &secs, err, sizeof(err));
 	if (rc != PGS_OK) {
@@ -91,11 +92,11 @@ fuzz_iso_duration(const char *text)
 static void
 fuzz_interval(const char *text, int64_t anchor)
 {
-	struct sched	*s = NULL;
-	char		 err[256] = "";
-	int64_t		 period = 0, next, after = anchor;
-	enum pgs_rc	 rc;
-	int		 i;
+	struct sched *s = NULL;
+	char	      err[256] = "";
+	int64_t	      period = 0, next, after = anchor;
+	enum pgs_rc   rc;
+	int	      i;
 
 	rc = sched_parse("interval", text, "UTC", 3600, &s, err, sizeof(err));
 	if (rc != PGS_OK) {
@@ -119,8 +120,8 @@ fuzz_interval(const char *text, int64_t anchor)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char	*text;
-	int64_t	 anchor;
+	char   *text;
+	int64_t anchor;
 
 	if (size < 1 || size > 256)
 		return 0;

@@ -22,14 +22,12 @@
 #include "json.h"
 #include "utf8.h"
 
-int	LLVMFuzzerInitialize(int *argc, char ***argv);
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Member names the API's handlers ask for, as json_unknown_keys lists. */
-static const char *const allowed[] = {
-	"name", "email", "password", "sql", "schedule", "enabled", "limit",
-	"tz", "", NULL
-};
+static const char *const allowed[] = { "name", "email", "password", "sql",
+	"schedule", "enabled", "limit", "tz", "", NULL };
 
 static void
 broken(const char *what, const char *detail)
@@ -42,7 +40,7 @@ broken(const char *what, const char *detail)
 static bool
 is_allowed(const char *name)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; allowed[i] != NULL; i++)
 		if (strcmp(name, allowed[i]) == 0)
@@ -54,9 +52,9 @@ is_allowed(const char *name)
 static void
 check_member(const cJSON *obj, const char *name, size_t maxlen)
 {
-	const char	*s = NULL;
-	long		 v, lo = -1000, hi = JSON_INT_MAX;
-	bool		 b;
+	const char *s = NULL;
+	long	    v, lo = -1000, hi = JSON_INT_MAX;
+	bool	    b;
 
 	if (json_str(obj, name, maxlen, &s) == PGS_OK) {
 		if (s == NULL || strlen(s) > maxlen)
@@ -74,12 +72,13 @@ check_member(const cJSON *obj, const char *name, size_t maxlen)
 static void
 check_object(const cJSON *obj, size_t maxlen)
 {
-	const cJSON	*c;
-	const char	*first = NULL;
-	bool		 any_unknown = false;
-	enum pgs_rc	 rc;
+	const cJSON *c;
+	const char  *first = NULL;
+	bool	     any_unknown = false;
+	enum pgs_rc  rc;
 
-	cJSON_ArrayForEach(c, obj) {
+	cJSON_ArrayForEach(c, obj)
+	{
 		check_member(obj, c->string, maxlen);
 		if (!is_allowed(c->string))
 			any_unknown = true;
@@ -100,27 +99,25 @@ check_object(const cJSON *obj, size_t maxlen)
 static void
 walk(const cJSON *node, size_t maxlen)
 {
-	const cJSON	*c;
+	const cJSON *c;
 
 	if (cJSON_IsObject(node))
 		check_object(node, maxlen);
 	if (cJSON_IsObject(node) || cJSON_IsArray(node))
-		cJSON_ArrayForEach(c, node)
-			walk(c, maxlen);
+		cJSON_ArrayForEach(c, node) walk(c, maxlen);
 }
 
 /* What cJSON prints of a tree json_parse accepted must parse again. */
 static void
 check_reprint(const cJSON *root)
 {
-	char		*text, err[128];
-	cJSON		*again = NULL;
+	char  *text, err[128];
+	cJSON *again = NULL;
 
 	text = cJSON_PrintUnformatted(root);
 	if (text == NULL)
 		broken("cJSON_PrintUnformatted failed", NULL);
-	if (json_parse(text, strlen(text), &again, err, sizeof(err)) !=
-	    PGS_OK)
+	if (json_parse(text, strlen(text), &again, err, sizeof(err)) != PGS_OK)
 		broken("reprinted tree rejected", err);
 	cJSON_Delete(again);
 	free(text);
@@ -138,9 +135,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	cJSON		*root = NULL;
-	char		 err[128];
-	enum pgs_rc	 rc;
+	cJSON	   *root = NULL;
+	char	    err[128];
+	enum pgs_rc rc;
 
 	memset(err, 0, sizeof(err));
 	rc = json_parse((const char *)data, size, &root, err, sizeof(err));

@@ -34,16 +34,15 @@
 
 #include "api.h"
 
-#define NFIELDS	11
+#define NFIELDS 11
 
-int	LLVMFuzzerInitialize(int *argc, char ***argv);
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const params[] = {
-	"QUERY_STRING", "HTTP_COOKIE", "REQUEST_URI", "HTTP_X_FORWARDED_FOR",
-	"HTTP_X_FORWARDED_PROTO", "CONTENT_LENGTH", "REQUEST_METHOD", "HTTPS"
-};
-#define NPARAMS	(sizeof(params) / sizeof(params[0]))
+static const char *const params[] = { "QUERY_STRING", "HTTP_COOKIE",
+	"REQUEST_URI", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO",
+	"CONTENT_LENGTH", "REQUEST_METHOD", "HTTPS" };
+#define NPARAMS (sizeof(params) / sizeof(params[0]))
 
 static const char *const allowed[] = { "name", "sql", "enabled", NULL };
 
@@ -68,14 +67,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static int
 split(struct arena *a, const char *s, size_t n, char *f[NFIELDS])
 {
-	const char	*nl;
-	size_t		 off = 0, len;
-	int		 k = 0;
+	const char *nl;
+	size_t	    off = 0, len;
+	int	    k = 0;
 
 	while (k < NFIELDS && off <= n) {
 		nl = memchr(s + off, '\n', n - off);
 		len = nl == NULL || k == NFIELDS - 1 ? n - off :
-		    (size_t)(nl - (s + off));
+						       (size_t)(nl - (s + off));
 		f[k++] = arena_strndup(a, s + off, len);
 		off += len + 1;
 	}
@@ -86,11 +85,10 @@ split(struct arena *a, const char *s, size_t n, char *f[NFIELDS])
 static bool
 has_sid(const char *cookie, const char *sid)
 {
-	const char	*p;
-	size_t		 n = strlen(sid);
+	const char *p;
+	size_t	    n = strlen(sid);
 
-	for (p = strstr(cookie, "sid="); p != NULL;
-	    p = strstr(p + 1, "sid=")) {
+	for (p = strstr(cookie, "sid="); p != NULL; p = strstr(p + 1, "sid=")) {
 		if (p > cookie && p[-1] != ' ' && p[-1] != ';')
 			continue;
 		if (strncmp(p + 4, sid, n) == 0 &&
@@ -103,10 +101,9 @@ has_sid(const char *cookie, const char *sid)
 static void
 check_init(const struct req *r, char *f[NFIELDS], int k, bool trust)
 {
-	size_t	 n = strlen(r->path);
+	size_t n = strlen(r->path);
 
-	if (strpbrk(r->path, "?#") != NULL || (n > 1 && r->path[n - 1] ==
-	    '/'))
+	if (strpbrk(r->path, "?#") != NULL || (n > 1 && r->path[n - 1] == '/'))
 		broken("path keeps a query, fragment or trailing slash",
 		    r->path);
 	if (r->sid != NULL) {
@@ -117,10 +114,11 @@ check_init(const struct req *r, char *f[NFIELDS], int k, bool trust)
 	}
 	if (r->client == NULL || r->method == NULL || r->query == NULL)
 		broken("NULL client, method or query", NULL);
-	if (trust && k > 3 && f[3][0] != '\0' && (strchr(r->client, ',') ||
-	    r->client[0] == ' ' || r->client[0] == '\t' ||
-	    (r->client[0] != '\0' && strchr(" \t",
-	    r->client[strlen(r->client) - 1]))))
+	if (trust && k > 3 && f[3][0] != '\0' &&
+	    (strchr(r->client, ',') || r->client[0] == ' ' ||
+		r->client[0] == '\t' ||
+		(r->client[0] != '\0' &&
+		    strchr(" \t", r->client[strlen(r->client) - 1]))))
 		broken("proxied client not trimmed to the last item",
 		    r->client);
 }
@@ -129,9 +127,9 @@ static void
 check_query(struct req *r, const char *name)
 {
 	static const char *const names[] = { "limit", "offset", "q", "" };
-	const char	*v;
-	long		 x;
-	size_t		 i;
+	const char		*v;
+	long			 x;
+	size_t			 i;
 
 	for (i = 0; i <= sizeof(names) / sizeof(names[0]); i++) {
 		if (i < sizeof(names) / sizeof(names[0]))
@@ -148,11 +146,11 @@ check_query(struct req *r, const char *name)
 static void
 check_body(struct req *r, const char *body)
 {
-	char		 err[128];
-	const char	*s;
-	long		 v = 0;
-	bool		 b, present, unknown = false;
-	const cJSON	*c;
+	char	     err[128];
+	const char  *s;
+	long	     v = 0;
+	bool	     b, present, unknown = false;
+	const cJSON *c;
 
 	if (json_parse(body, strlen(body), &r->json, err, sizeof(err)) !=
 	    PGS_OK)
@@ -160,10 +158,9 @@ check_body(struct req *r, const char *body)
 	arena_defer(r->a, (void (*)(void *))cJSON_Delete, r->json);
 	if (!cJSON_IsObject(r->json))
 		return;
-	cJSON_ArrayForEach(c, r->json)
-		if (strcmp(c->string, "name") && strcmp(c->string, "sql") &&
-		    strcmp(c->string, "enabled"))
-			unknown = true;
+	cJSON_ArrayForEach(c, r->json) if (strcmp(c->string, "name") &&
+	    strcmp(c->string, "sql") && strcmp(c->string, "enabled")) unknown =
+	    true;
 	req_unknown_fields(r, allowed);
 	if (unknown && req_fields_rc(r) != PGS_INVALID)
 		broken("unknown body member not reported", body);
@@ -180,13 +177,13 @@ check_body(struct req *r, const char *body)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct app	 app;
-	struct arena	 a;
-	struct req	 r;
-	FCGX_Request	 fr;
-	char		*f[NFIELDS], *envp[NPARAMS + 1];
-	size_t		 i;
-	int		 k;
+	struct app   app;
+	struct arena a;
+	struct req   r;
+	FCGX_Request fr;
+	char	    *f[NFIELDS], *envp[NPARAMS + 1];
+	size_t	     i;
+	int	     k;
 
 	if (size < 1 || size > 4096)
 		return 0;

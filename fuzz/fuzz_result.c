@@ -34,25 +34,23 @@
 #include "json.h"
 #include "result.h"
 
-#define MAXCOLS	6
-#define MAXROWS	64
+#define MAXCOLS 6
+#define MAXROWS 64
 
-int	LLVMFuzzerInitialize(int *argc, char ***argv);
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* int2 int4 int8 float4 float8 numeric bool text date timestamp
  * timestamptz json jsonb bytea interval uuid int4[] text[] oid varchar
  * unknown, and 0. */
-static const unsigned int oids[] = {
-	21, 23, 20, 700, 701, 1700, 16, 25, 1082, 1114, 1184, 114, 3802,
-	17, 1186, 2950, 1007, 1009, 26, 1043, 705, 0
-};
-#define NOIDS	(sizeof(oids) / sizeof(oids[0]))
+static const unsigned int oids[] = { 21, 23, 20, 700, 701, 1700, 16, 25, 1082,
+	1114, 1184, 114, 3802, 17, 1186, 2950, 1007, 1009, 26, 1043, 705, 0 };
+#define NOIDS (sizeof(oids) / sizeof(oids[0]))
 
 struct rows {
-	const char	*v[MAXROWS + 1][MAXCOLS];
-	int		 len[MAXROWS + 1][MAXCOLS];
-	int		 n;
+	const char *v[MAXROWS + 1][MAXCOLS];
+	int	    len[MAXROWS + 1][MAXCOLS];
+	int	    n;
 };
 
 static void
@@ -76,8 +74,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 split_rows(const char *p, const char *end, int ncols, struct rows *r)
 {
-	const char	*e;
-	int		 c;
+	const char *e;
+	int	    c;
 
 	memset(r, 0, sizeof(*r));
 	while (p < end && r->n <= MAXROWS) {
@@ -106,9 +104,9 @@ split_rows(const char *p, const char *end, int ncols, struct rows *r)
 static void
 check_fragment(struct result *rs)
 {
-	struct buf	 b = BUF_INIT;
-	cJSON		*v;
-	const cJSON	*rows;
+	struct buf   b = BUF_INIT;
+	cJSON	    *v;
+	const cJSON *rows;
 
 	buf_puts(&b, "{");
 	rs_finish_rows(rs, &b);
@@ -129,20 +127,20 @@ check_fragment(struct result *rs)
  * rightly embeds such values as they come, and a repeated key in one made
  * up here is not the serialiser's fault. */
 static void
-check_document(const struct buf *doc, size_t nrows, int ncols,
-    bool has_jsonb)
+check_document(const struct buf *doc, size_t nrows, int ncols, bool has_jsonb)
 {
-	struct buf	 csv = BUF_INIT;
-	cJSON		*v, *strict = NULL;
-	const cJSON	*d, *f;
-	char		 err[128];
+	struct buf   csv = BUF_INIT;
+	cJSON	    *v, *strict = NULL;
+	const cJSON *d, *f;
+	char	     err[128];
 
 	v = cJSON_ParseWithLength(doc->data, doc->len);
 	if (v == NULL)
 		broken("document is not JSON", doc->data);
 	d = cJSON_GetObjectItemCaseSensitive(v, "data");
-	f = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(v, "schema"), "fields");
+	f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(v,
+						 "schema"),
+	    "fields");
 	if (!cJSON_IsArray(d) || (size_t)cJSON_GetArraySize(d) != nrows ||
 	    !cJSON_IsArray(f) || cJSON_GetArraySize(f) != ncols + 1)
 		broken("document shape or row count", doc->data);
@@ -150,7 +148,8 @@ check_document(const struct buf *doc, size_t nrows, int ncols,
 		broken("row object without one member per column", doc->data);
 	cJSON_Delete(v);
 	if (json_parse(doc->data, doc->len, &strict, err, sizeof(err)) !=
-	    PGS_OK && !(has_jsonb && strstr(err, "duplicate key") != NULL))
+		PGS_OK &&
+	    !(has_jsonb && strstr(err, "duplicate key") != NULL))
 		broken(err, doc->data);
 	cJSON_Delete(strict);
 	if (result_to_csv(doc->data, doc->len, false, &csv) != PGS_OK)
@@ -161,14 +160,14 @@ check_document(const struct buf *doc, size_t nrows, int ncols,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct rows	 r;
-	const char		*names[MAXCOLS];
-	unsigned int		 types[MAXCOLS];
-	struct result		*rs;
-	struct buf		 doc = BUF_INIT;
-	size_t			 max_rows, max_bytes, bound;
-	int			 ncols, c, i;
-	bool			 has_jsonb = false;
+	static struct rows r;
+	const char	  *names[MAXCOLS];
+	unsigned int	   types[MAXCOLS];
+	struct result	  *rs;
+	struct buf	   doc = BUF_INIT;
+	size_t		   max_rows, max_bytes, bound;
+	int		   ncols, c, i;
+	bool		   has_jsonb = false;
 
 	if (size < 3 + MAXCOLS || size > 8192)
 		return 0;
@@ -183,7 +182,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    ncols, &r);
 	for (c = 0; c < ncols; c++)
 		names[c] = r.n > 0 && r.v[0][c] != NULL ?
-		    strndup(r.v[0][c], (size_t)r.len[0][c]) : NULL;
+		    strndup(r.v[0][c], (size_t)r.len[0][c]) :
+		    NULL;
 	rs = rs_new(ncols, names, types, max_rows, max_bytes);
 	for (c = 0; c < ncols; c++)
 		free((char *)names[c]);

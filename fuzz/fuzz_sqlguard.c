@@ -18,15 +18,15 @@
 
 #include "sqlguard.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Returns the number of characters of valid UTF-8 s, or -1 if invalid. */
 static long
 utf8_chars(const char *s, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 off = 0, n, i;
-	long			 chars = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t		     off = 0, n, i;
+	long		     chars = 0;
 
 	while (off < len) {
 		if (p[off] < 0x80)
@@ -53,17 +53,19 @@ utf8_chars(const char *s, size_t len)
 static void
 broken(const char *what, const char *sql, const struct sqlguard_err *why)
 {
-	fprintf(stderr, "sqlguard promise broken: %s\n  code=%s pos=%d "
-	    "message=%s\n  sql=%s\n", what, why->code ? why->code : "(null)",
-	    why->position, why->message, sql);
+	fprintf(stderr,
+	    "sqlguard promise broken: %s\n  code=%s pos=%d "
+	    "message=%s\n  sql=%s\n",
+	    what, why->code ? why->code : "(null)", why->position, why->message,
+	    sql);
 	abort();
 }
 
 static void
 check_answer(const char *sql, enum pgs_rc rc, const struct sqlguard_err *why)
 {
-	size_t	mlen;
-	long	chars;
+	size_t mlen;
+	long   chars;
 
 	mlen = strnlen(why->message, sizeof(why->message));
 	if (mlen == sizeof(why->message))
@@ -82,17 +84,16 @@ check_answer(const char *sql, enum pgs_rc rc, const struct sqlguard_err *why)
 	if (utf8_chars(why->message, mlen) < 0)
 		broken("message is not UTF-8", sql, why);
 	chars = utf8_chars(sql, strlen(sql));
-	if (why->position < 0 ||
-	    (chars >= 0 && why->position > chars + 1))
+	if (why->position < 0 || (chars >= 0 && why->position > chars + 1))
 		broken("position out of range", sql, why);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sqlguard_err	 why;
-	enum pgs_rc		 rc;
-	char			*sql;
+	struct sqlguard_err why;
+	enum pgs_rc	    rc;
+	char		   *sql;
 
 	sql = malloc(size + 1);
 	if (sql == NULL)

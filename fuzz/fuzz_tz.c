@@ -35,16 +35,16 @@
 #include "isotime.h"
 #include "tz.h"
 
-#define SYSTEM_TZDIR	"/usr/share/zoneinfo"
+#define SYSTEM_TZDIR "/usr/share/zoneinfo"
 
-int	LLVMFuzzerInitialize(int *argc, char ***argv);
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int	__real_open(const char *path, int flags, ...);
-int	__wrap_open(const char *path, int flags, ...);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int __real_open(const char *path, int flags, ...);
+int __wrap_open(const char *path, int flags, ...);
 
-static char	 tmpdir[PATH_MAX];	/* private TZDIR of the TZif mode */
-static char	 sysroot[PATH_MAX];	/* realpath of the system tree */
-static bool	 watching;		/* check the paths open() gets */
+static char	   tmpdir[PATH_MAX];  /* private TZDIR of the TZif mode */
+static char	   sysroot[PATH_MAX]; /* realpath of the system tree */
+static bool	   watching;	      /* check the paths open() gets */
 static const char *cur_name;
 
 static void
@@ -61,13 +61,13 @@ broken(const char *what, const char *detail)
 static bool
 inside_tree(const char *path, char real[PATH_MAX])
 {
-	char	 cur[PATH_MAX], link[PATH_MAX], next[PATH_MAX * 2];
-	size_t	 n = strlen(sysroot);
-	ssize_t	 k;
-	int	 hops;
+	char	cur[PATH_MAX], link[PATH_MAX], next[PATH_MAX * 2];
+	size_t	n = strlen(sysroot);
+	ssize_t k;
+	int	hops;
 
 	if (realpath(path, real) == NULL)
-		return true;	/* nothing there to read */
+		return true; /* nothing there to read */
 	if (strncmp(real, sysroot, n) != 0 || real[n] != '/')
 		return false;
 	snprintf(cur, sizeof(cur), "%s", path);
@@ -91,9 +91,9 @@ inside_tree(const char *path, char real[PATH_MAX])
 int
 __wrap_open(const char *path, int flags, ...)
 {
-	char	 real[PATH_MAX];
-	va_list	 ap;
-	int	 mode = 0;
+	char	real[PATH_MAX];
+	va_list ap;
+	int	mode = 0;
 
 	if (flags & O_CREAT) {
 		va_start(ap, flags);
@@ -111,7 +111,7 @@ __wrap_open(const char *path, int flags, ...)
 static void
 cleanup(void)
 {
-	char	 path[PATH_MAX + 8];
+	char path[PATH_MAX + 8];
 
 	snprintf(path, sizeof(path), "%s/zone", tmpdir);
 	unlink(path);
@@ -121,7 +121,7 @@ cleanup(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char	*t = getenv("TMPDIR");
+	const char *t = getenv("TMPDIR");
 
 	(void)argc;
 	(void)argv;
@@ -140,10 +140,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static int64_t
 probe(const struct tz *tz, int64_t t)
 {
-	struct tz_info	 info;
-	struct tz_local	 loc;
-	int32_t		 off;
-	int64_t		 next;
+	struct tz_info	info;
+	struct tz_local loc;
+	int32_t		off;
+	int64_t		next;
 
 	off = tz_utc_offset(tz, t, &info);
 	if (off != info.utoff || off <= -26 * 3600 || off >= 26 * 3600)
@@ -173,12 +173,11 @@ probe(const struct tz *tz, int64_t t)
 static void
 walk_zone(const struct tz *tz)
 {
-	static const int64_t	 far[] = { ISOTIME_MIN + 86400 * 2,
-	    -2147483648LL, 0, 1774746000, 4102444800LL,
-	    ISOTIME_MAX - 86400 * 2 };
-	int64_t			 t;
-	size_t			 i;
-	int			 steps;
+	static const int64_t far[] = { ISOTIME_MIN + 86400 * 2, -2147483648LL,
+		0, 1774746000, 4102444800LL, ISOTIME_MAX - 86400 * 2 };
+	int64_t		     t;
+	size_t		     i;
+	int		     steps;
 
 	for (i = 0; i < sizeof(far) / sizeof(far[0]); i++)
 		(void)probe(tz, far[i]);
@@ -190,8 +189,8 @@ walk_zone(const struct tz *tz)
 static void
 load_name(const char *name)
 {
-	struct tz	*tz = NULL;
-	char		 err[256] = "";
+	struct tz *tz = NULL;
+	char	   err[256] = "";
 
 	unsetenv("TZDIR");
 	cur_name = name;
@@ -210,9 +209,9 @@ load_name(const char *name)
 static void
 load_bytes(const uint8_t *data, size_t size)
 {
-	struct tz	*tz = NULL;
-	char		 path[PATH_MAX + 8], err[256] = "";
-	FILE		*fp;
+	struct tz *tz = NULL;
+	char	   path[PATH_MAX + 8], err[256] = "";
+	FILE	  *fp;
 
 	snprintf(path, sizeof(path), "%s/zone", tmpdir);
 	fp = fopen(path, "wb");
@@ -231,7 +230,7 @@ load_bytes(const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char	*name;
+	char *name;
 
 	if (size < 1)
 		return 0;

@@ -27,7 +27,7 @@
 #include "utf8.h"
 #include "xlsx.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
 broken(const char *what)
@@ -40,14 +40,14 @@ broken(const char *what)
 static void
 rules(const char *s, size_t n)
 {
-	struct buf		 b = BUF_INIT;
-	enum xlsx_datefmt	 fmt;
-	double			 d;
+	struct buf	  b = BUF_INIT;
+	enum xlsx_datefmt fmt;
+	double		  d;
 
 	if (xlsx_number(s, n, &d) && !isfinite(d))
 		broken("a number cell that is not finite");
-	if (xlsx_datetime(s, n, &d, &fmt) && (d < 61 || d >= 2958466 ||
-	    fmt >= XLSX_NDATEFMT))
+	if (xlsx_datetime(s, n, &d, &fmt) &&
+	    (d < 61 || d >= 2958466 || fmt >= XLSX_NDATEFMT))
 		broken("a date cell outside Excel's dates");
 	(void)xlsx_text(&b, s, n, (n & 1) != 0);
 	if (!utf8_valid(b.data != NULL ? b.data : "", b.len) ||
@@ -61,11 +61,11 @@ rules(const char *s, size_t n)
 static void
 document(const char *s, size_t n)
 {
-	struct xlsx_stats	 st;
-	struct stat		 sb;
-	enum pgs_rc		 rc;
-	char			 pk[2];
-	int			 fd;
+	struct xlsx_stats st;
+	struct stat	  sb;
+	enum pgs_rc	  rc;
+	char		  pk[2];
+	int		  fd;
 
 	rc = xlsx_write_tmp(s, n, (n & 2) != 0, NULL, &fd, &st);
 	if (rc != PGS_OK && rc != PGS_INVALID && rc != PGS_INTERNAL)
@@ -84,7 +84,7 @@ document(const char *s, size_t n)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char	*s;
+	char *s;
 
 	s = malloc(size > 0 ? size : 1);
 	if (s == NULL)

@@ -29,14 +29,14 @@
 #include "proc.h"
 #include "run_store.h"
 
-#define CLAIM_BATCH	500
-#define PRUNE_BATCH	1000
+#define CLAIM_BATCH 500
+#define PRUNE_BATCH 1000
 
 /* Signal state: the only globals, as the signal handlers need them. */
-static PGcancel *volatile	 g_cancel;
-static volatile sig_atomic_t	 g_stop;
+static PGcancel *volatile g_cancel;
+static volatile sig_atomic_t g_stop;
 /* A worker's own metadata connection, reset by on_fence. */
-static PGconn *volatile		 g_meta;
+static PGconn *volatile g_meta;
 
 /*
  * The parent's watch over its metadata session, which holds every job lock
@@ -46,37 +46,37 @@ static PGconn *volatile		 g_meta;
  * for another runner: the runs must stop (pool_fence).
  */
 struct lease {
-	struct db	*db;
-	long		 every_ms;
-	long		 wait_ms;
-	long		 next;		/* monotonic ms of the next probe */
-	long		 due;		/* answer expected by; 0: none */
-	long		 heard;		/* when the server last answered */
-	bool		 lost;
-	char		 why[256];
+	struct db *db;
+	long	   every_ms;
+	long	   wait_ms;
+	long	   next;  /* monotonic ms of the next probe */
+	long	   due;	  /* answer expected by; 0: none */
+	long	   heard; /* when the server last answered */
+	bool	   lost;
+	char	   why[256];
 };
 
 /* A worker process: it keeps its metadata session and its source
  * connections for the whole tick and runs one claim at a time. */
 struct worker {
-	pid_t		 pid;		/* 0: not started or gone */
-	int		 fd;		/* socket to it; -1 when closed */
-	struct claim	*claim;		/* the run it executes, or NULL */
+	pid_t	      pid;   /* 0: not started or gone */
+	int	      fd;    /* socket to it; -1 when closed */
+	struct claim *claim; /* the run it executes, or NULL */
 };
 
 struct opts {
-	const char	*env_file;
-	long		 run_id;
-	long		 query_id;
-	int		 concurrency;
-	bool		 dry_run;
+	const char *env_file;
+	long	    run_id;
+	long	    query_id;
+	int	    concurrency;
+	bool	    dry_run;
 };
 
 static void
 on_signal(int sig)
 {
-	char		 errbuf[64];
-	PGcancel	*c = g_cancel;
+	char	  errbuf[64];
+	PGcancel *c = g_cancel;
 
 	(void)sig;
 	g_stop = 1;
@@ -95,10 +95,10 @@ on_signal(int sig)
 static void
 on_fence(int sig)
 {
-	struct linger	 lg = { 1, 0 };
-	char		 errbuf[64];
-	PGcancel	*c = g_cancel;
-	PGconn		*m = g_meta;
+	struct linger lg = { 1, 0 };
+	char	      errbuf[64];
+	PGcancel     *c = g_cancel;
+	PGconn	     *m = g_meta;
 
 	(void)sig;
 	if (c != NULL)
@@ -111,7 +111,8 @@ on_fence(int sig)
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: pgsched-runner [--env-file PATH] [--dry-run] "
+	fprintf(fp,
+	    "usage: pgsched-runner [--env-file PATH] [--dry-run] "
 	    "[--concurrency N]\n"
 	    "       pgsched-runner [--env-file PATH] --run RUN_ID\n"
 	    "       pgsched-runner [--env-file PATH] --query QUERY_ID\n\n"
@@ -131,12 +132,13 @@ usage(FILE *fp)
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
-	long	 v;
-	int	 i;
+	long v;
+	int  i;
 
 	memset(o, 0, sizeof(*o));
 	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *a = argv[i],
+			   *val = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
@@ -147,21 +149,26 @@ parse_opts(int argc, char **argv, struct opts *o)
 		} else if (strcmp(a, "--dry-run") == 0)
 			o->dry_run = true;
 		else if (val == NULL)
-			fatal(EX_USAGE, "unknown option or missing value: '%s' "
-			    "(see --help)", a);
+			fatal(EX_USAGE,
+			    "unknown option or missing value: '%s' "
+			    "(see --help)",
+			    a);
 		else if (strcmp(a, "--env-file") == 0)
 			o->env_file = argv[++i];
 		else if (strcmp(a, "--run") == 0) {
 			if (!num_parse(argv[++i], 1, 2147483647, &o->run_id))
-				fatal(EX_USAGE, "--run: not a run id: '%s'", val);
+				fatal(EX_USAGE, "--run: not a run id: '%s'",
+				    val);
 		} else if (strcmp(a, "--query") == 0) {
 			if (!num_parse(argv[++i], 1, 2147483647, &o->query_id))
 				fatal(EX_USAGE, "--query: not a query id: '%s'",
 				    val);
 		} else if (strcmp(a, "--concurrency") == 0) {
 			if (!num_parse(argv[++i], 1, 1000, &v))
-				fatal(EX_USAGE, "--concurrency: expected 1..1000,"
-				    " got '%s'", val);
+				fatal(EX_USAGE,
+				    "--concurrency: expected 1..1000,"
+				    " got '%s'",
+				    val);
 			o->concurrency = (int)v;
 		} else
 			fatal(EX_USAGE, "unknown option '%s' (see --help)", a);
@@ -230,8 +237,8 @@ static bool
 worker_spawn(struct runner *r, const struct claim_list *l, struct worker *w,
     int nw, int i)
 {
-	int	 sv[2], k;
-	pid_t	 pid;
+	int   sv[2], k;
+	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return false;
@@ -263,16 +270,18 @@ static void
 worker_done(struct db *db, struct worker *w, struct claim_held *held,
     bool crashed)
 {
-	struct arena	 a;
-	int		 st = 0;
+	struct arena a;
+	int	     st = 0;
 
 	arena_init(&a);
 	if (crashed) {
 		char *msg;
 
 		(void)proc_wait(w->pid, &st);
-		msg = arena_printf(&a, WIFSIGNALED(st) ? "runner worker "
-		    "crashed (signal %d)" : "runner worker failed (exit %d)",
+		msg = arena_printf(&a,
+		    WIFSIGNALED(st) ? "runner worker "
+				      "crashed (signal %d)" :
+				      "runner worker failed (exit %d)",
 		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 		log_err("worker_failed", "run=%ld %s", w->claim->run_id, msg);
 		if (run_store_abort(db, &a, w->claim->run_id, msg) != PGS_OK)
@@ -302,7 +311,7 @@ worker_send(struct worker *w, struct claim_list *l, int i, int idx)
 static long
 now_ms(void)
 {
-	struct timespec	 ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -340,7 +349,7 @@ lease_lose(struct lease *ls, const char *why)
 static int
 lease_timeout(const struct lease *ls)
 {
-	long	 left;
+	long left;
 
 	if (ls->lost)
 		return 0;
@@ -354,9 +363,9 @@ lease_timeout(const struct lease *ls)
 static void
 lease_step(struct lease *ls, short revents)
 {
-	bool	 answered = false;
-	char	 why[96];
-	long	 now;
+	bool answered = false;
+	char why[96];
+	long now;
 
 	if (ls->lost)
 		return;
@@ -371,8 +380,10 @@ lease_step(struct lease *ls, short revents)
 		ls->next = now + ls->every_ms;
 	}
 	if (ls->due != 0 && now >= ls->due) {
-		snprintf(why, sizeof(why), "no answer from the metadata "
-		    "database within %ld ms", ls->wait_ms);
+		snprintf(why, sizeof(why),
+		    "no answer from the metadata "
+		    "database within %ld ms",
+		    ls->wait_ms);
 		lease_lose(ls, why);
 		return;
 	}
@@ -388,7 +399,7 @@ lease_step(struct lease *ls, short revents)
 static void
 lease_settle(struct lease *ls)
 {
-	long	 left;
+	long left;
 
 	if (ls->lost || !ls->db->probing)
 		return;
@@ -404,17 +415,17 @@ lease_settle(struct lease *ls)
 
 /* Gives up claims not started (stopping, or no worker could start). */
 static void
-abandon(struct db *db, struct claim_list *l, int from,
-    struct claim_held *held, const char *why)
+abandon(struct db *db, struct claim_list *l, int from, struct claim_held *held,
+    const char *why)
 {
-	struct arena	 a;
+	struct arena a;
 
 	arena_init(&a);
 	for (; from < l->n; from++)
 		if (run_store_abort(db, &a, l->items[from].run_id, why) !=
-		    PGS_OK ||
+			PGS_OK ||
 		    claim_release(db, &a, held, l->items[from].job_id) !=
-		    PGS_OK)
+			PGS_OK)
 			break;
 	arena_free(&a);
 }
@@ -424,10 +435,10 @@ abandon(struct db *db, struct claim_list *l, int from,
 static int
 pool_wait(struct lease *ls, struct worker *w, int nw, struct claim_held *held)
 {
-	struct pollfd	 pfd[1025];
-	int		 i, n = 0, freed = 0;
-	bool		 crashed;
-	char		 done;
+	struct pollfd pfd[1025];
+	int	      i, n = 0, freed = 0;
+	bool	      crashed;
+	char	      done;
 
 	if (nw <= 0 || nw > 1024)
 		return 0;
@@ -447,7 +458,7 @@ pool_wait(struct lease *ls, struct worker *w, int nw, struct claim_held *held)
 		crashed = read(w[i].fd, &done, 1) != 1;
 		lease_settle(ls);
 		if (ls->lost)
-			break;		/* pool_fence takes over */
+			break; /* pool_fence takes over */
 		worker_done(ls->db, &w[i], held, crashed);
 		if (db_lost(ls->db))
 			lease_lose(ls, db_lost_reason(ls->db));
@@ -466,10 +477,10 @@ pool_wait(struct lease *ls, struct worker *w, int nw, struct claim_held *held)
 static void
 pool_fence(struct lease *ls, struct worker *w, int nw, int unstarted)
 {
-	struct pollfd	 pfd[1024];
-	long		 t0 = now_ms(), end = t0 + ls->wait_ms;
-	int		 i, left = 0, runs = 0;
-	char		 c;
+	struct pollfd pfd[1024];
+	long	      t0 = now_ms(), end = t0 + ls->wait_ms;
+	int	      i, left = 0, runs = 0;
+	char	      c;
 
 	for (i = 0; i < nw; i++) {
 		if (w[i].claim != NULL)
@@ -494,11 +505,12 @@ pool_fence(struct lease *ls, struct worker *w, int nw, int unstarted)
 				left--;
 			}
 	}
-	log_err("lock_lost", "runs=%d unstarted=%d silent_ms=%ld stop_ms=%ld "
+	log_err("lock_lost",
+	    "runs=%d unstarted=%d silent_ms=%ld stop_ms=%ld "
 	    "workers_left=%d the metadata session holding the job locks is "
 	    "lost (%s): its runs were cancelled and are not recorded; the "
-	    "next tick reaps them", runs, unstarted, t0 - ls->heard,
-	    now_ms() - t0, left, ls->why);
+	    "next tick reaps them",
+	    runs, unstarted, t0 - ls->heard, now_ms() - t0, left, ls->why);
 }
 
 /* Runs the claims on at most conc persistent workers; false when the
@@ -507,10 +519,10 @@ static bool
 runner_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
     struct claim_held *held)
 {
-	struct worker	*w;
-	struct lease	 ls;
-	int		 nw, next = 0, busy = 0, i;
-	bool		 forwarded = false;
+	struct worker *w;
+	struct lease   ls;
+	int	       nw, next = 0, busy = 0, i;
+	bool	       forwarded = false;
 
 	nw = conc < l->n ? conc : l->n;
 	if (nw > 1024)
@@ -524,8 +536,7 @@ runner_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
 	while (!ls.lost && (next < l->n || busy > 0)) {
 		if (next < l->n)
 			lease_settle(&ls); /* before worker_done, abandon */
-		for (i = 0; i < nw && next < l->n && !g_stop && !ls.lost;
-		    i++) {
+		for (i = 0; i < nw && next < l->n && !g_stop && !ls.lost; i++) {
 			if (w[i].claim != NULL)
 				continue;
 			if (w[i].fd < 0 && !worker_spawn(r, l, w, nw, i))
@@ -538,8 +549,9 @@ runner_pool(struct runner *r, struct db *db, struct claim_list *l, int conc,
 			next++;
 		}
 		if (!ls.lost && next < l->n && (g_stop || busy == 0)) {
-			abandon(db, l, next, held, g_stop ? "runner stopped" :
-			    "runner could not start a worker");
+			abandon(db, l, next, held,
+			    g_stop ? "runner stopped" :
+				     "runner could not start a worker");
 			next = l->n;
 		}
 		if (db_lost(db))
@@ -571,8 +583,8 @@ static int
 runner_one(struct runner *r, struct db *db, const struct opts *o,
     struct arena *a)
 {
-	struct job_now	 n = { o->query_id, o->run_id, stdout, false };
-	enum pgs_rc	 rc;
+	struct job_now n = { o->query_id, o->run_id, stdout, false };
+	enum pgs_rc    rc;
 
 	rc = job_run_now(r, db, a, &n);
 	if (n.claimed)
@@ -580,20 +592,22 @@ runner_one(struct runner *r, struct db *db, const struct opts *o,
 	if (rc == PGS_NOTFOUND)
 		fatal(EX_NOINPUT, "--query %ld: no such query", o->query_id);
 	if (rc == PGS_CONFLICT)
-		fatal(EX_TEMPFAIL, "--query %ld: the query already has a "
-		    "manual run queued or running (run %ld)", o->query_id,
-		    n.run_id);
+		fatal(EX_TEMPFAIL,
+		    "--query %ld: the query already has a "
+		    "manual run queued or running (run %ld)",
+		    o->query_id, n.run_id);
 	if (rc != PGS_OK && n.run_id == 0)
-		fatal(EX_UNAVAILABLE, "cannot queue the run: %s",
-		    db_error(db));
+		fatal(EX_UNAVAILABLE, "cannot queue the run: %s", db_error(db));
 	if (rc != PGS_OK)
 		fatal(EX_UNAVAILABLE, "cannot claim run %ld: %s", n.run_id,
 		    db_error(db));
 	/* Not queued (gone, done) or its query is busy: a later tick runs it
 	 * if it is still queued. */
-	fprintf(stderr, "pgsched-runner: run %ld was not started: it is not "
+	fprintf(stderr,
+	    "pgsched-runner: run %ld was not started: it is not "
 	    "queued, or its query is running or has a due slot (which runs "
-	    "first); a later tick runs it if it is still queued\n", n.run_id);
+	    "first); a later tick runs it if it is still queued\n",
+	    n.run_id);
 	return EX_TEMPFAIL;
 }
 
@@ -605,28 +619,29 @@ runner_one(struct runner *r, struct db *db, const struct opts *o,
 static void
 tick_log_retention(const struct conf *c)
 {
-	char		 qdir[1100];
-	enum pgs_rc	 rc;
+	char	    qdir[1100];
+	enum pgs_rc rc;
 
 	rc = log_prune(c, time(NULL), NULL);
 	if (rc != PGS_OK && rc != PGS_CONFLICT)
-		log_warn("log_prune", "dir=\"%s\" some log files could not "
-		    "be gzipped or deleted", log_quote(c->log_dir, 512, qdir,
-		    sizeof(qdir)));
+		log_warn("log_prune",
+		    "dir=\"%s\" some log files could not "
+		    "be gzipped or deleted",
+		    log_quote(c->log_dir, 512, qdir, sizeof(qdir)));
 }
 
 /* One tick: reap, claim, execute, prune. */
 static int
 tick(struct runner *r, struct db *db, int conc, struct arena *a)
 {
-	struct claim_list	 l = { NULL, 0, 0 };
-	struct claim_held	 held = { NULL, 0, 0 };
-	struct claim_stats	 st;
-	enum pgs_rc		 rc;
-	bool			 more = true;
-	int			 pruned = 0;
+	struct claim_list  l = { NULL, 0, 0 };
+	struct claim_held  held = { NULL, 0, 0 };
+	struct claim_stats st;
+	enum pgs_rc	   rc;
+	bool		   more = true;
+	int		   pruned = 0;
 
-	struct timespec		 t0, t1;
+	struct timespec t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&st, 0, sizeof(st));
@@ -649,12 +664,13 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 		    PRUNE_BATCH, &pruned);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* The tick's own time, without process start and connecting. */
-	log_info("tick", "claimed=%d skipped=%d deferred=%d lost=%d reaped=%d "
-	    "requeued=%d pruned=%d bad_schedule=%d ms=%.1f", st.claimed,
-	    st.skipped, st.deferred, st.lost, st.reaped, st.requeued, pruned,
-	    st.bad_schedule,
+	log_info("tick",
+	    "claimed=%d skipped=%d deferred=%d lost=%d reaped=%d "
+	    "requeued=%d pruned=%d bad_schedule=%d ms=%.1f",
+	    st.claimed, st.skipped, st.deferred, st.lost, st.reaped,
+	    st.requeued, pruned, st.bad_schedule,
 	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+		(double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	if (!g_stop && !db_lost(db))
 		tick_log_retention(r->conf);
 	return rc == PGS_OK ? 0 : EX_TEMPFAIL;
@@ -663,8 +679,8 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 static void
 connect_meta(const struct conf *c, struct db *db)
 {
-	char		 msg[256], err[256];
-	enum pgs_rc	 rc;
+	char	    msg[256], err[256];
+	enum pgs_rc rc;
 
 	if (conf_require(c, "PG_DSN_APP", err, sizeof(err)) != PGS_OK)
 		fatal(EX_CONFIG, "%s", err);
@@ -673,8 +689,10 @@ connect_meta(const struct conf *c, struct db *db)
 	if (rc == PGS_INVALID)
 		fatal(EX_CONFIG, "%s", db_error(db));
 	if (rc != PGS_OK)
-		fatal(EX_UNAVAILABLE, "cannot connect to the metadata database: "
-		    "%s", db_error(db));
+		fatal(EX_UNAVAILABLE,
+		    "cannot connect to the metadata database: "
+		    "%s",
+		    db_error(db));
 	db->default_interval_s = c->default_query_interval;
 	rc = migrate_check(db, msg, sizeof(msg));
 	if (rc == PGS_INVALID)
@@ -687,16 +705,16 @@ connect_meta(const struct conf *c, struct db *db)
 int
 main(int argc, char **argv)
 {
-	struct opts		 o;
-	struct conf		 conf;
-	struct cred_keys	 keys;
-	struct runner		 r;
-	struct sigaction	 sa;
-	struct arena		 a;
-	struct db		 db;
-	char			 err[512], host[256];
-	bool			 standby = false;
-	int			 ex;
+	struct opts	 o;
+	struct conf	 conf;
+	struct cred_keys keys;
+	struct runner	 r;
+	struct sigaction sa;
+	struct arena	 a;
+	struct db	 db;
+	char		 err[512], host[256];
+	bool		 standby = false;
+	int		 ex;
 
 	coredump_set(false);
 	parse_opts(argc, argv, &o);
@@ -715,9 +733,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "pgsched-runner: %s\n", db_error(&db));
 		ex = EX_UNAVAILABLE;
 	} else if (standby) {
-		log_info("standby", "the metadata database is a standby "
+		log_info("standby",
+		    "the metadata database is a standby "
 		    "(pg_is_in_recovery): nothing to do");
-		fprintf(stderr, "pgsched-runner: the metadata database is a "
+		fprintf(stderr,
+		    "pgsched-runner: the metadata database is a "
 		    "standby (pg_is_in_recovery): nothing to do\n");
 	} else if (o.dry_run) {
 		if (claim_preview(&db, &a, stdout) != PGS_OK) {
@@ -746,8 +766,10 @@ main(int argc, char **argv)
 		if (o.run_id != 0 || o.query_id != 0)
 			ex = runner_one(&r, &db, &o, &a);
 		else
-			ex = tick(&r, &db, o.concurrency > 0 ? o.concurrency :
-			    conf.runner_concurrency, &a);
+			ex = tick(&r, &db,
+			    o.concurrency > 0 ? o.concurrency :
+						conf.runner_concurrency,
+			    &a);
 	}
 	fflush(stdout);
 	arena_free(&a);

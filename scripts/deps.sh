@@ -17,7 +17,7 @@ util-linux procps curl time faketime git iproute2
 python3 python3-pandas python3-nacl python3-argon2 python3-requests
 python3-pytest python3-croniter python3-psycopg2 python3-aiosmtpd openssl
 python3-openpyxl
-clang libclang-rt-dev valgrind wrk shfmt groff-base mandoc
+clang clang-format libclang-rt-dev valgrind wrk shfmt groff-base mandoc
 debhelper dpkg-dev fakeroot lintian
 libjs-chart.js libjs-codemirror chromium chromium-driver python3-selenium"
 

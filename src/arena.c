@@ -7,21 +7,21 @@
 
 #include "arena.h"
 
-#define ARENA_BLOCK	(16 * 1024)
-#define ARENA_ALIGN	16
+#define ARENA_BLOCK (16 * 1024)
+#define ARENA_ALIGN 16
 
 struct arena_block {
-	struct arena_block	*next;
-	size_t			 size;
-	size_t			 used;
+	struct arena_block *next;
+	size_t		    size;
+	size_t		    used;
 	/* payload follows, aligned */
 	_Alignas(ARENA_ALIGN) unsigned char data[];
 };
 
 struct arena_defer {
-	struct arena_defer	*next;
-	void			(*fn)(void *);
-	void			*p;
+	struct arena_defer *next;
+	void (*fn)(void *);
+	void *p;
 };
 
 static void PGS_NORETURN
@@ -35,7 +35,7 @@ oom(size_t n)
 void *
 xmalloc(size_t n)
 {
-	void	*p;
+	void *p;
 
 	p = malloc(n == 0 ? 1 : n);
 	if (p == NULL)
@@ -46,7 +46,7 @@ xmalloc(size_t n)
 void *
 xcalloc(size_t nmemb, size_t size)
 {
-	void	*p;
+	void *p;
 
 	p = calloc(nmemb == 0 ? 1 : nmemb, size == 0 ? 1 : size);
 	if (p == NULL)
@@ -57,7 +57,7 @@ xcalloc(size_t nmemb, size_t size)
 void *
 xrealloc(void *p, size_t n)
 {
-	void	*q;
+	void *q;
 
 	q = realloc(p, n == 0 ? 1 : n);
 	if (q == NULL)
@@ -68,7 +68,7 @@ xrealloc(void *p, size_t n)
 char *
 xstrdup(const char *s)
 {
-	size_t	 n = strlen(s) + 1;
+	size_t n = strlen(s) + 1;
 
 	return memcpy(xmalloc(n), s, n);
 }
@@ -84,8 +84,8 @@ arena_init(struct arena *a)
 void
 arena_free(struct arena *a)
 {
-	struct arena_block	*b, *bn;
-	struct arena_defer	*d, *dn;
+	struct arena_block *b, *bn;
+	struct arena_defer *d, *dn;
 
 	/* Destructors first: they may point into blocks. */
 	for (d = a->defers; d != NULL; d = dn) {
@@ -103,9 +103,9 @@ arena_free(struct arena *a)
 void *
 arena_alloc(struct arena *a, size_t n)
 {
-	struct arena_block	*b = a->blocks;
-	size_t			 need, size;
-	void			*p;
+	struct arena_block *b = a->blocks;
+	size_t		    need, size;
+	void		   *p;
 
 	need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 	if (need < n)
@@ -143,7 +143,7 @@ arena_strdup(struct arena *a, const char *s)
 char *
 arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char	*p = arena_alloc(a, n + 1);
+	char *p = arena_alloc(a, n + 1);
 
 	memcpy(p, s, n);
 	p[n] = '\0';
@@ -153,9 +153,9 @@ arena_strndup(struct arena *a, const char *s, size_t n)
 char *
 arena_vprintf(struct arena *a, const char *fmt, va_list ap)
 {
-	va_list	 ap2;
-	int	 n;
-	char	*p;
+	va_list ap2;
+	int	n;
+	char   *p;
 
 	va_copy(ap2, ap);
 	n = vsnprintf(NULL, 0, fmt, ap2);
@@ -170,8 +170,8 @@ arena_vprintf(struct arena *a, const char *fmt, va_list ap)
 char *
 arena_printf(struct arena *a, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*p;
+	va_list ap;
+	char   *p;
 
 	va_start(ap, fmt);
 	p = arena_vprintf(a, fmt, ap);
@@ -182,7 +182,7 @@ arena_printf(struct arena *a, const char *fmt, ...)
 void
 arena_defer(struct arena *a, void (*fn)(void *), void *p)
 {
-	struct arena_defer	*d;
+	struct arena_defer *d;
 
 	if (p == NULL)
 		return;

@@ -14,36 +14,36 @@
 #include "b64.h"
 #include "secret.h"
 
-#define PHC_PREFIX	"$argon2id$v=19$m="
-#define PHC_TYPE	"$argon2id$"
-#define PHC_SALT_MIN	8	/* libargon2's minimum */
-#define PHC_BIN_MAX	64	/* longest salt or tag we accept */
-#define PHC_TAG_MIN	16
-#define STR_(x)		#x
-#define STR(x)		STR_(x)
+#define PHC_PREFIX   "$argon2id$v=19$m="
+#define PHC_TYPE     "$argon2id$"
+#define PHC_SALT_MIN 8	/* libargon2's minimum */
+#define PHC_BIN_MAX  64 /* longest salt or tag we accept */
+#define PHC_TAG_MIN  16
+#define STR_(x)	     #x
+#define STR(x)	     STR_(x)
 
 /*
  * What auth_dummy_verify() checks against: the current parameters, a
  * zero salt and a zero tag of the current sizes.
  */
-static const char dummy_phc[] = PHC_PREFIX STR(AUTH_ARGON2_M_KIB)
-    ",t=" STR(AUTH_ARGON2_T) ",p=" STR(AUTH_ARGON2_P)
-    "$AAAAAAAAAAAAAAAAAAAAAA"
-    "$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+static const char dummy_phc[] =
+    PHC_PREFIX	  STR(AUTH_ARGON2_M_KIB) ",t=" STR(AUTH_ARGON2_T) ",p=" STR(
+	   AUTH_ARGON2_P) "$AAAAAAAAAAAAAAAAAAAAAA"
+		       "$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 struct phc {
-	uint32_t	 version;	/* ARGON2_VERSION_10 or _13 */
-	uint32_t	 m, t, p;
-	unsigned char	 salt[PHC_BIN_MAX];
-	size_t		 saltlen;
-	unsigned char	 tag[PHC_BIN_MAX];
-	size_t		 taglen;
+	uint32_t      version; /* ARGON2_VERSION_10 or _13 */
+	uint32_t      m, t, p;
+	unsigned char salt[PHC_BIN_MAX];
+	size_t	      saltlen;
+	unsigned char tag[PHC_BIN_MAX];
+	size_t	      taglen;
 };
 
-static void PGS_PRINTF(3, 4)
-set_err(char *err, size_t errlen, const char *fmt, ...)
+static void
+    PGS_PRINTF(3, 4) set_err(char *err, size_t errlen, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	if (err == NULL || errlen == 0)
 		return;
@@ -53,10 +53,9 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
 }
 
 enum pgs_rc
-auth_argon2id(const struct auth_argon2 *in, unsigned char *out,
-    size_t outlen)
+auth_argon2id(const struct auth_argon2 *in, unsigned char *out, size_t outlen)
 {
-	argon2_context	 ctx;
+	argon2_context ctx;
 
 	if (in->pwdlen > UINT32_MAX || in->saltlen > UINT32_MAX ||
 	    in->secretlen > UINT32_MAX || in->adlen > UINT32_MAX ||
@@ -91,23 +90,25 @@ enum pgs_rc
 auth_pepper_decode(const char *b64, unsigned char out[AUTH_PEPPER_MAX],
     size_t *len, char *err, size_t errlen)
 {
-	unsigned char	 bin[AUTH_PEPPER_MAX + 1];
-	size_t		 n;
-	enum pgs_rc	 rc;
+	unsigned char bin[AUTH_PEPPER_MAX + 1];
+	size_t	      n;
+	enum pgs_rc   rc;
 
 	*len = 0;
 	if (b64 == NULL || b64_trim_len(b64, strlen(b64)) == 0) {
-		set_err(err, errlen, "ARGON2_SECRET_KEY_B64: not set; expected "
-		    "base64 of %d to %d random bytes", AUTH_PEPPER_MIN,
-		    AUTH_PEPPER_MAX);
+		set_err(err, errlen,
+		    "ARGON2_SECRET_KEY_B64: not set; expected "
+		    "base64 of %d to %d random bytes",
+		    AUTH_PEPPER_MIN, AUTH_PEPPER_MAX);
 		return PGS_INVALID;
 	}
 	rc = b64_decode(b64, b64_trim_len(b64, strlen(b64)), bin, sizeof(bin),
 	    &n, B64_STD);
 	if (rc != PGS_OK || n < AUTH_PEPPER_MIN || n > AUTH_PEPPER_MAX) {
-		set_err(err, errlen, "ARGON2_SECRET_KEY_B64: not standard "
-		    "base64 (with padding) of %d to %d bytes", AUTH_PEPPER_MIN,
-		    AUTH_PEPPER_MAX);
+		set_err(err, errlen,
+		    "ARGON2_SECRET_KEY_B64: not standard "
+		    "base64 (with padding) of %d to %d bytes",
+		    AUTH_PEPPER_MIN, AUTH_PEPPER_MAX);
 		sodium_memzero(bin, sizeof(bin));
 		return PGS_INVALID;
 	}
@@ -121,9 +122,9 @@ auth_pepper_decode(const char *b64, unsigned char out[AUTH_PEPPER_MAX],
 static bool
 parse_u32(const char **s, uint32_t *v)
 {
-	const char	*p = *s;
-	uint32_t	 n = 0;
-	int		 digits = 0;
+	const char *p = *s;
+	uint32_t    n = 0;
+	int	    digits = 0;
 
 	while (*p >= '0' && *p <= '9' && digits < 10) {
 		n = n * 10 + (uint32_t)(*p - '0');
@@ -143,7 +144,7 @@ parse_bin(const char *s, const char *end, unsigned char *bin, size_t *len,
     size_t min)
 {
 	if (b64_decode(s, (size_t)(end - s), bin, PHC_BIN_MAX, len,
-	    B64_STD_NOPAD) != PGS_OK)
+		B64_STD_NOPAD) != PGS_OK)
 		return false;
 	return *len >= min;
 }
@@ -185,7 +186,7 @@ parse_version(const char **s, uint32_t *version)
 static enum pgs_rc
 phc_parse(const char *s, struct phc *h)
 {
-	const char	*dollar;
+	const char *dollar;
 
 	if (strncmp(s, PHC_TYPE, strlen(PHC_TYPE)) != 0)
 		return PGS_INVALID;
@@ -225,20 +226,25 @@ enum pgs_rc
 auth_password_hash(const unsigned char *pepper, size_t pepperlen,
     const char *password, char *out, size_t outlen)
 {
-	struct auth_argon2	 in;
-	unsigned char		 salt[AUTH_SALT_BYTES], tag[AUTH_TAG_BYTES];
-	char			 salt64[32], tag64[48];
-	enum pgs_rc		 rc;
-	int			 n;
+	struct auth_argon2 in;
+	unsigned char	   salt[AUTH_SALT_BYTES], tag[AUTH_TAG_BYTES];
+	char		   salt64[32], tag64[48];
+	enum pgs_rc	   rc;
+	int		   n;
 
 	rc = secret_init();
 	if (rc != PGS_OK || !pepper_ok(pepper, pepperlen))
 		return PGS_INTERNAL;
 	randombytes_buf(salt, sizeof(salt));
-	in = (struct auth_argon2){ .pwd = password, .pwdlen = strlen(password),
-	    .salt = salt, .saltlen = sizeof(salt), .secret = pepper,
-	    .secretlen = pepperlen, .m_kib = AUTH_ARGON2_M_KIB,
-	    .t = AUTH_ARGON2_T, .p = AUTH_ARGON2_P };
+	in = (struct auth_argon2){ .pwd = password,
+		.pwdlen = strlen(password),
+		.salt = salt,
+		.saltlen = sizeof(salt),
+		.secret = pepper,
+		.secretlen = pepperlen,
+		.m_kib = AUTH_ARGON2_M_KIB,
+		.t = AUTH_ARGON2_T,
+		.p = AUTH_ARGON2_P };
 	rc = auth_argon2id(&in, tag, sizeof(tag));
 	if (rc == PGS_OK)
 		rc = b64_encode(salt, sizeof(salt), salt64, sizeof(salt64),
@@ -261,20 +267,26 @@ enum pgs_rc
 auth_password_verify(const unsigned char *pepper, size_t pepperlen,
     const char *password, const char *phc)
 {
-	struct auth_argon2	 in;
-	struct phc		 h;
-	unsigned char		 tag[PHC_BIN_MAX];
-	enum pgs_rc		 rc;
+	struct auth_argon2 in;
+	struct phc	   h;
+	unsigned char	   tag[PHC_BIN_MAX];
+	enum pgs_rc	   rc;
 
 	if (!pepper_ok(pepper, pepperlen))
 		return PGS_INTERNAL;
 	rc = phc_parse(phc, &h);
 	if (rc != PGS_OK)
 		return rc;
-	in = (struct auth_argon2){ .pwd = password, .pwdlen = strlen(password),
-	    .salt = h.salt, .saltlen = h.saltlen, .secret = pepper,
-	    .secretlen = pepperlen, .m_kib = h.m, .t = h.t, .p = h.p,
-	    .version = h.version };
+	in = (struct auth_argon2){ .pwd = password,
+		.pwdlen = strlen(password),
+		.salt = h.salt,
+		.saltlen = h.saltlen,
+		.secret = pepper,
+		.secretlen = pepperlen,
+		.m_kib = h.m,
+		.t = h.t,
+		.p = h.p,
+		.version = h.version };
 	rc = auth_argon2id(&in, tag, h.taglen);
 	if (rc != PGS_OK)
 		return rc;
@@ -288,18 +300,18 @@ enum pgs_rc
 auth_dummy_verify(const unsigned char *pepper, size_t pepperlen,
     const char *password)
 {
-	enum pgs_rc	 rc;
+	enum pgs_rc rc;
 
 	rc = auth_password_verify(pepper, pepperlen, password, dummy_phc);
 	if (rc == PGS_OK)
-		rc = PGS_DENIED;	/* 2^-256: never, but never OK */
+		rc = PGS_DENIED; /* 2^-256: never, but never OK */
 	return rc;
 }
 
 bool
 auth_password_needs_rehash(const char *phc)
 {
-	struct phc	 h;
+	struct phc h;
 
 	if (phc_parse(phc, &h) != PGS_OK)
 		return false;
@@ -316,8 +328,8 @@ auth_password_needs_rehash(const char *phc)
 static size_t
 utf8_seq_len(const unsigned char *s, size_t n)
 {
-	unsigned char	 lo = 0x80, hi = 0xbf;
-	size_t		 len, i;
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t	      len, i;
 
 	if (s[0] < 0x80)
 		return 1;
@@ -330,13 +342,13 @@ utf8_seq_len(const unsigned char *s, size_t n)
 	else
 		return 0;
 	if (s[0] == 0xe0)
-		lo = 0xa0;		/* overlong */
+		lo = 0xa0; /* overlong */
 	else if (s[0] == 0xed)
-		hi = 0x9f;		/* surrogates */
+		hi = 0x9f; /* surrogates */
 	else if (s[0] == 0xf0)
-		lo = 0x90;		/* overlong */
+		lo = 0x90; /* overlong */
 	else if (s[0] == 0xf4)
-		hi = 0x8f;		/* above U+10FFFF */
+		hi = 0x8f; /* above U+10FFFF */
 	if (n < len || s[1] < lo || s[1] > hi)
 		return 0;
 	for (i = 2; i < len; i++)
@@ -348,8 +360,8 @@ utf8_seq_len(const unsigned char *s, size_t n)
 enum pgs_rc
 auth_password_check(const char *pw, char *err, size_t errlen)
 {
-	const unsigned char	*s = (const unsigned char *)pw;
-	size_t			 n, i, step, chars = 0;
+	const unsigned char *s = (const unsigned char *)pw;
+	size_t		     n, i, step, chars = 0;
 
 	n = strnlen(pw, AUTH_PW_MAX_BYTES + 1);
 	if (n == 0) {
@@ -380,8 +392,8 @@ auth_password_check(const char *pw, char *err, size_t errlen)
 enum pgs_rc
 auth_token_new(char out[AUTH_TOKEN_LEN + 1])
 {
-	unsigned char	 raw[AUTH_TOKEN_BYTES];
-	enum pgs_rc	 rc;
+	unsigned char raw[AUTH_TOKEN_BYTES];
+	enum pgs_rc   rc;
 
 	rc = secret_init();
 	if (rc != PGS_OK)
@@ -396,8 +408,8 @@ auth_token_new(char out[AUTH_TOKEN_LEN + 1])
 bool
 auth_token_valid(const char *token)
 {
-	unsigned char	 raw[AUTH_TOKEN_BYTES + 1];
-	size_t		 n, len;
+	unsigned char raw[AUTH_TOKEN_BYTES + 1];
+	size_t	      n, len;
 
 	len = strnlen(token, AUTH_TOKEN_LEN + 1);
 	if (len != AUTH_TOKEN_LEN)
@@ -412,7 +424,7 @@ auth_token_valid(const char *token)
 void
 auth_token_hash(const char *token, char out[AUTH_TOKEN_HASH_LEN + 1])
 {
-	unsigned char	 h[crypto_hash_sha256_BYTES];
+	unsigned char h[crypto_hash_sha256_BYTES];
 
 	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
 	sodium_bin2hex(out, AUTH_TOKEN_HASH_LEN + 1, h, sizeof(h));

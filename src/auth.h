@@ -34,38 +34,38 @@
 
 #include "rc.h"
 
-#define AUTH_PEPPER_MIN		32	/* bytes, decoded */
-#define AUTH_PEPPER_MAX		64
-#define AUTH_ARGON2_M_KIB	19456	/* parameters of new hashes */
-#define AUTH_ARGON2_T		2
-#define AUTH_ARGON2_P		1
-#define AUTH_SALT_BYTES		16
-#define AUTH_TAG_BYTES		32
-#define AUTH_MAX_M_KIB		262144	/* 256 MiB: limits of stored hashes */
-#define AUTH_MAX_T		16
-#define AUTH_MAX_P		16
-#define AUTH_MAX_WORK_KIB	1048576	/* m * t at most (1 GiB of passes) */
-#define AUTH_PHC_MAX		256	/* room for any PHC we accept, + NUL */
-#define AUTH_PW_MIN_CHARS	8	/* code points */
-#define AUTH_PW_MAX_BYTES	1024
-#define AUTH_TOKEN_BYTES	32
-#define AUTH_TOKEN_LEN		43	/* base64url, unpadded, of 32 bytes */
-#define AUTH_TOKEN_HASH_LEN	64	/* hex SHA-256 */
+#define AUTH_PEPPER_MIN	    32 /* bytes, decoded */
+#define AUTH_PEPPER_MAX	    64
+#define AUTH_ARGON2_M_KIB   19456 /* parameters of new hashes */
+#define AUTH_ARGON2_T	    2
+#define AUTH_ARGON2_P	    1
+#define AUTH_SALT_BYTES	    16
+#define AUTH_TAG_BYTES	    32
+#define AUTH_MAX_M_KIB	    262144 /* 256 MiB: limits of stored hashes */
+#define AUTH_MAX_T	    16
+#define AUTH_MAX_P	    16
+#define AUTH_MAX_WORK_KIB   1048576 /* m * t at most (1 GiB of passes) */
+#define AUTH_PHC_MAX	    256	    /* room for any PHC we accept, + NUL */
+#define AUTH_PW_MIN_CHARS   8	    /* code points */
+#define AUTH_PW_MAX_BYTES   1024
+#define AUTH_TOKEN_BYTES    32
+#define AUTH_TOKEN_LEN	    43 /* base64url, unpadded, of 32 bytes */
+#define AUTH_TOKEN_HASH_LEN 64 /* hex SHA-256 */
 
 /* Inputs of one raw Argon2id computation; ad is usually empty. */
 struct auth_argon2 {
-	const void	*pwd;
-	size_t		 pwdlen;
-	const void	*salt;
-	size_t		 saltlen;
-	const void	*secret;	/* the pepper */
-	size_t		 secretlen;
-	const void	*ad;		/* associated data, may be NULL */
-	size_t		 adlen;
-	uint32_t	 m_kib;
-	uint32_t	 t;
-	uint32_t	 p;		/* lanes, computed on one thread */
-	uint32_t	 version;	/* 0x10 or 0x13; 0 means 0x13 */
+	const void *pwd;
+	size_t	    pwdlen;
+	const void *salt;
+	size_t	    saltlen;
+	const void *secret; /* the pepper */
+	size_t	    secretlen;
+	const void *ad; /* associated data, may be NULL */
+	size_t	    adlen;
+	uint32_t    m_kib;
+	uint32_t    t;
+	uint32_t    p;	     /* lanes, computed on one thread */
+	uint32_t    version; /* 0x10 or 0x13; 0 means 0x13 */
 };
 
 /*
@@ -76,8 +76,8 @@ struct auth_argon2 {
  * or PGS_INTERNAL when libargon2 rejects the inputs or runs out of
  * memory.
  */
-enum pgs_rc	 auth_argon2id(const struct auth_argon2 *in, unsigned char *out,
-		    size_t outlen) PGS_MUSTCHECK;
+enum pgs_rc auth_argon2id(const struct auth_argon2 *in, unsigned char *out,
+    size_t outlen) PGS_MUSTCHECK;
 
 /*
  * Decodes ARGON2_SECRET_KEY_B64 (standard base64 with padding; trailing
@@ -86,9 +86,9 @@ enum pgs_rc	 auth_argon2id(const struct auth_argon2 *in, unsigned char *out,
  * Returns PGS_OK, or PGS_INVALID with an error naming the variable in
  * err (errlen bytes, caller-owned).
  */
-enum pgs_rc	 auth_pepper_decode(const char *b64,
-		    unsigned char out[AUTH_PEPPER_MAX], size_t *len, char *err,
-		    size_t errlen) PGS_MUSTCHECK;
+enum pgs_rc
+auth_pepper_decode(const char *b64, unsigned char out[AUTH_PEPPER_MAX],
+    size_t *len, char *err, size_t errlen) PGS_MUSTCHECK;
 
 /*
  * Hashes the NUL-terminated password with a fresh salt and writes the
@@ -97,9 +97,8 @@ enum pgs_rc	 auth_pepper_decode(const char *b64,
  * Returns PGS_OK, or PGS_INTERNAL (bad pepper length, out too small,
  * out of memory).
  */
-enum pgs_rc	 auth_password_hash(const unsigned char *pepper,
-		    size_t pepperlen, const char *password, char *out,
-		    size_t outlen) PGS_MUSTCHECK;
+enum pgs_rc auth_password_hash(const unsigned char *pepper, size_t pepperlen,
+    const char *password, char *out, size_t outlen) PGS_MUSTCHECK;
 
 /*
  * Checks password against the stored PHC string, comparing the tags in
@@ -107,17 +106,16 @@ enum pgs_rc	 auth_password_hash(const unsigned char *pepper,
  * PGS_INVALID (malformed PHC string or parameters beyond AUTH_MAX_*) or
  * PGS_INTERNAL.
  */
-enum pgs_rc	 auth_password_verify(const unsigned char *pepper,
-		    size_t pepperlen, const char *password, const char *phc)
-		    PGS_MUSTCHECK;
+enum pgs_rc auth_password_verify(const unsigned char *pepper, size_t pepperlen,
+    const char *password, const char *phc) PGS_MUSTCHECK;
 
 /*
  * Does the work of auth_password_verify() against a hash made with the
  * current parameters, for logins naming an unknown user, so that both
  * cases take the same time.  Returns PGS_DENIED (or PGS_INTERNAL).
  */
-enum pgs_rc	 auth_dummy_verify(const unsigned char *pepper,
-		    size_t pepperlen, const char *password) PGS_MUSTCHECK;
+enum pgs_rc auth_dummy_verify(const unsigned char *pepper, size_t pepperlen,
+    const char *password) PGS_MUSTCHECK;
 
 /*
  * Returns true when phc is well formed but was made with parameters (m,
@@ -125,7 +123,7 @@ enum pgs_rc	 auth_dummy_verify(const unsigned char *pepper,
  * the login that verified it stores a new hash (user_rehash), so that a
  * known e-mail costs what auth_dummy_verify() costs for an unknown one.
  */
-bool		 auth_password_needs_rehash(const char *phc);
+bool auth_password_needs_rehash(const char *phc);
 
 /*
  * Checks a new password against the policy: not empty, at least
@@ -134,24 +132,23 @@ bool		 auth_password_needs_rehash(const char *phc);
  * surrogates).  Returns PGS_OK, or PGS_INVALID with the broken rule in
  * err (errlen bytes, caller-owned).
  */
-enum pgs_rc	 auth_password_check(const char *pw, char *err, size_t errlen)
-		    PGS_MUSTCHECK;
+enum pgs_rc
+auth_password_check(const char *pw, char *err, size_t errlen) PGS_MUSTCHECK;
 
 /*
  * Writes a new session token (AUTH_TOKEN_BYTES random bytes, base64url
  * unpadded, AUTH_TOKEN_LEN characters) and a NUL into out (caller-
  * owned).  Returns PGS_OK or PGS_INTERNAL.
  */
-enum pgs_rc	 auth_token_new(char out[AUTH_TOKEN_LEN + 1]) PGS_MUSTCHECK;
+enum pgs_rc auth_token_new(char out[AUTH_TOKEN_LEN + 1]) PGS_MUSTCHECK;
 
 /* Returns true when token has the shape auth_token_new() gives. */
-bool		 auth_token_valid(const char *token);
+bool auth_token_valid(const char *token);
 
 /*
  * Writes the lower-case hex SHA-256 of the token's characters and a NUL
  * into out (caller-owned): the value the database stores.
  */
-void		 auth_token_hash(const char *token,
-		    char out[AUTH_TOKEN_HASH_LEN + 1]);
+void auth_token_hash(const char *token, char out[AUTH_TOKEN_HASH_LEN + 1]);
 
 #endif

@@ -27,8 +27,7 @@ b64_encoded_size(size_t n, enum b64_variant v)
 }
 
 enum pgs_rc
-b64_encode(const void *bin, size_t n, char *out, size_t cap,
-    enum b64_variant v)
+b64_encode(const void *bin, size_t n, char *out, size_t cap, enum b64_variant v)
 {
 	if (cap < b64_encoded_size(n, v))
 		return PGS_INTERNAL;
@@ -37,11 +36,11 @@ b64_encode(const void *bin, size_t n, char *out, size_t cap,
 }
 
 enum pgs_rc
-b64_decode(const char *s, size_t slen, void *out, size_t cap,
-    size_t *outlen, enum b64_variant v)
+b64_decode(const char *s, size_t slen, void *out, size_t cap, size_t *outlen,
+    enum b64_variant v)
 {
-	size_t	 n = 0;
-	int	 r;
+	size_t n = 0;
+	int    r;
 
 	*outlen = 0;
 	/* b64_end == NULL: the whole input must decode, nothing ignored. */
@@ -58,8 +57,9 @@ b64_decode(const char *s, size_t slen, void *out, size_t cap,
 size_t
 b64_trim_len(const char *s, size_t n)
 {
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
-	    s[n - 1] == '\r' || s[n - 1] == '\n'))
+	while (n > 0 &&
+	    (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
+		s[n - 1] == '\n'))
 		n--;
 	return n;
 }

@@ -20,12 +20,12 @@
 
 #include "rc.h"
 
-#define BACKOFF_JITTER_PERMILLE	200	/* +-20 % */
-#define BACKOFF_MIN_S		60	/* the earliest retry, whatever */
+#define BACKOFF_JITTER_PERMILLE 200 /* +-20 % */
+#define BACKOFF_MIN_S		60  /* the earliest retry, whatever */
 
 enum backoff_verdict {
-	BACKOFF_RETRY,		/* try again at *next */
-	BACKOFF_DEAD		/* give up: mark the delivery dead */
+	BACKOFF_RETRY, /* try again at *next */
+	BACKOFF_DEAD   /* give up: mark the delivery dead */
 };
 
 /*
@@ -33,10 +33,10 @@ enum backoff_verdict {
  * attempts >= 1 failed ones (0 or less counts as 1), with jitter in
  * permille (-BACKOFF_JITTER_PERMILLE..BACKOFF_JITTER_PERMILLE; clamped).
  */
-int64_t		backoff_delay_s(int attempts, int jitter);
+int64_t backoff_delay_s(int attempts, int jitter);
 
 /* Returns a uniformly random jitter for backoff_delay_s (libsodium). */
-int		backoff_jitter(void);
+int backoff_jitter(void);
 
 /*
  * Decides what follows a failed attempt at time now (Unix seconds) of an
@@ -46,15 +46,14 @@ int		backoff_jitter(void);
  * backoff_delay_s.  Returns BACKOFF_DEAD, or BACKOFF_RETRY with the time
  * of the next attempt in *next.
  */
-enum backoff_verdict backoff_next(int64_t created, int64_t now,
-		    int attempts, int64_t retry_after_s, int give_up_hours,
-		    int jitter, int64_t *next);
+enum backoff_verdict backoff_next(int64_t created, int64_t now, int attempts,
+    int64_t retry_after_s, int give_up_hours, int jitter, int64_t *next);
 
 /*
  * Parses a Retry-After header value (RFC 9110: delay-seconds or an
  * HTTP-date; surrounding blanks ignored) received at now into *secs
  * (>= 0; a date in the past is 0).  Returns false when v is neither.
  */
-bool		backoff_retry_after(const char *v, time_t now, int64_t *secs);
+bool backoff_retry_after(const char *v, time_t now, int64_t *secs);
 
 #endif

@@ -34,7 +34,7 @@ buf_reset(struct buf *b)
 void
 buf_reserve(struct buf *b, size_t n)
 {
-	size_t	 cap;
+	size_t cap;
 
 	if (b->cap - b->len > n)
 		return;
@@ -71,8 +71,8 @@ buf_putc(struct buf *b, char c)
 void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
-	va_list	 ap;
-	int	 n;
+	va_list ap;
+	int	n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
@@ -90,7 +90,7 @@ void
 buf_json_str(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t		 i, run;
+	size_t		  i, run;
 
 	buf_reserve(b, n + 2);
 	buf_putc(b, '"');
@@ -125,8 +125,8 @@ buf_json_str(struct buf *b, const char *s, size_t n)
 			buf_append(b, "\\t", 2);
 			break;
 		default: {
-			char	 u[6] = { '\\', 'u', '0', '0',
-			    hex[c >> 4], hex[c & 15] };
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4],
+				hex[c & 15] };
 
 			buf_append(b, u, sizeof(u));
 		}
@@ -138,7 +138,7 @@ buf_json_str(struct buf *b, const char *s, size_t n)
 char *
 buf_steal(struct buf *b)
 {
-	char	*p = b->data;
+	char *p = b->data;
 
 	if (p == NULL)
 		p = xstrdup("");

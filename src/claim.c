@@ -16,7 +16,7 @@
 static bool
 held_has(const struct claim_held *h, long id)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < h->n; i++)
 		if (h->ids[i] == id)
@@ -27,7 +27,7 @@ held_has(const struct claim_held *h, long id)
 static void
 held_add(struct arena *a, struct claim_held *h, long id)
 {
-	long	*ids;
+	long *ids;
 
 	if (h->n == h->cap) {
 		h->cap = h->cap ? h->cap * 2 : 64;
@@ -42,7 +42,7 @@ held_add(struct arena *a, struct claim_held *h, long id)
 static void
 held_del(struct claim_held *h, long id)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < h->n; i++)
 		if (h->ids[i] == id) {
@@ -54,7 +54,7 @@ held_del(struct claim_held *h, long id)
 static struct claim *
 list_add(struct arena *a, struct claim_list *l)
 {
-	struct claim	*items;
+	struct claim *items;
 
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 64;
@@ -73,9 +73,9 @@ claim_trylock(struct db *db, struct arena *a, struct claim_held *h, long job,
 {
 	static const char sql[] =
 	    "SELECT pg_try_advisory_lock(" RUN_LOCK_CLASS ", $1::int)";
-	const char	*p[] = { arena_printf(a, "%ld", job) };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[] = { arena_printf(a, "%ld", job) };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	*got = false;
 	/* Our own session would get it again: re-entrant locks. */
@@ -95,8 +95,8 @@ claim_unlock(struct db *db, struct arena *a, long job)
 {
 	static const char sql[] =
 	    "SELECT pg_advisory_unlock(" RUN_LOCK_CLASS ", $1::int)";
-	const char	*p[] = { arena_printf(a, "%ld", job) };
-	PGresult	*res;
+	const char *p[] = { arena_printf(a, "%ld", job) };
+	PGresult   *res;
 
 	return db_query(db, a, sql, 1, p, &res);
 }
@@ -112,8 +112,8 @@ claim_release(struct db *db, struct arena *a, struct claim_held *held,
 enum pgs_rc
 claim_is_standby(struct db *db, struct arena *a, bool *standby)
 {
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	rc = db_query(db, a, "SELECT pg_is_in_recovery()", 0, NULL, &res);
 	if (rc == PGS_OK)
@@ -129,10 +129,10 @@ claim_reap(struct db *db, struct arena *a, struct claim_stats *st)
 	    " ORDER BY id";
 	static const char sql_lock[] =
 	    "SELECT pg_try_advisory_lock(" RUN_LOCK_CLASS ", $1::int)";
-	PGresult	*runs, *res;
-	enum pgs_rc	 rc;
-	bool		 requeued;
-	int		 i;
+	PGresult   *runs, *res;
+	enum pgs_rc rc;
+	bool	    requeued;
+	int	    i;
 
 	rc = db_query(db, a, sql_list, 0, NULL, &runs);
 	for (i = 0; rc == PGS_OK && i < PQntuples(runs); i++) {
@@ -140,7 +140,7 @@ claim_reap(struct db *db, struct arena *a, struct claim_stats *st)
 
 		rc = db_query(db, a, sql_lock, 1, job, &res);
 		if (rc != PGS_OK || !db_bool(res, 0, 0))
-			continue;	/* a live runner holds it */
+			continue; /* a live runner holds it */
 		rc = run_store_reap(db, a, db_long(runs, i, 0),
 		    db_long(runs, i, 1), &requeued);
 		if (rc == PGS_OK && requeued)
@@ -156,22 +156,22 @@ claim_reap(struct db *db, struct arena *a, struct claim_stats *st)
 
 /* The slot to run for a due job, and its next slot after now. */
 struct slot {
-	int64_t		 at;		/* latest due slot */
-	int64_t		 missed;	/* slots it stands for */
-	int64_t		 next;		/* first slot after now, 0 if none */
+	int64_t at;	/* latest due slot */
+	int64_t missed; /* slots it stands for */
+	int64_t next;	/* first slot after now, 0 if none */
 };
 
 static enum pgs_rc
 claim_slot(struct db *db, const PGresult *res, int r, struct slot *sl,
     char *err, size_t errlen)
 {
-	struct sched	*s;
-	int64_t		 anchor, due, now, count, last;
-	enum pgs_rc	 rc;
+	struct sched *s;
+	int64_t	      anchor, due, now, count, last;
+	enum pgs_rc   rc;
 
-	rc = sched_parse(PQgetvalue(res, r, 2), PQgetisnull(res, r, 3) ? NULL :
-	    PQgetvalue(res, r, 3), PQgetvalue(res, r, 4),
-	    db->default_interval_s, &s, err, errlen);
+	rc = sched_parse(PQgetvalue(res, r, 2),
+	    PQgetisnull(res, r, 3) ? NULL : PQgetvalue(res, r, 3),
+	    PQgetvalue(res, r, 4), db->default_interval_s, &s, err, errlen);
 	if (rc != PGS_OK)
 		return rc;
 	anchor = (int64_t)db_long(res, r, 5);
@@ -202,9 +202,9 @@ claim_manual_active(struct db *db, struct arena *a, const char *job,
 	static const char sql[] =
 	    "SELECT EXISTS (SELECT 1 FROM query_run WHERE query_id = $1"
 	    " AND triggered_by = 'manual' AND status IN ('queued', 'running'))";
-	const char	*p[] = { job };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[] = { job };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	*active = false;
 	rc = db_query(db, a, sql, 1, p, &res);
@@ -216,16 +216,16 @@ claim_manual_active(struct db *db, struct arena *a, const char *job,
 /* Handles one due job inside claim_due's transaction. */
 static enum pgs_rc
 claim_one(struct db *db, struct arena *a, const PGresult *res, int r,
-    const char *host, long pid, struct claim_held *held,
-    struct claim_list *out, struct claim_stats *st)
+    const char *host, long pid, struct claim_held *held, struct claim_list *out,
+    struct claim_stats *st)
 {
-	const char	*job = PQgetvalue(res, r, 0);
-	long		 job_id = db_long(res, r, 0), run_id;
-	char		 err[256];
-	struct slot	 sl;
-	struct claim	*c;
-	enum pgs_rc	 rc;
-	bool		 got, manual = false;
+	const char   *job = PQgetvalue(res, r, 0);
+	long	      job_id = db_long(res, r, 0), run_id;
+	char	      err[256];
+	struct slot   sl;
+	struct claim *c;
+	enum pgs_rc   rc;
+	bool	      got, manual = false;
 
 	rc = claim_slot(db, res, r, &sl, err, sizeof(err));
 	if (rc != PGS_OK) {
@@ -244,8 +244,10 @@ claim_one(struct db *db, struct arena *a, const PGresult *res, int r,
 		/* The lock is (or is being) taken by a manual run: the slot
 		 * waits for it, due, instead of being skipped. */
 		st->deferred++;
-		log_info("run_deferred", "query=%ld slot=%" PRId64 " waits for "
-		    "the query's manual run", job_id, sl.at);
+		log_info("run_deferred",
+		    "query=%ld slot=%" PRId64 " waits for "
+		    "the query's manual run",
+		    job_id, sl.at);
 		return PGS_OK;
 	}
 	rc = run_store_slot(db, a, job_id, PQgetvalue(res, r, 4), sl.at,
@@ -266,12 +268,15 @@ claim_one(struct db *db, struct arena *a, const PGresult *res, int r,
 		c->missed = (long)sl.missed;
 		c->trigger = "schedule";
 		rc = db_session(db, &c->lock_pid, &c->lock_since);
-		log_info("run_claim", "run=%ld query=%ld slot=%" PRId64
-		    " missed=%" PRId64, run_id, job_id, sl.at, sl.missed);
+		log_info("run_claim",
+		    "run=%ld query=%ld slot=%" PRId64 " missed=%" PRId64,
+		    run_id, job_id, sl.at, sl.missed);
 	} else if (run_id != 0) {
 		st->skipped++;
-		log_info("run_skipped", "run=%ld query=%ld slot=%" PRId64
-		    " previous run still executing", run_id, job_id, sl.at);
+		log_info("run_skipped",
+		    "run=%ld query=%ld slot=%" PRId64
+		    " previous run still executing",
+		    run_id, job_id, sl.at);
 	}
 	if (rc == PGS_OK)
 		rc = query_move(db, a, job_id, sl.next);
@@ -294,9 +299,9 @@ claim_one(struct db *db, struct arena *a, const PGresult *res, int r,
 static const char *
 held_array(struct arena *a, const struct claim_held *h)
 {
-	struct buf	 b = BUF_INIT;
-	const char	*out;
-	int		 i;
+	struct buf  b = BUF_INIT;
+	const char *out;
+	int	    i;
 
 	buf_putc(&b, '{');
 	for (i = 0; i < h->n; i++)
@@ -308,23 +313,23 @@ held_array(struct arena *a, const struct claim_held *h)
 }
 
 enum pgs_rc
-claim_due(struct db *db, struct arena *a, const char *host, long pid,
-    int limit, struct claim_held *held, struct claim_list *out,
-    struct claim_stats *st, bool *more)
+claim_due(struct db *db, struct arena *a, const char *host, long pid, int limit,
+    struct claim_held *held, struct claim_list *out, struct claim_stats *st,
+    bool *more)
 {
 	/* A job this process already runs may come due again during a long
 	 * tick: it waits for the next tick instead of being skipped.  So
 	 * does a job whose manual run is executing: manual runs never cost
 	 * a scheduled slot. */
-	static const char sql[] = DUE_COLS " AND id <> ALL ($2::int[])"
-	    " AND NOT " MANUAL_RUNNING
-	    " ORDER BY next_run_at LIMIT $1 FOR UPDATE SKIP LOCKED";
-	const char	*p[] = { arena_printf(a, "%d", limit),
-	    held_array(a, held) };
+	static const char sql[] =
+	    DUE_COLS " AND id <> ALL ($2::int[])"
+		     " AND NOT " MANUAL_RUNNING
+		     " ORDER BY next_run_at LIMIT $1 FOR UPDATE SKIP LOCKED";
+	const char *p[] = { arena_printf(a, "%d", limit), held_array(a, held) };
 	struct claim_held before = *held;
-	PGresult	*res;
-	enum pgs_rc	 rc;
-	int		 i, n0 = out->n;
+	PGresult	 *res;
+	enum pgs_rc	  rc;
+	int		  i, n0 = out->n;
 
 	*more = false;
 	rc = db_begin(db);
@@ -361,13 +366,13 @@ claim_queued(struct db *db, struct arena *a, const char *host, long pid,
 	    " AND NOT (r.triggered_by = 'manual' AND j.enabled"
 	    " AND coalesce(j.next_run_at <= now(), false))"
 	    " ORDER BY r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED";
-	const char	*p[] = { only_run ? arena_printf(a, "%ld", only_run) :
-	    NULL, arena_printf(a, "%d", limit) };
-	PGresult	*res;
-	struct claim	*c;
-	enum pgs_rc	 rc;
-	bool		 got;
-	int		 i;
+	const char *p[] = { only_run ? arena_printf(a, "%ld", only_run) : NULL,
+		arena_printf(a, "%d", limit) };
+	PGresult     *res;
+	struct claim *c;
+	enum pgs_rc   rc;
+	bool	      got;
+	int	      i;
 
 	rc = db_begin(db);
 	if (rc != PGS_OK)
@@ -376,7 +381,7 @@ claim_queued(struct db *db, struct arena *a, const char *host, long pid,
 	for (i = 0; rc == PGS_OK && i < PQntuples(res); i++) {
 		rc = claim_trylock(db, a, held, db_long(res, i, 1), &got);
 		if (rc != PGS_OK || !got)
-			continue;	/* busy: stays queued for later */
+			continue; /* busy: stays queued for later */
 		rc = run_store_start(db, a, db_long(res, i, 0), host, pid);
 		if (rc != PGS_OK)
 			break;
@@ -391,8 +396,8 @@ claim_queued(struct db *db, struct arena *a, const char *host, long pid,
 		rc = db_session(db, &c->lock_pid, &c->lock_since);
 		if (rc != PGS_OK)
 			break;
-		log_info("run_claim", "run=%ld query=%ld trigger=%s",
-		    c->run_id, c->job_id, c->trigger);
+		log_info("run_claim", "run=%ld query=%ld trigger=%s", c->run_id,
+		    c->job_id, c->trigger);
 	}
 	return db_end(db, rc);
 }
@@ -405,9 +410,9 @@ claim_busy(struct db *db, struct arena *a, const char *job, bool *busy)
 	    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
 	    " AND classid = " RUN_LOCK_CLASS " AND objid = $1::int"
 	    " AND objsubid = 2 AND granted)";
-	const char	*p[] = { job };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[] = { job };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	rc = db_query(db, a, sql, 1, p, &res);
 	if (rc == PGS_OK)
@@ -418,8 +423,8 @@ claim_busy(struct db *db, struct arena *a, const char *job, bool *busy)
 static void
 claim_preview_time(int64_t t, char *buf, size_t n)
 {
-	time_t		 tt = (time_t)t;
-	struct tm	 tm;
+	time_t	  tt = (time_t)t;
+	struct tm tm;
 
 	gmtime_r(&tt, &tm);
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -433,13 +438,13 @@ claim_preview(struct db *db, struct arena *a, FILE *fp)
 	    "SELECT id, query_id, triggered_by FROM query_run"
 	    " WHERE status = 'queued' AND (run_after IS NULL"
 	    " OR run_after <= now()) ORDER BY id";
-	const char	*p[] = { "100000" };
-	char		 err[256], at[32], next[32];
-	PGresult	*res;
-	struct slot	 sl;
-	enum pgs_rc	 rc;
-	bool		 busy = false;
-	int		 i;
+	const char *p[] = { "100000" };
+	char	    err[256], at[32], next[32];
+	PGresult   *res;
+	struct slot sl;
+	enum pgs_rc rc;
+	bool	    busy = false;
+	int	    i;
 
 	rc = db_query(db, a, sql, 1, p, &res);
 	for (i = 0; rc == PGS_OK && i < PQntuples(res); i++) {
@@ -452,9 +457,13 @@ claim_preview(struct db *db, struct arena *a, FILE *fp)
 		claim_preview_time(sl.at, at, sizeof(at));
 		claim_preview_time(sl.next, next, sizeof(next));
 		fprintf(fp, "query %s %s: %s slot %s", PQgetvalue(res, i, 0),
-		    PQgetvalue(res, i, 1), db_bool(res, i, 8) ? "waits (its "
-		    "manual run is executing) for" : busy ? "skip (previous "
-		    "run still executing)" : "due", at);
+		    PQgetvalue(res, i, 1),
+		    db_bool(res, i, 8) ? "waits (its "
+					 "manual run is executing) for" :
+			busy	       ? "skip (previous "
+					 "run still executing)" :
+					 "due",
+		    at);
 		if (sl.missed > 1)
 			fprintf(fp, " (coalesces %" PRId64 " slots)",
 			    sl.missed);

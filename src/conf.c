@@ -25,65 +25,78 @@
 #include "ssrf.h"
 #include "num.h"
 
-#define ENV_FILE_MAX	(1024 * 1024)
-#define STR_MAX		4096
+#define ENV_FILE_MAX (1024 * 1024)
+#define STR_MAX	     4096
 
-enum conf_type { CT_STR, CT_INT, CT_LONG, CT_BOOL };
+enum conf_type {
+	CT_STR,
+	CT_INT,
+	CT_LONG,
+	CT_BOOL
+};
 
 /* Checks a string value; writes the reason (never the value) into why. */
-typedef bool	(*conf_check)(const char *v, char *why, size_t n);
+typedef bool (*conf_check)(const char *v, char *why, size_t n);
 
 struct conf_var {
-	const char	*name;
-	enum conf_type	 type;
-	size_t		 off;
-	const char	*def;		/* NULL: no default */
-	long		 min, max;	/* numbers: range; strings: length */
-	conf_check	 check;		/* extra check for strings, or NULL */
-	bool		 secret;	/* never echoed, masked in conf_print */
+	const char    *name;
+	enum conf_type type;
+	size_t	       off;
+	const char    *def;	 /* NULL: no default */
+	long	       min, max; /* numbers: range; strings: length */
+	conf_check     check;	 /* extra check for strings, or NULL */
+	bool	       secret;	 /* never echoed, masked in conf_print */
 };
 
 /* One value read from the env file. */
 struct file_var {
-	char	*name;
-	char	*value;
-	int	 line;
+	char *name;
+	char *value;
+	int   line;
 };
 
 struct env_file {
 	const char	*path;
-	struct file_var	*vars;
+	struct file_var *vars;
 	size_t		 n;
 };
 
-static bool	check_roles(const char *, char *, size_t);
-static bool	check_pepper(const char *, char *, size_t);
-static bool	check_level(const char *, char *, size_t);
-static bool	check_appname(const char *, char *, size_t);
-static bool	check_origins(const char *, char *, size_t);
-static bool	check_list(const char *, char *, size_t);
-static bool	check_dsn(const char *, char *, size_t);
-static bool	check_allow_hosts(const char *, char *, size_t);
-static bool	check_smtp_url(const char *, char *, size_t);
-static bool	check_smtp_from(const char *, char *, size_t);
-static bool	check_readable(const char *, char *, size_t);
+static bool check_roles(const char *, char *, size_t);
+static bool check_pepper(const char *, char *, size_t);
+static bool check_level(const char *, char *, size_t);
+static bool check_appname(const char *, char *, size_t);
+static bool check_origins(const char *, char *, size_t);
+static bool check_list(const char *, char *, size_t);
+static bool check_dsn(const char *, char *, size_t);
+static bool check_allow_hosts(const char *, char *, size_t);
+static bool check_smtp_url(const char *, char *, size_t);
+static bool check_smtp_from(const char *, char *, size_t);
+static bool check_readable(const char *, char *, size_t);
 
-#define S(n, f, d, lo, hi, chk, sec)					\
-	{ n, CT_STR, offsetof(struct conf, f), d, lo, hi, chk, sec }
-#define I(n, f, d, lo, hi)						\
-	{ n, CT_INT, offsetof(struct conf, f), d, lo, hi, NULL, false }
-#define L(n, f, d, lo, hi)						\
-	{ n, CT_LONG, offsetof(struct conf, f), d, lo, hi, NULL, false }
-#define B(n, f, d)							\
-	{ n, CT_BOOL, offsetof(struct conf, f), d, 0, 1, NULL, false }
+#define S(n, f, d, lo, hi, chk, sec) \
+	{ \
+		n, CT_STR, offsetof(struct conf, f), d, lo, hi, chk, sec \
+	}
+#define I(n, f, d, lo, hi) \
+	{ \
+		n, CT_INT, offsetof(struct conf, f), d, lo, hi, NULL, false \
+	}
+#define L(n, f, d, lo, hi) \
+	{ \
+		n, CT_LONG, offsetof(struct conf, f), d, lo, hi, NULL, false \
+	}
+#define B(n, f, d) \
+	{ \
+		n, CT_BOOL, offsetof(struct conf, f), d, 0, 1, NULL, false \
+	}
 
 static const struct conf_var vars[] = {
 	S("PG_DSN_APP", pg_dsn_app, NULL, 1, STR_MAX, check_dsn, true),
 	S("PG_DSN_RUNNER", pg_dsn_runner, NULL, 1, STR_MAX, check_dsn, true),
-	S("PUBLIC_KEY_B64_PATH", public_key_path, "./public_key.base64",
-	    1, PATH_MAX - 1, NULL, false),
-	S("APP_PRIVATE_KEY_B64_PATH", private_key_path, NULL,
-	    1, PATH_MAX - 1, NULL, false),
+	S("PUBLIC_KEY_B64_PATH", public_key_path, "./public_key.base64", 1,
+	    PATH_MAX - 1, NULL, false),
+	S("APP_PRIVATE_KEY_B64_PATH", private_key_path, NULL, 1, PATH_MAX - 1,
+	    NULL, false),
 	S("ARGON2_SECRET_KEY_B64", argon2_secret_b64, NULL, 1, 256,
 	    check_pepper, true),
 	I("DB_CONNECT_TIMEOUT_S", db_connect_timeout_s, "5", 1, 300),
@@ -115,8 +128,8 @@ static const struct conf_var vars[] = {
 	I("NOTIFY_TIMEOUT_MS", notify_timeout_ms, "10000", 100, 120000),
 	I("NOTIFY_CONCURRENCY", notify_concurrency, "16", 1, 256),
 	I("NOTIFY_GIVE_UP_HOURS", notify_give_up_hours, "24", 1, 720),
-	I("NOTIFY_ROTATE_OVERLAP_HOURS", notify_rotate_overlap_hours, "24",
-	    0, 720),
+	I("NOTIFY_ROTATE_OVERLAP_HOURS", notify_rotate_overlap_hours, "24", 0,
+	    720),
 	S("NOTIFY_ALLOW_HOSTS", notify_allow_hosts, NULL, 1, STR_MAX,
 	    check_allow_hosts, false),
 	S("SMTP_URL", smtp_url, NULL, 1, MAIL_URL_MAX, check_smtp_url, true),
@@ -139,12 +152,12 @@ static const struct conf_var vars[] = {
 	B("ALLOW_CORE_DUMPS", allow_core_dumps, "0"),
 };
 
-#define NVARS	(sizeof(vars) / sizeof(vars[0]))
+#define NVARS (sizeof(vars) / sizeof(vars[0]))
 
 static const struct conf_var *
 var_find(const char *name)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < NVARS; i++)
 		if (strcmp(vars[i].name, name) == 0)
@@ -155,10 +168,9 @@ var_find(const char *name)
 /* Calls fn(elem, len, arg) for each comma-separated element, spaces
  * trimmed; stops and returns false as soon as fn does. */
 static bool
-list_each(const char *list, bool (*fn)(const char *, size_t, void *),
-    void *arg)
+list_each(const char *list, bool (*fn)(const char *, size_t, void *), void *arg)
 {
-	const char	*p = list, *e, *q;
+	const char *p = list, *e, *q;
 
 	for (;;) {
 		e = strchr(p, ',');
@@ -180,7 +192,7 @@ list_each(const char *list, bool (*fn)(const char *, size_t, void *),
 static bool
 elem_is(const char *p, size_t n, void *arg)
 {
-	const char	*name = arg;
+	const char *name = arg;
 
 	/* false stops the walk: found */
 	return !(strlen(name) == n && memcmp(p, name, n) == 0);
@@ -242,12 +254,13 @@ check_level(const char *v, char *why, size_t n)
 static bool
 check_appname(const char *v, char *why, size_t n)
 {
-	const char	*p;
+	const char *p;
 
 	/* RFC 5424 APP-NAME: 1*48 PRINTUSASCII */
 	for (p = v; *p != '\0'; p++)
 		if (*p < 33 || *p > 126) {
-			snprintf(why, n, "must be printable ASCII without "
+			snprintf(why, n,
+			    "must be printable ASCII without "
 			    "spaces (RFC 5424 APP-NAME)");
 			return false;
 		}
@@ -257,7 +270,7 @@ check_appname(const char *v, char *why, size_t n)
 static bool
 elem_origin(const char *p, size_t n, void *arg)
 {
-	size_t	 i, s;
+	size_t i, s;
 
 	*(size_t *)arg += 1;
 	if (n == 1 && *p == '*')
@@ -279,12 +292,13 @@ elem_origin(const char *p, size_t n, void *arg)
 static bool
 check_origins(const char *v, char *why, size_t n)
 {
-	size_t	 count = 0;
+	size_t count = 0;
 
 	if (list_each(v, elem_origin, &count) &&
 	    (strcmp(v, "*") == 0 || strchr(v, '*') == NULL))
 		return true;
-	snprintf(why, n, "must be * or a comma list of origins like "
+	snprintf(why, n,
+	    "must be * or a comma list of origins like "
 	    "https://dash.example.com (scheme://host[:port], no path)");
 	return false;
 }
@@ -313,9 +327,9 @@ b64_val(char c)
 static long
 b64_decode(const char *s, unsigned char *out, size_t cap)
 {
-	size_t	 len = strlen(s), i, j, o = 0, pad = 0;
-	int	 v[4];
-	unsigned long	 w;
+	size_t	      len = strlen(s), i, j, o = 0, pad = 0;
+	int	      v[4];
+	unsigned long w;
 
 	if (len == 0 || len % 4 != 0)
 		return -1;
@@ -337,8 +351,8 @@ b64_decode(const char *s, unsigned char *out, size_t cap)
 			out[o++] = (unsigned char)(w >> (16 - 8 * j));
 		}
 		/* Bits under the padding must be zero (canonical form). */
-		if (i + 4 == len && pad > 0 && (w & (pad == 1 ? 0xff :
-		    0xffff)) != 0)
+		if (i + 4 == len && pad > 0 &&
+		    (w & (pad == 1 ? 0xff : 0xffff)) != 0)
 			return -1;
 	}
 	return (long)o;
@@ -354,7 +368,7 @@ check_dsn(const char *v, char *why, size_t n)
 static bool
 check_allow_hosts(const char *v, char *why, size_t n)
 {
-	struct ssrf_allow	*a;
+	struct ssrf_allow *a;
 
 	if (ssrf_allow_parse(v, &a, why, n) != PGS_OK)
 		return false;
@@ -389,8 +403,8 @@ check_readable(const char *v, char *why, size_t n)
 static bool
 check_pepper(const char *v, char *why, size_t n)
 {
-	unsigned char	 raw[96];
-	long		 len;
+	unsigned char raw[96];
+	long	      len;
 
 	len = b64_decode(v, raw, sizeof(raw));
 	memset(raw, 0, sizeof(raw));
@@ -406,10 +420,9 @@ check_pepper(const char *v, char *why, size_t n)
 }
 
 enum pgs_rc
-conf_pepper(const struct conf *c, unsigned char *out, size_t cap,
-    size_t *len)
+conf_pepper(const struct conf *c, unsigned char *out, size_t cap, size_t *len)
 {
-	long	 n;
+	long n;
 
 	*len = 0;
 	if (c->argon2_secret_b64 == NULL)
@@ -424,7 +437,7 @@ conf_pepper(const struct conf *c, unsigned char *out, size_t cap,
 static void
 env_file_free(struct env_file *f)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < f->n; i++) {
 		free(f->vars[i].name);
@@ -440,8 +453,8 @@ env_file_free(struct env_file *f)
 static bool
 parse_quoted(const char **pp, struct buf *b)
 {
-	const char	*p = *pp;
-	char		 q = *p++;
+	const char *p = *pp;
+	char	    q = *p++;
 
 	for (; *p != '\0' && *p != q; p++) {
 		if (q == '"' && *p == '\\' && (p[1] == '"' || p[1] == '\\'))
@@ -458,7 +471,7 @@ parse_quoted(const char **pp, struct buf *b)
 static const char *
 parse_value(const char *p, struct buf *b)
 {
-	const char	*e;
+	const char *e;
 
 	while (*p == ' ' || *p == '\t')
 		p++;
@@ -483,12 +496,11 @@ parse_value(const char *p, struct buf *b)
 
 /* Parses one line (NUL-terminated, no newline) into f. */
 static enum pgs_rc
-parse_line(struct env_file *f, char *line, int lineno, char *err,
-    size_t errlen)
+parse_line(struct env_file *f, char *line, int lineno, char *err, size_t errlen)
 {
-	struct buf	 b = BUF_INIT;
-	const char	*why, *p = line;
-	size_t		 klen;
+	struct buf  b = BUF_INIT;
+	const char *why, *p = line;
+	size_t	    klen;
 
 	while (*p == ' ' || *p == '\t')
 		p++;
@@ -498,7 +510,7 @@ parse_line(struct env_file *f, char *line, int lineno, char *err,
 		for (p += 6; *p == ' ' || *p == '\t'; p++)
 			;
 	for (klen = 0; isalnum((unsigned char)p[klen]) || p[klen] == '_';
-	    klen++)
+	     klen++)
 		;
 	if (klen == 0 || isdigit((unsigned char)p[0])) {
 		snprintf(err, errlen, "%s:%d: expected KEY=VALUE", f->path,
@@ -537,11 +549,11 @@ parse_line(struct env_file *f, char *line, int lineno, char *err,
 static enum pgs_rc
 read_env_file(struct env_file *f, char *err, size_t errlen)
 {
-	FILE		*fp;
-	char		*text, *line, *nl;
-	size_t		 n;
-	int		 lineno = 0;
-	enum pgs_rc	 rc = PGS_OK;
+	FILE	   *fp;
+	char	   *text, *line, *nl;
+	size_t	    n;
+	int	    lineno = 0;
+	enum pgs_rc rc = PGS_OK;
 
 	fp = fopen(f->path, "r");
 	if (fp == NULL) {
@@ -554,8 +566,10 @@ read_env_file(struct env_file *f, char *err, size_t errlen)
 	fclose(fp);
 	text[n > ENV_FILE_MAX ? ENV_FILE_MAX : n] = '\0';
 	if (n > ENV_FILE_MAX || strlen(text) != n) {
-		snprintf(err, errlen, "%s: not a text env file (too large "
-		    "or has NUL bytes)", f->path);
+		snprintf(err, errlen,
+		    "%s: not a text env file (too large "
+		    "or has NUL bytes)",
+		    f->path);
 		free(text);
 		return PGS_INVALID;
 	}
@@ -579,7 +593,7 @@ parse_bool(const char *s, bool *out)
 {
 	static const char *const yes[] = { "1", "true", "yes", "on" };
 	static const char *const no[] = { "0", "false", "no", "off" };
-	size_t	 i;
+	size_t			 i;
 
 	for (i = 0; i < 4; i++) {
 		if (strcasecmp(s, yes[i]) == 0) {
@@ -598,8 +612,8 @@ parse_bool(const char *s, bool *out)
 static bool
 check_str(const struct conf_var *v, const char *s, char *why, size_t n)
 {
-	size_t		 len = strlen(s);
-	const char	*p;
+	size_t	    len = strlen(s);
+	const char *p;
 
 	for (p = s; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
@@ -618,9 +632,9 @@ static bool
 set_value(struct conf *c, const struct conf_var *v, const char *s, char *why,
     size_t n)
 {
-	char	*field = (char *)c + v->off;
-	long	 l;
-	bool	 b;
+	char *field = (char *)c + v->off;
+	long  l;
+	bool  b;
 
 	switch (v->type) {
 	case CT_STR:
@@ -642,7 +656,8 @@ set_value(struct conf *c, const struct conf_var *v, const char *s, char *why,
 		return true;
 	case CT_BOOL:
 		if (!parse_bool(s, &b)) {
-			snprintf(why, n, "must be 1/0, true/false, yes/no or "
+			snprintf(why, n,
+			    "must be 1/0, true/false, yes/no or "
 			    "on/off");
 			return false;
 		}
@@ -657,8 +672,8 @@ static const char *
 lookup(const struct conf_var *v, const struct env_file *f,
     const struct file_var **from)
 {
-	const char	*s;
-	size_t		 i;
+	const char *s;
+	size_t	    i;
 
 	*from = NULL;
 	s = getenv(v->name);
@@ -679,8 +694,8 @@ value_error(const struct conf_var *v, const char *s, const char *why,
     const struct env_file *f, const struct file_var *from, char *err,
     size_t errlen)
 {
-	char	 got[80] = "", at[PATH_MAX + 32] = "";
-	size_t	 i;
+	char   got[80] = "", at[PATH_MAX + 32] = "";
+	size_t i;
 
 	if (from != NULL)
 		snprintf(at, sizeof(at), " at %s:%d", f->path, from->line);
@@ -699,7 +714,7 @@ value_error(const struct conf_var *v, const char *s, const char *why,
 static const char *
 env_file_path(const char *env_file)
 {
-	const char	*p;
+	const char *p;
 
 	if (env_file != NULL)
 		return env_file;
@@ -714,12 +729,12 @@ env_file_path(const char *env_file)
 enum pgs_rc
 conf_load(struct conf *c, const char *env_file, char *err, size_t errlen)
 {
-	struct env_file		 f = { NULL, NULL, 0 };
-	const struct file_var	*from;
-	const char		*s;
-	char			 why[256];
-	size_t			 i;
-	enum pgs_rc		 rc = PGS_OK;
+	struct env_file	       f = { NULL, NULL, 0 };
+	const struct file_var *from;
+	const char	      *s;
+	char		       why[256];
+	size_t		       i;
+	enum pgs_rc	       rc = PGS_OK;
 
 	memset(c, 0, sizeof(*c));
 	f.path = env_file_path(env_file);
@@ -748,8 +763,8 @@ out:
 void
 conf_free(struct conf *c)
 {
-	char	**p;
-	size_t	 i;
+	char **p;
+	size_t i;
 
 	for (i = 0; i < NVARS; i++) {
 		if (vars[i].type != CT_STR)
@@ -764,33 +779,34 @@ conf_free(struct conf *c)
 }
 
 enum pgs_rc
-conf_require(const struct conf *c, const char *name, char *err,
-    size_t errlen)
+conf_require(const struct conf *c, const char *name, char *err, size_t errlen)
 {
-	const struct conf_var	*v = var_find(name);
-	const char		*s;
+	const struct conf_var *v = var_find(name);
+	const char	      *s;
 
 	if (v == NULL) {
 		snprintf(err, errlen, "%s is not a pg-sched setting", name);
 		return PGS_INVALID;
 	}
 	if (v->type != CT_STR)
-		return PGS_OK;	/* numbers and booleans always have one */
+		return PGS_OK; /* numbers and booleans always have one */
 	s = *(char *const *)(const void *)((const char *)c + v->off);
 	if (s != NULL && *s != '\0')
 		return PGS_OK;
-	snprintf(err, errlen, "%s is not set (set it in the environment or "
-	    "the env file)", name);
+	snprintf(err, errlen,
+	    "%s is not set (set it in the environment or "
+	    "the env file)",
+	    name);
 	return PGS_INVALID;
 }
 
 void
 conf_print(const struct conf *c, void *fp)
 {
-	const char	*field;
-	const char	*s;
-	char		*masked;
-	size_t		 i;
+	const char *field;
+	const char *s;
+	char	   *masked;
+	size_t	    i;
 
 	for (i = 0; i < NVARS; i++) {
 		field = (const char *)c + vars[i].off;

@@ -16,7 +16,7 @@
 static void
 mask_url_query(const char *q, struct buf *b)
 {
-	const char	*e;
+	const char *e;
 
 	while (*q != '\0' && *q != '#') {
 		e = q + strcspn(q, "&#");
@@ -40,8 +40,8 @@ mask_url_query(const char *q, struct buf *b)
 static void
 mask_url(const char *dsn, struct buf *b)
 {
-	const char	*auth = strstr(dsn, "://") + 3, *uend, *at = NULL, *p;
-	const char	*colon = NULL, *rest = auth, *q;
+	const char *auth = strstr(dsn, "://") + 3, *uend, *at = NULL, *p;
+	const char *colon = NULL, *rest = auth, *q;
 
 	uend = auth + strcspn(auth, "/");
 	for (p = auth; p < uend; p++)
@@ -85,8 +85,8 @@ conninfo_value_end(const char *p)
 static void
 mask_conninfo(const char *p, struct buf *b)
 {
-	const char	*k, *e;
-	size_t		 klen;
+	const char *k, *e;
+	size_t	    klen;
 
 	for (;;) {
 		while (isspace((unsigned char)*p))
@@ -120,7 +120,7 @@ mask_conninfo(const char *p, struct buf *b)
 char *
 conf_mask_url(const char *url)
 {
-	struct buf	 b = BUF_INIT;
+	struct buf b = BUF_INIT;
 
 	if (strstr(url, "://") != NULL)
 		mask_url(url, &b);
@@ -132,7 +132,7 @@ conf_mask_url(const char *url)
 char *
 conf_mask_dsn(const char *dsn)
 {
-	struct buf	 b = BUF_INIT;
+	struct buf b = BUF_INIT;
 
 	if (strncasecmp(dsn, "postgresql://", 13) == 0 ||
 	    strncasecmp(dsn, "postgres://", 11) == 0)

@@ -9,7 +9,7 @@
 void
 coredump_set(bool allow)
 {
-	struct rlimit	 rl;
+	struct rlimit rl;
 
 	(void)prctl(PR_SET_DUMPABLE, allow ? 1 : 0, 0, 0, 0);
 	if (getrlimit(RLIMIT_CORE, &rl) != 0)

@@ -20,6 +20,6 @@
  * setuid() resets the flag to fs.suid_dumpable.  Failures are ignored:
  * there is nothing better to do than to go on.
  */
-void	 coredump_set(bool allow);
+void coredump_set(bool allow);
 
 #endif

@@ -15,7 +15,7 @@
 static bool
 plain_number(const char *s, size_t n)
 {
-	size_t	 i = 0, digits = 0;
+	size_t i = 0, digits = 0;
 
 	if (i < n && (s[i] == '+' || s[i] == '-'))
 		i++;
@@ -51,7 +51,7 @@ csv_formula_risk(const char *s, size_t n)
 static void
 put_field(struct buf *out, const char *s, size_t n, bool force, bool guard)
 {
-	size_t	 i;
+	size_t i;
 
 	if (!force && strcspn(s, ",\"\r\n") >= n) {
 		if (guard)
@@ -70,24 +70,23 @@ put_field(struct buf *out, const char *s, size_t n, bool force, bool guard)
 	buf_putc(out, '"');
 }
 
-
 /* Appends text (decoded, n bytes) as a CSV field: an empty string is
  * quoted, so that it differs from NULL; one that could be read as a
  * formula is neutralised unless raw. */
 static void
 put_text(struct buf *out, const struct buf *text, bool raw)
 {
-	const char	*s = text->data != NULL ? text->data : "";
+	const char *s = text->data != NULL ? text->data : "";
 
-	put_field(out, s, text->len, text->len == 0, !raw &&
-	    csv_formula_risk(s, text->len));
+	put_field(out, s, text->len, text->len == 0,
+	    !raw && csv_formula_risk(s, text->len));
 }
 
 /* Appends the raw value v as a CSV field, tmp being scratch space. */
 static enum pgs_rc
 put_value(struct buf *out, struct resdoc_span v, struct buf *tmp, bool raw)
 {
-	enum pgs_rc	 rc;
+	enum pgs_rc rc;
 
 	buf_reset(tmp);
 	switch (resdoc_kind_of(v)) {
@@ -111,8 +110,8 @@ put_value(struct buf *out, struct resdoc_span v, struct buf *tmp, bool raw)
 static enum pgs_rc
 write_header(struct resdoc *d, struct buf *out, struct buf *tmp, bool raw)
 {
-	enum pgs_rc	 rc = PGS_OK;
-	size_t		 i;
+	enum pgs_rc rc = PGS_OK;
+	size_t	    i;
 
 	for (i = 0; i < resdoc_ncols(d) && rc == PGS_OK; i++) {
 		if (i > 0)
@@ -130,8 +129,8 @@ write_header(struct resdoc *d, struct buf *out, struct buf *tmp, bool raw)
 static enum pgs_rc
 write_row(struct resdoc *d, struct buf *out, struct buf *tmp, bool raw)
 {
-	enum pgs_rc	 rc = PGS_OK;
-	size_t		 i;
+	enum pgs_rc rc = PGS_OK;
+	size_t	    i;
 
 	for (i = 0; i < resdoc_ncols(d) && rc == PGS_OK; i++) {
 		if (i > 0)
@@ -145,10 +144,10 @@ write_row(struct resdoc *d, struct buf *out, struct buf *tmp, bool raw)
 enum pgs_rc
 result_to_csv(const char *doc, size_t len, bool raw, struct buf *out)
 {
-	struct resdoc	*d;
-	struct buf	 tmp = BUF_INIT;
-	enum pgs_rc	 rc;
-	bool		 more = true;
+	struct resdoc *d;
+	struct buf     tmp = BUF_INIT;
+	enum pgs_rc    rc;
+	bool	       more = true;
 
 	rc = resdoc_open(doc, len, &d);
 	if (rc != PGS_OK)

@@ -14,7 +14,7 @@
 
 /* What a spreadsheet cell that could be read as a formula is given first
  * (CONTRACT section 9): the cell is then text. */
-#define CSV_FORMULA_GUARD	'\''
+#define CSV_FORMULA_GUARD '\''
 
 /*
  * Returns true when the text of a cell (n bytes of s, not NUL-terminated)
@@ -24,7 +24,7 @@
  * with CSV_FORMULA_GUARD before it unless the raw text is asked for.  The
  * one rule for every spreadsheet format pg-sched writes.
  */
-bool		csv_formula_risk(const char *s, size_t n);
+bool csv_formula_risk(const char *s, size_t n);
 
 /*
  * Appends the CSV of the document doc (len bytes) to out (owned by the
@@ -36,7 +36,7 @@ bool		csv_formula_risk(const char *s, size_t n);
  * unless raw.  Returns PGS_OK, or PGS_INVALID when doc is not such a
  * document (out may then hold part of the output).
  */
-enum pgs_rc	result_to_csv(const char *doc, size_t len, bool raw,
-		    struct buf *out) PGS_MUSTCHECK;
+enum pgs_rc result_to_csv(const char *doc, size_t len, bool raw,
+    struct buf *out) PGS_MUSTCHECK;
 
 #endif

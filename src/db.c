@@ -15,9 +15,9 @@ char *
 db_normalize_dsn(const char *dsn, char *err, size_t errlen)
 {
 	static const char *const schemes[] = { "postgresql", "postgres" };
-	const char	*plus, *rest;
-	char		*out;
-	size_t		 i, n;
+	const char		*plus, *rest;
+	char			*out;
+	size_t			 i, n;
 
 	if (dsn == NULL || *dsn == '\0') {
 		snprintf(err, errlen, "empty database DSN");
@@ -43,7 +43,8 @@ db_normalize_dsn(const char *dsn, char *err, size_t errlen)
 	}
 	if (strstr(dsn, "://") == NULL && strchr(dsn, '=') != NULL)
 		return xstrdup(dsn);
-	snprintf(err, errlen, "not a PostgreSQL DSN (expected postgresql://"
+	snprintf(err, errlen,
+	    "not a PostgreSQL DSN (expected postgresql://"
 	    "..., postgresql+psycopg2://... or key=value pairs)");
 	return NULL;
 }
@@ -58,8 +59,8 @@ db_normalize_dsn(const char *dsn, char *err, size_t errlen)
 static const char *
 db_dsn_userinfo(const char *url)
 {
-	const char	*p = strstr(url, "://"), *slash;
-	size_t		 ats = 0;
+	const char *p = strstr(url, "://"), *slash;
+	size_t	    ats = 0;
 
 	if (p == NULL)
 		return NULL;
@@ -71,10 +72,10 @@ db_dsn_userinfo(const char *url)
 		ats++;
 		if (ats > 1)
 			return "has more than one '@' in its user:password@ "
-			    "part; percent-encode '@' as %40";
+			       "part; percent-encode '@' as %40";
 		if (p > slash)
 			return "has an '@' after the first '/'; percent-encode "
-			    "'/' in the user name and password as %2F";
+			       "'/' in the user name and password as %2F";
 	}
 	return NULL;
 }
@@ -90,9 +91,9 @@ db_dsn_userinfo(const char *url)
 static void
 db_dsn_parse_error(const char *dsn, const char *msg, char *why, size_t n)
 {
-	struct buf	 b = BUF_INIT;
-	const char	*q, *e;
-	char		*text;
+	struct buf  b = BUF_INIT;
+	const char *q, *e;
+	char	   *text;
 
 	buf_puts(&b, "is not a valid connection string: ");
 	while ((q = strchr(msg, '"')) != NULL) {
@@ -118,10 +119,10 @@ db_dsn_parse_error(const char *dsn, const char *msg, char *why, size_t n)
 enum pgs_rc
 db_check_dsn(const char *dsn, char *why, size_t n)
 {
-	PQconninfoOption	*opts;
-	const char		*bad;
-	char			*norm, *msg = NULL, err[160];
-	enum pgs_rc		 rc = PGS_OK;
+	PQconninfoOption *opts;
+	const char	 *bad;
+	char		 *norm, *msg = NULL, err[160];
+	enum pgs_rc	  rc = PGS_OK;
 
 	if (dsn == NULL || *dsn == '\0') {
 		snprintf(why, n, "is empty");
@@ -164,7 +165,7 @@ db_clear_error(struct db *db)
 static void
 db_set_errmsg(struct db *db, const char *msg)
 {
-	size_t	 n;
+	size_t n;
 
 	snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg ? msg : "");
 	n = strlen(db->errmsg);
@@ -185,10 +186,11 @@ db_net_options(int t, char *buf, size_t len)
 		snprintf(buf, len, "-c TimeZone=UTC");
 		return;
 	}
-	snprintf(buf, len, "-c TimeZone=UTC -c tcp_keepalives_idle=%d"
+	snprintf(buf, len,
+	    "-c TimeZone=UTC -c tcp_keepalives_idle=%d"
 	    " -c tcp_keepalives_interval=%d -c tcp_keepalives_count=3"
-	    " -c tcp_user_timeout=%d", t / 3 > 0 ? t / 3 : 1,
-	    t / 10 > 0 ? t / 10 : 1, t * 1000);
+	    " -c tcp_user_timeout=%d",
+	    t / 3 > 0 ? t / 3 : 1, t / 10 > 0 ? t / 10 : 1, t * 1000);
 }
 
 /* A runner session's notice receiver: logs the server's notice and keeps
@@ -197,16 +199,16 @@ db_net_options(int t, char *buf, size_t len)
 static void
 db_notice(void *arg, const PGresult *res)
 {
-	struct db	*db = arg;
-	const char	*sev, *msg;
+	struct db  *db = arg;
+	const char *sev, *msg;
 
 	sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
 	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	snprintf(db->notice, sizeof(db->notice), "%s: %s", sev ? sev :
-	    "NOTICE", msg ? msg : "");
+	snprintf(db->notice, sizeof(db->notice), "%s: %s", sev ? sev : "NOTICE",
+	    msg ? msg : "");
 	/* Only said before the server closes the session. */
-	if (sev != NULL && (strcmp(sev, "FATAL") == 0 ||
-	    strcmp(sev, "PANIC") == 0))
+	if (sev != NULL &&
+	    (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
 		db->ended = true;
 	log_warn("db_notice", "%s", db->notice);
 }
@@ -221,14 +223,14 @@ enum pgs_rc
 db_connect_net(struct db *db, const char *dsn, int timeout_s,
     const char *appname, int net_timeout_s)
 {
-	const char	*keys[] = { "dbname", "connect_timeout",
-	    "application_name", "options", "keepalives", "keepalives_idle",
-	    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-	    NULL };
-	const char	*vals[10];
-	char		 tmo[16], err[200], opts[192], ka[16], utmo[16];
-	char		*norm;
-	int		 t = net_timeout_s;
+	const char *keys[] = { "dbname", "connect_timeout", "application_name",
+		"options", "keepalives", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "tcp_user_timeout",
+		NULL };
+	const char *vals[10];
+	char	    tmo[16], err[200], opts[192], ka[16], utmo[16];
+	char	   *norm;
+	int	    t = net_timeout_s;
 
 	memset(db, 0, sizeof(*db));
 	db->default_interval_s = 21600;
@@ -257,8 +259,8 @@ db_connect_net(struct db *db, const char *dsn, int timeout_s,
 	db->conn = PQconnectdbParams(keys, vals, 1);
 	free(norm);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
-		db_set_errmsg(db, db->conn ? PQerrorMessage(db->conn) :
-		    "out of memory");
+		db_set_errmsg(db,
+		    db->conn ? PQerrorMessage(db->conn) : "out of memory");
 		PQfinish(db->conn);
 		db->conn = NULL;
 		return PGS_DB;
@@ -296,8 +298,8 @@ db_probe_send(struct db *db)
 	if (db->probing)
 		return PGS_OK;
 	if (db_lost(db) || PQsendQuery(db->conn, "SELECT 1") != 1) {
-		db_set_errmsg(db, db->conn ? PQerrorMessage(db->conn) :
-		    "not connected");
+		db_set_errmsg(db,
+		    db->conn ? PQerrorMessage(db->conn) : "not connected");
 		return PGS_DB;
 	}
 	db->probing = true;
@@ -309,10 +311,10 @@ db_probe_send(struct db *db)
 static void
 db_probe_lost(struct db *db)
 {
-	char	 lib[128];
+	char lib[128];
 
-	snprintf(lib, sizeof(lib), "%s", db->conn != NULL ?
-	    PQerrorMessage(db->conn) : "not connected");
+	snprintf(lib, sizeof(lib), "%s",
+	    db->conn != NULL ? PQerrorMessage(db->conn) : "not connected");
 	lib[strcspn(lib, "\n")] = '\0';
 	snprintf(db->errmsg, sizeof(db->errmsg), "%.150s%s%.100s",
 	    db->ended ? db->notice : "", db->ended ? "; " : "", lib);
@@ -328,8 +330,8 @@ db_lost_reason(struct db *db)
 enum pgs_rc
 db_probe_read(struct db *db, bool *answered)
 {
-	PGresult	*res;
-	bool		 ok = true;
+	PGresult *res;
+	bool	  ok = true;
 
 	*answered = false;
 	/* Also when no probe is pending: a server that ends the session
@@ -341,7 +343,7 @@ db_probe_read(struct db *db, bool *answered)
 		db_probe_lost(db);
 		return PGS_DB;
 	}
-	(void)PQisBusy(db->conn);	/* parses notices too */
+	(void)PQisBusy(db->conn); /* parses notices too */
 	while (db->probing && PQisBusy(db->conn) == 0) {
 		res = PQgetResult(db->conn);
 		if (res == NULL) {
@@ -363,12 +365,12 @@ db_probe_read(struct db *db, bool *answered)
 enum pgs_rc
 db_probe_wait(struct db *db, int timeout_ms)
 {
-	struct pollfd	 pfd;
-	struct timespec	 t0, t1;
-	enum pgs_rc	 rc = PGS_OK;
-	bool		 answered = !db->probing;
-	long		 left = timeout_ms;
-	int		 n;
+	struct pollfd	pfd;
+	struct timespec t0, t1;
+	enum pgs_rc	rc = PGS_OK;
+	bool		answered = !db->probing;
+	long		left = timeout_ms;
+	int		n;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!answered && rc == PGS_OK && left > 0) {
@@ -379,12 +381,15 @@ db_probe_wait(struct db *db, int timeout_ms)
 		if (n != 0)
 			rc = db_probe_read(db, &answered);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		left = timeout_ms - ((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		left = timeout_ms -
+		    ((t1.tv_sec - t0.tv_sec) * 1000 +
+			(t1.tv_nsec - t0.tv_nsec) / 1000000);
 	}
 	if (rc == PGS_OK && !answered) {
-		snprintf(db->errmsg, sizeof(db->errmsg), "no answer from the "
-		    "metadata database within %d ms", timeout_ms);
+		snprintf(db->errmsg, sizeof(db->errmsg),
+		    "no answer from the "
+		    "metadata database within %d ms",
+		    timeout_ms);
 		rc = PGS_TIMEOUT;
 	}
 	return rc;
@@ -394,7 +399,7 @@ static enum pgs_rc
 db_map_sqlstate(const char *st)
 {
 	if (st == NULL || *st == '\0')
-		return PGS_DB;		/* no SQLSTATE: the connection failed */
+		return PGS_DB; /* no SQLSTATE: the connection failed */
 	if (strcmp(st, "23505") == 0)
 		return PGS_CONFLICT;
 	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0)
@@ -414,9 +419,9 @@ db_map_sqlstate(const char *st)
 static enum pgs_rc
 db_fail(struct db *db, const PGresult *res, const char *sql)
 {
-	const char	*st, *con, *col;
-	char		 stmt[96];
-	enum pgs_rc	 rc;
+	const char *st, *con, *col;
+	char	    stmt[96];
+	enum pgs_rc rc;
 
 	st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	con = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
@@ -436,8 +441,8 @@ db_fail(struct db *db, const PGresult *res, const char *sql)
 	 * report; a database failure is logged here, where it is known. */
 	if (rc == PGS_DB || rc == PGS_INTERNAL)
 		log_err("db_error", "sqlstate=%s rc=%s stmt=\"%s\" %s",
-		    st ? st : "-", rc_name(rc), log_quote(sql, 40, stmt,
-		    sizeof(stmt)), db->errmsg);
+		    st ? st : "-", rc_name(rc),
+		    log_quote(sql, 40, stmt, sizeof(stmt)), db->errmsg);
 	return rc;
 }
 
@@ -452,13 +457,14 @@ db_revive(struct db *db, const PGresult *res)
 	if (!db->reconnect || db->in_tx || !db_lost(db))
 		return false;
 	/* The server's reason came as a notice, or as this result. */
-	if (!db->ended && res != NULL &&
-	    *PQresultErrorMessage(res) != '\0')
+	if (!db->ended && res != NULL && *PQresultErrorMessage(res) != '\0')
 		db_set_errmsg(db, PQresultErrorMessage(res));
 	else
 		db_probe_lost(db);
-	log_warn("db_reconnect", "the metadata session was lost (%s): "
-	    "connecting again", db->errmsg);
+	log_warn("db_reconnect",
+	    "the metadata session was lost (%s): "
+	    "connecting again",
+	    db->errmsg);
 	PQreset(db->conn);
 	db->backend_pid = 0;
 	db->notice[0] = '\0';
@@ -470,7 +476,7 @@ enum pgs_rc
 db_exec(struct db *db, struct arena *a, const char *sql, int n,
     const char *const *params, ExecStatusType expect, PGresult **out)
 {
-	PGresult	*res;
+	PGresult *res;
 
 	db_clear_error(db);
 	if (out != NULL)
@@ -483,8 +489,8 @@ db_exec(struct db *db, struct arena *a, const char *sql, int n,
 	if ((res == NULL || PQresultStatus(res) != expect) &&
 	    db_revive(db, res)) {
 		PQclear(res);
-		res = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL,
-		    0);
+		res =
+		    PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
 	}
 	if (res == NULL || PQresultStatus(res) != expect) {
 		enum pgs_rc rc = db_fail(db, res, sql);
@@ -517,13 +523,14 @@ db_cmd(struct db *db, struct arena *a, const char *sql, int n,
 enum pgs_rc
 db_script(struct db *db, const char *sql)
 {
-	PGresult	*res;
-	enum pgs_rc	 rc = PGS_OK;
+	PGresult   *res;
+	enum pgs_rc rc = PGS_OK;
 
 	db_clear_error(db);
 	res = PQexec(db->conn, sql);
-	if (res == NULL || (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK))
+	if (res == NULL ||
+	    (PQresultStatus(res) != PGRES_COMMAND_OK &&
+		PQresultStatus(res) != PGRES_TUPLES_OK))
 		rc = db_fail(db, res, "script");
 	PQclear(res);
 	return rc;
@@ -535,15 +542,15 @@ db_session(struct db *db, int *pid, const char **since)
 	static const char sql[] =
 	    "SELECT pid, backend_start FROM pg_stat_activity"
 	    " WHERE pid = pg_backend_pid()";
-	struct arena	 a;
-	PGresult	*res;
-	enum pgs_rc	 rc = PGS_OK;
+	struct arena a;
+	PGresult    *res;
+	enum pgs_rc  rc = PGS_OK;
 
 	if (db->backend_pid == 0) {
 		arena_init(&a);
 		rc = db_query(db, &a, sql, 0, NULL, &res);
-		if (rc == PGS_OK && (PQntuples(res) != 1 ||
-		    PQgetisnull(res, 0, 1))) {
+		if (rc == PGS_OK &&
+		    (PQntuples(res) != 1 || PQgetisnull(res, 0, 1))) {
 			snprintf(db->errmsg, sizeof(db->errmsg),
 			    "pg_stat_activity does not show this session");
 			rc = PGS_INTERNAL;
@@ -563,7 +570,7 @@ db_session(struct db *db, int *pid, const char **since)
 enum pgs_rc
 db_begin(struct db *db)
 {
-	enum pgs_rc	 rc;
+	enum pgs_rc rc;
 
 	rc = db_cmd(db, NULL, "BEGIN", 0, NULL);
 	if (rc == PGS_OK)
@@ -574,7 +581,7 @@ db_begin(struct db *db)
 enum pgs_rc
 db_end(struct db *db, enum pgs_rc rc)
 {
-	enum pgs_rc	 crc;
+	enum pgs_rc crc;
 
 	if (!db->in_tx)
 		return rc;

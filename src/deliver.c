@@ -21,14 +21,14 @@ void
 deliver_global_init(void)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		abort();	/* only out of memory or a broken TLS library */
+		abort(); /* only out of memory or a broken TLS library */
 }
 
 enum pgs_rc
 deliver_conf_init(struct deliver_conf *dc, const struct conf *c, char *err,
     size_t errlen)
 {
-	enum pgs_rc	 rc;
+	enum pgs_rc rc;
 
 	memset(dc, 0, sizeof(*dc));
 	dc->timeout_ms = c->notify_timeout_ms;
@@ -51,7 +51,7 @@ deliver_conf_free(struct deliver_conf *dc)
 int64_t
 deliver_clock_ms(void)
 {
-	struct timespec	 ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -79,7 +79,7 @@ deliver_outcome_name(enum deliver_outcome o)
 void
 deliver_fail(struct deliver_item *it, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	it->outcome = DELIVER_FAILED;
 	va_start(ap, fmt);
@@ -91,7 +91,7 @@ deliver_fail(struct deliver_item *it, const char *fmt, ...)
 static void
 http_outcome(struct xfer *x, struct deliver_item *it, long st)
 {
-	int64_t	 secs;
+	int64_t secs;
 
 	it->status = (int)st;
 	if (st == 0) {
@@ -105,8 +105,10 @@ http_outcome(struct xfer *x, struct deliver_item *it, long st)
 	    backoff_retry_after(x->retry_after, time(NULL), &secs)) {
 		it->outcome = DELIVER_RETRY_AFTER;
 		it->retry_after_s = secs;
-		snprintf(it->error, sizeof(it->error), "HTTP %ld, retry after "
-		    "%lld s", st, (long long)secs);
+		snprintf(it->error, sizeof(it->error),
+		    "HTTP %ld, retry after "
+		    "%lld s",
+		    st, (long long)secs);
 	} else if (st >= 300 && st < 400)
 		deliver_fail(it, "HTTP %ld: redirects are not followed", st);
 	else
@@ -142,8 +144,8 @@ known_failure(CURLcode cc)
 static void
 curl_failure(struct xfer *x, struct deliver_item *it, CURLcode cc, long st)
 {
-	const char	*known = known_failure(cc);
-	long		 oserr = 0;
+	const char *known = known_failure(cc);
+	long	    oserr = 0;
 
 	if (x->refused[0] != '\0')
 		deliver_fail(it, "refused: %s", x->refused);
@@ -163,7 +165,7 @@ curl_failure(struct xfer *x, struct deliver_item *it, CURLcode cc, long st)
 			    strerror((int)oserr));
 		else
 			deliver_fail(it, "cannot connect");
-	} else	/* a fixed text, no data in it */
+	} else /* a fixed text, no data in it */
 		deliver_fail(it, "%s", curl_easy_strerror(cc));
 }
 
@@ -171,13 +173,13 @@ curl_failure(struct xfer *x, struct deliver_item *it, CURLcode cc, long st)
 static void
 xfer_outcome(struct xfer *x, CURLcode cc)
 {
-	struct deliver_item	*it = x->item;
-	long			 st = 0;
+	struct deliver_item *it = x->item;
+	long		     st = 0;
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &st);
 	if (x->kind_email) {
 		if (cc != CURLE_OK && st < 400)
-			st = 0;	/* a reply before the failure says nothing */
+			st = 0; /* a reply before the failure says nothing */
 		it->status = (int)st;
 		if (cc == CURLE_OK)
 			it->outcome = DELIVER_DELIVERED;
@@ -186,8 +188,8 @@ xfer_outcome(struct xfer *x, CURLcode cc)
 		return;
 	}
 	/* an answer larger than we read is judged on its status */
-	if (cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && x->answer_cut &&
-	    st > 0))
+	if (cc == CURLE_OK ||
+	    (cc == CURLE_WRITE_ERROR && x->answer_cut && st > 0))
 		http_outcome(x, it, st);
 	else
 		curl_failure(x, it, cc, 0);
@@ -198,8 +200,10 @@ static void
 xfer_end(struct engine *e, struct xfer *x, CURLcode cc, bool abandoned)
 {
 	if (abandoned)
-		deliver_fail(x->item, "timeout after %d ms (the delivery "
-		    "time budget ran out)", x->timeout_ms);
+		deliver_fail(x->item,
+		    "timeout after %d ms (the delivery "
+		    "time budget ran out)",
+		    x->timeout_ms);
 	else
 		xfer_outcome(x, cc);
 	x->item->ms = (int)(deliver_clock_ms() - x->started);
@@ -212,9 +216,9 @@ xfer_end(struct engine *e, struct xfer *x, CURLcode cc, bool abandoned)
 static void
 reap(struct engine *e)
 {
-	CURLMsg		*m;
-	struct xfer	*x;
-	int		 left;
+	CURLMsg	    *m;
+	struct xfer *x;
+	int	     left;
 
 	while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
@@ -230,7 +234,7 @@ reap(struct engine *e)
 static struct xfer *
 free_xfer(struct engine *e)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < e->nx; i++)
 		if (e->x[i].item == NULL)
@@ -246,9 +250,9 @@ free_xfer(struct engine *e)
 static void
 fill(struct engine *e, int64_t deadline)
 {
-	struct deliver_item	*it;
-	struct xfer		*x;
-	int			 t;
+	struct deliver_item *it;
+	struct xfer	    *x;
+	int		     t;
 
 	for (;;) {
 		if (e->next >= e->n)
@@ -272,7 +276,7 @@ fill(struct engine *e, int64_t deadline)
 static void
 abandon(struct engine *e)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < e->nx; i++)
 		if (e->x[i].item != NULL) {
@@ -288,8 +292,8 @@ abandon(struct engine *e)
 static void
 run(struct engine *e, int64_t deadline)
 {
-	int64_t	 left;
-	int	 running;
+	int64_t left;
+	int	running;
 
 	for (;;) {
 		fill(e, deadline);
@@ -300,8 +304,8 @@ run(struct engine *e, int64_t deadline)
 			abandon(e);
 			return;
 		}
-		curl_multi_poll(e->multi, NULL, 0, left > 1000 ? 1000 :
-		    (int)left, NULL);
+		curl_multi_poll(e->multi, NULL, 0,
+		    left > 1000 ? 1000 : (int)left, NULL);
 		curl_multi_perform(e->multi, &running);
 		reap(e);
 	}
@@ -311,9 +315,9 @@ enum pgs_rc
 deliver_batch(const struct deliver_conf *dc, struct deliver_item *items,
     size_t n, int64_t deadline_ms)
 {
-	struct engine	 e;
-	size_t		 i;
-	bool		 all;
+	struct engine e;
+	size_t	      i;
+	bool	      all;
 
 	memset(&e, 0, sizeof(e));
 	for (i = 0; i < n; i++) {

@@ -54,9 +54,9 @@
 #include "ssrf.h"
 #include "webhook.h"
 
-#define DELIVER_ERROR_SIZE	160		/* bytes of item error */
-#define DELIVER_BODY_MAX	(64 * 1024)	/* bytes of a request body */
-#define DELIVER_ANSWER_MAX	(64 * 1024)	/* bytes read of an answer */
+#define DELIVER_ERROR_SIZE 160	       /* bytes of item error */
+#define DELIVER_BODY_MAX   (64 * 1024) /* bytes of a request body */
+#define DELIVER_ANSWER_MAX (64 * 1024) /* bytes read of an answer */
 
 enum deliver_kind {
 	DELIVER_WEBHOOK,
@@ -65,67 +65,66 @@ enum deliver_kind {
 };
 
 enum deliver_outcome {
-	DELIVER_NOT_STARTED = 0,	/* the budget ran out: no attempt */
-	DELIVER_DELIVERED,	/* 2xx, or the SMTP server took the message */
-	DELIVER_GONE,		/* HTTP 410: disable the channel */
-	DELIVER_RETRY_AFTER,	/* 429 or 503 with Retry-After: see
+	DELIVER_NOT_STARTED = 0, /* the budget ran out: no attempt */
+	DELIVER_DELIVERED,	 /* 2xx, or the SMTP server took the message */
+	DELIVER_GONE,		 /* HTTP 410: disable the channel */
+	DELIVER_RETRY_AFTER,	 /* 429 or 503 with Retry-After: see
 				 * retry_after_s */
-	DELIVER_FAILED		/* anything else: back off (backoff.h) */
+	DELIVER_FAILED		 /* anything else: back off (backoff.h) */
 };
 
 struct deliver_item {
 	/* in: the caller's, unchanged by the engine except keys */
-	enum deliver_kind	 kind;
-	const char		*url;		/* webhook, slack: the target */
-	const char *const	*rcpt;		/* email: recipients */
-	size_t			 nrcpt;
-	const char		*subject;	/* email: one line, UTF-8 */
-	const char		*id;		/* the stored event id */
-	const char		*body;		/* JSON; email: UTF-8 text */
-	size_t			 body_len;
-	struct webhook_keys	 keys;		/* webhook; the engine wipes */
-	int			 timeout_ms;	/* 0: NOTIFY_TIMEOUT_MS */
+	enum deliver_kind   kind;
+	const char	   *url;  /* webhook, slack: the target */
+	const char *const  *rcpt; /* email: recipients */
+	size_t		    nrcpt;
+	const char	   *subject; /* email: one line, UTF-8 */
+	const char	   *id;	     /* the stored event id */
+	const char	   *body;    /* JSON; email: UTF-8 text */
+	size_t		    body_len;
+	struct webhook_keys keys;	/* webhook; the engine wipes */
+	int		    timeout_ms; /* 0: NOTIFY_TIMEOUT_MS */
 
 	/* out: set by deliver_batch */
-	enum deliver_outcome	 outcome;
-	int			 status;	/* HTTP status or SMTP
+	enum deliver_outcome outcome;
+	int		     status;	    /* HTTP status or SMTP
 						 * reply code; 0: none */
-	int64_t			 retry_after_s;	/* DELIVER_RETRY_AFTER: >= 0 */
-	int64_t			 timestamp;	/* webhook-timestamp sent */
-	int			 ms;		/* how long the attempt took */
+	int64_t		     retry_after_s; /* DELIVER_RETRY_AFTER: >= 0 */
+	int64_t		     timestamp;	    /* webhook-timestamp sent */
+	int		     ms;	    /* how long the attempt took */
 	/* a short sentence unless DELIVERED (never a URL or a secret) */
-	char			 error[DELIVER_ERROR_SIZE];
+	char error[DELIVER_ERROR_SIZE];
 };
 
 /* The settings of the engine, from struct conf (deliver_conf_init). */
 struct deliver_conf {
-	int			 timeout_ms;	/* NOTIFY_TIMEOUT_MS */
-	int			 concurrency;	/* NOTIFY_CONCURRENCY */
-	struct ssrf_allow	*allow;		/* NOTIFY_ALLOW_HOSTS, owned */
-	const char		*smtp_url;	/* SMTP_URL or NULL (c's) */
-	const char		*smtp_from;	/* SMTP_FROM or NULL */
-	const char		*smtp_ca_file;	/* SMTP_CA_FILE or NULL */
-	bool			 smtp_starttls;	/* SMTP_STARTTLS */
+	int		   timeout_ms;	  /* NOTIFY_TIMEOUT_MS */
+	int		   concurrency;	  /* NOTIFY_CONCURRENCY */
+	struct ssrf_allow *allow;	  /* NOTIFY_ALLOW_HOSTS, owned */
+	const char	  *smtp_url;	  /* SMTP_URL or NULL (c's) */
+	const char	  *smtp_from;	  /* SMTP_FROM or NULL */
+	const char	  *smtp_ca_file;  /* SMTP_CA_FILE or NULL */
+	bool		   smtp_starttls; /* SMTP_STARTTLS */
 };
 
 /*
  * Initialises libcurl (curl_global_init).  Call once at program start,
  * before any thread or fork, in each program that delivers.
  */
-void		deliver_global_init(void);
+void deliver_global_init(void);
 
 /*
  * Fills dc from c; the strings stay c's (c must outlive dc).  Returns
  * PGS_INVALID with err when NOTIFY_ALLOW_HOSTS does not parse (conf_load
  * has checked it already).  deliver_conf_free releases dc's allow-list.
  */
-enum pgs_rc	deliver_conf_init(struct deliver_conf *dc,
-		    const struct conf *c, char *err, size_t errlen)
-		    PGS_MUSTCHECK;
-void		deliver_conf_free(struct deliver_conf *dc);
+enum pgs_rc deliver_conf_init(struct deliver_conf *dc, const struct conf *c,
+    char *err, size_t errlen) PGS_MUSTCHECK;
+void	    deliver_conf_free(struct deliver_conf *dc);
 
 /* Returns CLOCK_MONOTONIC in milliseconds: the clock of deadlines. */
-int64_t		deliver_clock_ms(void);
+int64_t deliver_clock_ms(void);
 
 /*
  * Attempts each of the n items once (see above) and sets its outcome
@@ -134,11 +133,11 @@ int64_t		deliver_clock_ms(void);
  * PGS_OK when every item was attempted, PGS_TIMEOUT when some are
  * DELIVER_NOT_STARTED or were abandoned at the deadline.
  */
-enum pgs_rc	deliver_batch(const struct deliver_conf *dc,
-		    struct deliver_item *items, size_t n, int64_t deadline_ms);
+enum pgs_rc deliver_batch(const struct deliver_conf *dc,
+    struct deliver_item *items, size_t n, int64_t deadline_ms);
 
 /* Returns a static name: "not_started", "delivered", "gone",
  * "retry_after", "failed". */
-const char	*deliver_outcome_name(enum deliver_outcome o);
+const char *deliver_outcome_name(enum deliver_outcome o);
 
 #endif

@@ -21,19 +21,19 @@
 #include "deliver_int.h"
 #include "mail.h"
 
-#define USER_AGENT	"pg-sched/" PACKAGE_VERSION
+#define USER_AGENT "pg-sched/" PACKAGE_VERSION
 
 /* Drops the answer's body; stops reading at DELIVER_ANSWER_MAX. */
 static size_t
 cb_write(char *p, size_t size, size_t n, void *arg)
 {
-	struct xfer	*x = arg;
+	struct xfer *x = arg;
 
 	(void)p;
 	x->answer_len += size * n;
 	if (x->answer_len > DELIVER_ANSWER_MAX) {
 		x->answer_cut = true;
-		return 0;	/* libcurl stops: CURLE_WRITE_ERROR */
+		return 0; /* libcurl stops: CURLE_WRITE_ERROR */
 	}
 	return size * n;
 }
@@ -42,8 +42,8 @@ cb_write(char *p, size_t size, size_t n, void *arg)
 static size_t
 cb_header(char *p, size_t size, size_t n, void *arg)
 {
-	struct xfer	*x = arg;
-	size_t		 len = size * n, k;
+	struct xfer *x = arg;
+	size_t	     len = size * n, k;
 
 	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
 		x->retry_after[0] = '\0';
@@ -67,8 +67,8 @@ cb_header(char *p, size_t size, size_t n, void *arg)
 static size_t
 cb_read(char *out, size_t size, size_t n, void *arg)
 {
-	struct xfer	*x = arg;
-	size_t		 left = x->msg.len - x->msg_off, k = size * n;
+	struct xfer *x = arg;
+	size_t	     left = x->msg.len - x->msg_off, k = size * n;
 
 	if (k > left)
 		k = left;
@@ -85,19 +85,20 @@ cb_read(char *out, size_t size, size_t n, void *arg)
 static curl_socket_t
 cb_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
-	struct xfer		*x = arg;
-	struct sockaddr_storage	 ss;
-	size_t			 len = a->addrlen;
+	struct xfer	       *x = arg;
+	struct sockaddr_storage ss;
+	size_t			len = a->addrlen;
 
 	if (purpose != CURLSOCKTYPE_IPCXN || len > sizeof(ss)) {
-		snprintf(x->refused, sizeof(x->refused), "not a TCP "
+		snprintf(x->refused, sizeof(x->refused),
+		    "not a TCP "
 		    "connection");
 		return CURL_SOCKET_BAD;
 	}
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, &a->addr, len);
-	if (ssrf_check_addr(x->dc->allow, x->url.host,
-	    (struct sockaddr *)&ss, x->refused, sizeof(x->refused)) != PGS_OK)
+	if (ssrf_check_addr(x->dc->allow, x->url.host, (struct sockaddr *)&ss,
+		x->refused, sizeof(x->refused)) != PGS_OK)
 		return CURL_SOCKET_BAD;
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
@@ -106,7 +107,7 @@ cb_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 static void
 common_opts(struct xfer *x, const char *url, const char *protocols)
 {
-	CURL	*h = x->easy;
+	CURL *h = x->easy;
 
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocols);
@@ -124,16 +125,16 @@ common_opts(struct xfer *x, const char *url, const char *protocols)
 static void
 add_header(struct xfer *x, const char *fmt, ...)
 {
-	char			 line[512];
-	struct curl_slist	*l;
-	va_list			 ap;
+	char		   line[512];
+	struct curl_slist *l;
+	va_list		   ap;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	l = curl_slist_append(x->headers, line);
 	if (l == NULL)
-		abort();	/* out of memory: the xmalloc rule */
+		abort(); /* out of memory: the xmalloc rule */
 	x->headers = l;
 }
 
@@ -141,15 +142,16 @@ add_header(struct xfer *x, const char *fmt, ...)
 static enum pgs_rc
 sign_headers(struct xfer *x, struct deliver_item *it)
 {
-	char		 sig[WEBHOOK_SIG_SIZE];
-	enum pgs_rc	 rc;
+	char	    sig[WEBHOOK_SIG_SIZE];
+	enum pgs_rc rc;
 
 	it->timestamp = (int64_t)time(NULL);
 	rc = webhook_sign(&it->keys, it->id, it->timestamp, it->body,
 	    it->body_len, sig, sizeof(sig));
 	webhook_keys_wipe(&it->keys);
 	if (rc != PGS_OK) {
-		deliver_fail(it, "cannot sign: no valid secret or a "
+		deliver_fail(it,
+		    "cannot sign: no valid secret or a "
 		    "malformed webhook id");
 		return rc;
 	}
@@ -163,8 +165,8 @@ sign_headers(struct xfer *x, struct deliver_item *it)
 static enum pgs_rc
 http_start(struct xfer *x, struct deliver_item *it)
 {
-	char		 why[DELIVER_ERROR_SIZE - 16];
-	enum pgs_rc	 rc;
+	char	    why[DELIVER_ERROR_SIZE - 16];
+	enum pgs_rc rc;
 
 	rc = ssrf_url_parse(it->url, &x->url, why, sizeof(why));
 	if (rc != PGS_OK) {
@@ -182,7 +184,7 @@ http_start(struct xfer *x, struct deliver_item *it)
 			return rc;
 	}
 	add_header(x, "Content-Type: application/json");
-	add_header(x, "Expect:");	/* no 100-continue round trip */
+	add_header(x, "Expect:"); /* no 100-continue round trip */
 	common_opts(x, it->url, "http,https");
 	curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, it->body);
@@ -193,8 +195,7 @@ http_start(struct xfer *x, struct deliver_item *it)
 	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, cb_header);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION,
-	    cb_open_socket);
+	curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION, cb_open_socket);
 	curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETDATA, x);
 	return PGS_OK;
 }
@@ -203,9 +204,9 @@ http_start(struct xfer *x, struct deliver_item *it)
 static void
 mail_rcpt(struct xfer *x, const struct deliver_item *it)
 {
-	struct curl_slist	*l;
-	char			 a[MAIL_ADDR_MAX + 3];
-	size_t			 i;
+	struct curl_slist *l;
+	char		   a[MAIL_ADDR_MAX + 3];
+	size_t		   i;
 
 	for (i = 0; i < it->nrcpt; i++) {
 		snprintf(a, sizeof(a), "<%s>", it->rcpt[i]);
@@ -220,9 +221,9 @@ mail_rcpt(struct xfer *x, const struct deliver_item *it)
 static enum pgs_rc
 mail_start(struct xfer *x, struct deliver_item *it)
 {
-	const struct deliver_conf	*dc = x->dc;
-	struct mail_msg			 m;
-	char				 from[MAIL_ADDR_MAX + 3];
+	const struct deliver_conf *dc = x->dc;
+	struct mail_msg		   m;
+	char			   from[MAIL_ADDR_MAX + 3];
 
 	if (dc->smtp_url == NULL || dc->smtp_from == NULL) {
 		deliver_fail(it, "SMTP_URL and SMTP_FROM must be set");
@@ -236,9 +237,10 @@ mail_start(struct xfer *x, struct deliver_item *it)
 	m.text = it->body;
 	m.text_len = it->body_len;
 	m.id = it->id;
-	if (it->body == NULL || mail_compose(&x->msg, &m, time(NULL)) !=
-	    PGS_OK) {
-		deliver_fail(it, "bad e-mail: an address, the id, the "
+	if (it->body == NULL ||
+	    mail_compose(&x->msg, &m, time(NULL)) != PGS_OK) {
+		deliver_fail(it,
+		    "bad e-mail: an address, the id, the "
 		    "subject or the text is not usable");
 		return PGS_INVALID;
 	}
@@ -254,7 +256,8 @@ mail_start(struct xfer *x, struct deliver_item *it)
 	    (curl_off_t)x->msg.len);
 	curl_easy_setopt(x->easy, CURLOPT_USE_SSL,
 	    mail_url_is_smtps(dc->smtp_url) || dc->smtp_starttls ?
-	    (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
+		(long)CURLUSESSL_ALL :
+		(long)CURLUSESSL_NONE);
 	if (dc->smtp_ca_file != NULL)
 		curl_easy_setopt(x->easy, CURLOPT_CAINFO, dc->smtp_ca_file);
 	return PGS_OK;
@@ -264,7 +267,7 @@ enum pgs_rc
 xfer_start(struct engine *e, struct xfer *x, struct deliver_item *it,
     int timeout_ms)
 {
-	enum pgs_rc	 rc;
+	enum pgs_rc rc;
 
 	if (x->easy == NULL) {
 		x->easy = curl_easy_init();

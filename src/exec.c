@@ -16,31 +16,31 @@
 #include "sqlguard.h"
 
 /* How long past a query's timeout we wait for the source to say so. */
-#define EXEC_GRACE_MS		20000
+#define EXEC_GRACE_MS 20000
 /* How long a ROLLBACK (and a role check) may take. */
-#define EXEC_SHORT_MS		5000
+#define EXEC_SHORT_MS 5000
 
 #if defined(__SANITIZE_ADDRESS__)
-#define EXEC_ASAN		1
+#define EXEC_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define EXEC_ASAN		1
+#define EXEC_ASAN 1
 #endif
 #endif
 
 /* One bounded wait on the source: until when, and which socket to watch
  * meanwhile (exec_opts.watch). */
 struct exec_wait {
-	long		 deadline;	/* monotonic ms */
-	int		 watch_fd;	/* -1: none */
-	bool		 gone;		/* the watched socket hung up */
+	long deadline; /* monotonic ms */
+	int  watch_fd; /* -1: none */
+	bool gone;     /* the watched socket hung up */
 };
 
 /* Milliseconds of the monotonic clock. */
 static long
 exec_now_ms(void)
 {
-	struct timespec	 ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -64,29 +64,33 @@ exec_oom(const PGresult *res, const char *msg)
 {
 	if (res != NULL && PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL)
 		return false;
-	return msg != NULL && (strstr(msg, "out of memory") != NULL ||
-	    strstr(msg, "cannot allocate memory") != NULL);
+	return msg != NULL &&
+	    (strstr(msg, "out of memory") != NULL ||
+		strstr(msg, "cannot allocate memory") != NULL);
 }
 
 /* Maps a failed result of the source to an rc and copies its message. */
 static enum pgs_rc
 exec_fail(PGconn *conn, const PGresult *res, char *err, size_t errlen)
 {
-	const char	*st, *msg;
+	const char *st, *msg;
 
 	st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
 	if (msg == NULL || *msg == '\0')
 		msg = PQerrorMessage(conn);
 	if (exec_oom(res, msg)) {
-		snprintf(err, errlen, "%s: a row needs more memory than this "
-		    "process may use (RUNNER_MEMORY_MAX_MB)", EXEC_TOO_LARGE);
+		snprintf(err, errlen,
+		    "%s: a row needs more memory than this "
+		    "process may use (RUNNER_MEMORY_MAX_MB)",
+		    EXEC_TOO_LARGE);
 		return PGS_INVALID;
 	}
 	snprintf(err, errlen, "%s", msg);
 	err[strcspn(err, "\n")] = '\0';
 	/* libpq's severity prefix says nothing the run's status does not. */
-	if (strncmp(err, "ERROR:  ", 8) == 0 || strncmp(err, "FATAL:  ", 8) == 0)
+	if (strncmp(err, "ERROR:  ", 8) == 0 ||
+	    strncmp(err, "FATAL:  ", 8) == 0)
 		memmove(err, err + 8, strlen(err + 8) + 1);
 	if (PQstatus(conn) != CONNECTION_OK)
 		return PGS_DB;
@@ -99,8 +103,8 @@ exec_fail(PGconn *conn, const PGresult *res, char *err, size_t errlen)
 static void
 exec_cancel(PGconn *conn)
 {
-	PGcancel	*cancel;
-	char		 cerr[128];
+	PGcancel *cancel;
+	char	  cerr[128];
 
 	cancel = PQgetCancel(conn);
 	if (cancel != NULL) {
@@ -118,9 +122,9 @@ exec_cancel(PGconn *conn)
 static enum pgs_rc
 exec_wait(PGconn *conn, struct exec_wait *w)
 {
-	struct pollfd	 pfd[2];
-	long		 left;
-	int		 n, pending;
+	struct pollfd pfd[2];
+	long	      left;
+	int	      n, pending;
 
 	for (;;) {
 		pending = PQflush(conn);
@@ -156,16 +160,17 @@ exec_wait(PGconn *conn, struct exec_wait *w)
  * else exec_fail's rc, or PGS_DB and "source did not answer".
  */
 static enum pgs_rc
-exec_cmd(PGconn *conn, const char *sql, int nparams,
-    const char *const params[], ExecStatusType want, struct exec_wait *w,
-    PGresult **out, char *err, size_t errlen)
+exec_cmd(PGconn *conn, const char *sql, int nparams, const char *const params[],
+    ExecStatusType want, struct exec_wait *w, PGresult **out, char *err,
+    size_t errlen)
 {
-	PGresult	*res, *last = NULL;
-	enum pgs_rc	 rc;
-	int		 sent;
+	PGresult   *res, *last = NULL;
+	enum pgs_rc rc;
+	int	    sent;
 
-	sent = nparams > 0 ? PQsendQueryParams(conn, sql, nparams, NULL,
-	    params, NULL, NULL, 0) : PQsendQuery(conn, sql);
+	sent = nparams > 0 ?
+	    PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0) :
+	    PQsendQuery(conn, sql);
 	if (!sent)
 		return exec_fail(conn, NULL, err, errlen);
 	for (;;) {
@@ -180,8 +185,7 @@ exec_cmd(PGconn *conn, const char *sql, int nparams,
 	}
 	if (rc == PGS_TIMEOUT)
 		rc = exec_no_answer(err, errlen);
-	else if (rc == PGS_OK && (last == NULL ||
-	    PQresultStatus(last) != want))
+	else if (rc == PGS_OK && (last == NULL || PQresultStatus(last) != want))
 		rc = exec_fail(conn, last, err, errlen);
 	else if (rc != PGS_OK)
 		rc = exec_fail(conn, NULL, err, errlen);
@@ -199,8 +203,8 @@ exec_command(PGconn *conn, const char *sql, int nparams,
 	struct exec_wait w = { exec_now_ms() + timeout_ms, -1, false };
 	ExecStatusType	 want;
 
-	want = strncmp(sql, "SELECT", 6) == 0 ? PGRES_TUPLES_OK :
-	    PGRES_COMMAND_OK;
+	want =
+	    strncmp(sql, "SELECT", 6) == 0 ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
 	return exec_cmd(conn, sql, nparams, params, want, &w, NULL, err,
 	    errlen);
 }
@@ -216,13 +220,13 @@ exec_begin(PGconn *conn, const struct exec_opts *o, struct exec_wait *w,
 	    " set_config('idle_in_transaction_session_timeout', $3, true)";
 	static const char sql_check[] =
 	    "SELECT set_config('client_connection_check_interval', '5s', true)";
-	char		 st[16], lt[16], it[16];
-	const char	*p[] = { st, lt, it };
-	enum pgs_rc	 rc;
+	char	    st[16], lt[16], it[16];
+	const char *p[] = { st, lt, it };
+	enum pgs_rc rc;
 
 	snprintf(st, sizeof(st), "%d", o->timeout_ms);
-	snprintf(lt, sizeof(lt), "%d", o->timeout_ms < 10000 ?
-	    o->timeout_ms : 10000);
+	snprintf(lt, sizeof(lt), "%d",
+	    o->timeout_ms < 10000 ? o->timeout_ms : 10000);
 	snprintf(it, sizeof(it), "%d", o->timeout_ms + 10000);
 	rc = exec_cmd(conn, "BEGIN READ ONLY", 0, NULL, PGRES_COMMAND_OK, w,
 	    NULL, err, errlen);
@@ -241,10 +245,10 @@ exec_begin(PGconn *conn, const struct exec_opts *o, struct exec_wait *w,
 static struct result *
 exec_result_new(const PGresult *res, const struct exec_opts *o)
 {
-	const char	**names;
-	unsigned int	*oids;
-	struct result	*rs;
-	int		 i, n = PQnfields(res);
+	const char   **names;
+	unsigned int  *oids;
+	struct result *rs;
+	int	       i, n = PQnfields(res);
 
 	names = xcalloc((size_t)n + 1, sizeof(*names));
 	oids = xcalloc((size_t)n + 1, sizeof(*oids));
@@ -262,10 +266,10 @@ exec_result_new(const PGresult *res, const struct exec_opts *o)
 static bool
 exec_add_row(struct result *rs, const PGresult *res)
 {
-	const char	*vals[256], **v = vals;
-	int		 lens[256], *l = lens;
-	int		 i, n = PQnfields(res);
-	bool		 taken;
+	const char *vals[256], **v = vals;
+	int	    lens[256], *l = lens;
+	int	    i, n = PQnfields(res);
+	bool	    taken;
 
 	if (n > 256) {
 		v = xcalloc((size_t)n, sizeof(*v));
@@ -290,8 +294,7 @@ exec_add_row(struct result *rs, const PGresult *res)
  */
 static void
 exec_take(PGconn *conn, const PGresult *res, const struct exec_opts *o,
-    struct result **rs, bool *full, enum pgs_rc *rc, char *err,
-    size_t errlen)
+    struct result **rs, bool *full, enum pgs_rc *rc, char *err, size_t errlen)
 {
 	switch (PQresultStatus(res)) {
 	case PGRES_SINGLE_TUPLE:
@@ -316,8 +319,9 @@ exec_take(PGconn *conn, const PGresult *res, const struct exec_opts *o,
 static enum pgs_rc
 exec_gone(const struct exec_opts *o, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%s", o->watch_why != NULL ? o->watch_why :
-	    "cancelled: the client went away");
+	snprintf(err, errlen, "%s",
+	    o->watch_why != NULL ? o->watch_why :
+				   "cancelled: the client went away");
 	return PGS_DB;
 }
 
@@ -330,9 +334,9 @@ static enum pgs_rc
 exec_read(PGconn *conn, const struct exec_opts *o, struct exec_wait *w,
     struct result **rs, char *err, size_t errlen)
 {
-	PGresult	*res;
-	enum pgs_rc	 rc = PGS_OK, wrc;
-	bool		 full = false;
+	PGresult   *res;
+	enum pgs_rc rc = PGS_OK, wrc;
+	bool	    full = false;
 
 	for (;;) {
 		wrc = exec_wait(conn, w);
@@ -351,8 +355,10 @@ exec_read(PGconn *conn, const struct exec_opts *o, struct exec_wait *w,
 	if (w->gone && rc != PGS_OK)
 		rc = exec_gone(o, err, errlen);
 	if (rc == PGS_OK && *rs != NULL && rs_first_row_too_large(*rs)) {
-		snprintf(err, errlen, "%s: its first row alone is larger than "
-		    "the limit of %zu bytes", EXEC_TOO_LARGE, o->max_bytes);
+		snprintf(err, errlen,
+		    "%s: its first row alone is larger than "
+		    "the limit of %zu bytes",
+		    EXEC_TOO_LARGE, o->max_bytes);
 		rc = PGS_INVALID;
 	}
 	return rc;
@@ -361,8 +367,8 @@ exec_read(PGconn *conn, const struct exec_opts *o, struct exec_wait *w,
 /* Sends the user's query alone through the extended protocol, in
  * single-row mode, and publishes its cancel handle. */
 static enum pgs_rc
-exec_send(PGconn *conn, const char *sql, const struct exec_opts *o,
-    char *err, size_t errlen)
+exec_send(PGconn *conn, const char *sql, const struct exec_opts *o, char *err,
+    size_t errlen)
 {
 	if (!PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0))
 		return exec_fail(conn, NULL, err, errlen);
@@ -370,7 +376,7 @@ exec_send(PGconn *conn, const char *sql, const struct exec_opts *o,
 	if (o->cancel_slot != NULL)
 		*o->cancel_slot = PQgetCancel(conn);
 	if (o->stop != NULL && *o->stop)
-		exec_cancel(conn);	/* the signal came before the handle */
+		exec_cancel(conn); /* the signal came before the handle */
 	return PGS_OK;
 }
 
@@ -378,7 +384,7 @@ exec_send(PGconn *conn, const char *sql, const struct exec_opts *o,
 static void
 exec_unpublish(const struct exec_opts *o)
 {
-	PGcancel	*c;
+	PGcancel *c;
 
 	if (o->cancel_slot == NULL || *o->cancel_slot == NULL)
 		return;
@@ -410,10 +416,10 @@ enum pgs_rc
 exec_query(PGconn *conn, const char *sql, const struct exec_opts *o,
     struct result **rs, long *ms, char *err, size_t errlen)
 {
-	struct sqlguard_err	 why;
-	struct exec_wait	 w;
-	enum pgs_rc		 rc;
-	long			 t0 = exec_now_ms();
+	struct sqlguard_err why;
+	struct exec_wait    w;
+	enum pgs_rc	    rc;
+	long		    t0 = exec_now_ms();
 
 	*rs = NULL;
 	*ms = 0;
@@ -450,9 +456,9 @@ exec_query(PGconn *conn, const char *sql, const struct exec_opts *o,
 static char *
 exec_ext_array(void)
 {
-	const char *const	*ext;
-	size_t			 n, i, len = 3;
-	char			*s;
+	const char *const *ext;
+	size_t		   n, i, len = 3;
+	char		  *s;
 
 	ext = sqlguard_sql_extensions(&n);
 	for (i = 0; i < n; i++)
@@ -462,7 +468,7 @@ exec_ext_array(void)
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			strcat(s, ",");
-		strcat(s, ext[i]);	/* plain lower-case names */
+		strcat(s, ext[i]); /* plain lower-case names */
 	}
 	strcat(s, "}");
 	return s;
@@ -472,7 +478,7 @@ exec_ext_array(void)
 static void
 exec_warn_add(char *warn, size_t n, const char *sentence)
 {
-	size_t	 len = strlen(warn);
+	size_t len = strlen(warn);
 
 	snprintf(warn + len, n - len, "%s%s", len > 0 ? "; " : "", sentence);
 }
@@ -510,20 +516,24 @@ exec_role_warning(PGconn *conn, char *warn, size_t n)
 		super = PQgetvalue(res, 0, 0)[0] == 't';
 		owner = PQgetvalue(res, 0, 1)[0] == 't';
 		if (!PQgetisnull(res, 0, 2)) {
-			snprintf(line, sizeof(line), "the source database has "
+			snprintf(line, sizeof(line),
+			    "the source database has "
 			    "extensions that run SQL given as text (%s): saved "
 			    "queries may not call them, but a view or function "
 			    "can; revoke EXECUTE on their functions from the "
-			    "role, or drop them", PQgetvalue(res, 0, 2));
+			    "role, or drop them",
+			    PQgetvalue(res, 0, 2));
 			found = true;
 		}
 	}
 	PQclear(res);
 	if (super)
-		exec_warn_add(warn, n, "the data source's role is a superuser: "
+		exec_warn_add(warn, n,
+		    "the data source's role is a superuser: "
 		    "give it a dedicated read-only role (see the README)");
 	else if (owner)
-		exec_warn_add(warn, n, "the data source's role owns tables: "
+		exec_warn_add(warn, n,
+		    "the data source's role owns tables: "
 		    "give it a dedicated read-only role that owns nothing (see "
 		    "the README)");
 	if (found)
@@ -536,9 +546,9 @@ exec_role_warning(PGconn *conn, char *warn, size_t n)
 static unsigned long long
 exec_data_bytes(void)
 {
-	FILE			*f = fopen("/proc/self/status", "r");
-	char			 line[128];
-	unsigned long long	 kb = 0;
+	FILE		  *f = fopen("/proc/self/status", "r");
+	char		   line[128];
+	unsigned long long kb = 0;
 
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
 		if (strncmp(line, "VmData:", 7) == 0)
@@ -557,10 +567,11 @@ static bool
 exec_malloc_may_fail(void)
 {
 #ifdef EXEC_ASAN
-	const char	*o = getenv("ASAN_OPTIONS");
+	const char *o = getenv("ASAN_OPTIONS");
 
-	return o != NULL && (strstr(o, "allocator_may_return_null=1") !=
-	    NULL || strstr(o, "allocator_may_return_null=true") != NULL);
+	return o != NULL &&
+	    (strstr(o, "allocator_may_return_null=1") != NULL ||
+		strstr(o, "allocator_may_return_null=true") != NULL);
 #else
 	return true;
 #endif
@@ -569,21 +580,23 @@ exec_malloc_may_fail(void)
 long
 exec_memory_limit(long max_mb, size_t max_bytes)
 {
-	struct rlimit		 rl;
-	unsigned long long	 base, cap;
-	long			 mb, need;
+	struct rlimit	   rl;
+	unsigned long long base, cap;
+	long		   mb, need;
 
 	if (max_mb <= 0)
 		return 0;
 	/* What building and storing a result at the byte cap needs: the
 	 * serialiser, the finished document, libpq's copies of both. */
-	need = EXEC_MEM_BASE_MB + (long)((8 * (unsigned long long)max_bytes +
-	    (1 << 20) - 1) >> 20);
+	need = EXEC_MEM_BASE_MB +
+	    (long)((8 * (unsigned long long)max_bytes + (1 << 20) - 1) >> 20);
 	mb = max_mb > need ? max_mb : need;
 	if (!exec_malloc_may_fail()) {
-		log_info("memory_limit", "mb=%ld not applied: AddressSanitizer "
+		log_info("memory_limit",
+		    "mb=%ld not applied: AddressSanitizer "
 		    "aborts on a refused allocation unless ASAN_OPTIONS has "
-		    "allocator_may_return_null", mb);
+		    "allocator_may_return_null",
+		    mb);
 		return 0;
 	}
 	/* On top of what the process holds: a sanitizer's shadow memory
@@ -593,7 +606,8 @@ exec_memory_limit(long max_mb, size_t max_bytes)
 	if (getrlimit(RLIMIT_DATA, &rl) != 0)
 		rl.rlim_max = RLIM_INFINITY;
 	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < cap ?
-	    rl.rlim_max : cap;
+	    rl.rlim_max :
+	    cap;
 	if (setrlimit(RLIMIT_DATA, &rl) != 0) {
 		log_warn("memory_limit", "mb=%ld setrlimit failed: %s", mb,
 		    strerror(errno));

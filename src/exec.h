@@ -22,17 +22,17 @@
  * The first words of the run errors of these two faults (anonymous
  * readers are shown the class of an error by such prefixes).
  */
-#define EXEC_NO_ANSWER	"source did not answer"
-#define EXEC_TOO_LARGE	"result too large"
+#define EXEC_NO_ANSWER "source did not answer"
+#define EXEC_TOO_LARGE "result too large"
 /* The memory a run needs besides its result (exec_memory_limit). */
-#define EXEC_MEM_BASE_MB	64
+#define EXEC_MEM_BASE_MB 64
 
 struct exec_opts {
-	const char	*appname;	/* application_name on the source */
-	int		 connect_timeout_s;
-	int		 timeout_ms;	/* statement_timeout */
-	size_t		 max_rows;
-	size_t		 max_bytes;
+	const char *appname; /* application_name on the source */
+	int	    connect_timeout_s;
+	int	    timeout_ms; /* statement_timeout */
+	size_t	    max_rows;
+	size_t	    max_bytes;
 	/* Where the current query's cancel handle is published while it
 	 * runs, so a signal handler can PQcancel it (may be NULL). */
 	PGcancel *volatile *cancel_slot;
@@ -46,9 +46,9 @@ struct exec_opts {
 	 * hangs up or fails, the query is not sent, or is cancelled on
 	 * the source, and fails with watch_why (NULL: "cancelled: the
 	 * client went away"). */
-	bool		 watch;
-	int		 watch_fd;
-	const char	*watch_why;
+	bool	    watch;
+	int	    watch_fd;
+	const char *watch_why;
 };
 
 /*
@@ -65,18 +65,17 @@ struct exec_opts {
  * the connection is still busy, the caller must PQfinish it, which then
  * does not wait.
  */
-enum pgs_rc	exec_query(PGconn *conn, const char *sql,
-		    const struct exec_opts *o, struct result **rs, long *ms,
-		    char *err, size_t errlen) PGS_MUSTCHECK;
+enum pgs_rc exec_query(PGconn *conn, const char *sql, const struct exec_opts *o,
+    struct result **rs, long *ms, char *err, size_t errlen) PGS_MUSTCHECK;
 /*
  * Runs one command on a source connection (sql with nparams text
  * parameters, or none; a SELECT must return rows) and waits at most
  * timeout_ms for it.  PGS_OK when it succeeded; otherwise err says why
  * (EXEC_NO_ANSWER at the deadline) and the caller drops the connection.
  */
-enum pgs_rc	exec_command(PGconn *conn, const char *sql, int nparams,
-		    const char *const params[], int timeout_ms, char *err,
-		    size_t errlen) PGS_MUSTCHECK;
+enum pgs_rc exec_command(PGconn *conn, const char *sql, int nparams,
+    const char *const params[], int timeout_ms, char *err,
+    size_t errlen) PGS_MUSTCHECK;
 /*
  * Checks whether the connected role is a superuser or owns tables, and
  * whether the source database has an extension that runs SQL given as
@@ -86,7 +85,7 @@ enum pgs_rc	exec_command(PGconn *conn, const char *sql, int nparams,
  * The one check behind both `dsn test` and the API's source test; it
  * waits at most 5 s (no warning then).
  */
-bool		exec_role_warning(PGconn *conn, char *warn, size_t n);
+bool exec_role_warning(PGconn *conn, char *warn, size_t n);
 /*
  * Caps this process's private memory (RLIMIT_DATA) at what it holds now
  * plus max_mb MiB (RUNNER_MEMORY_MAX_MB; 0: no cap), raised when needed
@@ -98,6 +97,6 @@ bool		exec_role_warning(PGconn *conn, char *warn, size_t n);
  * refused allocation unless ASAN_OPTIONS has allocator_may_return_null=1,
  * the cap is not set and a log line says so.  Returns the MiB set, or 0.
  */
-long		exec_memory_limit(long max_mb, size_t max_bytes);
+long exec_memory_limit(long max_mb, size_t max_bytes);
 
 #endif

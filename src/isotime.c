@@ -13,7 +13,7 @@
 int64_t
 isotime_floordiv(int64_t a, int64_t b)
 {
-	int64_t	 q = a / b;
+	int64_t q = a / b;
 
 	if ((a % b) != 0 && a < 0)
 		q--;
@@ -23,7 +23,7 @@ isotime_floordiv(int64_t a, int64_t b)
 int64_t
 isotime_days_from_civil(int64_t y, int m, int d)
 {
-	int64_t	 era, yoe, doy, doe;
+	int64_t era, yoe, doy, doe;
 
 	if (m <= 2)
 		y--;
@@ -37,7 +37,7 @@ isotime_days_from_civil(int64_t y, int m, int d)
 void
 isotime_civil_from_days(int64_t days, int64_t *y, int *m, int *d)
 {
-	int64_t	 z, era, doe, yoe, doy, mp;
+	int64_t z, era, doe, yoe, doy, mp;
 
 	z = days + 719468;
 	era = isotime_floordiv(z, 146097);
@@ -60,9 +60,9 @@ isotime_weekday(int64_t days)
 int
 isotime_month_days(int64_t y, int m)
 {
-	static const int	 mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31,
-	    30, 31, 30, 31 };
-	bool			 leap;
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
+	bool		 leap;
 
 	if (m != 2)
 		return mdays[m - 1];
@@ -74,7 +74,7 @@ isotime_month_days(int64_t y, int m)
 static bool
 digits(const char **p, int n, int *v)
 {
-	int	 i;
+	int i;
 
 	*v = 0;
 	for (i = 0; i < n; i++) {
@@ -90,7 +90,7 @@ digits(const char **p, int n, int *v)
 static bool
 parse_zone(const char *p, int32_t *off)
 {
-	int	 sign, hh, mm = 0;
+	int sign, hh, mm = 0;
 
 	if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
 		*off = 0;
@@ -115,7 +115,7 @@ parse_zone(const char *p, int32_t *off)
 static bool
 parse_clock(const char **p, int *hh, int *mi, int *ss, int32_t *usec)
 {
-	int	 n;
+	int n;
 
 	*ss = 0;
 	*usec = 0;
@@ -147,9 +147,9 @@ enum pgs_rc
 isotime_parse(const char *s, int64_t *t, int32_t *usec, char *err,
     size_t errlen)
 {
-	const char	*p = s;
-	int		 y, mo, d, hh = 0, mi = 0, ss = 0;
-	int32_t		 us = 0, off = 0;
+	const char *p = s;
+	int	    y, mo, d, hh = 0, mi = 0, ss = 0;
+	int32_t	    us = 0, off = 0;
 
 	if (s == NULL || !digits(&p, 4, &y) || *p++ != '-' ||
 	    !digits(&p, 2, &mo) || *p++ != '-' || !digits(&p, 2, &d))
@@ -168,15 +168,16 @@ isotime_parse(const char *s, int64_t *t, int32_t *usec, char *err,
 		if (!parse_zone(p, &off))
 			goto bad;
 	}
-	*t = isotime_days_from_civil(y, mo, d) * 86400 + hh * 3600 +
-	    mi * 60 + ss - off;
+	*t = isotime_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 +
+	    ss - off;
 	if (*t < ISOTIME_MIN || *t > ISOTIME_MAX)
 		goto bad;
 	if (usec != NULL)
 		*usec = us;
 	return PGS_OK;
 bad:
-	snprintf(err, errlen, "bad timestamp '%.64s': expected ISO 8601 like"
+	snprintf(err, errlen,
+	    "bad timestamp '%.64s': expected ISO 8601 like"
 	    " 2026-03-29T00:00:00Z, 2026-03-29T02:00:00+02:00 or 2026-03-29",
 	    s == NULL ? "" : s);
 	return PGS_INVALID;
@@ -186,7 +187,7 @@ bad:
 static size_t
 duration_part(const char *p, int64_t *num, char *unit)
 {
-	size_t	 n = 0;
+	size_t n = 0;
 
 	*num = 0;
 	while (p[n] >= '0' && p[n] <= '9' && n < 12)
@@ -201,13 +202,14 @@ enum pgs_rc
 isotime_parse_duration(const char *expr, int64_t *secs, char *err,
     size_t errlen)
 {
-	static const char	 order[] = "WD" "HMS";
-	static const int64_t	 mult[] = { 604800, 86400, 3600, 60, 1 };
-	const char		*p = expr + 1, *u;
-	int64_t			 num;
-	size_t			 n, next = 0, used = 0;
-	bool			 t = false, t_part = false;
-	char			 unit;
+	static const char    order[] = "WD"
+				       "HMS";
+	static const int64_t mult[] = { 604800, 86400, 3600, 60, 1 };
+	const char	    *p = expr + 1, *u;
+	int64_t		     num;
+	size_t		     n, next = 0, used = 0;
+	bool		     t = false, t_part = false;
+	char		     unit;
 
 	*secs = 0;
 	/* p is expr + 1 only past a 'P': "" must not read beyond its NUL. */
@@ -224,9 +226,11 @@ isotime_parse_duration(const char *expr, int64_t *secs, char *err,
 		if (n == 0)
 			goto bad;
 		if (!t && (unit == 'M' || unit == 'Y')) {
-			snprintf(err, errlen, "'%.32s': months and "
+			snprintf(err, errlen,
+			    "'%.32s': months and "
 			    "years have no fixed length; use days (P30D) or "
-			    "a cron expression", expr);
+			    "a cron expression",
+			    expr);
 			return PGS_INVALID;
 		}
 		u = strchr(order + next, unit);
@@ -242,8 +246,10 @@ isotime_parse_duration(const char *expr, int64_t *secs, char *err,
 	if (used > 0 && t == t_part)
 		return PGS_OK;
 bad:
-	snprintf(err, errlen, "bad duration '%.32s': use ISO 8601 "
-	    "like PT15M, PT6H, P1D, P1DT12H, P1W or a number of seconds", expr);
+	snprintf(err, errlen,
+	    "bad duration '%.32s': use ISO 8601 "
+	    "like PT15M, PT6H, P1D, P1DT12H, P1W or a number of seconds",
+	    expr);
 	return PGS_INVALID;
 }
 
@@ -251,8 +257,8 @@ bad:
 static int
 format_wall(int64_t w, char *buf)
 {
-	int64_t	 days, sod, y;
-	int	 m, d;
+	int64_t days, sod, y;
+	int	m, d;
 
 	days = isotime_floordiv(w, 86400);
 	sod = w - days * 86400;
@@ -265,7 +271,7 @@ format_wall(int64_t w, char *buf)
 char *
 isotime_format_utc(int64_t t, char *buf)
 {
-	int	 n;
+	int n;
 
 	n = format_wall(t, buf);
 	snprintf(buf + n, ISOTIME_BUFSZ - n, "Z");
@@ -275,7 +281,7 @@ isotime_format_utc(int64_t t, char *buf)
 const char *
 isotime_from_pg(const char *pgts, char *buf)
 {
-	size_t	 n;
+	size_t n;
 
 	if (pgts == NULL)
 		return NULL;
@@ -292,8 +298,8 @@ isotime_from_pg(const char *pgts, char *buf)
 char *
 isotime_format_off(int64_t t, int32_t off, char *buf)
 {
-	int32_t	 a = off < 0 ? -off : off;
-	int	 n;
+	int32_t a = off < 0 ? -off : off;
+	int	n;
 
 	n = format_wall(t + off, buf);
 	if (a % 60 != 0)

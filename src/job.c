@@ -20,7 +20,7 @@
 void
 job_cache_close(struct job_cache *jc)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; jc != NULL && i < JOB_CACHE_MAX; i++) {
 		if (jc->slot[i].conn != NULL)
@@ -34,7 +34,7 @@ static void
 job_cache_key(const struct source *s, unsigned char key[32])
 {
 	crypto_generichash_state st;
-	char		 port[16];
+	char			 port[16];
 
 	snprintf(port, sizeof(port), "%d", s->port);
 	crypto_generichash_init(&st, NULL, 0, 32);
@@ -59,10 +59,9 @@ job_conn_name(PGconn *conn, const char *app, int timeout_s, char *err,
 {
 	static const char sql_app[] =
 	    "SELECT set_config('application_name', $1, false)";
-	const char	*p[] = { app };
+	const char *p[] = { app };
 
-	return exec_command(conn, sql_app, 1, p, timeout_s * 1000, err,
-	    errlen);
+	return exec_command(conn, sql_app, 1, p, timeout_s * 1000, err, errlen);
 }
 
 /*
@@ -75,9 +74,9 @@ static PGconn *
 job_cache_take(struct job_cache *jc, const unsigned char key[32],
     const char *app, int timeout_s, bool *pending)
 {
-	PGconn		*conn;
-	char		 err[256];
-	int		 i;
+	PGconn *conn;
+	char	err[256];
+	int	i;
 
 	*pending = false;
 	for (i = 0; jc != NULL && i < JOB_CACHE_MAX; i++) {
@@ -97,10 +96,10 @@ job_cache_take(struct job_cache *jc, const unsigned char key[32],
 		}
 		/* A source that does not answer here gets a new
 		 * connection, which tells the run how it really is. */
-		if (exec_command(conn, "DISCARD ALL", 0, NULL,
-		    timeout_s * 1000, err, sizeof(err)) == PGS_OK &&
+		if (exec_command(conn, "DISCARD ALL", 0, NULL, timeout_s * 1000,
+			err, sizeof(err)) == PGS_OK &&
 		    job_conn_name(conn, app, timeout_s, err, sizeof(err)) ==
-		    PGS_OK)
+			PGS_OK)
 			return conn;
 		PQfinish(conn);
 		return NULL;
@@ -111,13 +110,15 @@ job_cache_take(struct job_cache *jc, const unsigned char key[32],
 /* Gives conn back to the cache (or closes it when it is not reusable);
  * pending: it is still connecting. */
 static void
-job_cache_put(struct job_cache *jc, const unsigned char key[32],
-    PGconn *conn, bool pending)
+job_cache_put(struct job_cache *jc, const unsigned char key[32], PGconn *conn,
+    bool pending)
 {
-	int	 i, victim = 0;
+	int i, victim = 0;
 
-	if (jc == NULL || (!pending && (PQstatus(conn) != CONNECTION_OK ||
-	    PQtransactionStatus(conn) != PQTRANS_IDLE))) {
+	if (jc == NULL ||
+	    (!pending &&
+		(PQstatus(conn) != CONNECTION_OK ||
+		    PQtransactionStatus(conn) != PQTRANS_IDLE))) {
 		PQfinish(conn);
 		return;
 	}
@@ -140,10 +141,10 @@ job_cache_put(struct job_cache *jc, const unsigned char key[32],
 void
 job_preconnect(const struct runner *r, const struct query_job *j)
 {
-	struct exec_opts	 opts;
-	unsigned char		 key[32];
-	char			 app[64], err[256];
-	PGconn			*conn = NULL;
+	struct exec_opts opts;
+	unsigned char	 key[32];
+	char		 app[64], err[256];
+	PGconn		*conn = NULL;
 
 	if (r->cache == NULL)
 		return;
@@ -152,7 +153,7 @@ job_preconnect(const struct runner *r, const struct query_job *j)
 	opts.appname = app;
 	opts.connect_timeout_s = r->conf->source_connect_timeout_s;
 	if (source_conn_start(r->keys, &j->source, &opts, &conn, NULL, err,
-	    sizeof(err)) != PGS_OK)
+		sizeof(err)) != PGS_OK)
 		return;
 	job_cache_key(&j->source, key);
 	job_cache_put(r->cache, key, conn, true);
@@ -162,12 +163,12 @@ job_preconnect(const struct runner *r, const struct query_job *j)
  * cached connection. */
 static enum pgs_rc
 job_connect(const struct runner *r, const struct query_job *j,
-    const struct exec_opts *opts, const unsigned char key[32],
-    PGconn **conn, char *err, size_t errlen)
+    const struct exec_opts *opts, const unsigned char key[32], PGconn **conn,
+    char *err, size_t errlen)
 {
-	char			 tmp[400];
-	bool			 pending;
-	enum pgs_rc		 rc;
+	char	    tmp[400];
+	bool	    pending;
+	enum pgs_rc rc;
 
 	*conn = job_cache_take(r->cache, key, opts->appname,
 	    opts->connect_timeout_s, &pending);
@@ -186,7 +187,7 @@ job_connect(const struct runner *r, const struct query_job *j,
 		rc = source_conn_open(r->keys, &j->source, opts, conn, NULL,
 		    err, errlen);
 		if (rc != PGS_OK && rc != PGS_DB)
-			return rc;	/* the credential */
+			return rc; /* the credential */
 	}
 	if (rc != PGS_OK) {
 		snprintf(tmp, sizeof(tmp), "%s", err);
@@ -201,11 +202,11 @@ job_run_sql(const struct runner *r, const struct claim *c,
     const struct query_job *j, struct result **rs, long *ms, char *err,
     size_t errlen)
 {
-	struct exec_opts	 opts;
-	unsigned char		 key[32];
-	char			 app[64];
-	PGconn			*conn = NULL;
-	enum pgs_rc		 rc;
+	struct exec_opts opts;
+	unsigned char	 key[32];
+	char		 app[64];
+	PGconn		*conn = NULL;
+	enum pgs_rc	 rc;
 
 	if (*r->stop) {
 		snprintf(err, errlen, "runner stopped");
@@ -215,10 +216,10 @@ job_run_sql(const struct runner *r, const struct claim *c,
 	memset(&opts, 0, sizeof(opts));
 	opts.appname = app;
 	opts.connect_timeout_s = r->conf->source_connect_timeout_s;
-	opts.timeout_ms = j->timeout_ms > 0 ? j->timeout_ms :
-	    r->conf->runner_timeout_ms;
-	opts.max_rows = (size_t)(j->max_rows > 0 ? j->max_rows :
-	    r->conf->result_max_rows);
+	opts.timeout_ms =
+	    j->timeout_ms > 0 ? j->timeout_ms : r->conf->runner_timeout_ms;
+	opts.max_rows =
+	    (size_t)(j->max_rows > 0 ? j->max_rows : r->conf->result_max_rows);
 	opts.max_bytes = (size_t)r->conf->result_max_bytes;
 	opts.cancel_slot = r->cancel_slot;
 	opts.stop = r->stop;
@@ -233,7 +234,8 @@ job_run_sql(const struct runner *r, const struct claim *c,
 		return rc;
 	rc = exec_query(conn, j->sql_text, &opts, rs, ms, err, errlen);
 	if (rc == PGS_TIMEOUT)
-		snprintf(err, errlen, "timed out after %d ms (statement_timeout)",
+		snprintf(err, errlen,
+		    "timed out after %d ms (statement_timeout)",
 		    opts.timeout_ms);
 	/* A connection that saw an error or a cancel is not reused. */
 	if (rc == PGS_OK)
@@ -248,10 +250,9 @@ static enum pgs_rc
 job_record(struct db *meta, struct arena *a, const struct claim *c,
     enum pgs_rc rc, struct result *rs, const char *err, long ms)
 {
-	struct run_lock		 lock = { c->job_id, c->lock_pid,
-	    c->lock_since };
-	struct run_outcome	 o;
-	struct buf		 doc = BUF_INIT;
+	struct run_lock	   lock = { c->job_id, c->lock_pid, c->lock_since };
+	struct run_outcome o;
+	struct buf	   doc = BUF_INIT;
 
 	memset(&o, 0, sizeof(o));
 	o.duration_ms = ms;
@@ -267,15 +268,17 @@ job_record(struct db *meta, struct arena *a, const struct claim *c,
 		o.error = err;
 	}
 	rc = run_store_finish(meta, a, c->run_id, &lock, &o);
-	log_info("run_finish", "run=%ld query=%ld status=%s ms=%ld rows=%ld "
-	    "bytes=%zu truncated=%d%s%s", c->run_id, c->job_id, o.status,
-	    o.duration_ms, o.rows, o.doc_len, o.truncated, o.error ? " " : "",
-	    o.error ? o.error : "");
+	log_info("run_finish",
+	    "run=%ld query=%ld status=%s ms=%ld rows=%ld "
+	    "bytes=%zu truncated=%d%s%s",
+	    c->run_id, c->job_id, o.status, o.duration_ms, o.rows, o.doc_len,
+	    o.truncated, o.error ? " " : "", o.error ? o.error : "");
 	if (rc == PGS_DENIED)
-		log_err("run_fenced", "run=%ld query=%ld not recorded: the "
+		log_err("run_fenced",
+		    "run=%ld query=%ld not recorded: the "
 		    "runner no longer holds the job lock (its metadata session "
-		    "is gone); the next tick reaps the run", c->run_id,
-		    c->job_id);
+		    "is gone); the next tick reaps the run",
+		    c->run_id, c->job_id);
 	buf_free(&doc);
 	return rc;
 }
@@ -283,22 +286,23 @@ job_record(struct db *meta, struct arena *a, const struct claim *c,
 enum pgs_rc
 job_execute(const struct runner *r, struct db *meta, const struct claim *c)
 {
-	struct query_job	 j;
-	struct sqlguard_err	 why;
-	struct result		*rs = NULL;
-	struct arena		 a;
-	char			 err[SQLGUARD_MSG_MAX + 16] = "";
-	long			 ms = 0;
-	enum pgs_rc		 rc;
+	struct query_job    j;
+	struct sqlguard_err why;
+	struct result	   *rs = NULL;
+	struct arena	    a;
+	char		    err[SQLGUARD_MSG_MAX + 16] = "";
+	long		    ms = 0;
+	enum pgs_rc	    rc;
 
 	arena_init(&a);
 	rc = query_get_job(meta, &a, c->job_id, &j);
 	if (rc == PGS_OK)
 		rc = run_store_begin(meta, &a, c->run_id);
 	if (rc != PGS_OK) {
-		log_err("run_load", "run=%ld query=%ld rc=%s cannot load the "
-		    "run: %s", c->run_id, c->job_id, rc_name(rc),
-		    db_error(meta));
+		log_err("run_load",
+		    "run=%ld query=%ld rc=%s cannot load the "
+		    "run: %s",
+		    c->run_id, c->job_id, rc_name(rc), db_error(meta));
 		goto out;
 	}
 	log_info("run_start", "run=%ld query=%ld trigger=%s pid=%ld started",
@@ -329,16 +333,17 @@ static enum pgs_rc
 job_now_execute(const struct runner *r, struct db *db, struct arena *a,
     const struct claim *c, struct claim_held *held)
 {
-	struct runner	 me = *r;
-	enum pgs_rc	 rc;
+	struct runner me = *r;
+	enum pgs_rc   rc;
 
 	me.lock_db = db;
 	rc = job_execute(&me, db, c);
 	if (db_lost(db)) {
-		log_err("lock_lost", "run=%ld the metadata session holding the "
+		log_err("lock_lost",
+		    "run=%ld the metadata session holding the "
 		    "job lock is lost (%s): the run was cancelled and is not "
-		    "recorded; the next tick reaps it", c->run_id,
-		    db_lost_reason(db));
+		    "recorded; the next tick reaps it",
+		    c->run_id, db_lost_reason(db));
 		return PGS_DENIED;
 	}
 	if (claim_release(db, a, held, c->job_id) != PGS_OK && rc == PGS_OK)
@@ -350,13 +355,13 @@ enum pgs_rc
 job_run_now(const struct runner *r, struct db *db, struct arena *a,
     struct job_now *n)
 {
-	struct claim_list	 l = { NULL, 0, 0 };
-	struct claim_held	 held = { NULL, 0, 0 };
-	struct claim_stats	 st;
-	struct query_job	 j;
-	struct job_cache	 jc;
-	struct runner		 me = *r;
-	enum pgs_rc		 rc = PGS_OK;
+	struct claim_list  l = { NULL, 0, 0 };
+	struct claim_held  held = { NULL, 0, 0 };
+	struct claim_stats st;
+	struct query_job   j;
+	struct job_cache   jc;
+	struct runner	   me = *r;
+	enum pgs_rc	   rc = PGS_OK;
 
 	memset(&st, 0, sizeof(st));
 	memset(&jc, 0, sizeof(jc));
@@ -371,8 +376,8 @@ job_run_now(const struct runner *r, struct db *db, struct arena *a,
 		 * queues and claims the run. */
 		if (query_get_job(db, a, n->query_id, &j) == PGS_OK)
 			job_preconnect(&me, &j);
-		rc = run_store_enqueue_manual(db, a, n->query_id, 0,
-		    &n->run_id);
+		rc =
+		    run_store_enqueue_manual(db, a, n->query_id, 0, &n->run_id);
 	}
 	if (rc == PGS_OK)
 		rc = claim_queued(db, a, r->host, (long)getpid(), n->run_id, 1,

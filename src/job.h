@@ -21,49 +21,50 @@
 #include "store.h"
 
 /* The error of a run cancelled because its job lock was lost. */
-#define JOB_LOCK_LOST	"cancelled: the metadata session holding the " \
+#define JOB_LOCK_LOST \
+	"cancelled: the metadata session holding the " \
 	"job lock is lost"
 
-#define JOB_CACHE_MAX	8	/* source connections kept by one worker */
+#define JOB_CACHE_MAX 8 /* source connections kept by one worker */
 
 /* A source connection kept for reuse within a tick. */
 struct job_conn {
-	PGconn		*conn;		/* NULL: free slot */
-	unsigned char	 key[32];	/* hash of host, port, db, user, secret */
-	unsigned long	 used;		/* LRU stamp */
-	bool		 pending;	/* started by job_preconnect, not done */
+	PGconn	     *conn;    /* NULL: free slot */
+	unsigned char key[32]; /* hash of host, port, db, user, secret */
+	unsigned long used;    /* LRU stamp */
+	bool	      pending; /* started by job_preconnect, not done */
 };
 
 /* The source connections of one worker process (owned by its main.c). */
 struct job_cache {
-	struct job_conn	 slot[JOB_CACHE_MAX];
-	unsigned long	 clock;
+	struct job_conn slot[JOB_CACHE_MAX];
+	unsigned long	clock;
 };
 
 /* What executing a run needs from the program (owned by its main.c). */
 struct runner {
-	const struct conf	*conf;
-	struct cred_keys	*keys;
-	const char		*host;
+	const struct conf *conf;
+	struct cred_keys  *keys;
+	const char	  *host;
 	/* Published cancel handle of the running source query, and the
 	 * stop request, both read by main.c's signal handler. */
-	PGcancel *volatile	*cancel_slot;
-	volatile sig_atomic_t	*stop;
+	PGcancel *volatile    *cancel_slot;
+	volatile sig_atomic_t *stop;
 	/* Source connections to reuse (after DISCARD ALL), or NULL to
 	 * connect for every run. */
-	struct job_cache	*cache;
+	struct job_cache *cache;
 	/* The session holding the job lock when the run executes in the
 	 * same process (job_run_now), or NULL: its socket is watched while
 	 * the source query runs, which is cancelled once it hangs up. */
-	struct db		*lock_db;
+	struct db *lock_db;
 };
 
 /* One "run this job now" (job_run_now). */
 struct job_now {
-	long		 query_id;	/* queue a manual run of it, or 0 */
-	long		 run_id;	/* the run given, queued or standing */
-	FILE		*announce;	/* gets "run N" once claimed, or NULL */
-	bool		 claimed;	/* set: it was claimed and executed */
+	long  query_id; /* queue a manual run of it, or 0 */
+	long  run_id;	/* the run given, queued or standing */
+	FILE *announce; /* gets "run N" once claimed, or NULL */
+	bool  claimed;	/* set: it was claimed and executed */
 };
 
 /*
@@ -71,8 +72,8 @@ struct job_now {
  * meta (the caller's metadata connection).  Returns PGS_OK when the
  * outcome (success or error) was recorded.
  */
-enum pgs_rc	job_execute(const struct runner *r, struct db *meta,
-		    const struct claim *c) PGS_MUSTCHECK;
+enum pgs_rc job_execute(const struct runner *r, struct db *meta,
+    const struct claim *c) PGS_MUSTCHECK;
 
 /*
  * Runs a job now, in this process: when n->query_id is not 0, queues a
@@ -93,8 +94,8 @@ enum pgs_rc	job_execute(const struct runner *r, struct db *meta,
  * already has a manual run queued or running (n->run_id); else the db rc
  * of queueing (n->run_id still 0) or claiming.
  */
-enum pgs_rc	job_run_now(const struct runner *r, struct db *db,
-		    struct arena *a, struct job_now *n) PGS_MUSTCHECK;
+enum pgs_rc job_run_now(const struct runner *r, struct db *db, struct arena *a,
+    struct job_now *n) PGS_MUSTCHECK;
 
 /*
  * Starts connecting to j's data source and leaves the connection in
@@ -102,10 +103,9 @@ enum pgs_rc	job_run_now(const struct runner *r, struct db *db,
  * caller talks to the metadata database.  Does nothing without r->cache
  * or when the start fails (the run then connects and reports why).
  */
-void		job_preconnect(const struct runner *r,
-		    const struct query_job *j);
+void job_preconnect(const struct runner *r, const struct query_job *j);
 
 /* Closes every cached connection. */
-void		job_cache_close(struct job_cache *jc);
+void job_cache_close(struct job_cache *jc);
 
 #endif

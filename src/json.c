@@ -13,7 +13,7 @@
 void
 json_init(void)
 {
-	cJSON_Hooks	 hooks = { xmalloc, free };
+	cJSON_Hooks hooks = { xmalloc, free };
 
 	cJSON_InitHooks(&hooks);
 }
@@ -27,8 +27,8 @@ json_init(void)
 static enum pgs_rc
 scan_strings(const unsigned char *p, size_t len, char *err, size_t errlen)
 {
-	size_t	 i = 0, k;
-	bool	 in_str = false;
+	size_t i = 0, k;
+	bool   in_str = false;
 
 	while (i < len) {
 		if (p[i] >= 0x80) {
@@ -46,17 +46,21 @@ scan_strings(const unsigned char *p, size_t len, char *err, size_t errlen)
 		} else if (p[i] == '"') {
 			in_str = false;
 		} else if (p[i] < 0x20) {
-			snprintf(err, errlen, "control character in string "
-			    "at byte %zu", i);
+			snprintf(err, errlen,
+			    "control character in string "
+			    "at byte %zu",
+			    i);
 			return PGS_INVALID;
 		} else if (p[i] == '\\') {
 			if (i + 5 < len && p[i + 1] == 'u' &&
 			    memcmp(p + i + 2, "0000", 4) == 0) {
-				snprintf(err, errlen, "\\u0000 in string at "
-				    "byte %zu", i);
+				snprintf(err, errlen,
+				    "\\u0000 in string at "
+				    "byte %zu",
+				    i);
 				return PGS_INVALID;
 			}
-			i++;	/* the escaped character is never special */
+			i++; /* the escaped character is never special */
 		}
 		i++;
 	}
@@ -66,7 +70,7 @@ scan_strings(const unsigned char *p, size_t len, char *err, size_t errlen)
 static int
 cmp_names(const void *a, const void *b)
 {
-	const char	*const *x = a, *const *y = b;
+	const char *const *x = a, *const *y = b;
 
 	return strcmp(*x, *y);
 }
@@ -75,9 +79,9 @@ cmp_names(const void *a, const void *b)
 static const char *
 find_duplicate(const cJSON *v)
 {
-	const cJSON	*c;
-	const char	**names, *dup = NULL;
-	size_t		 n = 0, i;
+	const cJSON *c;
+	const char **names, *dup = NULL;
+	size_t	     n = 0, i;
 
 	for (c = v->child; c != NULL && dup == NULL; c = c->next)
 		if (cJSON_IsObject(c) || cJSON_IsArray(c))
@@ -98,12 +102,11 @@ find_duplicate(const cJSON *v)
 }
 
 enum pgs_rc
-json_parse(const char *body, size_t len, cJSON **root, char *err,
-    size_t errlen)
+json_parse(const char *body, size_t len, cJSON **root, char *err, size_t errlen)
 {
-	const char	*end = NULL, *dup;
-	cJSON		*v;
-	enum pgs_rc	 rc;
+	const char *end = NULL, *dup;
+	cJSON	   *v;
+	enum pgs_rc rc;
 
 	*root = NULL;
 	v = cJSON_ParseWithLengthOpts(body, len, &end, 0);
@@ -112,12 +115,14 @@ json_parse(const char *body, size_t len, cJSON **root, char *err,
 		    end != NULL ? (size_t)(end - body) : (size_t)0);
 		return PGS_INVALID;
 	}
-	while (end < body + len && (*end == ' ' || *end == '\t' ||
-	    *end == '\n' || *end == '\r'))
+	while (end < body + len &&
+	    (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
 		end++;
 	if (end != body + len) {
-		snprintf(err, errlen, "invalid JSON at byte %zu (data after "
-		    "the value)", (size_t)(end - body));
+		snprintf(err, errlen,
+		    "invalid JSON at byte %zu (data after "
+		    "the value)",
+		    (size_t)(end - body));
 		cJSON_Delete(v);
 		return PGS_INVALID;
 	}
@@ -141,7 +146,7 @@ json_parse(const char *body, size_t len, cJSON **root, char *err,
 static const cJSON *
 member(const cJSON *obj, const char *name)
 {
-	const cJSON	*v;
+	const cJSON *v;
 
 	if (!cJSON_IsObject(obj))
 		return NULL;
@@ -154,8 +159,8 @@ member(const cJSON *obj, const char *name)
 enum pgs_rc
 json_str(const cJSON *obj, const char *name, size_t maxlen, const char **out)
 {
-	const cJSON	*v = member(obj, name);
-	size_t		 n;
+	const cJSON *v = member(obj, name);
+	size_t	     n;
 
 	*out = NULL;
 	if (v == NULL)
@@ -172,9 +177,9 @@ json_str(const cJSON *obj, const char *name, size_t maxlen, const char **out)
 enum pgs_rc
 json_int(const cJSON *obj, const char *name, long min, long max, long *out)
 {
-	const cJSON	*v = member(obj, name);
-	double		 d;
-	long		 l;
+	const cJSON *v = member(obj, name);
+	double	     d;
+	long	     l;
 
 	if (v == NULL)
 		return PGS_NOTFOUND;
@@ -194,7 +199,7 @@ json_int(const cJSON *obj, const char *name, long min, long max, long *out)
 enum pgs_rc
 json_bool(const cJSON *obj, const char *name, bool *out)
 {
-	const cJSON	*v = member(obj, name);
+	const cJSON *v = member(obj, name);
 
 	if (v == NULL)
 		return PGS_NOTFOUND;
@@ -208,8 +213,8 @@ enum pgs_rc
 json_unknown_keys(const cJSON *obj, const char *const allowed[],
     const char **first_unknown)
 {
-	const cJSON	*c;
-	size_t		 i;
+	const cJSON *c;
+	size_t	     i;
 
 	*first_unknown = NULL;
 	if (!cJSON_IsObject(obj))
@@ -234,11 +239,10 @@ json_errors_init(struct json_errors *e)
 }
 
 void
-json_errors_add(struct json_errors *e, const char *field, const char *fmt,
-    ...)
+json_errors_add(struct json_errors *e, const char *field, const char *fmt, ...)
 {
-	char	 msg[512];
-	va_list	 ap;
+	char	msg[512];
+	va_list ap;
 
 	if (e->fields == NULL)
 		e->fields = cJSON_CreateObject();
@@ -254,7 +258,7 @@ json_errors_add(struct json_errors *e, const char *field, const char *fmt,
 cJSON *
 json_errors_take(struct json_errors *e)
 {
-	cJSON	*f = e->fields;
+	cJSON *f = e->fields;
 
 	json_errors_init(e);
 	return f;
@@ -270,7 +274,7 @@ json_errors_free(struct json_errors *e)
 cJSON *
 json_error_body(const char *code, const char *message, cJSON *fields)
 {
-	cJSON	*o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddFalseToObject(o, "ok");
 	cJSON_AddStringToObject(o, "error", code);

@@ -24,32 +24,35 @@
 #include "log.h"
 #include "utf8.h"
 
-#define SEV_CRIT	2
-#define FACILITY	16	/* local0 */
-#define SD_BUDGET	(LOG_LINE_MAX / 2)
+#define SEV_CRIT  2
+#define FACILITY  16 /* local0 */
+#define SD_BUDGET (LOG_LINE_MAX / 2)
 
 struct log_state {
-	char		 prog[64];	/* progname for stderr lines */
-	char		 app[49];	/* RFC 5424 APP-NAME */
-	char		 host[256];
-	char		 dir[PATH_MAX];
-	char		*redact;	/* REDACT_KEYS copy */
-	int		 eid;
-	int		 flags;
-	int		 level;
-	int		 max_payload;
-	bool		 rotate_utc;
-	bool		 opened;
-	int		 fd;		/* day file, or -1 */
-	long		 fd_day;	/* yyyymmdd of fd */
-	unsigned long	 dropped;
-	bool		 reported;
-	void		(*now)(struct timespec *);
+	char	      prog[64]; /* progname for stderr lines */
+	char	      app[49];	/* RFC 5424 APP-NAME */
+	char	      host[256];
+	char	      dir[PATH_MAX];
+	char	     *redact; /* REDACT_KEYS copy */
+	int	      eid;
+	int	      flags;
+	int	      level;
+	int	      max_payload;
+	bool	      rotate_utc;
+	bool	      opened;
+	int	      fd;     /* day file, or -1 */
+	long	      fd_day; /* yyyymmdd of fd */
+	unsigned long dropped;
+	bool	      reported;
+	void (*now)(struct timespec *);
 };
 
 static struct log_state L = {
-	.fd = -1, .level = LOG_LEVEL_INFO, .eid = 32473,
-	.max_payload = 4096, .rotate_utc = true,
+	.fd = -1,
+	.level = LOG_LEVEL_INFO,
+	.eid = 32473,
+	.max_payload = 4096,
+	.rotate_utc = true,
 };
 static pthread_mutex_t lk = PTHREAD_MUTEX_INITIALIZER;
 
@@ -72,7 +75,7 @@ log_set_clock(void (*now)(struct timespec *))
 static void
 copy_printus(char *dst, size_t n, const char *s)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; s != NULL && s[i] != '\0' && i + 1 < n; i++)
 		dst[i] = s[i] > 32 && s[i] < 127 ? s[i] : '_';
@@ -98,7 +101,7 @@ level_of(const char *s)
 void
 log_open(const struct conf *c, const char *appname, int flags)
 {
-	char	 host[256] = "";
+	char host[256] = "";
 
 	pthread_mutex_lock(&lk);
 	if (L.fd >= 0)
@@ -148,7 +151,7 @@ log_enabled(enum log_level level)
 unsigned long
 log_dropped(void)
 {
-	unsigned long	 n;
+	unsigned long n;
 
 	pthread_mutex_lock(&lk);
 	n = L.dropped;
@@ -159,7 +162,7 @@ log_dropped(void)
 char *
 log_quote(const char *s, size_t max, char *out, size_t n)
 {
-	size_t	 len, i, o = 0;
+	size_t len, i, o = 0;
 
 	if (n == 0)
 		return out;
@@ -196,7 +199,7 @@ day_of(time_t t, struct tm *tm)
 void
 log_day_path(time_t t, char *path, size_t n)
 {
-	struct tm	 tm;
+	struct tm tm;
 
 	day_of(t, &tm);
 	snprintf(path, n, "%s/pgsched-%04d-%02d-%02d.log", L.dir,
@@ -207,7 +210,7 @@ log_day_path(time_t t, char *path, size_t n)
 static int
 mkdir_p(const char *dir)
 {
-	char	 tmp[PATH_MAX], *p;
+	char tmp[PATH_MAX], *p;
 
 	snprintf(tmp, sizeof(tmp), "%s", dir);
 	for (p = tmp + 1; *p != '\0'; p++) {
@@ -227,16 +230,17 @@ mkdir_p(const char *dir)
 static void
 drop(const char *what, int err)
 {
-	char	 path[PATH_MAX];
+	char path[PATH_MAX];
 
 	L.dropped++;
 	if (L.reported)
 		return;
 	L.reported = true;
 	snprintf(path, sizeof(path), "%s", L.dir);
-	fprintf(stderr, "%s: cannot %s log file in %s: %s (log lines are "
-	    "dropped and counted from now on)\n", progname(), what, path,
-	    strerror(err));
+	fprintf(stderr,
+	    "%s: cannot %s log file in %s: %s (log lines are "
+	    "dropped and counted from now on)\n",
+	    progname(), what, path, strerror(err));
 }
 
 /*
@@ -247,26 +251,25 @@ drop(const char *what, int err)
 static void
 give_to_dir_owner(int fd)
 {
-	struct stat	 d, f;
+	struct stat d, f;
 
 	if (geteuid() != 0 || stat(L.dir, &d) != 0 || fstat(fd, &f) != 0)
 		return;
 	if (d.st_uid != 0 && f.st_uid == 0 &&
 	    fchown(fd, d.st_uid, d.st_gid) != 0)
-		return;		/* best effort: the line still goes out */
+		return; /* best effort: the line still goes out */
 }
 
 /* Opens the day file for t when needed.  Called locked. */
 static void
 open_day(time_t t)
 {
-	struct tm	 tm;
-	char		 path[PATH_MAX + 32];
-	long		 day;
+	struct tm tm;
+	char	  path[PATH_MAX + 32];
+	long	  day;
 
 	day_of(t, &tm);
-	day = (tm.tm_year + 1900L) * 10000 + (tm.tm_mon + 1) * 100 +
-	    tm.tm_mday;
+	day = (tm.tm_year + 1900L) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 	if (L.fd >= 0 && L.fd_day == day)
 		return;
 	if (L.fd >= 0)
@@ -274,8 +277,8 @@ open_day(time_t t)
 	log_day_path(t, path, sizeof(path));
 	L.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (L.fd == -1 && errno == ENOENT && mkdir_p(L.dir) == 0)
-		L.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		    0640);
+		L.fd =
+		    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (L.fd >= 0)
 		give_to_dir_owner(L.fd);
 	L.fd_day = day;
@@ -285,7 +288,7 @@ open_day(time_t t)
 static void
 write_line(const char *line, size_t n, time_t t)
 {
-	ssize_t	 w;
+	ssize_t w;
 
 	pthread_mutex_lock(&lk);
 	open_day(t);
@@ -306,8 +309,8 @@ write_line(const char *line, size_t n, time_t t)
 static void
 put_text(struct buf *b, const char *s, size_t n, bool sd)
 {
-	unsigned char	 c;
-	size_t		 i = 0, k;
+	unsigned char c;
+	size_t	      i = 0, k;
 
 	while (i < n) {
 		c = (unsigned char)s[i];
@@ -346,9 +349,9 @@ name_char(char c)
 static const char *
 parse_param(const char *p, struct buf *sd)
 {
-	struct buf	 val = BUF_INIT;
-	const char	*v, *e;
-	size_t		 klen = 0;
+	struct buf  val = BUF_INIT;
+	const char *v, *e;
+	size_t	    klen = 0;
 
 	while (klen <= 32 && name_char(p[klen]))
 		klen++;
@@ -388,8 +391,8 @@ parse_param(const char *p, struct buf *sd)
 static void
 put_msg(struct buf *line, const char *msg)
 {
-	struct buf	 m = BUF_INIT;
-	size_t		 room, cut;
+	struct buf m = BUF_INIT;
+	size_t	   room, cut;
 
 	put_text(&m, msg, strlen(msg), false);
 	/* room for " ", the text and "\n" */
@@ -407,10 +410,9 @@ put_msg(struct buf *line, const char *msg)
 
 /* Writes "prog: msg (params)" to stderr for a CLI user. */
 static void
-put_human(const char *msgid, const char *params, size_t plen,
-    const char *msg)
+put_human(const char *msgid, const char *params, size_t plen, const char *msg)
 {
-	struct buf	 h = BUF_INIT;
+	struct buf h = BUF_INIT;
 
 	while (plen > 0 && params[plen - 1] == ' ')
 		plen--;
@@ -433,11 +435,11 @@ put_human(const char *msgid, const char *params, size_t plen,
 static void
 emit(int sev, const char *msgid, const char *text, bool parse)
 {
-	struct buf	 line = BUF_INIT, sd = BUF_INIT;
-	struct timespec	 ts;
-	struct tm	 tm;
-	const char	*p = text, *e;
-	char		 id[33];
+	struct buf	line = BUF_INIT, sd = BUF_INIT;
+	struct timespec ts;
+	struct tm	tm;
+	const char     *p = text, *e;
+	char		id[33];
 
 	while (parse && p != NULL) {
 		e = parse_param(p, &sd);
@@ -450,11 +452,12 @@ emit(int sev, const char *msgid, const char *text, bool parse)
 		(L.now != NULL ? L.now : clock_now)(&ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		copy_printus(id, sizeof(id), msgid);
-		buf_printf(&line, "<%d>1 %04d-%02d-%02dT%02d:%02d:%02d.%06ldZ "
-		    "%s %s %ld %s ", FACILITY * 8 + sev, tm.tm_year + 1900,
-		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		    tm.tm_sec, ts.tv_nsec / 1000, L.host, L.app,
-		    (long)getpid(), id);
+		buf_printf(&line,
+		    "<%d>1 %04d-%02d-%02dT%02d:%02d:%02d.%06ldZ "
+		    "%s %s %ld %s ",
+		    FACILITY * 8 + sev, tm.tm_year + 1900, tm.tm_mon + 1,
+		    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		    ts.tv_nsec / 1000, L.host, L.app, (long)getpid(), id);
 		if (sd.len > 0)
 			buf_printf(&line, "[pgsched@%d%s]", L.eid, sd.data);
 		else
@@ -464,8 +467,7 @@ emit(int sev, const char *msgid, const char *text, bool parse)
 		buf_putc(&line, '\n');
 		write_line(line.data, line.len, ts.tv_sec);
 	}
-	if (((L.flags & LOG_TO_STDERR) != 0 || !L.opened) && sev <= 4 &&
-	    parse)
+	if (((L.flags & LOG_TO_STDERR) != 0 || !L.opened) && sev <= 4 && parse)
 		put_human(msgid, text, (size_t)(p - text), p);
 	buf_free(&line);
 	buf_free(&sd);
@@ -475,9 +477,9 @@ emit(int sev, const char *msgid, const char *text, bool parse)
 static char *
 format(const char *fmt, va_list ap)
 {
-	va_list	 aq;
-	char	*s;
-	int	 n;
+	va_list aq;
+	char   *s;
+	int	n;
 
 	va_copy(aq, ap);
 	n = vsnprintf(NULL, 0, fmt, aq);
@@ -490,10 +492,9 @@ format(const char *fmt, va_list ap)
 }
 
 void
-log_vmsg(enum log_level level, const char *msgid, const char *fmt,
-    va_list ap)
+log_vmsg(enum log_level level, const char *msgid, const char *fmt, va_list ap)
 {
-	char	*text;
+	char *text;
 
 	if (!log_enabled(level))
 		return;
@@ -505,23 +506,22 @@ log_vmsg(enum log_level level, const char *msgid, const char *fmt,
 void
 log_msg(enum log_level level, const char *msgid, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	log_vmsg(level, msgid, fmt, ap);
 	va_end(ap);
 }
 
-#define LOG_FN(fn, level)						\
-void									\
-fn(const char *msgid, const char *fmt, ...)				\
-{									\
-	va_list	 ap;							\
-									\
-	va_start(ap, fmt);						\
-	log_vmsg(level, msgid, fmt, ap);				\
-	va_end(ap);							\
-}
+#define LOG_FN(fn, level) \
+	void fn(const char *msgid, const char *fmt, ...) \
+	{ \
+		va_list ap; \
+\
+		va_start(ap, fmt); \
+		log_vmsg(level, msgid, fmt, ap); \
+		va_end(ap); \
+	}
 
 LOG_FN(log_err, LOG_LEVEL_ERR)
 LOG_FN(log_warn, LOG_LEVEL_WARN)
@@ -531,9 +531,9 @@ LOG_FN(log_debug, LOG_LEVEL_DEBUG)
 void
 fatal(int exit_code, const char *fmt, ...)
 {
-	struct buf	 h = BUF_INIT;
-	va_list		 ap;
-	char		*text;
+	struct buf h = BUF_INIT;
+	va_list	   ap;
+	char	  *text;
 
 	va_start(ap, fmt);
 	text = format(fmt, ap);
@@ -559,7 +559,7 @@ redact_elem(const char *p, size_t n, const char *key)
 static bool
 is_redacted(const char *key)
 {
-	const char	*p = L.redact, *e, *q;
+	const char *p = L.redact, *e, *q;
 
 	while (p != NULL && key != NULL) {
 		e = strchr(p, ',');
@@ -580,7 +580,7 @@ is_redacted(const char *key)
 static void
 redact(cJSON *v)
 {
-	cJSON	*c, *next, *r;
+	cJSON *c, *next, *r;
 
 	for (c = v->child; c != NULL; c = next) {
 		next = c->next;
@@ -602,15 +602,14 @@ void
 log_payload(enum log_level level, const char *msgid, const char *json_text,
     size_t len)
 {
-	struct buf	 m = BUF_INIT;
-	cJSON		*root;
-	char		*s;
-	size_t		 n, cut;
+	struct buf m = BUF_INIT;
+	cJSON	  *root;
+	char	  *s;
+	size_t	   n, cut;
 
 	if (!log_enabled(level))
 		return;
-	root = json_text != NULL ? cJSON_ParseWithLength(json_text, len) :
-	    NULL;
+	root = json_text != NULL ? cJSON_ParseWithLength(json_text, len) : NULL;
 	if (root == NULL) {
 		buf_printf(&m, "<unparseable %zu bytes>", len);
 	} else {
@@ -618,7 +617,8 @@ log_payload(enum log_level level, const char *msgid, const char *json_text,
 		s = cJSON_PrintUnformatted(root);
 		n = s != NULL ? strlen(s) : 0;
 		cut = n > (size_t)L.max_payload ?
-		    utf8_cut(s, (size_t)L.max_payload) : n;
+		    utf8_cut(s, (size_t)L.max_payload) :
+		    n;
 		buf_append(&m, s != NULL ? s : "", cut);
 		if (cut < n)
 			buf_printf(&m, "...(truncated %zu bytes)", n - cut);

@@ -34,10 +34,10 @@
 #include "conf.h"
 #include "rc.h"
 
-#define LOG_TO_STDERR	0x01	/* CLI: plain "prog: message" for warn/err */
-#define LOG_TO_FILE	0x02	/* RFC 5424 lines into the day file */
+#define LOG_TO_STDERR 0x01 /* CLI: plain "prog: message" for warn/err */
+#define LOG_TO_FILE   0x02 /* RFC 5424 lines into the day file */
 
-#define LOG_LINE_MAX	65536	/* bytes per line, newline included */
+#define LOG_LINE_MAX 65536 /* bytes per line, newline included */
 
 enum log_level {
 	LOG_LEVEL_ERR,
@@ -53,54 +53,49 @@ enum log_level {
  * opened lazily at the first line.  Before log_open (and after
  * log_close), warnings and errors go to stderr only.
  */
-void		log_open(const struct conf *c, const char *appname, int flags);
+void log_open(const struct conf *c, const char *appname, int flags);
 /* Closes the day file and forgets the settings. */
-void		log_close(void);
+void log_close(void);
 /* Returns true when lines of this level are written (LOG_LEVEL). */
-bool		log_enabled(enum log_level level);
+bool log_enabled(enum log_level level);
 
-void		log_err(const char *msgid, const char *fmt, ...)
-		    PGS_PRINTF(2, 3);
-void		log_warn(const char *msgid, const char *fmt, ...)
-		    PGS_PRINTF(2, 3);
-void		log_info(const char *msgid, const char *fmt, ...)
-		    PGS_PRINTF(2, 3);
-void		log_debug(const char *msgid, const char *fmt, ...)
-		    PGS_PRINTF(2, 3);
-void		log_msg(enum log_level level, const char *msgid,
-		    const char *fmt, ...) PGS_PRINTF(3, 4);
-void		log_vmsg(enum log_level level, const char *msgid,
-		    const char *fmt, va_list ap) PGS_PRINTF(3, 0);
+void log_err(const char *msgid, const char *fmt, ...) PGS_PRINTF(2, 3);
+void log_warn(const char *msgid, const char *fmt, ...) PGS_PRINTF(2, 3);
+void log_info(const char *msgid, const char *fmt, ...) PGS_PRINTF(2, 3);
+void log_debug(const char *msgid, const char *fmt, ...) PGS_PRINTF(2, 3);
+void log_msg(enum log_level level, const char *msgid, const char *fmt, ...)
+    PGS_PRINTF(3, 4);
+void log_vmsg(enum log_level level, const char *msgid, const char *fmt,
+    va_list ap) PGS_PRINTF(3, 0);
 /*
  * Writes "<progname>: <message>" to stderr and a crit line (MSGID
  * "fatal", no SD parsing) to the log file, then exits with exit_code.
  */
-void		fatal(int exit_code, const char *fmt, ...) PGS_PRINTF(2, 3)
-		    PGS_NORETURN;
+void fatal(int exit_code, const char *fmt, ...) PGS_PRINTF(2, 3) PGS_NORETURN;
 /*
  * Logs a JSON payload as the MSG: values of REDACT_KEYS members
  * (case-insensitive, any depth) become "***", then the text is cut at
  * MAX_LOG_BYTES with "...(truncated N bytes)".  Text that is not JSON is
  * logged as "<unparseable N bytes>", never verbatim.
  */
-void		log_payload(enum log_level level, const char *msgid,
-		    const char *json_text, size_t len);
+void log_payload(enum log_level level, const char *msgid, const char *json_text,
+    size_t len);
 /*
  * Writes into out (n bytes) the first max bytes of s (whole UTF-8
  * characters; "-" for NULL or empty) with '"' and '\' escaped, to be
  * logged as a quoted value: log_info("x", "path=\"%s\" ...", log_quote(
  * path, 200, buf, sizeof(buf))).  Returns out.
  */
-char		*log_quote(const char *s, size_t max, char *out, size_t n);
+char *log_quote(const char *s, size_t max, char *out, size_t n);
 /* Returns the number of lines dropped because they could not be written. */
-unsigned long	log_dropped(void);
+unsigned long log_dropped(void);
 /* Replaces the clock (tests); NULL restores clock_gettime(CLOCK_REALTIME). */
-void		log_set_clock(void (*now)(struct timespec *ts));
+void log_set_clock(void (*now)(struct timespec *ts));
 /*
  * Writes into path (size n) the day file name for instant t under the
  * current settings: LOG_DIR/pgsched-YYYY-MM-DD.log.
  */
-void		log_day_path(time_t t, char *path, size_t n);
+void log_day_path(time_t t, char *path, size_t n);
 /*
  * Log retention, run by one process at a time (flock on
  * LOG_DIR/.pgsched-prune.lock): day files at least GZIP_AFTER_DAYS old
@@ -110,7 +105,7 @@ void		log_day_path(time_t t, char *path, size_t n);
  * not NULL).  Returns PGS_CONFLICT when another process holds the lock,
  * PGS_INTERNAL when some file could not be handled (the others are).
  */
-enum pgs_rc	log_prune(const struct conf *c, time_t now, FILE *report)
-		    PGS_MUSTCHECK;
+enum pgs_rc
+log_prune(const struct conf *c, time_t now, FILE *report) PGS_MUSTCHECK;
 
 #endif

@@ -14,7 +14,7 @@
 static void
 put_quoted(struct buf *b, const char *key, const char *v, size_t max)
 {
-	size_t	 n, i;
+	size_t n, i;
 
 	if (v == NULL || *v == '\0')
 		v = "-";
@@ -33,8 +33,8 @@ put_quoted(struct buf *b, const char *key, const char *v, size_t max)
 void
 log_access(const struct log_access *a)
 {
-	struct buf	 b = BUF_INIT;
-	enum log_level	 level;
+	struct buf     b = BUF_INIT;
+	enum log_level level;
 
 	level = a->status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;
 	if (!log_enabled(level))

@@ -11,19 +11,19 @@
 #ifndef PGS_LOG_ACCESS_H
 #define PGS_LOG_ACCESS_H
 
-#define LOG_ACCESS_PATH_MAX	512
+#define LOG_ACCESS_PATH_MAX 512
 
 struct log_access {
-	const char	*method;
-	const char	*route;		/* pattern, or NULL when unmatched */
-	const char	*path;		/* without the query string */
-	int		 status;
-	double		 seconds;	/* time spent on the request */
-	long		 user_id;	/* 0 when not logged in */
-	const char	*client;	/* NULL: "-" */
+	const char *method;
+	const char *route; /* pattern, or NULL when unmatched */
+	const char *path;  /* without the query string */
+	int	    status;
+	double	    seconds; /* time spent on the request */
+	long	    user_id; /* 0 when not logged in */
+	const char *client;  /* NULL: "-" */
 };
 
 /* Writes the access line of one request (see above); returns nothing. */
-void	log_access(const struct log_access *a);
+void log_access(const struct log_access *a);
 
 #endif

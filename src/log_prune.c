@@ -17,13 +17,13 @@
 #include "arena.h"
 #include "log.h"
 
-#define LOCK_NAME	".pgsched-prune.lock"
+#define LOCK_NAME ".pgsched-prune.lock"
 
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
 static long
 days_from_civil(long y, long m, long d)
 {
-	long	 era, yoe, doy, doe;
+	long era, yoe, doy, doe;
 
 	y -= m <= 2;
 	era = (y >= 0 ? y : y - 399) / 400;
@@ -41,7 +41,7 @@ days_from_civil(long y, long m, long d)
 static long
 parse_name(const char *name, int *kind)
 {
-	int	 y, m, d, n = -1;
+	int y, m, d, n = -1;
 
 	if (sscanf(name, "pgsched-%4d-%2d-%2d.log%n", &y, &m, &d, &n) != 3 ||
 	    n != 22 || m < 1 || m > 12 || d < 1 || d > 31)
@@ -61,11 +61,11 @@ parse_name(const char *name, int *kind)
 static enum pgs_rc
 gzip_file(int dfd, const char *name, FILE *report)
 {
-	char	 gz[NAME_MAX + 1], tmp[NAME_MAX + 1], data[65536];
-	int	 in, out, zfd;
-	ssize_t	 n;
-	gzFile	 z;
-	bool	 ok = true;
+	char	gz[NAME_MAX + 1], tmp[NAME_MAX + 1], data[65536];
+	int	in, out, zfd;
+	ssize_t n;
+	gzFile	z;
+	bool	ok = true;
 
 	snprintf(gz, sizeof(gz), "%s.gz", name);
 	snprintf(tmp, sizeof(tmp), "%s.gz.tmp", name);
@@ -84,8 +84,8 @@ gzip_file(int dfd, const char *name, FILE *report)
 	ok = z != NULL;
 	for (n = 1; ok && n > 0;) {
 		n = read(in, data, sizeof(data));
-		ok = n >= 0 && (n == 0 || gzwrite(z, data, (unsigned)n) ==
-		    (int)n);
+		ok = n >= 0 &&
+		    (n == 0 || gzwrite(z, data, (unsigned)n) == (int)n);
 	}
 	if (z != NULL && gzclose(z) != Z_OK)
 		ok = false;
@@ -112,8 +112,8 @@ static enum pgs_rc
 prune_one(const struct conf *c, int dfd, const char *name, long today,
     FILE *report)
 {
-	long	 day, age;
-	int	 kind;
+	long day, age;
+	int  kind;
 
 	day = parse_name(name, &kind);
 	if (day < 0)
@@ -122,8 +122,10 @@ prune_one(const struct conf *c, int dfd, const char *name, long today,
 	if (kind == 2 || age >= c->keep_days) {
 		if (unlinkat(dfd, name, 0) == -1) {
 			if (report != NULL)
-				fprintf(report, "error: cannot delete %s: "
-				    "%s\n", name, strerror(errno));
+				fprintf(report,
+				    "error: cannot delete %s: "
+				    "%s\n",
+				    name, strerror(errno));
 			return PGS_INTERNAL;
 		}
 		if (report != NULL && kind != 2)
@@ -139,10 +141,10 @@ prune_one(const struct conf *c, int dfd, const char *name, long today,
 static char **
 list_dir(int dfd, size_t *count)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		**v = NULL;
-	size_t		 n = 0;
+	DIR	      *d;
+	struct dirent *de;
+	char	     **v = NULL;
+	size_t	       n = 0;
 
 	d = fdopendir(dup(dfd));
 	if (d == NULL)
@@ -162,16 +164,16 @@ list_dir(int dfd, size_t *count)
 enum pgs_rc
 log_prune(const struct conf *c, time_t now, FILE *report)
 {
-	struct tm	 tm;
-	char		**names;
-	size_t		 n = 0, i;
-	long		 today;
-	int		 dfd, lfd;
-	enum pgs_rc	 rc = PGS_OK, rc1;
+	struct tm   tm;
+	char	  **names;
+	size_t	    n = 0, i;
+	long	    today;
+	int	    dfd, lfd;
+	enum pgs_rc rc = PGS_OK, rc1;
 
 	dfd = open(c->log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd == -1 && errno == ENOENT)
-		return PGS_OK;	/* nothing was ever logged there */
+		return PGS_OK; /* nothing was ever logged there */
 	if (dfd == -1) {
 		if (report != NULL)
 			fprintf(report, "error: cannot open LOG_DIR %s: %s\n",
@@ -181,19 +183,20 @@ log_prune(const struct conf *c, time_t now, FILE *report)
 	lfd = openat(dfd, LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (lfd == -1 || flock(lfd, LOCK_EX | LOCK_NB) == -1) {
 		rc = lfd != -1 && errno == EWOULDBLOCK ? PGS_CONFLICT :
-		    PGS_INTERNAL;
+							 PGS_INTERNAL;
 		if (report != NULL)
-			fprintf(report, "%s: %s\n", rc == PGS_CONFLICT ?
-			    "skipped: another process is pruning" :
-			    "error: cannot lock", c->log_dir);
+			fprintf(report, "%s: %s\n",
+			    rc == PGS_CONFLICT ?
+				"skipped: another process is pruning" :
+				"error: cannot lock",
+			    c->log_dir);
 		goto out;
 	}
 	if (c->rotate_utc)
 		gmtime_r(&now, &tm);
 	else
 		localtime_r(&now, &tm);
-	today = days_from_civil(tm.tm_year + 1900L, tm.tm_mon + 1L,
-	    tm.tm_mday);
+	today = days_from_civil(tm.tm_year + 1900L, tm.tm_mon + 1L, tm.tm_mday);
 	names = list_dir(dfd, &n);
 	for (i = 0; names != NULL && i < n; i++) {
 		rc1 = prune_one(c, dfd, names[i], today, report);
@@ -204,7 +207,7 @@ log_prune(const struct conf *c, time_t now, FILE *report)
 	free(names);
 out:
 	if (lfd != -1)
-		close(lfd);	/* releases the lock */
+		close(lfd); /* releases the lock */
 	close(dfd);
 	return rc;
 }

@@ -14,14 +14,14 @@
 #include "utf8.h"
 #include "webhook.h"
 
-#define QP_LINE		76	/* RFC 2045: encoded line length */
-#define EW_CHUNK	39	/* bytes per RFC 2047 encoded-word */
+#define QP_LINE	 76 /* RFC 2045: encoded line length */
+#define EW_CHUNK 39 /* bytes per RFC 2047 encoded-word */
 
 bool
 mail_addr_valid(const char *addr)
 {
-	const char	*at = NULL, *p;
-	size_t		 n;
+	const char *at = NULL, *p;
+	size_t	    n;
 
 	if (addr == NULL)
 		return false;
@@ -44,10 +44,10 @@ mail_addr_valid(const char *addr)
 bool
 mail_url_check(const char *url, char *why, size_t n)
 {
-	CURLU		*h;
-	char		*host = NULL;
-	const char	*p;
-	bool		 ok;
+	CURLU	   *h;
+	char	   *host = NULL;
+	const char *p;
+	bool	    ok;
 
 	if (strncasecmp(url, "smtp://", 7) != 0 &&
 	    strncasecmp(url, "smtps://", 8) != 0) {
@@ -60,7 +60,8 @@ mail_url_check(const char *url, char *why, size_t n)
 	}
 	for (p = url; *p != '\0'; p++)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-			snprintf(why, n, "must be printable ASCII without "
+			snprintf(why, n,
+			    "must be printable ASCII without "
 			    "spaces (percent-encode the rest)");
 			return false;
 		}
@@ -73,7 +74,8 @@ mail_url_check(const char *url, char *why, size_t n)
 	curl_free(host);
 	curl_url_cleanup(h);
 	if (!ok)
-		snprintf(why, n, "is not a valid smtp:// or smtps:// URL with "
+		snprintf(why, n,
+		    "is not a valid smtp:// or smtps:// URL with "
 		    "a host");
 	return ok;
 }
@@ -89,10 +91,10 @@ static void
 put_date(struct buf *b, time_t now)
 {
 	static const char *const day[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-	    "Fri", "Sat" };
+		"Fri", "Sat" };
 	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
-	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm	 tm;
+		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm		 tm;
 
 	gmtime_r(&now, &tm);
 	buf_printf(b, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
@@ -104,7 +106,7 @@ put_date(struct buf *b, time_t now)
 static void
 put_to(struct buf *b, const struct mail_msg *m)
 {
-	size_t	 i, col = 4, n;
+	size_t i, col = 4, n;
 
 	buf_puts(b, "To: ");
 	for (i = 0; i < m->nto; i++) {
@@ -133,7 +135,7 @@ put_to(struct buf *b, const struct mail_msg *m)
 static long
 clean_subject(const char *s, char *out, size_t cap)
 {
-	size_t	 n = strlen(s), i;
+	size_t n = strlen(s), i;
 
 	if (!utf8_valid(s, n))
 		return -1;
@@ -142,8 +144,8 @@ clean_subject(const char *s, char *out, size_t cap)
 	if (n >= cap)
 		n = utf8_cut(s, cap - 1);
 	for (i = 0; i < n; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' :
-		    s[i];
+		out[i] =
+		    (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
 	out[n] = '\0';
 	return (long)n;
 }
@@ -152,7 +154,7 @@ clean_subject(const char *s, char *out, size_t cap)
 static bool
 subject_plain(const char *s)
 {
-	const char	*p;
+	const char *p;
 
 	for (p = s; *p != '\0'; p++)
 		if ((unsigned char)*p >= 0x7f)
@@ -164,8 +166,8 @@ subject_plain(const char *s)
 static void
 put_subject(struct buf *b, const char *s, size_t n)
 {
-	char	 enc[80];
-	size_t	 off = 0, take;
+	char   enc[80];
+	size_t off = 0, take;
 
 	buf_puts(b, "Subject:");
 	if (subject_plain(s)) {
@@ -173,13 +175,12 @@ put_subject(struct buf *b, const char *s, size_t n)
 		return;
 	}
 	while (off < n) {
-		take = n - off > EW_CHUNK ? utf8_cut(s + off, EW_CHUNK) :
-		    n - off;
+		take =
+		    n - off > EW_CHUNK ? utf8_cut(s + off, EW_CHUNK) : n - off;
 		if (b64_encode(s + off, take, enc, sizeof(enc), B64_STD) !=
 		    PGS_OK)
-			break;	/* cannot happen: 39 bytes are 52 */
-		buf_printf(b, "%s=?UTF-8?B?%s?=", off > 0 ? "\r\n " : " ",
-		    enc);
+			break; /* cannot happen: 39 bytes are 52 */
+		buf_printf(b, "%s=?UTF-8?B?%s?=", off > 0 ? "\r\n " : " ", enc);
 		off += take;
 	}
 	buf_puts(b, "\r\n");
@@ -189,7 +190,7 @@ put_subject(struct buf *b, const char *s, size_t n)
 static void
 qp_byte(struct buf *b, unsigned char c, bool literal, size_t *col)
 {
-	size_t	 w = literal ? 1 : 3;
+	size_t w = literal ? 1 : 3;
 
 	if (*col + w > QP_LINE - 1) {
 		buf_puts(b, "=\r\n");
@@ -206,9 +207,9 @@ qp_byte(struct buf *b, unsigned char c, bool literal, size_t *col)
 static void
 put_qp(struct buf *b, const char *t, size_t n)
 {
-	size_t		 i, col = 0;
-	unsigned char	 c;
-	bool		 eol, literal;
+	size_t	      i, col = 0;
+	unsigned char c;
+	bool	      eol, literal;
 
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)t[i];
@@ -235,7 +236,7 @@ put_qp(struct buf *b, const char *t, size_t n)
 static enum pgs_rc
 msg_check(const struct mail_msg *m)
 {
-	size_t	 i;
+	size_t i;
 
 	if (!mail_addr_valid(m->from) || !webhook_id_valid(m->id) ||
 	    m->nto == 0 || m->nto > MAIL_RCPT_MAX || m->subject == NULL ||
@@ -252,8 +253,8 @@ msg_check(const struct mail_msg *m)
 enum pgs_rc
 mail_compose(struct buf *b, const struct mail_msg *m, time_t now)
 {
-	char	 subject[MAIL_SUBJECT_MAX + 1];
-	long	 slen;
+	char subject[MAIL_SUBJECT_MAX + 1];
+	long slen;
 
 	if (msg_check(m) != PGS_OK)
 		return PGS_INVALID;
@@ -266,7 +267,8 @@ mail_compose(struct buf *b, const struct mail_msg *m, time_t now)
 	put_subject(b, subject, (size_t)slen);
 	buf_printf(b, "Message-ID: <%s@%s>\r\n", m->id,
 	    strchr(m->from, '@') + 1);
-	buf_puts(b, "MIME-Version: 1.0\r\n"
+	buf_puts(b,
+	    "MIME-Version: 1.0\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Transfer-Encoding: quoted-printable\r\n"
 	    "Auto-Submitted: auto-generated\r\n\r\n");

@@ -20,20 +20,20 @@
 #include "buf.h"
 #include "rc.h"
 
-#define MAIL_ADDR_MAX		254	/* bytes of an address */
-#define MAIL_RCPT_MAX		50	/* recipients of one message */
-#define MAIL_SUBJECT_MAX	200	/* bytes kept of a subject */
-#define MAIL_TEXT_MAX		(64 * 1024)	/* bytes of a body */
-#define MAIL_URL_MAX		2048	/* bytes of SMTP_URL */
+#define MAIL_ADDR_MAX	 254	     /* bytes of an address */
+#define MAIL_RCPT_MAX	 50	     /* recipients of one message */
+#define MAIL_SUBJECT_MAX 200	     /* bytes kept of a subject */
+#define MAIL_TEXT_MAX	 (64 * 1024) /* bytes of a body */
+#define MAIL_URL_MAX	 2048	     /* bytes of SMTP_URL */
 
 struct mail_msg {
-	const char		*from;		/* SMTP_FROM */
-	const char *const	*to;		/* recipients */
-	size_t			 nto;
-	const char		*subject;	/* UTF-8, one line */
-	const char		*text;		/* UTF-8, \n or \r\n lines */
-	size_t			 text_len;
-	const char		*id;		/* the event's webhook id */
+	const char	  *from; /* SMTP_FROM */
+	const char *const *to;	 /* recipients */
+	size_t		   nto;
+	const char	  *subject; /* UTF-8, one line */
+	const char	  *text;    /* UTF-8, \n or \r\n lines */
+	size_t		   text_len;
+	const char	  *id; /* the event's webhook id */
 };
 
 /*
@@ -42,17 +42,17 @@ struct mail_msg {
  * '@' with something on both sides, none of the characters
  * space < > ( ) [ ] , ; : \ " (no display names, no quoted local parts).
  */
-bool		mail_addr_valid(const char *addr);
+bool mail_addr_valid(const char *addr);
 
 /*
  * Checks SMTP_URL: smtp:// or smtps://, a host, printable ASCII, at most
  * MAIL_URL_MAX bytes (user:password@ allowed).  Returns false with the
  * reason in why (never the URL, which may hold a password).
  */
-bool		mail_url_check(const char *url, char *why, size_t n);
+bool mail_url_check(const char *url, char *why, size_t n);
 
 /* true when url (checked by mail_url_check) starts with smtps://. */
-bool		mail_url_is_smtps(const char *url);
+bool mail_url_is_smtps(const char *url);
 
 /*
  * Appends the whole message m, dated now, with CRLF line ends, to b (the
@@ -60,7 +60,7 @@ bool		mail_url_is_smtps(const char *url);
  * or the text is unusable (invalid UTF-8, no recipient or more than
  * MAIL_RCPT_MAX, text over MAIL_TEXT_MAX); b is then unchanged.
  */
-enum pgs_rc	mail_compose(struct buf *b, const struct mail_msg *m,
-		    time_t now) PGS_MUSTCHECK;
+enum pgs_rc
+mail_compose(struct buf *b, const struct mail_msg *m, time_t now) PGS_MUSTCHECK;
 
 #endif

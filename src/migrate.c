@@ -8,7 +8,7 @@
 #include "migrate.h"
 
 /* Advisory lock key for migrations ("pgsm"), distinct from job locks. */
-#define MIGRATE_LOCK	"1885827949"
+#define MIGRATE_LOCK "1885827949"
 
 static enum pgs_rc
 migrate_one(struct db *db, const struct migration *m, bool *done)
@@ -17,10 +17,10 @@ migrate_one(struct db *db, const struct migration *m, bool *done)
 	    "SELECT 1 FROM schema_migrations WHERE version = $1";
 	static const char sql_record[] =
 	    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)";
-	const char	*p[] = { m->version, m->name };
-	struct arena	 a;
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char  *p[] = { m->version, m->name };
+	struct arena a;
+	PGresult    *res;
+	enum pgs_rc  rc;
 
 	arena_init(&a);
 	*done = false;
@@ -52,14 +52,15 @@ migrate_apply(struct db *db, FILE *report, int *applied)
 	    " version text PRIMARY KEY,"
 	    " name text NOT NULL,"
 	    " applied_at timestamptz NOT NULL DEFAULT now())";
-	static const char sql_lock[] = "SELECT pg_advisory_lock(" MIGRATE_LOCK ")";
+	static const char sql_lock[] =
+	    "SELECT pg_advisory_lock(" MIGRATE_LOCK ")";
 	static const char sql_unlock[] =
 	    "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")";
-	struct arena	 a;
-	PGresult	*res;
-	enum pgs_rc	 rc, urc;
-	size_t		 i;
-	bool		 done;
+	struct arena a;
+	PGresult    *res;
+	enum pgs_rc  rc, urc;
+	size_t	     i;
+	bool	     done;
 
 	*applied = 0;
 	arena_init(&a);
@@ -103,11 +104,11 @@ migrate_check(struct db *db, char *msg, size_t msglen)
 	    "SELECT coalesce(max(version), '') FROM schema_migrations";
 	static const char sql_exists[] =
 	    "SELECT to_regclass('schema_migrations') IS NOT NULL";
-	const char	*want = migrations[migrations_count - 1].version;
-	const char	*have = "";
-	struct arena	 a;
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char  *want = migrations[migrations_count - 1].version;
+	const char  *have = "";
+	struct arena a;
+	PGresult    *res;
+	enum pgs_rc  rc;
 
 	arena_init(&a);
 	rc = db_query(db, &a, sql_exists, 0, NULL, &res);
@@ -121,13 +122,16 @@ migrate_check(struct db *db, char *msg, size_t msglen)
 			have = PQgetvalue(res, 0, 0);
 	}
 	if (strcmp(have, want) < 0) {
-		snprintf(msg, msglen, "database schema is %s%s, this pg-sched "
+		snprintf(msg, msglen,
+		    "database schema is %s%s, this pg-sched "
 		    "needs %s: run 'pgsched-admin db migrate'",
 		    *have ? "at " : "", *have ? have : "not migrated", want);
 		rc = PGS_INVALID;
 	} else if (strcmp(have, want) > 0) {
-		snprintf(msg, msglen, "database schema %s is newer than this "
-		    "pg-sched (%s): upgrade pg-sched", have, want);
+		snprintf(msg, msglen,
+		    "database schema %s is newer than this "
+		    "pg-sched (%s): upgrade pg-sched",
+		    have, want);
 		rc = PGS_INVALID;
 	}
 out:
@@ -145,8 +149,8 @@ migrate_roles(struct db *db, struct arena *a, const char **api,
 	    "SELECT max(role_name::text) FILTER (WHERE kind = 'api'),"
 	    " max(role_name::text) FILTER (WHERE kind = 'runner')"
 	    " FROM schema_roles";
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	*api = *runner = NULL;
 	rc = db_query(db, a, sql_exists, 0, NULL, &res);
@@ -180,14 +184,15 @@ migrate_grant_check(struct db *db, struct arena *a, const char *api,
 	    "SELECT pg_has_role(current_user, relowner, 'USAGE'),"
 	    " relowner::regrole::text, current_user::text FROM pg_class"
 	    " WHERE oid = 'query_run'::regclass";
-	const char	*p[2] = { api, runner };
-	PGresult	*res;
-	enum pgs_rc	 rc = PGS_OK;
+	const char *p[2] = { api, runner };
+	PGresult   *res;
+	enum pgs_rc rc = PGS_OK;
 
 	if (api == NULL || runner == NULL)
 		rc = migrate_roles(db, a, &p[0], &p[1]);
 	if (rc == PGS_OK && p[0] == NULL) {
-		snprintf(msg, msglen, "no API and runner roles recorded: run "
+		snprintf(msg, msglen,
+		    "no API and runner roles recorded: run "
 		    "'pgsched-admin db grant --api ROLE --runner ROLE'");
 		return PGS_INVALID;
 	}
@@ -201,17 +206,18 @@ migrate_grant_check(struct db *db, struct arena *a, const char *api,
 	if (rc == PGS_OK)
 		rc = db_query(db, a, sql_owner, 0, NULL, &res);
 	if (rc == PGS_OK && !db_bool(res, 0, 0)) {
-		snprintf(msg, msglen, "role \"%s\" does not own the tables "
-		    "(\"%s\" does)", PQgetvalue(res, 0, 2),
-		    PQgetvalue(res, 0, 1));
+		snprintf(msg, msglen,
+		    "role \"%s\" does not own the tables "
+		    "(\"%s\" does)",
+		    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 1));
 		rc = PGS_DENIED;
 	}
 	return rc;
 }
 
 enum pgs_rc
-migrate_grant(struct db *db, const char *api, const char *runner,
-    char *msg, size_t msglen)
+migrate_grant(struct db *db, const char *api, const char *runner, char *msg,
+    size_t msglen)
 {
 	static const char sql_quiet[] =
 	    "SET LOCAL client_min_messages TO warning";
@@ -219,11 +225,11 @@ migrate_grant(struct db *db, const char *api, const char *runner,
 	static const char sql_roles[] =
 	    "SELECT set_config('pgsched.api_role', $1, true),"
 	    " set_config('pgsched.runner_role', $2, true)";
-	const char	*p[] = { api != NULL ? api : "",
-	    runner != NULL ? runner : "" };
-	struct arena	 a;
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[] = { api != NULL ? api : "",
+		runner != NULL ? runner : "" };
+	struct arena a;
+	PGresult    *res;
+	enum pgs_rc  rc;
 
 	arena_init(&a);
 	msg[0] = '\0';

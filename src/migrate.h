@@ -10,15 +10,15 @@
 #include "db.h"
 
 struct migration {
-	const char	*version;	/* "0001" */
-	const char	*name;		/* "0001-init" */
-	const char	*sql;
+	const char *version; /* "0001" */
+	const char *name;    /* "0001-init" */
+	const char *sql;
 };
 
-extern const struct migration	migrations[];
-extern const size_t		migrations_count;
+extern const struct migration migrations[];
+extern const size_t	      migrations_count;
 /* sql/roles.sql: the grants of the API and runner roles (CONTRACT §10). */
-extern const char		migrate_roles_sql[];
+extern const char migrate_roles_sql[];
 
 /*
  * Applies every migration the database lacks, each in its own transaction,
@@ -26,8 +26,8 @@ extern const char		migrate_roles_sql[];
  * that two hosts migrating at once take turns.  Writes one line per applied
  * migration to report (may be NULL).  *applied gets the count.
  */
-enum pgs_rc	migrate_apply(struct db *db, FILE *report, int *applied)
-		    PGS_MUSTCHECK;
+enum pgs_rc
+migrate_apply(struct db *db, FILE *report, int *applied) PGS_MUSTCHECK;
 /*
  * Applies sql/roles.sql in one transaction: grants exactly what the API
  * role api and the runner role runner need, records the two names, and
@@ -39,21 +39,20 @@ enum pgs_rc	migrate_apply(struct db *db, FILE *report, int *applied)
  * not own the tables; or the database's failure.  msg then says why, in
  * one line, and nothing has changed.
  */
-enum pgs_rc	migrate_grant(struct db *db, const char *api,
-		    const char *runner, char *msg, size_t msglen)
-		    PGS_MUSTCHECK;
+enum pgs_rc migrate_grant(struct db *db, const char *api, const char *runner,
+    char *msg, size_t msglen) PGS_MUSTCHECK;
 /*
  * Reads the API and runner roles recorded by migrate_grant into api and
  * runner (arena-owned); both NULL when none are recorded.
  */
-enum pgs_rc	migrate_roles(struct db *db, struct arena *a,
-		    const char **api, const char **runner) PGS_MUSTCHECK;
+enum pgs_rc migrate_roles(struct db *db, struct arena *a, const char **api,
+    const char **runner) PGS_MUSTCHECK;
 /*
  * Checks that the database has every migration this binary knows.  Returns
  * PGS_OK, or PGS_INVALID with a message telling the operator to run
  * `pgsched-admin db migrate` (in msg), or the database's failure.
  */
-enum pgs_rc	migrate_check(struct db *db, char *msg, size_t msglen)
-		    PGS_MUSTCHECK;
+enum pgs_rc
+migrate_check(struct db *db, char *msg, size_t msglen) PGS_MUSTCHECK;
 
 #endif

@@ -12,7 +12,7 @@
 static int
 num_digit(char c, int base)
 {
-	int	 d;
+	int d;
 
 	if (c >= '0' && c <= '9')
 		d = c - '0';
@@ -33,11 +33,11 @@ num_digit(char c, int base)
 static bool
 num_scan(const char *s, size_t len, int base, long min, long max, long *out)
 {
-	unsigned long	 mag = 0, limit;
-	size_t		 i;
-	bool		 neg;
-	long		 v;
-	int		 d;
+	unsigned long mag = 0, limit;
+	size_t	      i;
+	bool	      neg;
+	long	      v;
+	int	      d;
 
 	neg = len > 0 && s[0] == '-';
 	i = neg ? 1 : 0;

@@ -18,18 +18,16 @@
 #include "rc.h"
 
 /* Parses the NUL-terminated s (NULL is refused) as above. */
-bool	 num_parse(const char *s, long min, long max, long *out)
-	    PGS_MUSTCHECK;
+bool num_parse(const char *s, long min, long max, long *out) PGS_MUSTCHECK;
 
 /* Parses the len bytes at s (a segment of a longer string, such as an id
  * between two '/' of a path) as above. */
-bool	 num_parse_n(const char *s, size_t len, long min, long max,
-	    long *out) PGS_MUSTCHECK;
+bool num_parse_n(const char *s, size_t len, long min, long max,
+    long *out) PGS_MUSTCHECK;
 
 /* Parses s in C notation, as a C literal reads: "0x" or "0X" then hex
  * digits, a leading 0 then octal digits, else decimal (file modes:
  * 0660).  Otherwise as num_parse(). */
-bool	 num_parse_c(const char *s, long min, long max, long *out)
-	    PGS_MUSTCHECK;
+bool num_parse_c(const char *s, long min, long max, long *out) PGS_MUSTCHECK;
 
 #endif

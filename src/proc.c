@@ -19,7 +19,7 @@
 pid_t
 proc_fork(int deathsig)
 {
-	pid_t	 parent = getpid(), pid;
+	pid_t parent = getpid(), pid;
 
 	pid = fork();
 	if (pid != 0 || deathsig == 0)
@@ -35,7 +35,7 @@ proc_fork(int deathsig)
 static bool
 proc_kept(int fd, const int *keep, int n)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < n; i++)
 		if (keep[i] == fd)
@@ -48,7 +48,7 @@ proc_kept(int fd, const int *keep, int n)
 static void
 proc_close_fds(const int *keep, int nkeep)
 {
-	int	 i, fd, fl, top = 2;
+	int i, fd, fl, top = 2;
 
 	for (i = 0; i < nkeep; i++) {
 		if (keep[i] < 0)
@@ -70,9 +70,9 @@ proc_close_fds(const int *keep, int nkeep)
 static void
 proc_default_signals(void)
 {
-	struct sigaction	 sa;
-	sigset_t		 none;
-	int			 sig;
+	struct sigaction sa;
+	sigset_t	 none;
+	int		 sig;
 
 	for (sig = 1; sig < NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP ||
@@ -110,8 +110,8 @@ proc_exec(const char *path, const char *const argv[], const int *keep,
 static bool
 proc_env_replaced(const char *e, const char *const set[])
 {
-	size_t	 n;
-	int	 i;
+	size_t n;
+	int    i;
 
 	for (i = 0; set[i] != NULL; i++) {
 		n = strcspn(set[i], "=");
@@ -127,8 +127,8 @@ proc_env_replaced(const char *e, const char *const set[])
 static char **
 proc_environ(const char *const set[])
 {
-	char	**envp;
-	size_t	 n = 0, k = 0, i;
+	char **envp;
+	size_t n = 0, k = 0, i;
 
 	for (i = 0; environ[i] != NULL; i++)
 		n++;
@@ -150,8 +150,8 @@ proc_environ(const char *const set[])
 static void PGS_NORETURN
 proc_detach(const char *path, const char *const argv[], char *const envp[])
 {
-	pid_t	 pid;
-	int	 fd;
+	pid_t pid;
+	int   fd;
 
 	(void)setsid();
 	pid = fork();
@@ -170,10 +170,10 @@ enum pgs_rc
 proc_spawn_detached(const char *path, const char *const argv[],
     const char *const env[])
 {
-	char		**envp = env != NULL ? proc_environ(env) : environ;
-	enum pgs_rc	 rc = PGS_INTERNAL;
-	pid_t		 pid;
-	int		 st;
+	char	  **envp = env != NULL ? proc_environ(env) : environ;
+	enum pgs_rc rc = PGS_INTERNAL;
+	pid_t	    pid;
+	int	    st;
 
 	pid = fork();
 	if (pid == 0)
@@ -189,8 +189,8 @@ proc_spawn_detached(const char *path, const char *const argv[],
 int
 proc_wait(pid_t pid, int *status)
 {
-	pid_t	 got;
-	int	 st = 0;
+	pid_t got;
+	int   st = 0;
 
 	do
 		got = waitpid(pid, &st, 0);
@@ -209,7 +209,7 @@ proc_reap(int *status)
 void
 proc_signal(int sig, void (*fn)(int))
 {
-	struct sigaction	 sa;
+	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = fn;

@@ -29,7 +29,7 @@
  * the child's pid in this process, 0 in the child, -1 (errno) when no
  * child could be made.
  */
-pid_t		 proc_fork(int deathsig) PGS_MUSTCHECK;
+pid_t proc_fork(int deathsig) PGS_MUSTCHECK;
 
 /*
  * In a forked child: execs path with argv (NULL-terminated; argv[0] is
@@ -39,8 +39,8 @@ pid_t		 proc_fork(int deathsig) PGS_MUSTCHECK;
  * their close-on-exec flag).  Exits 127 when the exec fails; never
  * returns.
  */
-void		 proc_exec(const char *path, const char *const argv[],
-		    const int *keep, int nkeep) PGS_NORETURN;
+void proc_exec(const char *path, const char *const argv[], const int *keep,
+    int nkeep) PGS_NORETURN;
 
 /*
  * Starts path with argv as proc_exec() does, detached: in a session of
@@ -53,22 +53,21 @@ void		 proc_exec(const char *path, const char *const argv[],
  * exists (whether its exec then succeeds is not known here), PGS_INTERNAL
  * when a fork failed.
  */
-enum pgs_rc	 proc_spawn_detached(const char *path,
-		    const char *const argv[], const char *const env[])
-		    PGS_MUSTCHECK;
+enum pgs_rc proc_spawn_detached(const char *path, const char *const argv[],
+    const char *const env[]) PGS_MUSTCHECK;
 
 /* Waits for the child pid, again after a signal interrupted the wait;
  * its status goes to *status (when not NULL; 0 on failure).  Returns 0,
  * or -1 (errno) when pid is not a child of this process. */
-int		 proc_wait(pid_t pid, int *status);
+int proc_wait(pid_t pid, int *status);
 
 /* Reaps one child that has ended, without waiting.  Returns its pid (its
  * status in *status), 0 when no child has ended, -1 when there is no
  * child at all. */
-pid_t		 proc_reap(int *status);
+pid_t proc_reap(int *status);
 
 /* Installs fn for sig without SA_RESTART, so that a blocking call
  * (accept, poll, nanosleep) returns when the signal arrives. */
-void		 proc_signal(int sig, void (*fn)(int));
+void proc_signal(int sig, void (*fn)(int));
 
 #endif

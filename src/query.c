@@ -63,8 +63,8 @@ query_fill(struct arena *a, const PGresult *res, int r, struct query *q)
 	q->consecutive_failures = db_long(res, r, 27);
 	q->last_run_at = db_str(a, res, r, 28);
 	q->last_run_status = db_str(a, res, r, 29);
-	q->last_run_duration_ms = PQgetisnull(res, r, 30) ? -1 :
-	    db_long(res, r, 30);
+	q->last_run_duration_ms =
+	    PQgetisnull(res, r, 30) ? -1 : db_long(res, r, 30);
 	q->created_at = db_str(a, res, r, 31);
 	q->updated_at = db_str(a, res, r, 32);
 }
@@ -87,8 +87,8 @@ query_params(struct arena *a, const struct query *q, const char **p)
 	p[11] = query_opt(a, q->timeout_ms);
 	p[12] = query_opt(a, q->max_rows);
 	p[13] = arena_printf(a, "%d", q->max_retries);
-	p[14] = arena_printf(a, "%d", q->retry_delay_s > 0 ?
-	    q->retry_delay_s : 60);
+	p[14] =
+	    arena_printf(a, "%d", q->retry_delay_s > 0 ? q->retry_delay_s : 60);
 	p[15] = query_opt(a, q->pause_after_failures);
 	p[16] = query_opt(a, q->keep_runs);
 	p[17] = query_opt(a, q->keep_days);
@@ -101,8 +101,8 @@ query_move(struct db *db, struct arena *a, long id, int64_t next)
 	static const char sql[] =
 	    "UPDATE query_job SET next_run_at = CASE WHEN $2::int8 IS NULL"
 	    " THEN NULL ELSE to_timestamp($2::int8) END WHERE id = $1";
-	const char	*p[] = { arena_printf(a, "%ld", id), next != 0 ?
-	    arena_printf(a, "%" PRId64, next) : NULL };
+	const char *p[] = { arena_printf(a, "%ld", id),
+		next != 0 ? arena_printf(a, "%" PRId64, next) : NULL };
 
 	return db_cmd(db, a, sql, 2, p);
 }
@@ -115,12 +115,12 @@ query_reschedule(struct db *db, struct arena *a, long id)
 	    " floor(extract(epoch FROM coalesce(start_at, created_at)))::int8,"
 	    " floor(extract(epoch FROM now()))::int8"
 	    " FROM query_job WHERE id = $1 FOR UPDATE";
-	const char	*p[] = { arena_printf(a, "%ld", id) };
-	char		 err[160];
-	struct sched	*s = NULL;
-	PGresult	*res;
-	int64_t		 anchor, now, next = 0;
-	enum pgs_rc	 rc;
+	const char   *p[] = { arena_printf(a, "%ld", id) };
+	char	      err[160];
+	struct sched *s = NULL;
+	PGresult     *res;
+	int64_t	      anchor, now, next = 0;
+	enum pgs_rc   rc;
 
 	rc = db_query(db, a, sql_get, 1, p, &res);
 	if (rc != PGS_OK)
@@ -151,13 +151,12 @@ enum pgs_rc
 query_get_job(struct db *db, struct arena *a, long id, struct query_job *j)
 {
 	static const char sql[] =
-	    "SELECT j.id, j.name, j.sql_text, j.timeout_ms, j.max_rows, "
-	    SOURCE_CONN_COLS
+	    "SELECT j.id, j.name, j.sql_text, j.timeout_ms, j.max_rows, " SOURCE_CONN_COLS
 	    " FROM query_job j JOIN data_source s ON s.id = j.data_source_id"
 	    " WHERE j.id = $1";
-	const char	*p[] = { arena_printf(a, "%ld", id) };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[] = { arena_printf(a, "%ld", id) };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	memset(j, 0, sizeof(*j));
 	rc = db_query(db, a, sql, 1, p, &res);
@@ -184,9 +183,9 @@ query_create(struct db *db, struct arena *a, const struct query *q, long *id)
 	    " pause_after_failures, keep_runs, keep_days) VALUES ($1, $2, $3,"
 	    " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
 	    " RETURNING id";
-	const char	*p[19];
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[19];
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	query_params(a, q, p);
 	rc = db_begin(db);
@@ -205,13 +204,13 @@ enum pgs_rc
 query_get(struct db *db, struct arena *a, const char *id, const char *name,
     struct query *q)
 {
-	static const char sql_id[] =
+	static const char	 sql_id[] =
 	    "SELECT " QUERY_COLS QUERY_FROM " WHERE j.id = $1";
-	static const char sql_name[] =
+	static const char	 sql_name[] =
 	    "SELECT " QUERY_COLS QUERY_FROM " WHERE j.name = $1";
-	const char	*p[] = { id != NULL ? id : name };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char		*p[] = { id != NULL ? id : name };
+	PGresult		*res;
+	enum pgs_rc		 rc;
 
 	rc = db_query(db, a, id != NULL ? sql_id : sql_name, 1, p, &res);
 	if (rc != PGS_OK)
@@ -233,10 +232,10 @@ query_list(struct db *db, struct arena *a, const struct query_filter *f,
 	    " AND ($2::boolean IS NULL OR j.enabled = $2::boolean)"
 	    " AND ($3::int IS NULL OR j.data_source_id = $3::int)"
 	    " ORDER BY j.id LIMIT $4 OFFSET $5";
-	const char	*p[5];
-	PGresult	*res;
-	enum pgs_rc	 rc;
-	int		 i;
+	const char *p[5];
+	PGresult   *res;
+	enum pgs_rc rc;
+	int	    i;
 
 	p[0] = f->q;
 	p[1] = f->enabled < 0 ? NULL : f->enabled ? "true" : "false";
@@ -270,10 +269,11 @@ query_update(struct db *db, struct arena *a, const struct query *q)
 	    " consecutive_failures = CASE WHEN $10 AND NOT enabled THEN 0"
 	    "  ELSE consecutive_failures END"
 	    " WHERE id = $1 AND version = $19 RETURNING id";
-	static const char sql_exists[] = "SELECT 1 FROM query_job WHERE id = $1";
-	const char	*p[19];
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	static const char sql_exists[] =
+	    "SELECT 1 FROM query_job WHERE id = $1";
+	const char *p[19];
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	query_params(a, q, p);
 	rc = db_begin(db);
@@ -305,10 +305,10 @@ query_set_enabled(struct db *db, struct arena *a, long id, bool enabled)
 	    " consecutive_failures = CASE WHEN $2::boolean AND NOT enabled"
 	    "  THEN 0 ELSE consecutive_failures END"
 	    " WHERE id = $1 RETURNING id";
-	const char	*p[] = { arena_printf(a, "%ld", id),
-	    enabled ? "true" : "false" };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[] = { arena_printf(a, "%ld", id),
+		enabled ? "true" : "false" };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	rc = db_begin(db);
 	if (rc != PGS_OK)
@@ -328,11 +328,12 @@ query_delete(struct db *db, struct arena *a, long id, bool force)
 	    "DELETE FROM query_job j WHERE id = $1 AND ($2::boolean OR NOT"
 	    " EXISTS (SELECT 1 FROM query_run r WHERE r.query_id = j.id))"
 	    " RETURNING id";
-	static const char sql_exists[] = "SELECT 1 FROM query_job WHERE id = $1";
-	const char	*p[] = { arena_printf(a, "%ld", id),
-	    force ? "true" : "false" };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	static const char sql_exists[] =
+	    "SELECT 1 FROM query_job WHERE id = $1";
+	const char *p[] = { arena_printf(a, "%ld", id),
+		force ? "true" : "false" };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	rc = db_query(db, a, sql, 2, p, &res);
 	if (rc != PGS_OK || PQntuples(res) > 0)

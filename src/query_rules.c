@@ -13,31 +13,36 @@
 #include "tz.h"
 #include "utf8.h"
 
-#define QUERY_NAME_MAX	128
-#define QUERY_ERR_MAX	256	/* room for a tz, sched or isotime reason */
+#define QUERY_NAME_MAX 128
+#define QUERY_ERR_MAX  256 /* room for a tz, sched or isotime reason */
 
 #define T(f, opt, max, null, req) \
-	{ #f, opt, QUERY_TEXT, 0, max, offsetof(struct query, f), null, req }
+	{ \
+#f, opt, QUERY_TEXT, 0, max, offsetof(struct query, f), null, \
+		    req \
+	}
 #define I(f, opt, min, max, null) \
-	{ #f, opt, QUERY_INT, min, max, offsetof(struct query, f), null, false }
+	{ \
+#f, opt, QUERY_INT, min, max, offsetof(struct query, f), null, \
+		    false \
+	}
 
 static const struct query_setting query_settings[QF_COUNT] = {
 	[QF_NAME] = T(name, "name", QUERY_NAME_MAX, false, true),
 	[QF_TITLE] = T(title, "title", 200, false, true),
 	[QF_DESCRIPTION] = T(description, "description", 10000, true, false),
 	[QF_SQL_TEXT] = T(sql_text, "sql", SQLGUARD_MAX_LEN, false, true),
-	[QF_SCHEDULE_TYPE] = T(schedule_type, "schedule-type", 16, false,
-	    true),
-	[QF_SCHEDULE_EXPR] = T(schedule_expr, "schedule-expr", 256, true,
-	    false),
+	[QF_SCHEDULE_TYPE] = T(schedule_type, "schedule-type", 16, false, true),
+	[QF_SCHEDULE_EXPR] =
+	    T(schedule_expr, "schedule-expr", 256, true, false),
 	[QF_TIMEZONE] = T(timezone, "timezone", 255, false, false),
 	[QF_START_AT] = T(start_at, "start-at", 64, true, false),
 	[QF_TIMEOUT_MS] = I(timeout_ms, "timeout-ms", 100, 86400000, true),
 	[QF_MAX_ROWS] = I(max_rows, "max-rows", 1, INT32_MAX, true),
 	[QF_MAX_RETRIES] = I(max_retries, "max-retries", 0, 10, false),
 	[QF_RETRY_DELAY_S] = I(retry_delay_s, "retry-delay", 1, 3600, false),
-	[QF_PAUSE_AFTER_FAILURES] = I(pause_after_failures,
-	    "pause-after-failures", 1, INT32_MAX, true),
+	[QF_PAUSE_AFTER_FAILURES] =
+	    I(pause_after_failures, "pause-after-failures", 1, INT32_MAX, true),
 	[QF_KEEP_RUNS] = I(keep_runs, "keep-runs", 1, INT32_MAX, true),
 	[QF_KEEP_DAYS] = I(keep_days, "keep-days", 1, 365000, true),
 };
@@ -54,7 +59,7 @@ query_rules_table(void)
 const struct query_setting *
 query_rules_find(const char *name)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < QF_COUNT; i++)
 		if (strcmp(query_settings[i].field, name) == 0)
@@ -72,7 +77,7 @@ query_rules_errors_init(struct query_errors *e, struct arena *a)
 const char *
 query_rules_error(const struct query_errors *e, const char *field)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < e->n; i++)
 		if (strcmp(e->items[i].field, field) == 0)
@@ -81,11 +86,10 @@ query_rules_error(const struct query_errors *e, const char *field)
 }
 
 /* Records a message for field unless it has one (or e is full). */
-static void PGS_PRINTF(3, 4)
-query_rules_fail(struct query_errors *e, const char *field, const char *fmt,
-    ...)
+static void PGS_PRINTF(3, 4) query_rules_fail(struct query_errors *e,
+    const char *field, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	if (e->n == QUERY_ERRORS_MAX || query_rules_error(e, field) != NULL)
 		return;
@@ -108,14 +112,14 @@ query_rules_defaults(struct query *q)
 bool
 query_rules_name_valid(const char *s)
 {
-	size_t	 i, n = strlen(s);
+	size_t i, n = strlen(s);
 
 	/* ASCII only, whatever the locale: isalnum() is not. */
 	for (i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    (i > 0 && strchr("_.-", s[i]) != NULL)))
+			(s[i] >= 'A' && s[i] <= 'Z') ||
+			(s[i] >= '0' && s[i] <= '9') ||
+			(i > 0 && strchr("_.-", s[i]) != NULL)))
 			return false;
 	return n > 0 && n <= QUERY_NAME_MAX;
 }
@@ -123,8 +127,8 @@ query_rules_name_valid(const char *s)
 enum pgs_rc
 query_rules_sql(struct query_errors *e, const char *field, const char *sql)
 {
-	struct sqlguard_err	 why;
-	enum pgs_rc		 rc;
+	struct sqlguard_err why;
+	enum pgs_rc	    rc;
 
 	rc = sqlguard_check(sql, &why);
 	if (rc == PGS_INVALID)
@@ -141,16 +145,17 @@ static void
 query_rules_text(struct query_errors *e, enum query_field f, const char *s,
     char **dst)
 {
-	const char	*field = query_settings[f].field;
-	char		 err[QUERY_ERR_MAX], iso[ISOTIME_BUFSZ];
-	struct tz	*z = NULL;
-	int64_t		 t;
+	const char *field = query_settings[f].field;
+	char	    err[QUERY_ERR_MAX], iso[ISOTIME_BUFSZ];
+	struct tz  *z = NULL;
+	int64_t	    t;
 
 	switch (f) {
 	case QF_NAME:
 		if (query_rules_name_valid(s))
 			break;
-		query_rules_fail(e, field, "must be 1-%d letters, digits, "
+		query_rules_fail(e, field,
+		    "must be 1-%d letters, digits, "
 		    "'_', '.' or '-', starting with a letter or digit",
 		    QUERY_NAME_MAX);
 		return;
@@ -188,21 +193,25 @@ static void
 query_rules_bounds(struct query_errors *e, const struct query_setting *s)
 {
 	if (s->kind == QUERY_INT)
-		query_rules_fail(e, s->field, "must be an integer from %ld to "
-		    "%ld", s->min, s->max);
+		query_rules_fail(e, s->field,
+		    "must be an integer from %ld to "
+		    "%ld",
+		    s->min, s->max);
 	else
-		query_rules_fail(e, s->field, "must be a string of at most %ld "
-		    "bytes", s->max);
+		query_rules_fail(e, s->field,
+		    "must be a string of at most %ld "
+		    "bytes",
+		    s->max);
 }
 
 /* Checks v, the value of setting f, and writes it over q. */
 static void
-query_rules_one(const struct query_value *v, enum query_field f,
-    bool create, struct query *q, struct query_errors *e)
+query_rules_one(const struct query_value *v, enum query_field f, bool create,
+    struct query *q, struct query_errors *e)
 {
-	const struct query_setting	*s = &query_settings[f];
-	char				*p = (char *)q + s->off;
-	enum query_given		 g = v->given;
+	const struct query_setting *s = &query_settings[f];
+	char			   *p = (char *)q + s->off;
+	enum query_given	    g = v->given;
 
 	if (g == QUERY_NULL && !s->nullable)
 		g = QUERY_ABSENT;
@@ -241,15 +250,16 @@ static void
 query_rules_schedule(const struct query *q, int default_interval_s,
     struct query_errors *e)
 {
-	struct sched	*s = NULL;
-	char		 err[QUERY_ERR_MAX];
+	struct sched *s = NULL;
+	char	      err[QUERY_ERR_MAX];
 
-	if (q->schedule_type == NULL || query_rules_refused(e,
-	    QF_SCHEDULE_TYPE) || query_rules_refused(e, QF_SCHEDULE_EXPR) ||
+	if (q->schedule_type == NULL ||
+	    query_rules_refused(e, QF_SCHEDULE_TYPE) ||
+	    query_rules_refused(e, QF_SCHEDULE_EXPR) ||
 	    query_rules_refused(e, QF_TIMEZONE))
 		return;
 	if (sched_parse(q->schedule_type, q->schedule_expr, q->timezone,
-	    default_interval_s, &s, err, sizeof(err)) != PGS_OK)
+		default_interval_s, &s, err, sizeof(err)) != PGS_OK)
 		query_rules_fail(e, query_settings[QF_SCHEDULE_EXPR].field,
 		    "%s", err);
 	sched_free(s);
@@ -259,7 +269,7 @@ enum pgs_rc
 query_rules_apply(const struct query_input *in, bool create,
     int default_interval_s, struct query *q, struct query_errors *e)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < QF_COUNT; i++)
 		query_rules_one(&in->v[i], (enum query_field)i, create, q, e);

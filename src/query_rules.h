@@ -50,32 +50,32 @@ enum query_field {
 };
 
 enum query_kind {
-	QUERY_TEXT,	/* a char * member; min/max are lengths in bytes */
-	QUERY_INT	/* an int member; min/max are values */
+	QUERY_TEXT, /* a char * member; min/max are lengths in bytes */
+	QUERY_INT   /* an int member; min/max are values */
 };
 
 /* One setting of a query. */
 struct query_setting {
-	const char	*field;		/* JSON member; what errors name */
-	const char	*option;	/* option of `queries add`, no "--" */
-	enum query_kind	 kind;
-	long		 min, max;
-	size_t		 off;		/* offsetof(struct query, member) */
-	bool		 nullable;	/* null unsets it (0 or NULL) */
-	bool		 required;	/* a new query must have it */
+	const char     *field;	/* JSON member; what errors name */
+	const char     *option; /* option of `queries add`, no "--" */
+	enum query_kind kind;
+	long		min, max;
+	size_t		off;	  /* offsetof(struct query, member) */
+	bool		nullable; /* null unsets it (0 or NULL) */
+	bool		required; /* a new query must have it */
 };
 
 /* What a door read for one setting. */
 enum query_given {
-	QUERY_ABSENT = 0,	/* not given: q keeps what it holds */
-	QUERY_NULL,		/* null: unset (absent when not nullable) */
-	QUERY_VALUE,		/* text (QUERY_TEXT) or num (QUERY_INT) */
-	QUERY_BADTYPE		/* given, but not a string / an integer */
+	QUERY_ABSENT = 0, /* not given: q keeps what it holds */
+	QUERY_NULL,	  /* null: unset (absent when not nullable) */
+	QUERY_VALUE,	  /* text (QUERY_TEXT) or num (QUERY_INT) */
+	QUERY_BADTYPE	  /* given, but not a string / an integer */
 };
 
 struct query_value {
 	enum query_given given;
-	const char	*text;		/* borrowed: must outlive the query */
+	const char	*text; /* borrowed: must outlive the query */
 	long		 num;
 };
 
@@ -84,22 +84,22 @@ struct query_input {
 	struct query_value v[QF_COUNT];
 };
 
-#define QUERY_ERRORS_MAX	QF_COUNT
+#define QUERY_ERRORS_MAX QF_COUNT
 
 struct query_error {
-	const char	*field;		/* static: a setting's field */
-	const char	*message;	/* owned by the errors' arena */
+	const char *field;   /* static: a setting's field */
+	const char *message; /* owned by the errors' arena */
 };
 
 /* Field errors, in the order found, at most one per field. */
 struct query_errors {
-	struct arena		*a;
-	struct query_error	 items[QUERY_ERRORS_MAX];
-	int			 n;
+	struct arena	  *a;
+	struct query_error items[QUERY_ERRORS_MAX];
+	int		   n;
 };
 
 /* The message a door gives for a data source that does not exist. */
-#define QUERY_RULES_NO_SOURCE	"no such data source"
+#define QUERY_RULES_NO_SOURCE "no such data source"
 
 /* Returns the static table of settings (QF_COUNT entries, indexed by
  * enum query_field). */
@@ -107,26 +107,24 @@ const struct query_setting *query_rules_table(void);
 /* Returns the setting whose JSON field is name, or NULL. */
 const struct query_setting *query_rules_find(const char *name);
 /* Empties e; its messages will be allocated from a. */
-void		 query_rules_errors_init(struct query_errors *e,
-		    struct arena *a);
+void query_rules_errors_init(struct query_errors *e, struct arena *a);
 /* Returns the message of e for field, or NULL when it has none. */
-const char	*query_rules_error(const struct query_errors *e,
-		    const char *field);
+const char *query_rules_error(const struct query_errors *e, const char *field);
 /* Fills q with the settings of a new query before any input: enabled,
  * time zone UTC, no retries, a first retry after 60 s, the rest unset. */
-void		 query_rules_defaults(struct query *q);
+void query_rules_defaults(struct query *q);
 /*
  * Returns true when s is a query name: 1 to 128 ASCII letters, digits,
  * '_', '.' or '-', starting with a letter or digit.
  */
-bool		 query_rules_name_valid(const char *s);
+bool query_rules_name_valid(const char *s);
 /*
  * Checks sql with the save-time SELECT-only guard; a refusal is an error
  * of field in e (the guard's sentence, or "cannot be checked").  Returns
  * PGS_OK, PGS_INVALID (refused) or PGS_INTERNAL (the guard failed).
  */
-enum pgs_rc	 query_rules_sql(struct query_errors *e, const char *field,
-		    const char *sql) PGS_MUSTCHECK;
+enum pgs_rc query_rules_sql(struct query_errors *e, const char *field,
+    const char *sql) PGS_MUSTCHECK;
 /*
  * Checks the values in (create: a new query, whose required settings
  * must be given; else an edit of q, which holds the stored query) and
@@ -136,8 +134,8 @@ enum pgs_rc	 query_rules_sql(struct query_errors *e, const char *field,
  * written again in UTC, owned by e's arena).  Returns PGS_OK, or
  * PGS_INVALID with the field errors in e.
  */
-enum pgs_rc	 query_rules_apply(const struct query_input *in, bool create,
-		    int default_interval_s, struct query *q,
-		    struct query_errors *e) PGS_MUSTCHECK;
+enum pgs_rc query_rules_apply(const struct query_input *in, bool create,
+    int default_interval_s, struct query *q,
+    struct query_errors *e) PGS_MUSTCHECK;
 
 #endif

@@ -11,27 +11,28 @@
 #include "arena.h"
 #include "resdoc.h"
 
-#define RESDOC_MAX_DEPTH	1000
+#define RESDOC_MAX_DEPTH 1000
 
 struct scan {
-	const char	*p, *end;
-	int		 depth;
+	const char *p, *end;
+	int	    depth;
 };
 
 struct resdoc {
-	struct scan		 sc;	/* the data array, at the next row */
-	struct resdoc_col	*cols;
-	size_t			 ncols;
-	struct resdoc_span	*vals;	/* the current row, by column */
-	long			*hints;	/* a key's column at each position */
-	bool			 started, done;
+	struct scan	    sc; /* the data array, at the next row */
+	struct resdoc_col  *cols;
+	size_t		    ncols;
+	struct resdoc_span *vals;  /* the current row, by column */
+	long		   *hints; /* a key's column at each position */
+	bool		    started, done;
 };
 
 static void
 ws(struct scan *sc)
 {
-	while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' ||
-	    *sc->p == '\n' || *sc->p == '\r'))
+	while (sc->p < sc->end &&
+	    (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' ||
+		*sc->p == '\r'))
 		sc->p++;
 }
 
@@ -71,14 +72,14 @@ skip_string(struct scan *sc, struct resdoc_span *in)
 	return PGS_INVALID;
 }
 
-static enum pgs_rc	skip_value(struct scan *sc);
+static enum pgs_rc skip_value(struct scan *sc);
 
 /* Skips the members of an object or array after its opening bracket. */
 static enum pgs_rc
 skip_members(struct scan *sc, char close)
 {
-	struct resdoc_span	 key;
-	enum pgs_rc		 rc;
+	struct resdoc_span key;
+	enum pgs_rc	   rc;
 
 	if (eat(sc, close))
 		return PGS_OK;
@@ -100,11 +101,11 @@ skip_members(struct scan *sc, char close)
 static enum pgs_rc
 skip_value(struct scan *sc)
 {
-	static const char	*lits[] = { "true", "false", "null" };
-	struct resdoc_span	 in;
-	const char		*s;
-	enum pgs_rc		 rc;
-	size_t			 i, n;
+	static const char *lits[] = { "true", "false", "null" };
+	struct resdoc_span in;
+	const char	  *s;
+	enum pgs_rc	   rc;
+	size_t		   i, n;
 
 	ws(sc);
 	if (sc->p >= sc->end)
@@ -126,8 +127,9 @@ skip_value(struct scan *sc)
 			return PGS_OK;
 		}
 	}
-	for (s = sc->p; sc->p < sc->end && strchr("0123456789+-.eE",
-	    *sc->p) != NULL && *sc->p != '\0'; sc->p++)
+	for (s = sc->p; sc->p < sc->end &&
+	     strchr("0123456789+-.eE", *sc->p) != NULL && *sc->p != '\0';
+	     sc->p++)
 		;
 	return sc->p > s ? PGS_OK : PGS_INVALID;
 }
@@ -136,7 +138,7 @@ skip_value(struct scan *sc)
 static enum pgs_rc
 take_value(struct scan *sc, struct resdoc_span *v)
 {
-	enum pgs_rc	 rc;
+	enum pgs_rc rc;
 
 	ws(sc);
 	v->s = sc->p;
@@ -149,7 +151,7 @@ take_value(struct scan *sc, struct resdoc_span *v)
 static enum pgs_rc
 take_key(struct scan *sc, struct resdoc_span *key)
 {
-	enum pgs_rc	 rc;
+	enum pgs_rc rc;
 
 	rc = skip_string(sc, key);
 	if (rc == PGS_OK && !eat(sc, ':'))
@@ -171,11 +173,10 @@ span_eq(struct resdoc_span a, struct resdoc_span b)
 
 /* Finds the "schema" and "data" values of the top-level object. */
 static enum pgs_rc
-top_level(struct scan *sc, struct resdoc_span *schema,
-    struct resdoc_span *data)
+top_level(struct scan *sc, struct resdoc_span *schema, struct resdoc_span *data)
 {
-	struct resdoc_span	 key, v;
-	enum pgs_rc		 rc;
+	struct resdoc_span key, v;
+	enum pgs_rc	   rc;
 
 	if (!eat(sc, '{'))
 		return PGS_INVALID;
@@ -194,16 +195,16 @@ top_level(struct scan *sc, struct resdoc_span *schema,
 		return PGS_INVALID;
 	ws(sc);
 	return sc->p == sc->end && schema->s != NULL && data->s != NULL ?
-	    PGS_OK : PGS_INVALID;
+	    PGS_OK :
+	    PGS_INVALID;
 }
 
 static enum resdoc_type
 type_of(struct resdoc_span v)
 {
-	static const char	*names[] = { "\"string\"", "\"integer\"",
-				    "\"number\"", "\"boolean\"", "\"datetime\"",
-				    "\"any\"" };
-	size_t			 i;
+	static const char *names[] = { "\"string\"", "\"integer\"",
+		"\"number\"", "\"boolean\"", "\"datetime\"", "\"any\"" };
+	size_t		   i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (span_is(v, names[i]))
@@ -215,9 +216,9 @@ type_of(struct resdoc_span v)
 static enum pgs_rc
 read_field(struct scan *sc, struct buf *fields)
 {
-	struct resdoc_col	 f = { { NULL, 0 }, RESDOC_OTHER };
-	struct resdoc_span	 key, v;
-	enum pgs_rc		 rc;
+	struct resdoc_col  f = { { NULL, 0 }, RESDOC_OTHER };
+	struct resdoc_span key, v;
+	enum pgs_rc	   rc;
 
 	if (!eat(sc, '{'))
 		return PGS_INVALID;
@@ -244,7 +245,7 @@ read_field(struct scan *sc, struct buf *fields)
 static enum pgs_rc
 read_fields(struct scan *sc, struct buf *fields)
 {
-	enum pgs_rc	 rc = PGS_OK;
+	enum pgs_rc rc = PGS_OK;
 
 	if (!eat(sc, '['))
 		return PGS_INVALID;
@@ -263,9 +264,9 @@ static enum pgs_rc
 read_schema(struct resdoc_span schema, struct buf *fields,
     struct resdoc_span *index)
 {
-	struct scan		 sc = { schema.s, schema.s + schema.n, 0 };
-	struct resdoc_span	 key;
-	enum pgs_rc		 rc = PGS_OK;
+	struct scan	   sc = { schema.s, schema.s + schema.n, 0 };
+	struct resdoc_span key;
+	enum pgs_rc	   rc = PGS_OK;
 
 	*index = (struct resdoc_span){ "index", 5 };
 	if (!eat(&sc, '{'))
@@ -292,7 +293,7 @@ static void
 set_columns(struct resdoc *d, const struct resdoc_col *f, size_t n,
     struct resdoc_span index)
 {
-	size_t	 i;
+	size_t i;
 
 	d->cols = xcalloc(n + 1, sizeof(*d->cols));
 	d->vals = xcalloc(n + 1, sizeof(*d->vals));
@@ -307,12 +308,12 @@ set_columns(struct resdoc *d, const struct resdoc_col *f, size_t n,
 enum pgs_rc
 resdoc_open(const char *doc, size_t len, struct resdoc **out)
 {
-	struct scan		 sc = { doc, doc + len, 0 };
-	struct resdoc_span	 schema = { NULL, 0 }, data = { NULL, 0 };
-	struct resdoc_span	 index;
-	struct buf		 fields = BUF_INIT;
-	struct resdoc		*d;
-	enum pgs_rc		 rc;
+	struct scan	   sc = { doc, doc + len, 0 };
+	struct resdoc_span schema = { NULL, 0 }, data = { NULL, 0 };
+	struct resdoc_span index;
+	struct buf	   fields = BUF_INIT;
+	struct resdoc	  *d;
+	enum pgs_rc	   rc;
 
 	*out = NULL;
 	if (doc == NULL)
@@ -348,7 +349,7 @@ resdoc_col(const struct resdoc *d, size_t i)
 static long
 find_col(const struct resdoc *d, struct resdoc_span key, long *hint)
 {
-	size_t	 i;
+	size_t i;
 
 	if (*hint >= 0 && span_eq(d->cols[*hint].name, key))
 		return *hint;
@@ -364,10 +365,10 @@ find_col(const struct resdoc *d, struct resdoc_span key, long *hint)
 static enum pgs_rc
 read_row(struct resdoc *d)
 {
-	struct resdoc_span	 key, v;
-	enum pgs_rc		 rc;
-	size_t			 pos = 0;
-	long			 c;
+	struct resdoc_span key, v;
+	enum pgs_rc	   rc;
+	size_t		   pos = 0;
+	long		   c;
 
 	memset(d->vals, 0, d->ncols * sizeof(*d->vals));
 	if (!eat(&d->sc, '{'))
@@ -390,7 +391,7 @@ read_row(struct resdoc *d)
 enum pgs_rc
 resdoc_next(struct resdoc *d, bool *more)
 {
-	bool	 first = !d->started;
+	bool first = !d->started;
 
 	*more = false;
 	if (d->done)
@@ -422,7 +423,8 @@ resdoc_kind_of(struct resdoc_span v)
 	switch (v.s[0]) {
 	case '"':
 		return RESDOC_TEXT;
-	case '{': case '[':
+	case '{':
+	case '[':
 		return RESDOC_NESTED;
 	case 't':
 		return RESDOC_TRUE;
@@ -438,7 +440,7 @@ resdoc_kind_of(struct resdoc_span v)
 static int
 hex4(const char *p)
 {
-	int	 v = 0, i, c;
+	int v = 0, i, c;
 
 	for (i = 0; i < 4; i++) {
 		c = (unsigned char)p[i];
@@ -456,7 +458,7 @@ hex4(const char *p)
 static void
 put_utf8(struct buf *b, unsigned cp)
 {
-	char	 u[4];
+	char u[4];
 
 	if (cp < 0x80) {
 		buf_putc(b, (char)cp);
@@ -484,7 +486,7 @@ put_utf8(struct buf *b, unsigned cp)
 static size_t
 decode_u(const char *s, size_t i, size_t n, struct buf *out)
 {
-	int	 hi, lo;
+	int hi, lo;
 
 	hi = i + 5 <= n ? hex4(s + i + 1) : -1;
 	if (hi < 0)
@@ -493,9 +495,9 @@ decode_u(const char *s, size_t i, size_t n, struct buf *out)
 	    s[i + 6] == 'u') {
 		lo = hex4(s + i + 7);
 		if (lo >= 0xDC00 && lo <= 0xDFFF) {
-			put_utf8(out, 0x10000 +
-			    (((unsigned)hi - 0xD800) << 10) +
-			    ((unsigned)lo - 0xDC00));
+			put_utf8(out,
+			    0x10000 + (((unsigned)hi - 0xD800) << 10) +
+				((unsigned)lo - 0xDC00));
 			return 11;
 		}
 	}
@@ -506,10 +508,10 @@ decode_u(const char *s, size_t i, size_t n, struct buf *out)
 enum pgs_rc
 resdoc_unescape(struct resdoc_span in, struct buf *out)
 {
-	static const char	 from[] = "\"\\/bfnrt";
-	static const char	 to[] = "\"\\/\b\f\n\r\t";
-	const char		*e;
-	size_t			 i, used;
+	static const char from[] = "\"\\/bfnrt";
+	static const char to[] = "\"\\/\b\f\n\r\t";
+	const char	 *e;
+	size_t		  i, used;
 
 	for (i = 0; i < in.n; i++) {
 		if (in.s[i] != '\\') {
@@ -536,8 +538,8 @@ resdoc_unescape(struct resdoc_span in, struct buf *out)
 void
 resdoc_compact(struct resdoc_span v, struct buf *out)
 {
-	size_t	 i;
-	bool	 instr = false;
+	size_t i;
+	bool   instr = false;
 
 	for (i = 0; i < v.n; i++) {
 		if (instr && v.s[i] == '\\' && i + 1 < v.n) {

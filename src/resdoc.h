@@ -17,28 +17,34 @@
 
 /* A stretch of the document: a raw JSON value, or a string's inside. */
 struct resdoc_span {
-	const char	*s;
-	size_t		 n;
+	const char *s;
+	size_t	    n;
 };
 
 /* A field's Table Schema type, as the schema names it. */
 enum resdoc_type {
-	RESDOC_STRING, RESDOC_INTEGER, RESDOC_NUMBER, RESDOC_BOOLEAN,
-	RESDOC_DATETIME, RESDOC_ANY, RESDOC_OTHER
+	RESDOC_STRING,
+	RESDOC_INTEGER,
+	RESDOC_NUMBER,
+	RESDOC_BOOLEAN,
+	RESDOC_DATETIME,
+	RESDOC_ANY,
+	RESDOC_OTHER
 };
 
 /* What a raw value is, by its first byte. */
 enum resdoc_kind {
-	RESDOC_NULL,		/* null, or the key is absent from the row */
-	RESDOC_TEXT,		/* a JSON string */
-	RESDOC_NUM,		/* a JSON number */
-	RESDOC_TRUE, RESDOC_FALSE,
-	RESDOC_NESTED		/* an object or an array */
+	RESDOC_NULL, /* null, or the key is absent from the row */
+	RESDOC_TEXT, /* a JSON string */
+	RESDOC_NUM,  /* a JSON number */
+	RESDOC_TRUE,
+	RESDOC_FALSE,
+	RESDOC_NESTED /* an object or an array */
 };
 
 struct resdoc_col {
-	struct resdoc_span	 name;	/* the name's inside, escapes kept */
-	enum resdoc_type	 type;
+	struct resdoc_span name; /* the name's inside, escapes kept */
+	enum resdoc_type   type;
 };
 
 struct resdoc;
@@ -51,11 +57,11 @@ struct resdoc;
  * to a reader owned by the caller (release with resdoc_free).  Returns
  * PGS_OK, or PGS_INVALID (*out NULL) when doc is not such a document.
  */
-enum pgs_rc	resdoc_open(const char *doc, size_t len,
-		    struct resdoc **out) PGS_MUSTCHECK;
+enum pgs_rc
+resdoc_open(const char *doc, size_t len, struct resdoc **out) PGS_MUSTCHECK;
 
 /* Returns the number of columns (without the index column). */
-size_t		resdoc_ncols(const struct resdoc *d);
+size_t resdoc_ncols(const struct resdoc *d);
 
 /* Returns column i (i < resdoc_ncols), owned by d. */
 const struct resdoc_col *resdoc_col(const struct resdoc *d, size_t i);
@@ -65,7 +71,7 @@ const struct resdoc_col *resdoc_col(const struct resdoc *d, size_t i);
  * last row.  Returns PGS_OK, or PGS_INVALID when the row is not an object
  * of values.
  */
-enum pgs_rc	resdoc_next(struct resdoc *d, bool *more) PGS_MUSTCHECK;
+enum pgs_rc resdoc_next(struct resdoc *d, bool *more) PGS_MUSTCHECK;
 
 /* Returns the raw value of column i in the current row (a span of the
  * document; s is NULL when the row lacks the key). */
@@ -79,14 +85,14 @@ enum resdoc_kind resdoc_kind_of(struct resdoc_span v);
  * resolved to UTF-8; a lone surrogate becomes U+FFFD) to out, owned by the
  * caller.  Returns PGS_OK or PGS_INVALID on a bad escape.
  */
-enum pgs_rc	resdoc_unescape(struct resdoc_span in,
-		    struct buf *out) PGS_MUSTCHECK;
+enum pgs_rc
+resdoc_unescape(struct resdoc_span in, struct buf *out) PGS_MUSTCHECK;
 
 /* Appends the raw value v compacted (whitespace outside strings dropped)
  * to out, owned by the caller: nested JSON as one line. */
-void		resdoc_compact(struct resdoc_span v, struct buf *out);
+void resdoc_compact(struct resdoc_span v, struct buf *out);
 
 /* Releases d; NULL is allowed.  The document itself is the caller's. */
-void		resdoc_free(struct resdoc *d);
+void resdoc_free(struct resdoc *d);
 
 #endif

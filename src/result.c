@@ -78,68 +78,76 @@
 #include "result.h"
 #include "result_check.h"
 
-#define OID_BOOL	16
-#define OID_INT8	20
-#define OID_INT2	21
-#define OID_INT4	23
-#define OID_OID		26
-#define OID_JSON	114
-#define OID_FLOAT4	700
-#define OID_FLOAT8	701
-#define OID_DATE	1082
-#define OID_TS		1114
-#define OID_TSTZ	1184
-#define OID_NUMERIC	1700
-#define OID_JSONB	3802
+#define OID_BOOL    16
+#define OID_INT8    20
+#define OID_INT2    21
+#define OID_INT4    23
+#define OID_OID	    26
+#define OID_JSON    114
+#define OID_FLOAT4  700
+#define OID_FLOAT8  701
+#define OID_DATE    1082
+#define OID_TS	    1114
+#define OID_TSTZ    1184
+#define OID_NUMERIC 1700
+#define OID_JSONB   3802
 
 /* datetime64[ns] bounds in microseconds since 1970, measured. */
-#define US_MIN		(-9223372036854775LL)
-#define US_MAX		(9223372036854775LL)
-#define DATA_HEAD	9	/* the data buffer starts with {"data":[ */
-#define DATA_RESERVE	((size_t)64 << 20)
-#define CHUNK		4096	/* bytes of a value escaped at once */
+#define US_MIN	     (-9223372036854775LL)
+#define US_MAX	     (9223372036854775LL)
+#define DATA_HEAD    9 /* the data buffer starts with {"data":[ */
+#define DATA_RESERVE ((size_t)64 << 20)
+#define CHUNK	     4096 /* bytes of a value escaped at once */
 /* What a row may write past its room before put_str notices: one
  * escaped chunk (6 bytes per byte) and a few bytes of punctuation. */
-#define ROW_SLACK	(6 * CHUNK + 64)
-#define LONG_VALUE	64	/* longer values never shrink written */
+#define ROW_SLACK  (6 * CHUNK + 64)
+#define LONG_VALUE 64 /* longer values never shrink written */
 
 enum kind {
-	K_TEXT, K_INT, K_FLOAT, K_NUMERIC, K_BOOL, K_DATE, K_TS, K_TSTZ,
-	K_JSON, K_JSONB
+	K_TEXT,
+	K_INT,
+	K_FLOAT,
+	K_NUMERIC,
+	K_BOOL,
+	K_DATE,
+	K_TS,
+	K_TSTZ,
+	K_JSON,
+	K_JSONB
 };
 
 struct col {
-	enum kind	 kind;
-	bool		 has_null;
-	bool		 inexact;	/* int: a value is not exactly a double */
-	bool		 flip;		/* a string column from flip_row on */
-	size_t		 flip_row;
-	size_t		 extra;		/* bytes added if the column flips */
+	enum kind kind;
+	bool	  has_null;
+	bool	  inexact; /* int: a value is not exactly a double */
+	bool	  flip;	   /* a string column from flip_row on */
+	size_t	  flip_row;
+	size_t	  extra; /* bytes added if the column flips */
 };
 
 struct result {
-	int		 ncols;
-	struct col	*cols;
-	struct col	*saved;		/* cols before the current row */
-	char		**keys;		/* `"name":` for each column */
-	size_t		*keylen;
-	char		**orig;		/* the original names, as JSON */
-	struct buf	 data;		/* rows, comma-separated */
-	size_t		 rows, max_rows, max_bytes, fixed, size;
-	size_t		 bad_utf8;
-	size_t		 stop;		/* data.len the row may reach */
-	bool		 over;		/* the row passed stop */
-	bool		 byte_cut;	/* max_bytes refused a row */
-	bool		 truncated;
-	bool		 handed;	/* rs_finish took the data buffer */
+	int	    ncols;
+	struct col *cols;
+	struct col *saved; /* cols before the current row */
+	char	  **keys;  /* `"name":` for each column */
+	size_t	   *keylen;
+	char	  **orig; /* the original names, as JSON */
+	struct buf  data; /* rows, comma-separated */
+	size_t	    rows, max_rows, max_bytes, fixed, size;
+	size_t	    bad_utf8;
+	size_t	    stop;     /* data.len the row may reach */
+	bool	    over;     /* the row passed stop */
+	bool	    byte_cut; /* max_bytes refused a row */
+	bool	    truncated;
+	bool	    handed; /* rs_finish took the data buffer */
 };
 
 /* A date or timestamp as PostgreSQL prints it with DateStyle ISO. */
 struct ts {
-	int		 year, mon, day, hh, mi, ss;
-	const char	*frac;		/* the '.' and digits, or "" */
-	size_t		 nfrac;
-	long		 off;		/* seconds east of UTC */
+	int	    year, mon, day, hh, mi, ss;
+	const char *frac; /* the '.' and digits, or "" */
+	size_t	    nfrac;
+	long	    off; /* seconds east of UTC */
 };
 
 /*
@@ -153,11 +161,11 @@ struct ts {
 static bool
 put_str(struct buf *b, size_t *bad, const char *s, size_t n, size_t stop)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	const unsigned char	*p = (const unsigned char *)s, *end = p + n;
-	const unsigned char	*cend;
-	size_t			 len;
-	char			*o;
+	static const char    hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	const unsigned char *cend;
+	size_t		     len;
+	char		    *o;
 
 	buf_putc(b, '"');
 	while (p < end) {
@@ -168,15 +176,16 @@ put_str(struct buf *b, size_t *bad, const char *s, size_t n, size_t stop)
 		buf_reserve(b, 6 * (size_t)(cend - p) + 4);
 		o = b->data + b->len;
 		while (p < cend) {
-			unsigned	 c = *p;
+			unsigned c = *p;
 
 			if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
 				*o++ = (char)c;
 				p++;
 				continue;
 			}
-			len = c == 0 ? 0 : c < 0x80 ? 1 :
-			    result_check_utf8(p, (size_t)(end - p));
+			len = c == 0 ? 0 :
+			    c < 0x80 ? 1 :
+				       result_check_utf8(p, (size_t)(end - p));
 			if (len == 0) {
 				memcpy(o, "\xEF\xBF\xBD", 3);
 				o += 3;
@@ -191,7 +200,9 @@ put_str(struct buf *b, size_t *bad, const char *s, size_t n, size_t stop)
 				if (c == '"' || c == '\\')
 					*o++ = (char)c;
 				else if (c == '\n' || c == '\r' || c == '\t')
-					*o++ = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+					*o++ = c == '\n' ? 'n' :
+					    c == '\r'	 ? 'r' :
+							   't';
 				else {
 					memcpy(o, "u00", 3);
 					o[3] = hex[c >> 4];
@@ -219,7 +230,7 @@ two(const char *s, int *v)
 static long long
 days_from_civil(long y, int m, int d)
 {
-	long	 era, yoe, doy, doe;
+	long era, yoe, doy, doe;
 
 	y -= m <= 2;
 	era = (y >= 0 ? y : y - 399) / 400;
@@ -232,7 +243,7 @@ days_from_civil(long y, int m, int d)
 static void
 civil_from_days(long long z, int *y, int *m, int *d)
 {
-	long long	 era, doe, yoe, doy, mp;
+	long long era, doe, yoe, doy, mp;
 
 	z += 719468;
 	era = (z >= 0 ? z : z - 146096) / 146097;
@@ -249,7 +260,7 @@ civil_from_days(long long z, int *y, int *m, int *d)
 static bool
 parse_offset(const char *s, size_t n, struct ts *t)
 {
-	int	 h, m = 0, sec = 0;
+	int h, m = 0, sec = 0;
 
 	if (n < 3 || (s[0] != '+' && s[0] != '-') || !two(s + 1, &h))
 		return false;
@@ -266,9 +277,9 @@ parse_offset(const char *s, size_t n, struct ts *t)
 static bool
 valid_date(int y, int m, int d)
 {
-	static const int	 mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
-				    31, 30, 31 };
-	bool			 leap;
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
+	bool		 leap;
 
 	leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
 	return m >= 1 && m <= 12 && d >= 1 &&
@@ -279,7 +290,7 @@ valid_date(int y, int m, int d)
 static size_t
 parse_frac(const char *s, size_t i, size_t n, struct ts *t)
 {
-	size_t	 start = i;
+	size_t start = i;
 
 	t->frac = s + i;
 	if (i < n && s[i] == '.')
@@ -296,9 +307,9 @@ parse_frac(const char *s, size_t i, size_t n, struct ts *t)
 static bool
 ts_parse(enum kind kind, const char *s, size_t n, struct ts *t)
 {
-	int		 y1, y2;
-	size_t		 i = 10, k;
-	long long	 us;
+	int	  y1, y2;
+	size_t	  i = 10, k;
+	long long us;
 
 	memset(t, 0, sizeof(*t));
 	t->frac = "";
@@ -321,8 +332,8 @@ ts_parse(enum kind kind, const char *s, size_t n, struct ts *t)
 	}
 	if (kind == K_TSTZ ? !parse_offset(s + i, n - i, t) : i != n)
 		return false;
-	us = days_from_civil(t->year, t->mon, t->day) * 86400 +
-	    t->hh * 3600 + t->mi * 60 + t->ss - t->off;
+	us = days_from_civil(t->year, t->mon, t->day) * 86400 + t->hh * 3600 +
+	    t->mi * 60 + t->ss - t->off;
 	for (k = 1; k < 7; k++)
 		us = us * 10 + (k < t->nfrac ? t->frac[k] - '0' : 0);
 	return us >= US_MIN && us <= US_MAX;
@@ -332,9 +343,9 @@ ts_parse(enum kind kind, const char *s, size_t n, struct ts *t)
 static bool
 put_time(struct buf *b, enum kind kind, const char *s, size_t n)
 {
-	struct ts	 t;
-	long long	 secs;
-	char		 tmp[32];
+	struct ts t;
+	long long secs;
+	char	  tmp[32];
 
 	if (!ts_parse(kind, s, n, &t))
 		return false;
@@ -349,7 +360,8 @@ put_time(struct buf *b, enum kind kind, const char *s, size_t n)
 		secs = days_from_civil(t.year, t.mon, t.day) * 86400 +
 		    t.hh * 3600 + t.mi * 60 + t.ss - t.off;
 		civil_from_days(secs >= 0 ? secs / 86400 :
-		    (secs - 86399) / 86400, &t.year, &t.mon, &t.day);
+					    (secs - 86399) / 86400,
+		    &t.year, &t.mon, &t.day);
 		secs = ((secs % 86400) + 86400) % 86400;
 		snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d",
 		    t.year, t.mon, t.day, (int)(secs / 3600),
@@ -367,8 +379,8 @@ put_time(struct buf *b, enum kind kind, const char *s, size_t n)
 static bool
 int_parse(const char *s, size_t n, bool *exact)
 {
-	uint64_t	 v = 0;
-	size_t		 i = n > 0 && s[0] == '-';
+	uint64_t v = 0;
+	size_t	 i = n > 0 && s[0] == '-';
 
 	if (n == i || n - i > 20)
 		return false;
@@ -391,9 +403,9 @@ int_parse(const char *s, size_t n, bool *exact)
 static void
 put_value(struct result *rs, struct col *c, const char *v, size_t n)
 {
-	struct buf	*b = &rs->data;
-	size_t		 extra;
-	bool		 ok = false, exact = true, top_null;
+	struct buf *b = &rs->data;
+	size_t	    extra;
+	bool	    ok = false, exact = true, top_null;
 
 	if (v == NULL) {
 		buf_append(b, "null", 4);
@@ -415,7 +427,8 @@ put_value(struct result *rs, struct col *c, const char *v, size_t n)
 		c->inexact = c->inexact || (ok && !exact);
 		extra = 2;
 		break;
-	case K_FLOAT: case K_NUMERIC:
+	case K_FLOAT:
+	case K_NUMERIC:
 		ok = result_check_number(v, n, c->kind == K_NUMERIC);
 		extra = 2;
 		break;
@@ -425,15 +438,19 @@ put_value(struct result *rs, struct col *c, const char *v, size_t n)
 			return;
 		}
 		break;
-	case K_DATE: case K_TS: case K_TSTZ:
+	case K_DATE:
+	case K_TS:
+	case K_TSTZ:
 		if (put_time(b, c->kind, v, n)) {
 			c->extra += c->kind == K_TSTZ ? 2 : 0;
 			return;
 		}
 		break;
-	case K_JSON: case K_JSONB:
+	case K_JSON:
+	case K_JSONB:
 		ok = result_check_json(v, n, c->kind == K_JSON, &extra,
-		    &top_null) && !top_null;
+			 &top_null) &&
+		    !top_null;
 		break;
 	}
 	if (ok) {
@@ -450,9 +467,13 @@ static enum kind
 kind_of(unsigned int oid)
 {
 	switch (oid) {
-	case OID_INT2: case OID_INT4: case OID_INT8: case OID_OID:
+	case OID_INT2:
+	case OID_INT4:
+	case OID_INT8:
+	case OID_OID:
 		return K_INT;
-	case OID_FLOAT4: case OID_FLOAT8:
+	case OID_FLOAT4:
+	case OID_FLOAT8:
 		return K_FLOAT;
 	case OID_NUMERIC:
 		return K_NUMERIC;
@@ -476,7 +497,7 @@ kind_of(unsigned int oid)
 static bool
 name_taken(struct result *rs, int upto, const char *key, size_t len)
 {
-	int	 i;
+	int i;
 
 	if (len == 8 && memcmp(key, "\"index\":", 8) == 0)
 		return true;
@@ -490,12 +511,12 @@ name_taken(struct result *rs, int upto, const char *key, size_t len)
 static void
 name_dedupe(struct result *rs, int i, const char *name)
 {
-	struct buf	 b = BUF_INIT, k = BUF_INIT;
-	unsigned	 n;
+	struct buf b = BUF_INIT, k = BUF_INIT;
+	unsigned   n;
 
 	(void)put_str(&b, &rs->bad_utf8, name, strlen(name), SIZE_MAX);
 	rs->orig[i] = xstrdup(b.data);
-	b.data[--b.len] = '\0';	/* drop the closing quote */
+	b.data[--b.len] = '\0'; /* drop the closing quote */
 	buf_printf(&k, "%s\":", b.data);
 	for (n = 1; name_taken(rs, i, k.data, k.len); n++) {
 		buf_reset(&k);
@@ -510,8 +531,8 @@ struct result *
 rs_new(int ncols, const char *const names[], const unsigned int type_oids[],
     size_t max_rows, size_t max_bytes)
 {
-	struct result	*rs;
-	int		 i;
+	struct result *rs;
+	int	       i;
 
 	rs = xcalloc(1, sizeof(*rs));
 	rs->ncols = ncols < 0 ? 0 : ncols;
@@ -524,13 +545,14 @@ rs_new(int ncols, const char *const names[], const unsigned int type_oids[],
 	/* Reserve up to the cap at once: untouched pages cost nothing, and
 	 * growing by realloc would copy (and fault in) the data again.  A
 	 * row stops within ROW_SLACK of the cap, so it never doubles. */
-	buf_reserve(&rs->data, (max_bytes < DATA_RESERVE ? max_bytes :
-	    DATA_RESERVE) + ROW_SLACK);
+	buf_reserve(&rs->data,
+	    (max_bytes < DATA_RESERVE ? max_bytes : DATA_RESERVE) + ROW_SLACK);
 	buf_append(&rs->data, "{\"data\":[", DATA_HEAD);
 	rs->max_rows = max_rows;
 	rs->max_bytes = max_bytes;
 	/* The schema at its longest, plus the document's own punctuation. */
-	rs->fixed = sizeof("{\"data\":[],\"schema\":{\"fields\":[{\"name\":"
+	rs->fixed = sizeof(
+	    "{\"data\":[],\"schema\":{\"fields\":[{\"name\":"
 	    "\"index\",\"type\":\"integer\"}],\"primaryKey\":[\"index\"],"
 	    "\"pandas_version\":\"1.4.0\"}}");
 	for (i = 0; i < rs->ncols; i++) {
@@ -546,7 +568,7 @@ rs_new(int ncols, const char *const names[], const unsigned int type_oids[],
 void
 rs_free(struct result *rs)
 {
-	int	 i;
+	int i;
 
 	if (rs == NULL)
 		return;
@@ -579,8 +601,8 @@ col_flips(const struct col *c)
 static size_t
 doc_size(const struct result *rs)
 {
-	size_t	 n = rs->fixed + rs->data.len - DATA_HEAD;
-	int	 i;
+	size_t n = rs->fixed + rs->data.len - DATA_HEAD;
+	int    i;
 
 	for (i = 0; i < rs->ncols; i++)
 		if (col_flips(&rs->cols[i]))
@@ -591,8 +613,8 @@ doc_size(const struct result *rs)
 static void
 put_index(struct buf *b, size_t n)
 {
-	char	 tmp[32];
-	size_t	 i = sizeof(tmp);
+	char   tmp[32];
+	size_t i = sizeof(tmp);
 
 	do {
 		tmp[--i] = (char)('0' + n % 10);
@@ -604,9 +626,9 @@ put_index(struct buf *b, size_t n)
 bool
 rs_add_row(struct result *rs, const char *const values[], const int lengths[])
 {
-	size_t	 mark = rs->data.len, bad = rs->bad_utf8;
-	size_t	 ncols = (size_t)rs->ncols, size, room;
-	int	 i;
+	size_t mark = rs->data.len, bad = rs->bad_utf8;
+	size_t ncols = (size_t)rs->ncols, size, room;
+	int    i;
 
 	if (rs->truncated || rs->rows >= rs->max_rows) {
 		rs->truncated = true;
@@ -626,7 +648,8 @@ rs_add_row(struct result *rs, const char *const values[], const int lengths[])
 		buf_putc(&rs->data, ',');
 		buf_append(&rs->data, rs->keys[i], rs->keylen[i]);
 		put_value(rs, &rs->cols[i], values[i],
-		    values[i] == NULL || lengths[i] < 0 ? 0 : (size_t)lengths[i]);
+		    values[i] == NULL || lengths[i] < 0 ? 0 :
+							  (size_t)lengths[i]);
 	}
 	buf_putc(&rs->data, '}');
 	if (rs->over || doc_size(rs) > rs->max_bytes) {
@@ -652,15 +675,18 @@ type_name(const struct col *c)
 	switch (c->kind) {
 	case K_INT:
 		return c->has_null ? "\"number\"" : "\"integer\"";
-	case K_FLOAT: case K_NUMERIC:
+	case K_FLOAT:
+	case K_NUMERIC:
 		return "\"number\"";
 	case K_BOOL:
 		return c->has_null ? "\"string\"" : "\"boolean\"";
-	case K_DATE: case K_TS:
+	case K_DATE:
+	case K_TS:
 		return "\"datetime\"";
 	case K_TSTZ:
 		return "\"datetime\",\"tz\":\"UTC\"";
-	case K_JSON: case K_JSONB:
+	case K_JSON:
+	case K_JSONB:
 		return "\"any\"";
 	default:
 		return "\"string\"";
@@ -670,7 +696,7 @@ type_name(const struct col *c)
 static void
 put_schema(const struct result *rs, struct buf *out)
 {
-	int	 i;
+	int i;
 
 	buf_puts(out, "{\"fields\":[{\"name\":\"index\",\"type\":\"integer\"}");
 	for (i = 0; i < rs->ncols; i++) {
@@ -680,7 +706,8 @@ put_schema(const struct result *rs, struct buf *out)
 		buf_puts(out, type_name(&rs->cols[i]));
 		buf_putc(out, '}');
 	}
-	buf_puts(out, "],\"primaryKey\":[\"index\"],"
+	buf_puts(out,
+	    "],\"primaryKey\":[\"index\"],"
 	    "\"pandas_version\":\"1.4.0\"}");
 }
 
@@ -689,7 +716,7 @@ put_schema(const struct result *rs, struct buf *out)
 static const char *
 token_end(const char *p)
 {
-	int	 depth = 0;
+	int depth = 0;
 
 	for (;; p++) {
 		if (*p == '"') {
@@ -713,7 +740,7 @@ static void
 put_final(struct buf *out, const struct col *c, size_t row, const char *tok,
     size_t n)
 {
-	size_t	 ignored = 0;
+	size_t ignored = 0;
 
 	if (!col_flips(c) || (c->flip && row >= c->flip_row) ||
 	    (n == 4 && memcmp(tok, "null", 4) == 0)) {
@@ -721,7 +748,8 @@ put_final(struct buf *out, const struct col *c, size_t row, const char *tok,
 		return;
 	}
 	switch (c->kind) {
-	case K_TS: case K_TSTZ:
+	case K_TS:
+	case K_TSTZ:
 		/* "YYYY-MM-DDTHH:MM:SS[.f][Z]" back to PostgreSQL's form */
 		buf_append(out, tok, 11);
 		buf_putc(out, ' ');
@@ -731,10 +759,12 @@ put_final(struct buf *out, const struct col *c, size_t row, const char *tok,
 	case K_BOOL:
 		buf_puts(out, tok[0] == 't' ? "\"t\"" : "\"f\"");
 		break;
-	case K_JSON: case K_JSONB:
+	case K_JSON:
+	case K_JSONB:
 		(void)put_str(out, &ignored, tok, n, SIZE_MAX);
 		break;
-	case K_DATE: case K_TEXT:
+	case K_DATE:
+	case K_TEXT:
 		buf_append(out, tok, n);
 		break;
 	default:
@@ -751,9 +781,9 @@ put_final(struct buf *out, const struct col *c, size_t row, const char *tok,
 static void
 render(const struct result *rs, struct buf *out, bool rows)
 {
-	const char	*p = rs->data.data + DATA_HEAD, *q;
-	size_t		 row;
-	int		 i;
+	const char *p = rs->data.data + DATA_HEAD, *q;
+	size_t	    row;
+	int	    i;
 
 	if (rs->handed)
 		return;
@@ -791,10 +821,10 @@ render(const struct result *rs, struct buf *out, bool rows)
 void
 rs_finish(struct result *rs, struct buf *out)
 {
-	static const char	 head[] = "{\"data\":[";
-	size_t			 start = out->len;
-	bool			 any = false;
-	int			 i;
+	static const char head[] = "{\"data\":[";
+	size_t		  start = out->len;
+	bool		  any = false;
+	int		  i;
 
 	for (i = 0; i < rs->ncols; i++)
 		any = any || col_flips(&rs->cols[i]);
@@ -821,7 +851,7 @@ rs_finish(struct result *rs, struct buf *out)
 void
 rs_finish_rows(struct result *rs, struct buf *out)
 {
-	int	 i;
+	int i;
 
 	buf_puts(out, "\"columns\":[");
 	for (i = 0; i < rs->ncols; i++) {

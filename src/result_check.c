@@ -20,31 +20,27 @@
 #include "arena.h"
 #include "result_check.h"
 
-#define NUM_MAX_EXP	1000	/* numeric_in rejects larger exponents */
-#define JSON_MAX_DEPTH	512
+#define NUM_MAX_EXP    1000 /* numeric_in rejects larger exponents */
+#define JSON_MAX_DEPTH 512
 
 /* A JSON number token, split up. */
 struct num {
-	bool		 neg;
-	bool		 dot;
-	bool		 has_exp;
-	const char	*ip;		/* integer digits */
-	size_t		 ni;
-	const char	*fp;		/* fraction digits */
-	size_t		 nf;
-	long		 exp;
+	bool	    neg;
+	bool	    dot;
+	bool	    has_exp;
+	const char *ip; /* integer digits */
+	size_t	    ni;
+	const char *fp; /* fraction digits */
+	size_t	    nf;
+	long	    exp;
 };
 
 /* ujson's table; the literals are the same doubles as its own. */
-static const double	 g_pow10[] = {
-	1.0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10,
-	1e-11, 1e-12, 1e-13, 1e-14, 1e-15
-};
+static const double g_pow10[] = { 1.0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7,
+	1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15 };
 
-static const double	 p10[] = {
-	1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
-	1e13, 1e14, 1e15
-};
+static const double p10[] = { 1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+	1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
 
 static bool
 is_digit(char c)
@@ -64,9 +60,9 @@ digits(const char *s, size_t i, size_t n)
 static bool
 num_parse(const char *s, size_t n, struct num *x)
 {
-	size_t	 i = 0, j;
-	long	 e = 0;
-	bool	 eneg;
+	size_t i = 0, j;
+	long   e = 0;
+	bool   eneg;
 
 	memset(x, 0, sizeof(*x));
 	if (i < n && s[i] == '-') {
@@ -129,13 +125,13 @@ static bool
 uj_read(const struct num *x, long ilen, long flen, bool is_int, bool has_exp,
     long exp, double r[2])
 {
-	uint64_t	 iv = 0, lim = x->neg ? (1ULL << 63) : UINT64_MAX;
-	double		 f = 0.0, a, sign = x->neg ? -1.0 : 1.0, e;
-	volatile double	 m;	/* keeps the compiler from fusing */
-	long		 i, k;
+	uint64_t	iv = 0, lim = x->neg ? (1ULL << 63) : UINT64_MAX;
+	double		f = 0.0, a, sign = x->neg ? -1.0 : 1.0, e;
+	volatile double m; /* keeps the compiler from fusing */
+	long		i, k;
 
 	for (i = 0; i < ilen; i++) {
-		unsigned	 d = (unsigned)num_digit(x, i);
+		unsigned d = (unsigned)num_digit(x, i);
 
 		if (iv > (lim - d) / 10)
 			return false;
@@ -164,9 +160,9 @@ uj_read(const struct num *x, long ilen, long flen, bool is_int, bool has_exp,
 static bool
 is_shortest(double d, const struct num *x)
 {
-	char	 tmp[64];
-	long	 i, first = -1, last = -1, total = (long)(x->ni + x->nf);
-	int	 n, p;
+	char tmp[64];
+	long i, first = -1, last = -1, total = (long)(x->ni + x->nf);
+	int  n, p;
 
 	for (i = 0; i < total; i++)
 		if (num_digit(x, i) != 0) {
@@ -179,7 +175,7 @@ is_shortest(double d, const struct num *x)
 	if (n > 17)
 		return false;
 	if (n <= 15 && fabs(d) >= DBL_MIN)
-		return true;	/* DBL_DIG: any 15 digits round-trip */
+		return true; /* DBL_DIG: any 15 digits round-trip */
 	snprintf(tmp, sizeof(tmp), "%.*e", n - 1, fabs(d));
 	for (i = 0; i < n; i++)
 		if (tmp[i == 0 ? 0 : i + 1] - '0' != num_digit(x, first + i))
@@ -199,8 +195,8 @@ is_shortest(double d, const struct num *x)
 static double
 exact_value(const char *s, size_t n)
 {
-	char	 tmp[128], *p = n < sizeof(tmp) ? tmp : xmalloc(n + 1);
-	double	 d;
+	char   tmp[128], *p = n < sizeof(tmp) ? tmp : xmalloc(n + 1);
+	double d;
 
 	memcpy(p, s, n);
 	p[n] = '\0';
@@ -213,14 +209,13 @@ exact_value(const char *s, size_t n)
 bool
 result_check_number(const char *s, size_t n, bool shortest)
 {
-	struct num	 x;
-	double		 want, r[2];
-	uint64_t	 m = 0;
-	long		 scale;
-	size_t		 i;
+	struct num x;
+	double	   want, r[2];
+	uint64_t   m = 0;
+	long	   scale;
+	size_t	   i;
 
-	if (!num_parse(s, n, &x) || x.exp > NUM_MAX_EXP ||
-	    x.exp < -NUM_MAX_EXP)
+	if (!num_parse(s, n, &x) || x.exp > NUM_MAX_EXP || x.exp < -NUM_MAX_EXP)
 		return false;
 	if (!x.has_exp && x.ni + x.nf <= 15) {
 		/* Clinger's fast path: both operands exact, one rounding. */
@@ -232,7 +227,8 @@ result_check_number(const char *s, size_t n, bool shortest)
 	if (!isfinite(want))
 		return false;
 	if (!uj_read(&x, (long)x.ni, (long)x.nf, !x.dot && !x.has_exp,
-	    x.has_exp, x.exp, r) || r[0] != want || r[1] != want)
+		x.has_exp, x.exp, r) ||
+	    r[0] != want || r[1] != want)
 		return false;
 	if (x.has_exp) {
 		/* jsonb prints numeric_out's form: no exponent, and
@@ -240,7 +236,8 @@ result_check_number(const char *s, size_t n, bool shortest)
 		scale = (long)x.nf - x.exp;
 		scale = scale < 0 ? 0 : scale;
 		if (!uj_read(&x, (long)x.ni + x.exp, scale, scale == 0, false,
-		    0, r) || r[0] != want || r[1] != want)
+			0, r) ||
+		    r[0] != want || r[1] != want)
 			return false;
 	}
 	return !shortest || is_shortest(want, &x);
@@ -249,7 +246,7 @@ result_check_number(const char *s, size_t n, bool shortest)
 size_t
 result_check_utf8(const unsigned char *s, size_t n)
 {
-	unsigned	 c = s[0];
+	unsigned c = s[0];
 
 	if (c >= 0x01 && c < 0x80)
 		return 1;
@@ -259,15 +256,15 @@ result_check_utf8(const unsigned char *s, size_t n)
 		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
 			return 0;
 		if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
-			return 0;	/* overlong, surrogate */
+			return 0; /* overlong, surrogate */
 		return 3;
 	}
 	if (c >= 0xF0 && c < 0xF5) {
-		if (n < 4 || (s[1] & 0xC0) != 0x80 ||
-		    (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+		if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+		    (s[3] & 0xC0) != 0x80)
 			return 0;
 		if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-			return 0;	/* overlong, beyond U+10FFFF */
+			return 0; /* overlong, beyond U+10FFFF */
 		return 4;
 	}
 	return 0;
@@ -275,32 +272,32 @@ result_check_utf8(const unsigned char *s, size_t n)
 
 /* A JSON value being checked. */
 struct jscan {
-	const unsigned char	*p, *end;
-	bool			 dupkeys;
-	int			 depth;
+	const unsigned char *p, *end;
+	bool		     dupkeys;
+	int		     depth;
 };
 
 /* A key seen in an object: its raw bytes between the quotes. */
 struct jkey {
-	const unsigned char	*s;
-	size_t			 n;
+	const unsigned char *s;
+	size_t		     n;
 };
 
 static void
 j_ws(struct jscan *j)
 {
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
-	    *j->p == '\n' || *j->p == '\r'))
+	while (j->p < j->end &&
+	    (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
 		j->p++;
 }
 
 static int
 hex4(const unsigned char *p)
 {
-	int	 v = 0, i;
+	int v = 0, i;
 
 	for (i = 0; i < 4; i++) {
-		int	 c = p[i];
+		int c = p[i];
 
 		v <<= 4;
 		if (c >= '0' && c <= '9')
@@ -317,13 +314,13 @@ hex4(const unsigned char *p)
 static size_t
 j_uescape(const unsigned char *p, const unsigned char *end)
 {
-	int	 cp, lo;
+	int cp, lo;
 
 	if (end - p < 6 || p[1] != 'u')
 		return 0;
 	cp = hex4(p + 2);
 	if (cp <= 0)
-		return 0;	/* \u0000 is rejected by jsonb */
+		return 0; /* \u0000 is rejected by jsonb */
 	if (cp >= 0xDC00 && cp <= 0xDFFF)
 		return 0;
 	if (cp < 0xD800 || cp > 0xDBFF)
@@ -338,7 +335,7 @@ j_uescape(const unsigned char *p, const unsigned char *end)
 static bool
 j_string(struct jscan *j, bool *esc)
 {
-	size_t	 len;
+	size_t len;
 
 	*esc = false;
 	for (j->p++; j->p < j->end; j->p += len) {
@@ -367,7 +364,7 @@ j_string(struct jscan *j, bool *esc)
 static int
 jkey_cmp(const void *a, const void *b)
 {
-	const struct jkey	*x = a, *y = b;
+	const struct jkey *x = a, *y = b;
 
 	if (x->n != y->n)
 		return x->n < y->n ? -1 : 1;
@@ -379,7 +376,7 @@ jkey_cmp(const void *a, const void *b)
 static bool
 keys_distinct(struct jkey *k, size_t n, bool escaped)
 {
-	size_t	 i;
+	size_t i;
 
 	if (n < 2)
 		return true;
@@ -392,14 +389,14 @@ keys_distinct(struct jkey *k, size_t n, bool escaped)
 	return true;
 }
 
-static bool	j_value(struct jscan *j);
+static bool j_value(struct jscan *j);
 
 static bool
 j_object(struct jscan *j)
 {
-	struct jkey	*keys = NULL;
-	size_t		 nkeys = 0, cap = 0;
-	bool		 ok = false, esc, anyesc = false;
+	struct jkey *keys = NULL;
+	size_t	     nkeys = 0, cap = 0;
+	bool	     ok = false, esc, anyesc = false;
 
 	j->p++;
 	j_ws(j);
@@ -465,7 +462,7 @@ j_array(struct jscan *j)
 static bool
 j_literal(struct jscan *j, const char *lit)
 {
-	size_t	 n = strlen(lit);
+	size_t n = strlen(lit);
 
 	if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
 		return false;
@@ -476,14 +473,15 @@ j_literal(struct jscan *j, const char *lit)
 static bool
 j_value(struct jscan *j)
 {
-	const unsigned char	*s;
-	bool			 ok, esc;
+	const unsigned char *s;
+	bool		     ok, esc;
 
 	j_ws(j);
 	if (j->p >= j->end)
 		return false;
 	switch (*j->p) {
-	case '{': case '[':
+	case '{':
+	case '[':
 		if (++j->depth > JSON_MAX_DEPTH)
 			return false;
 		ok = *j->p == '{' ? j_object(j) : j_array(j);
@@ -498,11 +496,14 @@ j_value(struct jscan *j)
 	case 'n':
 		return j_literal(j, "null");
 	default:
-		for (s = j->p; j->p < j->end && (is_digit((char)*j->p) ||
-		    strchr("+-.eE", *j->p) != NULL) && *j->p != '\0'; j->p++)
+		for (s = j->p; j->p < j->end &&
+		     (is_digit((char)*j->p) ||
+			 strchr("+-.eE", *j->p) != NULL) &&
+		     *j->p != '\0';
+		     j->p++)
 			;
-		return result_check_number((const char *)s,
-		    (size_t)(j->p - s), false);
+		return result_check_number((const char *)s, (size_t)(j->p - s),
+		    false);
 	}
 }
 
@@ -510,9 +511,9 @@ bool
 result_check_json(const char *s, size_t n, bool dupkeys, size_t *extra,
     bool *top_null)
 {
-	struct jscan	 j = { (const unsigned char *)s,
-			    (const unsigned char *)s + n, dupkeys, 0 };
-	size_t		 i, x = 2;
+	struct jscan j = { (const unsigned char *)s,
+		(const unsigned char *)s + n, dupkeys, 0 };
+	size_t	     i, x = 2;
 
 	if (!j_value(&j))
 		return false;

@@ -16,7 +16,7 @@
  * as written and as jsonb prints it.  With shortest, the text must also
  * be that double's shortest decimal form.
  */
-bool	result_check_number(const char *s, size_t n, bool shortest);
+bool result_check_number(const char *s, size_t n, bool shortest);
 
 /*
  * Returns whether the n bytes at s are one JSON value that jsonb accepts
@@ -26,14 +26,14 @@ bool	result_check_number(const char *s, size_t n, bool shortest);
  * On success *extra is what escaping s as a JSON string would add and
  * *top_null tells whether s is the literal null.
  */
-bool	result_check_json(const char *s, size_t n, bool dupkeys, size_t *extra,
-	    bool *top_null);
+bool result_check_json(const char *s, size_t n, bool dupkeys, size_t *extra,
+    bool *top_null);
 
 /*
  * Returns the length (1-4) of the valid UTF-8 sequence at s (n > 0 bytes
  * available), or 0 when it is invalid (overlong, surrogate, beyond
  * U+10FFFF, truncated, or a NUL byte).
  */
-size_t	result_check_utf8(const unsigned char *s, size_t n);
+size_t result_check_utf8(const unsigned char *s, size_t n);
 
 #endif

@@ -14,17 +14,17 @@
 
 /* An ISO 8601 UTC rendering of a timestamptz column, NULL stays NULL. */
 #define RUN_ISO(col) \
-	"to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+	"to_char(" col \
+	" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 #define RUN_COLS \
-	"r.id, r.query_id, " RUN_ISO("r.scheduled_at") ", r.job_timezone, " \
-	RUN_ISO("r.run_started_at") ", " RUN_ISO("r.run_finished_at") \
-	", r.duration_ms, r.status, r.rows_returned, r.error_message," \
-	" r.triggered_by, r.triggered_by_user, r.runner_host, r.runner_pid," \
-	" r.missed_slots, r.attempt, r.retry_of, " RUN_ISO("r.queued_at") \
-	", b.run_id IS NOT NULL, b.format, b.row_count, b.byte_size," \
-	" coalesce(b.truncated, false)"
-#define RUN_NCOLS	23
+	"r.id, r.query_id, " RUN_ISO("r.scheduled_at") ", r.job_timezone, " RUN_ISO("r.run_started_at") ", " RUN_ISO( \
+	    "r.run_finished_at") ", r.duration_ms, r.status, r.rows_returned, r.error_message," \
+				 " r.triggered_by, r.triggered_by_user, r.runner_host, r.runner_pid," \
+				 " r.missed_slots, r.attempt, r.retry_of, " RUN_ISO( \
+				     "r.queued_at") ", b.run_id IS NOT NULL, b.format, b.row_count, b.byte_size," \
+						    " coalesce(b.truncated, false)"
+#define RUN_NCOLS 23
 #define RUN_FROM \
 	" FROM query_run r LEFT JOIN query_run_blob b ON b.run_id = r.id"
 /* Optional filters $2 status, $3 start, $4 end (NULL: not applied). */
@@ -86,9 +86,9 @@ run_fill_one(struct arena *a, const PGresult *res, struct run *r)
 bool
 run_status_valid(const char *s)
 {
-	static const char *const statuses[] = { "queued", "running",
-		"success", "error", "skipped" };
-	size_t	 i;
+	static const char *const statuses[] = { "queued", "running", "success",
+		"error", "skipped" };
+	size_t			 i;
 
 	for (i = 0; s != NULL && i < sizeof(statuses) / sizeof(*statuses); i++)
 		if (strcmp(s, statuses[i]) == 0)
@@ -99,8 +99,8 @@ run_status_valid(const char *s)
 /* How each error message pg-sched writes (or wrote, or libpq gave older
  * versions) begins, and its class; the first match wins. */
 static const struct {
-	const char	*prefix;
-	const char	*class;
+	const char *prefix;
+	const char *class;
 } run_error_classes[] = {
 	{ "source connection failed", "source unreachable" },
 	{ "source did not answer", "source unreachable" },
@@ -130,12 +130,13 @@ static const struct {
 const char *
 run_error_class(const char *msg)
 {
-	size_t	 i, n;
+	size_t i, n;
 
 	if (msg == NULL)
 		return NULL;
-	for (i = 0; i < sizeof(run_error_classes) /
-	    sizeof(run_error_classes[0]); i++) {
+	for (i = 0;
+	     i < sizeof(run_error_classes) / sizeof(run_error_classes[0]);
+	     i++) {
 		n = strlen(run_error_classes[i].prefix);
 		if (strncmp(msg, run_error_classes[i].prefix, n) == 0)
 			return run_error_classes[i].class;
@@ -148,11 +149,12 @@ run_get(struct db *db, struct arena *a, long id, bool with_result,
     struct run *r)
 {
 	static const char sql[] =
-	    "SELECT " RUN_COLS ", CASE WHEN $2::bool THEN b.df_json::text END"
-	    RUN_FROM " WHERE r.id = $1";
-	const char	*p[2];
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	    "SELECT " RUN_COLS
+	    ", CASE WHEN $2::bool THEN b.df_json::text END" RUN_FROM
+	    " WHERE r.id = $1";
+	const char *p[2];
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	p[0] = arena_printf(a, "%ld", id);
 	p[1] = with_result ? "true" : "false";
@@ -167,15 +169,17 @@ run_latest(struct db *db, struct arena *a, long query_id, bool any_status,
     bool with_result, struct run *r)
 {
 	static const char sql_ok[] =
-	    "SELECT " RUN_COLS ", CASE WHEN $2::bool THEN b.df_json::text END"
-	    RUN_FROM " WHERE r.query_id = $1 AND r.status = 'success'"
+	    "SELECT " RUN_COLS
+	    ", CASE WHEN $2::bool THEN b.df_json::text END" RUN_FROM
+	    " WHERE r.query_id = $1 AND r.status = 'success'"
 	    " ORDER BY r.id DESC LIMIT 1";
 	static const char sql_any[] =
-	    "SELECT " RUN_COLS ", CASE WHEN $2::bool THEN b.df_json::text END"
-	    RUN_FROM " WHERE r.query_id = $1 ORDER BY r.id DESC LIMIT 1";
-	const char	*p[2];
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	    "SELECT " RUN_COLS
+	    ", CASE WHEN $2::bool THEN b.df_json::text END" RUN_FROM
+	    " WHERE r.query_id = $1 ORDER BY r.id DESC LIMIT 1";
+	const char *p[2];
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	p[0] = arena_printf(a, "%ld", query_id);
 	p[1] = with_result ? "true" : "false";
@@ -190,12 +194,12 @@ run_latest(struct db *db, struct arena *a, long query_id, bool any_status,
  * the same way ("2026-03-29T00:00:00.250000Z"); NULL stays NULL.
  */
 static enum pgs_rc
-run_time_param(struct db *db, struct arena *a, const char *name,
-    const char *s, const char **out)
+run_time_param(struct db *db, struct arena *a, const char *name, const char *s,
+    const char **out)
 {
-	char		 err[128], buf[ISOTIME_BUFSZ];
-	int64_t		 t;
-	int32_t		 usec;
+	char	err[128], buf[ISOTIME_BUFSZ];
+	int64_t t;
+	int32_t usec;
 
 	*out = NULL;
 	if (s == NULL)
@@ -205,7 +209,7 @@ run_time_param(struct db *db, struct arena *a, const char *name,
 		return PGS_INVALID;
 	}
 	isotime_format_utc(t, buf);
-	buf[strlen(buf) - 1] = '\0';		/* drop the Z */
+	buf[strlen(buf) - 1] = '\0'; /* drop the Z */
 	*out = arena_printf(a, "%s.%06dZ", buf, (int)usec);
 	return PGS_OK;
 }
@@ -214,7 +218,7 @@ run_time_param(struct db *db, struct arena *a, const char *name,
 static enum pgs_rc
 run_filter_check(struct db *db, const struct run_filter *f)
 {
-	const char	*bad = NULL;
+	const char *bad = NULL;
 
 	if (f->limit < 1 || f->limit > RUN_LIST_MAX)
 		bad = "limit";
@@ -238,10 +242,10 @@ run_list_paging(struct db *db, struct arena *a, const char **p,
 	    " AND r.id < $5::int8" RUN_FILTER "),"
 	    " EXISTS (SELECT 1 FROM query_run r WHERE r.query_id = $1"
 	    " AND r.id > $6::int8" RUN_FILTER ")";
-	const char	*q[6];
-	PGresult	*res;
-	enum pgs_rc	 rc;
-	long		 oldest, newest;
+	const char *q[6];
+	PGresult   *res;
+	enum pgs_rc rc;
+	long	    oldest, newest;
 
 	out->next_before = 0;
 	out->prev_after = 0;
@@ -268,19 +272,19 @@ run_list(struct db *db, struct arena *a, long query_id,
 {
 	/* Newest first below `before`; or, with `after` alone, the runs just
 	 * above `after` (read oldest first, then turned around). */
-	static const char sql_desc[] =
+	static const char      sql_desc[] =
 	    "SELECT " RUN_COLS RUN_FROM " WHERE r.query_id = $1"
 	    " AND ($5::int8 IS NULL OR r.id < $5) AND ($6::int8 IS NULL OR"
 	    " r.id > $6)" RUN_FILTER " ORDER BY r.id DESC LIMIT $7";
-	static const char sql_asc[] =
+	static const char      sql_asc[] =
 	    "SELECT " RUN_COLS RUN_FROM " WHERE r.query_id = $1"
 	    " AND ($5::int8 IS NULL OR r.id < $5) AND r.id > $6" RUN_FILTER
 	    " ORDER BY r.id ASC LIMIT $7";
-	const char	*p[7];
-	PGresult	*res;
-	enum pgs_rc	 rc;
-	bool		 asc = f->after > 0 && f->before == 0;
-	int		 i, n;
+	const char *p[7];
+	PGresult   *res;
+	enum pgs_rc rc;
+	bool	    asc = f->after > 0 && f->before == 0;
+	int	    i, n;
 
 	memset(out, 0, sizeof(*out));
 	rc = run_filter_check(db, f);
@@ -319,9 +323,9 @@ run_adjacent(struct db *db, struct arena *a, long query_id, long run_id,
 	    "SELECT (SELECT min(o.id) FROM query_run o WHERE o.query_id = $1"
 	    " AND o.id > $2) FROM query_run r WHERE r.id = $2"
 	    " AND r.query_id = $1";
-	const char	*p[2];
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[2];
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	p[0] = arena_printf(a, "%ld", query_id);
 	p[1] = arena_printf(a, "%ld", run_id);
@@ -335,15 +339,13 @@ run_adjacent(struct db *db, struct arena *a, long query_id, long run_id,
 }
 
 enum pgs_rc
-run_prev(struct db *db, struct arena *a, long query_id, long run_id,
-    long *out)
+run_prev(struct db *db, struct arena *a, long query_id, long run_id, long *out)
 {
 	return run_adjacent(db, a, query_id, run_id, true, out);
 }
 
 enum pgs_rc
-run_next(struct db *db, struct arena *a, long query_id, long run_id,
-    long *out)
+run_next(struct db *db, struct arena *a, long query_id, long run_id, long *out)
 {
 	return run_adjacent(db, a, query_id, run_id, false, out);
 }
@@ -363,8 +365,8 @@ run_queue_stats(struct db *db, struct arena *a, struct run_stats *out)
 	    " count(*) FILTER (WHERE enabled AND next_run_at <= now()),"
 	    " count(*) FILTER (WHERE enabled)"
 	    " FROM query_job";
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	rc = db_query(db, a, sql, 0, NULL, &res);
 	if (rc != PGS_OK)

@@ -25,9 +25,9 @@ run_store_slot(struct db *db, struct arena *a, long job_id, const char *tz,
 	    " THEN 'skipped: the previous run is still executing' END)"
 	    " ON CONFLICT (query_id, scheduled_at)"
 	    " WHERE triggered_by = 'schedule' DO NOTHING RETURNING id";
-	const char	*p[7];
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[7];
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	p[0] = arena_printf(a, "%ld", job_id);
 	p[1] = arena_printf(a, "%" PRId64, at);
@@ -42,14 +42,14 @@ run_store_slot(struct db *db, struct arena *a, long job_id, const char *tz,
 }
 
 enum pgs_rc
-run_store_start(struct db *db, struct arena *a, long run_id,
-    const char *host, long pid)
+run_store_start(struct db *db, struct arena *a, long run_id, const char *host,
+    long pid)
 {
 	static const char sql[] =
 	    "UPDATE query_run SET status = 'running', runner_host = $2,"
 	    " runner_pid = $3, run_started_at = now() WHERE id = $1";
-	const char	*p[] = { arena_printf(a, "%ld", run_id), host,
-	    arena_printf(a, "%ld", pid) };
+	const char *p[] = { arena_printf(a, "%ld", run_id), host,
+		arena_printf(a, "%ld", pid) };
 
 	return db_cmd(db, a, sql, 3, p);
 }
@@ -59,7 +59,7 @@ run_store_begin(struct db *db, struct arena *a, long run_id)
 {
 	static const char sql[] =
 	    "UPDATE query_run SET run_started_at = now() WHERE id = $1";
-	const char	*p[] = { arena_printf(a, "%ld", run_id) };
+	const char *p[] = { arena_printf(a, "%ld", run_id) };
 
 	return db_cmd(db, a, sql, 1, p);
 }
@@ -81,11 +81,11 @@ run_store_enqueue_manual(struct db *db, struct arena *a, long job_id,
 	    "SELECT (SELECT r.id FROM query_run r WHERE r.query_id = j.id"
 	    " AND r.triggered_by = 'manual' AND r.status IN ('queued',"
 	    " 'running')) FROM query_job j WHERE j.id = $1";
-	const char	*p[] = { arena_printf(a, "%ld", job_id), user_id > 0 ?
-	    arena_printf(a, "%ld", user_id) : NULL };
-	PGresult	*res;
-	enum pgs_rc	 rc;
-	int		 try;
+	const char *p[] = { arena_printf(a, "%ld", job_id),
+		user_id > 0 ? arena_printf(a, "%ld", user_id) : NULL };
+	PGresult   *res;
+	enum pgs_rc rc;
+	int	    try;
 
 	*run_id = 0;
 	/* The standing run may end between the two statements: again. */
@@ -118,7 +118,7 @@ run_store_abort(struct db *db, struct arena *a, long run_id, const char *msg)
 	    " run_finished_at = now(), duration_ms = (extract(epoch FROM"
 	    " now() - coalesce(run_started_at, queued_at)) * 1000)::int"
 	    " WHERE id = $1 AND status IN ('running', 'queued')";
-	const char	*p[] = { arena_printf(a, "%ld", run_id), msg };
+	const char *p[] = { arena_printf(a, "%ld", run_id), msg };
 
 	return db_cmd(db, a, sql, 2, p);
 }
@@ -137,18 +137,19 @@ run_store_reap(struct db *db, struct arena *a, long run_id, long job_id,
 	    " 'runner died', run_finished_at = now(), duration_ms ="
 	    " (extract(epoch FROM now() - coalesce(run_started_at, queued_at))"
 	    " * 1000)::int WHERE id = $1 AND status = 'running'";
-	const char	*p[] = { arena_printf(a, "%ld", run_id),
-	    arena_printf(a, "%d", RUN_MANUAL_REQUEUES) };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[] = { arena_printf(a, "%ld", run_id),
+		arena_printf(a, "%d", RUN_MANUAL_REQUEUES) };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	*requeued = false;
 	rc = db_query(db, a, sql_requeue, 2, p, &res);
 	if (rc == PGS_OK && PQntuples(res) > 0) {
 		*requeued = true;
-		log_warn("run_requeued", "run=%ld query=%ld requeues=%s runner "
-		    "died, manual run queued again", run_id, job_id,
-		    PQgetvalue(res, 0, 0));
+		log_warn("run_requeued",
+		    "run=%ld query=%ld requeues=%s runner "
+		    "died, manual run queued again",
+		    run_id, job_id, PQgetvalue(res, 0, 0));
 		return PGS_OK;
 	}
 	if (rc == PGS_OK)
@@ -174,9 +175,9 @@ run_store_retry(struct db *db, struct arena *a, const char *run)
 	    " FROM query_run r JOIN query_job j ON j.id = r.query_id"
 	    " WHERE r.id = $1 AND r.attempt < j.max_retries AND j.enabled"
 	    " RETURNING id, run_after";
-	const char	*p[] = { run };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[] = { run };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	rc = db_query(db, a, sql, 1, p, &res);
 	if (rc == PGS_OK && PQntuples(res) > 0)
@@ -223,16 +224,16 @@ run_store_finish(struct db *db, struct arena *a, long run_id,
 	    "INSERT INTO query_run_blob (run_id, format, df_json, row_count,"
 	    " byte_size, truncated)"
 	    " VALUES ($1, 'jsonb', $2::jsonb, $3, $4, $5)";
-	const char	*run = arena_printf(a, "%ld", run_id);
-	const char	*pb[] = { run, o->doc, arena_printf(a, "%ld", o->rows),
-	    arena_printf(a, "%zu", o->doc_len), o->truncated ? "t" : "f" };
-	const char	*pr[] = { run, o->status,
-	    arena_printf(a, "%ld", o->duration_ms),
-	    arena_printf(a, "%ld", o->rows), o->error,
-	    arena_printf(a, "%ld", lock->job_id),
-	    arena_printf(a, "%d", lock->pid), lock->since };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *run = arena_printf(a, "%ld", run_id);
+	const char *pb[] = { run, o->doc, arena_printf(a, "%ld", o->rows),
+		arena_printf(a, "%zu", o->doc_len), o->truncated ? "t" : "f" };
+	const char *pr[] = { run, o->status,
+		arena_printf(a, "%ld", o->duration_ms),
+		arena_printf(a, "%ld", o->rows), o->error,
+		arena_printf(a, "%ld", lock->job_id),
+		arena_printf(a, "%d", lock->pid), lock->since };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	rc = db_begin(db);
 	if (rc != PGS_OK)
@@ -274,10 +275,10 @@ run_store_prune(struct db *db, struct arena *a, int default_days, int batch,
 	    " WHERE d.id IN (SELECT id FROM old UNION SELECT id FROM extra)"
 	    " AND d.id <> coalesce((SELECT max(s.id) FROM query_run s"
 	    "  WHERE s.query_id = d.query_id AND s.status = 'success'), 0)";
-	const char	*p[] = { arena_printf(a, "%d", default_days),
-	    arena_printf(a, "%d", batch) };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[] = { arena_printf(a, "%d", default_days),
+		arena_printf(a, "%d", batch) };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	*deleted = 0;
 	rc = db_exec(db, a, sql, 2, p, PGRES_COMMAND_OK, &res);

@@ -23,27 +23,27 @@
 #include "db.h"
 #include "rc.h"
 
-#define RUN_LOCK_CLASS		"1885823843"	/* "pgsc" */
+#define RUN_LOCK_CLASS "1885823843" /* "pgsc" */
 /* Times a manual run whose runner died is queued again before it is
  * recorded as "runner died" (query_run.requeues). */
-#define RUN_MANUAL_REQUEUES	2
+#define RUN_MANUAL_REQUEUES 2
 
 /* The session holding a run's job lock: its backend pid and start. */
 struct run_lock {
-	long		 job_id;
-	int		 pid;
-	const char	*since;
+	long	    job_id;
+	int	    pid;
+	const char *since;
 };
 
 /* The outcome of one execution, for run_store_finish. */
 struct run_outcome {
-	const char	*status;	/* "success" | "error" */
-	long		 duration_ms;
-	long		 rows;
-	const char	*error;		/* NULL on success */
-	const char	*doc;		/* orient='table' JSON, or NULL */
-	size_t		 doc_len;
-	bool		 truncated;
+	const char *status; /* "success" | "error" */
+	long	    duration_ms;
+	long	    rows;
+	const char *error; /* NULL on success */
+	const char *doc;   /* orient='table' JSON, or NULL */
+	size_t	    doc_len;
+	bool	    truncated;
 };
 
 /*
@@ -53,17 +53,16 @@ struct run_outcome {
  * gets its id, or 0 when the slot's run exists already (another runner
  * took it: the unique slot key).
  */
-enum pgs_rc	run_store_slot(struct db *db, struct arena *a, long job_id,
-		    const char *tz, int64_t at, int64_t missed,
-		    const char *host, long pid, bool running, long *run_id)
-		    PGS_MUSTCHECK;
+enum pgs_rc run_store_slot(struct db *db, struct arena *a, long job_id,
+    const char *tz, int64_t at, int64_t missed, const char *host, long pid,
+    bool running, long *run_id) PGS_MUSTCHECK;
 /* Marks the queued run run_id running by host/pid (it is locked by the
  * caller's claim). */
-enum pgs_rc	run_store_start(struct db *db, struct arena *a, long run_id,
-		    const char *host, long pid) PGS_MUSTCHECK;
+enum pgs_rc run_store_start(struct db *db, struct arena *a, long run_id,
+    const char *host, long pid) PGS_MUSTCHECK;
 /* Stamps run_started_at of run_id: its execution begins now. */
-enum pgs_rc	run_store_begin(struct db *db, struct arena *a, long run_id)
-		    PGS_MUSTCHECK;
+enum pgs_rc
+run_store_begin(struct db *db, struct arena *a, long run_id) PGS_MUSTCHECK;
 /*
  * Queues a manual run of job by user_id (0: not a user, e.g. the CLI):
  * status queued, triggered_by manual, scheduled_at now(), missed_slots 0,
@@ -71,8 +70,8 @@ enum pgs_rc	run_store_begin(struct db *db, struct arena *a, long run_id)
  * run queued or running: PGS_CONFLICT with *run_id set to that run's id
  * when it has one.  PGS_NOTFOUND when the job is gone.
  */
-enum pgs_rc	run_store_enqueue_manual(struct db *db, struct arena *a,
-		    long job_id, long user_id, long *run_id) PGS_MUSTCHECK;
+enum pgs_rc run_store_enqueue_manual(struct db *db, struct arena *a,
+    long job_id, long user_id, long *run_id) PGS_MUSTCHECK;
 /*
  * Records a finished run: the blob (on success) and the final status in
  * one transaction, plus the retry run when it failed and the job has
@@ -83,25 +82,24 @@ enum pgs_rc	run_store_enqueue_manual(struct db *db, struct arena *a,
  * PGS_CONFLICT when the run is no longer running (reaped or aborted
  * meanwhile).
  */
-enum pgs_rc	run_store_finish(struct db *db, struct arena *a, long run_id,
-		    const struct run_lock *lock, const struct run_outcome *o)
-		    PGS_MUSTCHECK;
+enum pgs_rc run_store_finish(struct db *db, struct arena *a, long run_id,
+    const struct run_lock *lock, const struct run_outcome *o) PGS_MUSTCHECK;
 /* Marks a run error with msg if it is still running or queued (worker
  * crashed, runner stopped). */
-enum pgs_rc	run_store_abort(struct db *db, struct arena *a, long run_id,
-		    const char *msg) PGS_MUSTCHECK;
+enum pgs_rc run_store_abort(struct db *db, struct arena *a, long run_id,
+    const char *msg) PGS_MUSTCHECK;
 /*
  * Settles run_id (of job_id), still `running` while nobody holds its job
  * lock (the caller holds it now): a manual run is queued again while it
  * has requeues left (*requeued set), any other becomes error "runner
  * died".
  */
-enum pgs_rc	run_store_reap(struct db *db, struct arena *a, long run_id,
-		    long job_id, bool *requeued) PGS_MUSTCHECK;
+enum pgs_rc run_store_reap(struct db *db, struct arena *a, long run_id,
+    long job_id, bool *requeued) PGS_MUSTCHECK;
 /* Deletes at most `batch` runs beyond their job's retention (keep_days,
  * default default_days, and keep_runs), never a job's latest success;
  * *deleted gets how many. */
-enum pgs_rc	run_store_prune(struct db *db, struct arena *a,
-		    int default_days, int batch, int *deleted) PGS_MUSTCHECK;
+enum pgs_rc run_store_prune(struct db *db, struct arena *a, int default_days,
+    int batch, int *deleted) PGS_MUSTCHECK;
 
 #endif

@@ -23,36 +23,36 @@
 #include "sched.h"
 #include "tz.h"
 
-#define EXPR_MAX	256
+#define EXPR_MAX 256
 
 struct cron {
-	uint64_t	 min;		/* bits 0-59 */
-	uint32_t	 hour;		/* bits 0-23 */
-	uint32_t	 dom;		/* bits 1-31 */
-	uint32_t	 mon;		/* bits 1-12 */
-	uint32_t	 dow;		/* bits 0-6, Sunday = 0 */
-	bool		 min_star, hour_star, dom_star, dow_star;
-	int64_t		 per_day;	/* matching minutes in a matching day */
+	uint64_t min;  /* bits 0-59 */
+	uint32_t hour; /* bits 0-23 */
+	uint32_t dom;  /* bits 1-31 */
+	uint32_t mon;  /* bits 1-12 */
+	uint32_t dow;  /* bits 0-6, Sunday = 0 */
+	bool	 min_star, hour_star, dom_star, dow_star;
+	int64_t	 per_day; /* matching minutes in a matching day */
 };
 
 struct sched {
-	bool		 interval;
-	int64_t		 period;
-	struct cron	 c;
-	bool		 fixed;
-	struct tz	*tz;
+	bool	    interval;
+	int64_t	    period;
+	struct cron c;
+	bool	    fixed;
+	struct tz  *tz;
 };
 
 struct field_def {
-	const char		*name;
-	int			 lo, hi;
-	const char *const	*names;	/* names[i] is value lo + i */
+	const char	  *name;
+	int		   lo, hi;
+	const char *const *names; /* names[i] is value lo + i */
 };
 
 static const char *const mon_names[] = { "jan", "feb", "mar", "apr", "may",
-    "jun", "jul", "aug", "sep", "oct", "nov", "dec", NULL };
+	"jun", "jul", "aug", "sep", "oct", "nov", "dec", NULL };
 static const char *const dow_names[] = { "sun", "mon", "tue", "wed", "thu",
-    "fri", "sat", NULL };
+	"fri", "sat", NULL };
 
 static const struct field_def fields[5] = {
 	{ "minute", 0, 59, NULL },
@@ -63,8 +63,8 @@ static const struct field_def fields[5] = {
 };
 
 static const struct {
-	const char	*name;
-	const char	*expr;
+	const char *name;
+	const char *expr;
 } macros[] = {
 	{ "@yearly", "0 0 1 1 *" },
 	{ "@annually", "0 0 1 1 *" },
@@ -79,8 +79,8 @@ static const struct {
 static int
 small_num(const char *s, size_t len)
 {
-	size_t	 i;
-	int	 v = 0;
+	size_t i;
+	int    v = 0;
 
 	if (len == 0 || len > 4)
 		return -1;
@@ -97,14 +97,14 @@ static enum pgs_rc
 parse_value(const struct field_def *f, const char *tok, size_t len, int *v,
     char *err, size_t errlen)
 {
-	size_t	 i;
+	size_t i;
 
 	*v = small_num(tok, len);
 	if (*v >= f->lo && *v <= f->hi)
 		return PGS_OK;
 	if (*v >= 0) {
-		snprintf(err, errlen, "%s: %d is out of range %d-%d",
-		    f->name, *v, f->lo, f->hi);
+		snprintf(err, errlen, "%s: %d is out of range %d-%d", f->name,
+		    *v, f->lo, f->hi);
 		return PGS_INVALID;
 	}
 	for (i = 0; f->names != NULL && f->names[i] != NULL; i++) {
@@ -140,10 +140,10 @@ static enum pgs_rc
 parse_item(const struct field_def *f, const char *it, size_t len,
     uint64_t *bits, char *err, size_t errlen)
 {
-	const char	*slash = memchr(it, '/', len), *dash;
-	size_t		 blen = slash != NULL ? (size_t)(slash - it) : len;
-	int		 a = f->lo, b = f->hi, step = 1, v;
-	enum pgs_rc	 rc = PGS_OK;
+	const char *slash = memchr(it, '/', len), *dash;
+	size_t	    blen = slash != NULL ? (size_t)(slash - it) : len;
+	int	    a = f->lo, b = f->hi, step = 1, v;
+	enum pgs_rc rc = PGS_OK;
 
 	if (slash != NULL)
 		rc = parse_step(f, slash + 1, len - blen - 1, &step, err,
@@ -152,12 +152,12 @@ parse_item(const struct field_def *f, const char *it, size_t len,
 		return rc;
 	dash = memchr(it, '-', blen);
 	if (blen == 1 && it[0] == '*')
-		;	/* the whole range */
+		; /* the whole range */
 	else if (dash != NULL) {
 		rc = parse_value(f, it, (size_t)(dash - it), &a, err, errlen);
 		if (rc == PGS_OK)
-			rc = parse_value(f, dash + 1, blen - (size_t)(dash -
-			    it) - 1, &b, err, errlen);
+			rc = parse_value(f, dash + 1,
+			    blen - (size_t)(dash - it) - 1, &b, err, errlen);
 		if (rc == PGS_OK && a > b) {
 			snprintf(err, errlen, "%s: range %d-%d is backwards",
 			    f->name, a, b);
@@ -181,8 +181,8 @@ static enum pgs_rc
 parse_field(const struct field_def *f, const char *text, size_t len,
     uint64_t *bits, char *err, size_t errlen)
 {
-	const char	*p = text, *end = text + len, *comma;
-	enum pgs_rc	 rc;
+	const char *p = text, *end = text + len, *comma;
+	enum pgs_rc rc;
 
 	*bits = 0;
 	for (;;) {
@@ -213,10 +213,10 @@ popcount64(uint64_t x)
 static enum pgs_rc
 check_possible(const struct cron *c, char *err, size_t errlen)
 {
-	int	 m, d;
+	int m, d;
 
 	if (!c->dom_star && !c->dow_star)
-		return PGS_OK;	/* OR: any matching weekday will do */
+		return PGS_OK; /* OR: any matching weekday will do */
 	for (m = 1; m <= 12; m++) {
 		if ((c->mon & (1U << m)) == 0)
 			continue;
@@ -224,7 +224,8 @@ check_possible(const struct cron *c, char *err, size_t errlen)
 			if (c->dom & (1U << d))
 				return PGS_OK;
 	}
-	snprintf(err, errlen, "day-of-month: no selected day exists in the"
+	snprintf(err, errlen,
+	    "day-of-month: no selected day exists in the"
 	    " selected months, so this schedule never fires");
 	return PGS_INVALID;
 }
@@ -233,11 +234,11 @@ check_possible(const struct cron *c, char *err, size_t errlen)
 static enum pgs_rc
 parse_fields(const char *expr, struct cron *c, char *err, size_t errlen)
 {
-	const char	*p = expr, *tok[6];
-	size_t		 len[6], n = 0;
-	uint64_t	 bits[5];
-	enum pgs_rc	 rc;
-	size_t		 i;
+	const char *p = expr, *tok[6];
+	size_t	    len[6], n = 0;
+	uint64_t    bits[5];
+	enum pgs_rc rc;
+	size_t	    i;
 
 	while (*p != '\0') {
 		while (*p == ' ' || *p == '\t')
@@ -251,8 +252,10 @@ parse_fields(const char *expr, struct cron *c, char *err, size_t errlen)
 		n++;
 	}
 	if (n != 5) {
-		snprintf(err, errlen, "cron: expected 5 fields (minute hour "
-		    "day-of-month month day-of-week), got %zu", n);
+		snprintf(err, errlen,
+		    "cron: expected 5 fields (minute hour "
+		    "day-of-month month day-of-week), got %zu",
+		    n);
 		return PGS_INVALID;
 	}
 	for (i = 0; i < 5; i++) {
@@ -277,14 +280,16 @@ parse_fields(const char *expr, struct cron *c, char *err, size_t errlen)
 static enum pgs_rc
 parse_cron(const char *expr, struct cron *c, char *err, size_t errlen)
 {
-	char	 word[16];
-	size_t	 i, n;
+	char   word[16];
+	size_t i, n;
 
 	while (*expr == ' ' || *expr == '\t')
 		expr++;
 	if (strlen(expr) > EXPR_MAX) {
-		snprintf(err, errlen, "cron: expression longer than %d"
-		    " characters", EXPR_MAX);
+		snprintf(err, errlen,
+		    "cron: expression longer than %d"
+		    " characters",
+		    EXPR_MAX);
 		return PGS_INVALID;
 	}
 	if (expr[0] != '@')
@@ -294,14 +299,16 @@ parse_cron(const char *expr, struct cron *c, char *err, size_t errlen)
 		n = sizeof(word) - 1;
 	snprintf(word, sizeof(word), "%.*s", (int)n, expr);
 	if (strcasecmp(word, "@reboot") == 0) {
-		snprintf(err, errlen, "cron: @reboot is not supported (the "
+		snprintf(err, errlen,
+		    "cron: @reboot is not supported (the "
 		    "runner is started by cron every minute and has no boot)");
 		return PGS_INVALID;
 	}
 	for (i = 0; i < sizeof(macros) / sizeof(macros[0]); i++)
 		if (strcasecmp(word, macros[i].name) == 0)
 			return parse_fields(macros[i].expr, c, err, errlen);
-	snprintf(err, errlen, "cron: unknown macro '%.32s' (use @hourly, "
+	snprintf(err, errlen,
+	    "cron: unknown macro '%.32s' (use @hourly, "
 	    "@daily, @midnight, @weekly, @monthly, @yearly or @annually)",
 	    expr);
 	return PGS_INVALID;
@@ -311,9 +318,9 @@ static enum pgs_rc
 parse_interval(const char *expr, int64_t def, int64_t *period, char *err,
     size_t errlen)
 {
-	char		 msg[200];
-	enum pgs_rc	 rc = PGS_OK;
-	size_t		 n;
+	char	    msg[200];
+	enum pgs_rc rc = PGS_OK;
+	size_t	    n;
 
 	if (expr == NULL || *expr == '\0')
 		*period = def;
@@ -321,13 +328,14 @@ parse_interval(const char *expr, int64_t def, int64_t *period, char *err,
 		rc = isotime_parse_duration(expr, period, msg, sizeof(msg));
 		if (rc != PGS_OK)
 			snprintf(err, errlen, "interval: %s", msg);
-	}
-	else {
+	} else {
 		n = strspn(expr, "0123456789");
 		if (n == 0 || n > 12 || expr[n] != '\0') {
-			snprintf(err, errlen, "interval: bad duration '%.32s':"
+			snprintf(err, errlen,
+			    "interval: bad duration '%.32s':"
 			    " use ISO 8601 like PT15M, PT6H, P1D, P1DT12H, P1W"
-			    " or a number of seconds", expr);
+			    " or a number of seconds",
+			    expr);
 			return PGS_INVALID;
 		}
 		*period = strtoll(expr, NULL, 10);
@@ -335,9 +343,10 @@ parse_interval(const char *expr, int64_t def, int64_t *period, char *err,
 	if (rc != PGS_OK)
 		return rc;
 	if (*period < SCHED_MIN_INTERVAL_S) {
-		snprintf(err, errlen, "interval: %lld s is shorter than the "
-		    "minimum of %d s", (long long)*period,
-		    SCHED_MIN_INTERVAL_S);
+		snprintf(err, errlen,
+		    "interval: %lld s is shorter than the "
+		    "minimum of %d s",
+		    (long long)*period, SCHED_MIN_INTERVAL_S);
 		return PGS_INVALID;
 	}
 	if (*period > 100LL * 366 * 86400) {
@@ -351,8 +360,8 @@ enum pgs_rc
 sched_parse_tz(const char *type, const char *expr, struct tz *tz,
     int64_t default_interval_s, struct sched **out, char *err, size_t errlen)
 {
-	struct sched	*s;
-	enum pgs_rc	 rc;
+	struct sched *s;
+	enum pgs_rc   rc;
 
 	*out = NULL;
 	s = xcalloc(1, sizeof(*s));
@@ -364,7 +373,8 @@ sched_parse_tz(const char *type, const char *expr, struct tz *tz,
 		rc = parse_cron(expr == NULL ? "" : expr, &s->c, err, errlen);
 		s->fixed = !s->c.min_star && !s->c.hour_star;
 	} else {
-		snprintf(err, errlen, "schedule type must be 'cron' or "
+		snprintf(err, errlen,
+		    "schedule type must be 'cron' or "
 		    "'interval'");
 		rc = PGS_INVALID;
 	}
@@ -381,8 +391,8 @@ enum pgs_rc
 sched_parse(const char *type, const char *expr, const char *tzname,
     int64_t default_interval_s, struct sched **out, char *err, size_t errlen)
 {
-	struct tz	*tz;
-	enum pgs_rc	 rc;
+	struct tz  *tz;
+	enum pgs_rc rc;
 
 	*out = NULL;
 	rc = tz_load(tzname, &tz, err, errlen);
@@ -462,7 +472,7 @@ prev_bit(uint64_t mask, int from)
 static bool
 day_match(const struct cron *c, int m, int d, int64_t day)
 {
-	bool	 dm, wm;
+	bool dm, wm;
 
 	if ((c->mon & (1U << m)) == 0)
 		return false;
@@ -478,7 +488,7 @@ day_match(const struct cron *c, int m, int d, int64_t day)
 static int64_t
 next_month_day(const struct cron *c, int64_t y, int m)
 {
-	int	 mm;
+	int mm;
 
 	mm = next_bit(c->mon, m + 1);
 	if (mm < 0) {
@@ -492,8 +502,8 @@ next_month_day(const struct cron *c, int64_t y, int m)
 static bool
 cal_next(const struct cron *c, int64_t lo, int64_t hi, int64_t *out)
 {
-	int64_t	 w = ceil_min(lo), day, sod, y;
-	int	 m, d, h, x;
+	int64_t w = ceil_min(lo), day, sod, y;
+	int	m, d, h, x;
 
 	while (w < hi) {
 		day = isotime_floordiv(w, 86400);
@@ -506,7 +516,8 @@ cal_next(const struct cron *c, int64_t lo, int64_t hi, int64_t *out)
 		h = (int)(sod / 3600);
 		if (day_match(c, m, d, day)) {
 			x = (c->hour & (1U << h)) != 0 ?
-			    next_bit(c->min, (int)(sod % 3600 / 60)) : -1;
+			    next_bit(c->min, (int)(sod % 3600 / 60)) :
+			    -1;
 			if (x >= 0) {
 				*out = day * 86400 + h * 3600 + x * 60;
 				return *out < hi;
@@ -527,8 +538,8 @@ cal_next(const struct cron *c, int64_t lo, int64_t hi, int64_t *out)
 static bool
 cal_prev(const struct cron *c, int64_t hi, int64_t lo, int64_t *out)
 {
-	int64_t	 w = floor_min(hi), day, sod, y;
-	int	 m, d, h, x;
+	int64_t w = floor_min(hi), day, sod, y;
+	int	m, d, h, x;
 
 	while (w >= lo) {
 		day = isotime_floordiv(w, 86400);
@@ -541,7 +552,8 @@ cal_prev(const struct cron *c, int64_t hi, int64_t lo, int64_t *out)
 		h = (int)(sod / 3600);
 		if (day_match(c, m, d, day)) {
 			x = (c->hour & (1U << h)) != 0 ?
-			    prev_bit(c->min, (int)(sod % 3600 / 60)) : -1;
+			    prev_bit(c->min, (int)(sod % 3600 / 60)) :
+			    -1;
 			if (x >= 0) {
 				*out = day * 86400 + h * 3600 + x * 60;
 				return *out >= lo;
@@ -562,13 +574,13 @@ cal_prev(const struct cron *c, int64_t hi, int64_t lo, int64_t *out)
 static int64_t
 day_count(const struct cron *c, int lo, int hi)
 {
-	int64_t	 n = 0;
-	int	 h, a, b;
+	int64_t n = 0;
+	int	h, a, b;
 
 	if (lo == 0 && hi == 1440)
 		return c->per_day;
 	for (h = next_bit(c->hour, lo / 60); h >= 0 && h * 60 < hi;
-	    h = next_bit(c->hour, h + 1)) {
+	     h = next_bit(c->hour, h + 1)) {
 		a = lo > h * 60 ? lo - h * 60 : 0;
 		b = hi < h * 60 + 60 ? hi - h * 60 : 60;
 		if (a < b)
@@ -582,8 +594,8 @@ day_count(const struct cron *c, int lo, int hi)
 static int64_t
 cal_count(const struct cron *c, int64_t lo, int64_t hi, int64_t cap)
 {
-	int64_t	 n = 0, day, first, last, y;
-	int	 m, d, a, b;
+	int64_t n = 0, day, first, last, y;
+	int	m, d, a, b;
 
 	lo = ceil_min(lo);
 	if (lo >= hi)
@@ -607,19 +619,19 @@ cal_count(const struct cron *c, int64_t lo, int64_t hi, int64_t cap)
 
 /* One step of the walk over the zone's segments of constant offset. */
 struct walk {
-	const struct sched	*s;
-	int64_t			 t;	/* start of the current segment */
-	int64_t			 end;	/* walk instants < end */
-	int64_t			 hw;	/* wall time covered (fixed-time) */
-	int32_t			 o;	/* offset of the current segment */
+	const struct sched *s;
+	int64_t		    t;	 /* start of the current segment */
+	int64_t		    end; /* walk instants < end */
+	int64_t		    hw;	 /* wall time covered (fixed-time) */
+	int32_t		    o;	 /* offset of the current segment */
 };
 
 struct piece {
-	int64_t		 gap_t;		/* gap fire instant or INT64_MIN */
-	unsigned	 gap_flags;
-	int64_t		 la, lb;	/* fires: wall L in [la, lb) ... */
-	int32_t		 o;		/* ... at instant L - o */
-	int64_t		 fold;		/* L >= fold repeats later */
+	int64_t	 gap_t; /* gap fire instant or INT64_MIN */
+	unsigned gap_flags;
+	int64_t	 la, lb; /* fires: wall L in [la, lb) ... */
+	int32_t	 o;	 /* ... at instant L - o */
+	int64_t	 fold;	 /* L >= fold repeats later */
 };
 
 static void
@@ -637,9 +649,9 @@ walk_init(struct walk *w, const struct sched *s, int64_t t0, int64_t end)
 static bool
 walk_gap(const struct walk *w, int64_t a, struct piece *p)
 {
-	const struct cron	*c = &w->s->c;
-	int64_t			 first, more;
-	bool			 at_a;
+	const struct cron *c = &w->s->c;
+	int64_t		   first, more;
+	bool		   at_a;
 
 	if (!cal_next(c, w->hw, a, &first))
 		return false;
@@ -655,8 +667,8 @@ walk_gap(const struct walk *w, int64_t a, struct piece *p)
 static bool
 walk_step(struct walk *w, struct piece *p)
 {
-	int64_t	 e;
-	int32_t	 onext;
+	int64_t e;
+	int32_t onext;
 
 	if (w->t >= w->end)
 		return false;
@@ -685,12 +697,11 @@ walk_step(struct walk *w, struct piece *p)
 }
 
 static enum pgs_rc
-cron_next(const struct sched *s, int64_t after, int64_t *next,
-    unsigned *flags)
+cron_next(const struct sched *s, int64_t after, int64_t *next, unsigned *flags)
 {
-	struct walk	 w;
-	struct piece	 p;
-	int64_t		 end, lo, l;
+	struct walk  w;
+	struct piece p;
+	int64_t	     end, lo, l;
 
 	end = after + SCHED_HORIZON_S;
 	if (end > ISOTIME_MAX + 1)
@@ -716,9 +727,9 @@ static void
 cron_count(const struct sched *s, int64_t from, int64_t to, int64_t cap,
     int64_t *count, int64_t *last)
 {
-	struct walk	 w;
-	struct piece	 p;
-	int64_t		 lo, l;
+	struct walk  w;
+	struct piece p;
+	int64_t	     lo, l;
 
 	walk_init(&w, s, from - 2 * 86400, to + 1);
 	while (walk_step(&w, &p)) {
@@ -742,17 +753,18 @@ in_range(int64_t t)
 }
 
 enum pgs_rc
-sched_next(const struct sched *s, int64_t anchor, int64_t after,
-    int64_t *next, unsigned *flags)
+sched_next(const struct sched *s, int64_t anchor, int64_t after, int64_t *next,
+    unsigned *flags)
 {
-	unsigned	 f = 0;
-	enum pgs_rc	 rc;
-	int64_t		 k;
+	unsigned    f = 0;
+	enum pgs_rc rc;
+	int64_t	    k;
 
 	if (!in_range(after) || (s->interval && !in_range(anchor)))
 		return PGS_INVALID;
 	if (s->interval) {
-		k = after < anchor ? 0 :
+		k = after < anchor ?
+		    0 :
 		    isotime_floordiv(after - anchor, s->period) + 1;
 		*next = anchor + k * s->period;
 		rc = in_range(*next) ? PGS_OK : PGS_NOTFOUND;
@@ -767,7 +779,7 @@ enum pgs_rc
 sched_count(const struct sched *s, int64_t anchor, int64_t from, int64_t to,
     int64_t cap, int64_t *count, int64_t *last)
 {
-	int64_t	 kmin, kmax;
+	int64_t kmin, kmax;
 
 	*count = 0;
 	*last = 0;
@@ -780,8 +792,8 @@ sched_count(const struct sched *s, int64_t anchor, int64_t from, int64_t to,
 	}
 	if (to < anchor)
 		return PGS_OK;
-	kmin = from < anchor ? 0 :
-	    isotime_floordiv(from - anchor, s->period) + 1;
+	kmin =
+	    from < anchor ? 0 : isotime_floordiv(from - anchor, s->period) + 1;
 	kmax = isotime_floordiv(to - anchor, s->period);
 	if (kmax < kmin)
 		return PGS_OK;
@@ -792,12 +804,11 @@ sched_count(const struct sched *s, int64_t anchor, int64_t from, int64_t to,
 
 /* Appends "HH:MM" of the wall times matching in [lo, hi) to buf. */
 static int
-gap_times(const struct cron *c, int64_t lo, int64_t hi, char *buf,
-    size_t n)
+gap_times(const struct cron *c, int64_t lo, int64_t hi, char *buf, size_t n)
 {
-	int64_t	 l, sod;
-	size_t	 len = 0;
-	int	 k = 0;
+	int64_t l, sod;
+	size_t	len = 0;
+	int	k = 0;
 
 	buf[0] = '\0';
 	while (cal_next(c, lo, hi, &l) && len + 16 < n) {
@@ -817,13 +828,13 @@ gap_times(const struct cron *c, int64_t lo, int64_t hi, char *buf,
 }
 
 enum pgs_rc
-sched_describe_line(const struct sched *s, int64_t t, unsigned flags,
-    char *buf, size_t n)
+sched_describe_line(const struct sched *s, int64_t t, unsigned flags, char *buf,
+    size_t n)
 {
-	struct tz_info	 info;
-	char		 utc[ISOTIME_BUFSZ], loc[ISOTIME_BUFSZ], gap[64];
-	int64_t		 w;
-	int		 len, k;
+	struct tz_info info;
+	char	       utc[ISOTIME_BUFSZ], loc[ISOTIME_BUFSZ], gap[64];
+	int64_t	       w;
+	int	       len, k;
 
 	tz_utc_offset(s->tz, t, &info);
 	len = snprintf(buf, n, "%s  %s %s", isotime_format_utc(t, utc),
@@ -839,14 +850,15 @@ sched_describe_line(const struct sched *s, int64_t t, unsigned flags,
 	    (flags & SCHED_MERGED) != 0)
 		len += snprintf(buf + len, n - (size_t)len, "%s",
 		    (flags & SCHED_MOVED) != 0 ? "; merged into one fire" :
-		    "  merged into one fire");
+						 "  merged into one fire");
 	if (len >= 0 && (size_t)len < n && !s->interval &&
 	    (flags & SCHED_FOLD_FIRST) != 0) {
 		w = t + info.utoff;
 		w -= isotime_floordiv(w, 86400) * 86400;
-		len += snprintf(buf + len, n - (size_t)len, "  first of "
-		    "repeated %02d:%02d (fires once)", (int)(w / 3600),
-		    (int)(w % 3600 / 60));
+		len += snprintf(buf + len, n - (size_t)len,
+		    "  first of "
+		    "repeated %02d:%02d (fires once)",
+		    (int)(w / 3600), (int)(w % 3600 / 60));
 	}
 	return len >= 0 && (size_t)len < n ? PGS_OK : PGS_INVALID;
 }

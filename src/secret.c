@@ -18,17 +18,17 @@
 #include "b64.h"
 #include "secret.h"
 
-#define VAR_PUBLIC	"PUBLIC_KEY_B64_PATH"
-#define VAR_PRIVATE	"APP_PRIVATE_KEY_B64_PATH"
-#define KEYFILE_MAX	1024	/* a key file is 45 bytes; more is wrong */
-#define KEY_B64_SIZE	48	/* b64_encoded_size(32, B64_STD) is 45 */
-#define MSG_OPEN_FAILED	\
+#define VAR_PUBLIC   "PUBLIC_KEY_B64_PATH"
+#define VAR_PRIVATE  "APP_PRIVATE_KEY_B64_PATH"
+#define KEYFILE_MAX  1024 /* a key file is 45 bytes; more is wrong */
+#define KEY_B64_SIZE 48	  /* b64_encoded_size(32, B64_STD) is 45 */
+#define MSG_OPEN_FAILED \
 	"credential unavailable: wrong key or corrupted ciphertext"
 
-static void PGS_PRINTF(3, 4)
-set_err(char *err, size_t errlen, const char *fmt, ...)
+static void
+    PGS_PRINTF(3, 4) set_err(char *err, size_t errlen, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	if (err == NULL || errlen == 0)
 		return;
@@ -50,9 +50,9 @@ static enum pgs_rc
 read_small_file(const char *var, const char *path, char *buf, size_t cap,
     size_t *len, mode_t *mode, char *err, size_t errlen)
 {
-	struct stat	 st;
-	ssize_t		 n;
-	int		 fd;
+	struct stat st;
+	ssize_t	    n;
+	int	    fd;
 
 	*len = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -86,22 +86,24 @@ read_small_file(const char *var, const char *path, char *buf, size_t cap,
 
 /* Loads the base64 key in path into key; *mode gets the file's mode. */
 static enum pgs_rc
-load_key(const char *var, const char *path, unsigned char *key,
-    mode_t *mode, char *err, size_t errlen)
+load_key(const char *var, const char *path, unsigned char *key, mode_t *mode,
+    char *err, size_t errlen)
 {
-	char		 text[KEYFILE_MAX + 1];
-	unsigned char	 bin[SECRET_KEY_BYTES + 1];
-	size_t		 len, binlen;
-	enum pgs_rc	 rc;
+	char	      text[KEYFILE_MAX + 1];
+	unsigned char bin[SECRET_KEY_BYTES + 1];
+	size_t	      len, binlen;
+	enum pgs_rc   rc;
 
-	rc = read_small_file(var, path, text, sizeof(text), &len, mode,
-	    err, errlen);
+	rc = read_small_file(var, path, text, sizeof(text), &len, mode, err,
+	    errlen);
 	if (rc != PGS_OK)
 		goto out;
 	len = b64_trim_len(text, len);
 	if (len == 0) {
-		set_err(err, errlen, "%s: %s: empty file, expected a base64 "
-		    "32-byte key", var, path);
+		set_err(err, errlen,
+		    "%s: %s: empty file, expected a base64 "
+		    "32-byte key",
+		    var, path);
 		rc = PGS_INVALID;
 		goto out;
 	}
@@ -124,7 +126,7 @@ enum pgs_rc
 secret_load_public(const char *path, unsigned char pk[SECRET_KEY_BYTES],
     char *err, size_t errlen)
 {
-	mode_t	 mode;
+	mode_t mode;
 
 	return load_key(VAR_PUBLIC, path, pk, &mode, err, errlen);
 }
@@ -134,8 +136,8 @@ secret_load_private(const char *path, unsigned char sk[SECRET_KEY_BYTES],
     unsigned char pk[SECRET_KEY_BYTES], bool *too_open, char *err,
     size_t errlen)
 {
-	mode_t		 mode = 0;
-	enum pgs_rc	 rc;
+	mode_t	    mode = 0;
+	enum pgs_rc rc;
 
 	*too_open = false;
 	rc = load_key(VAR_PRIVATE, path, sk, &mode, err, errlen);
@@ -173,10 +175,10 @@ static enum pgs_rc
 write_key_tmp(const char *path, const unsigned char *key, mode_t mode,
     char *tmp, size_t tmpcap, char *err, size_t errlen)
 {
-	char		 line[KEY_B64_SIZE + 1];
-	size_t		 len;
-	enum pgs_rc	 rc;
-	int		 fd, n;
+	char	    line[KEY_B64_SIZE + 1];
+	size_t	    len;
+	enum pgs_rc rc;
+	int	    fd, n;
 
 	n = snprintf(tmp, tmpcap, "%s.tmp-%08x", path, randombytes_random());
 	if (n < 0 || (size_t)n >= tmpcap) {
@@ -217,7 +219,7 @@ static enum pgs_rc
 install_tmp(const char *tmp, const char *path, bool force, char *err,
     size_t errlen)
 {
-	int	 r;
+	int r;
 
 	if (force)
 		r = rename(tmp, path);
@@ -233,8 +235,10 @@ install_tmp(const char *tmp, const char *path, bool force, char *err,
 	if (r == 0)
 		return PGS_OK;
 	if (errno == EEXIST) {
-		set_err(err, errlen, "%s: already exists, not overwritten "
-		    "(force replaces it)", path);
+		set_err(err, errlen,
+		    "%s: already exists, not overwritten "
+		    "(force replaces it)",
+		    path);
 		unlink(tmp);
 		return PGS_CONFLICT;
 	}
@@ -247,9 +251,9 @@ install_tmp(const char *tmp, const char *path, bool force, char *err,
 static enum pgs_rc
 sync_dir_of(const char *path, char *err, size_t errlen)
 {
-	char		 dir[4096];
-	const char	*slash;
-	int		 fd, r;
+	char	    dir[4096];
+	const char *slash;
+	int	    fd, r;
 
 	slash = strrchr(path, '/');
 	if (slash == NULL)
@@ -276,11 +280,13 @@ sync_dir_of(const char *path, char *err, size_t errlen)
 static enum pgs_rc
 check_absent(const char *path, char *err, size_t errlen)
 {
-	struct stat	 st;
+	struct stat st;
 
 	if (lstat(path, &st) == 0) {
-		set_err(err, errlen, "%s: already exists, not overwritten "
-		    "(force replaces it)", path);
+		set_err(err, errlen,
+		    "%s: already exists, not overwritten "
+		    "(force replaces it)",
+		    path);
 		return PGS_CONFLICT;
 	}
 	return PGS_OK;
@@ -290,9 +296,9 @@ enum pgs_rc
 secret_keygen(const char *pub_path, const char *priv_path, bool force,
     char *err, size_t errlen)
 {
-	unsigned char	 pk[SECRET_KEY_BYTES], sk[SECRET_KEY_BYTES];
-	char		 tpub[4096], tpriv[4096];
-	enum pgs_rc	 rc;
+	unsigned char pk[SECRET_KEY_BYTES], sk[SECRET_KEY_BYTES];
+	char	      tpub[4096], tpriv[4096];
+	enum pgs_rc   rc;
 
 	tpub[0] = tpriv[0] = '\0';
 	rc = secret_init();
@@ -307,8 +313,7 @@ secret_keygen(const char *pub_path, const char *priv_path, bool force,
 	    errlen);
 	if (rc != PGS_OK)
 		goto out;
-	rc = write_key_tmp(pub_path, pk, 0644, tpub, sizeof(tpub), err,
-	    errlen);
+	rc = write_key_tmp(pub_path, pk, 0644, tpub, sizeof(tpub), err, errlen);
 	if (rc != PGS_OK) {
 		unlink(tpriv);
 		goto out;
@@ -349,10 +354,9 @@ secret_seal(const unsigned char pk[SECRET_KEY_BYTES], const void *plain,
 enum pgs_rc
 secret_open(const unsigned char pk[SECRET_KEY_BYTES],
     const unsigned char sk[SECRET_KEY_BYTES], const unsigned char *cipher,
-    size_t len, char *out, size_t cap, size_t *outlen, char *err,
-    size_t errlen)
+    size_t len, char *out, size_t cap, size_t *outlen, char *err, size_t errlen)
 {
-	size_t	 plainlen;
+	size_t plainlen;
 
 	*outlen = 0;
 	if (len < SECRET_SEAL_BYTES) {
@@ -361,12 +365,14 @@ secret_open(const unsigned char pk[SECRET_KEY_BYTES],
 	}
 	plainlen = len - SECRET_SEAL_BYTES;
 	if (cap == 0 || plainlen > cap - 1) {
-		set_err(err, errlen, "credential unavailable: ciphertext "
-		    "longer than %zu bytes", cap);
+		set_err(err, errlen,
+		    "credential unavailable: ciphertext "
+		    "longer than %zu bytes",
+		    cap);
 		return PGS_INVALID;
 	}
-	if (crypto_box_seal_open((unsigned char *)out, cipher, len, pk,
-	    sk) != 0) {
+	if (crypto_box_seal_open((unsigned char *)out, cipher, len, pk, sk) !=
+	    0) {
 		sodium_memzero(out, cap);
 		set_err(err, errlen, MSG_OPEN_FAILED);
 		return PGS_INVALID;

@@ -18,8 +18,8 @@ session_create(struct db *db, struct arena *a, long user_id, const char *hash,
 	    "DELETE FROM user_session WHERE user_id = $1"
 	    " AND (expires_at < now() - interval '1 day'"
 	    "  OR (is_revoked AND last_seen_at < now() - interval '1 day'))";
-	const char	*p[5];
-	enum pgs_rc	 rc;
+	const char *p[5];
+	enum pgs_rc rc;
 
 	p[0] = hash;
 	p[1] = arena_printf(a, "%ld", user_id);
@@ -34,8 +34,8 @@ session_create(struct db *db, struct arena *a, long user_id, const char *hash,
 }
 
 enum pgs_rc
-session_lookup(struct db *db, struct arena *a, const char *hash,
-    int ttl_hours, int extend_min, long *user_id, bool *extended)
+session_lookup(struct db *db, struct arena *a, const char *hash, int ttl_hours,
+    int extend_min, long *user_id, bool *extended)
 {
 	static const char sql[] =
 	    "WITH s AS (SELECT us.id, us.user_id, (us.last_seen_at IS NULL"
@@ -47,9 +47,9 @@ session_lookup(struct db *db, struct arena *a, const char *hash,
 	    "  expires_at = now() + make_interval(hours => $2::int)"
 	    "  FROM s WHERE us.id = s.id AND s.stale RETURNING us.id)"
 	    " SELECT s.user_id, s.stale FROM s";
-	const char	*p[3];
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[3];
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	p[0] = hash;
 	p[1] = arena_printf(a, "%d", ttl_hours);
@@ -73,8 +73,8 @@ session_lookup(struct db *db, struct arena *a, const char *hash,
  * a real error.  The result is arena-owned.
  */
 struct prepared {
-	const PGconn	*conn;
-	int		 pid;
+	const PGconn *conn;
+	int	      pid;
 };
 
 static enum pgs_rc
@@ -82,8 +82,8 @@ session_exec(struct db *db, struct arena *a, struct prepared *prep,
     const char *name, const char *sql, int n, const char *const *params,
     PGresult **out)
 {
-	PGresult	*res = NULL;
-	bool		 ready;
+	PGresult *res = NULL;
+	bool	  ready;
 
 	ready = db->conn != NULL && prep->conn == db->conn &&
 	    prep->pid == PQbackendPID(db->conn);
@@ -130,11 +130,11 @@ session_user(struct db *db, struct arena *a, const char *hash, int ttl_hours,
 	    "UPDATE user_session SET last_seen_at = now(),"
 	    " expires_at = now() + make_interval(hours => $2::int)"
 	    " WHERE id = $1 AND NOT is_revoked";
-	static struct prepared	 prep;
-	const char	*p[2], *pe[2];
-	char		*roles, *tok, *save;
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	static struct prepared prep;
+	const char	      *p[2], *pe[2];
+	char		      *roles, *tok, *save;
+	PGresult	      *res;
+	enum pgs_rc	       rc;
 
 	p[0] = hash;
 	p[1] = arena_printf(a, "%d", extend_min);
@@ -152,7 +152,7 @@ session_user(struct db *db, struct arena *a, const char *hash, int ttl_hours,
 	u->updated_at = db_str(a, res, 0, 5);
 	roles = db_str(a, res, 0, 6);
 	for (tok = strtok_r(roles, ",", &save); tok != NULL && u->nroles < 3;
-	    tok = strtok_r(NULL, ",", &save))
+	     tok = strtok_r(NULL, ",", &save))
 		u->roles[u->nroles++] = tok;
 	*extended = db_bool(res, 0, 7);
 	if (!*extended)
@@ -168,7 +168,7 @@ session_revoke(struct db *db, struct arena *a, const char *hash)
 	static const char sql[] =
 	    "UPDATE user_session SET is_revoked = true, last_seen_at = now()"
 	    " WHERE id = $1";
-	const char	*p[] = { hash };
+	const char *p[] = { hash };
 
 	return db_cmd(db, a, sql, 1, p);
 }

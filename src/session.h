@@ -19,9 +19,9 @@
  * valid ttl_hours, with the client's address and user agent (may be NULL).
  * Returns PGS_OK or the db_exec rc.
  */
-enum pgs_rc	 session_create(struct db *db, struct arena *a, long user_id,
-		    const char *hash, int ttl_hours, const char *ip,
-		    const char *ua) PGS_MUSTCHECK;
+enum pgs_rc
+session_create(struct db *db, struct arena *a, long user_id, const char *hash,
+    int ttl_hours, const char *ip, const char *ua) PGS_MUSTCHECK;
 /*
  * Looks the session up: it must exist, not be revoked nor expired, and its
  * user must be active.  Slides the expiry to now + ttl_hours when the last
@@ -29,9 +29,8 @@ enum pgs_rc	 session_create(struct db *db, struct arena *a, long user_id,
  * extend_min), then sets *extended.  *user_id gets the user.  Returns
  * PGS_OK, PGS_NOTFOUND, or the db_exec rc.
  */
-enum pgs_rc	 session_lookup(struct db *db, struct arena *a,
-		    const char *hash, int ttl_hours, int extend_min,
-		    long *user_id, bool *extended) PGS_MUSTCHECK;
+enum pgs_rc session_lookup(struct db *db, struct arena *a, const char *hash,
+    int ttl_hours, int extend_min, long *user_id, bool *extended) PGS_MUSTCHECK;
 /*
  * session_lookup and the user's row in one round trip (two when the
  * session's expiry slides): fills *u (arena strings, no password_hash)
@@ -39,11 +38,11 @@ enum pgs_rc	 session_lookup(struct db *db, struct arena *a,
  * (PQprepare) and falls back to an ordinary query when that fails.
  * Returns PGS_OK, PGS_NOTFOUND, or the db_exec rc.
  */
-enum pgs_rc	 session_user(struct db *db, struct arena *a,
-		    const char *hash, int ttl_hours, int extend_min,
-		    struct user *u, bool *extended) PGS_MUSTCHECK;
+enum pgs_rc
+session_user(struct db *db, struct arena *a, const char *hash, int ttl_hours,
+    int extend_min, struct user *u, bool *extended) PGS_MUSTCHECK;
 /* Revokes the session stored under hash (PGS_OK even when unknown). */
-enum pgs_rc	 session_revoke(struct db *db, struct arena *a,
-		    const char *hash) PGS_MUSTCHECK;
+enum pgs_rc
+session_revoke(struct db *db, struct arena *a, const char *hash) PGS_MUSTCHECK;
 
 #endif

@@ -15,7 +15,7 @@
 static void
 shape_time(cJSON *o, const char *name, const char *pgts)
 {
-	char	 buf[ISOTIME_BUFSZ];
+	char buf[ISOTIME_BUFSZ];
 
 	json_add_str(o, name, isotime_from_pg(pgts, buf));
 }
@@ -23,8 +23,8 @@ shape_time(cJSON *o, const char *name, const char *pgts)
 cJSON *
 shape_user_roles(const struct user *u)
 {
-	cJSON	*arr = cJSON_CreateArray();
-	int	 i;
+	cJSON *arr = cJSON_CreateArray();
+	int    i;
 
 	for (i = 0; i < u->nroles; i++)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(u->roles[i]));
@@ -34,7 +34,7 @@ shape_user_roles(const struct user *u)
 cJSON *
 shape_user(const struct user *u)
 {
-	cJSON	*o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(o, "id", (double)u->id);
 	json_add_str(o, "email", u->email);
@@ -49,8 +49,8 @@ shape_user(const struct user *u)
 cJSON *
 shape_user_list(const struct user_list *l, long limit, long offset)
 {
-	cJSON	*o = cJSON_CreateObject(), *arr;
-	int	 i;
+	cJSON *o = cJSON_CreateObject(), *arr;
+	int    i;
 
 	arr = cJSON_AddArrayToObject(o, "items");
 	for (i = 0; i < l->n; i++)
@@ -68,7 +68,7 @@ shape_user_list(const struct user_list *l, long limit, long offset)
 cJSON *
 shape_source(const struct source *s)
 {
-	cJSON	*o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(o, "id", (double)s->id);
 	json_add_str(o, "name", s->name);
@@ -88,8 +88,8 @@ shape_source(const struct source *s)
 cJSON *
 shape_source_list(const struct source_list *l)
 {
-	cJSON	*o = cJSON_CreateObject(), *arr;
-	int	 i;
+	cJSON *o = cJSON_CreateObject(), *arr;
+	int    i;
 
 	arr = cJSON_AddArrayToObject(o, "items");
 	for (i = 0; i < l->n; i++)
@@ -101,7 +101,7 @@ shape_source_list(const struct source_list *l)
 static cJSON *
 shape_query_stats(const struct query *q)
 {
-	cJSON	*s = cJSON_CreateObject();
+	cJSON *s = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(s, "total_runs", (double)q->total_runs);
 	cJSON_AddNumberToObject(s, "successful_runs",
@@ -134,7 +134,7 @@ shape_query_settings(cJSON *o, const struct query *q)
 cJSON *
 shape_query(const struct query *q, bool full)
 {
-	cJSON	*o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(o, "id", (double)q->id);
 	json_add_str(o, "name", q->name);
@@ -165,11 +165,11 @@ shape_query(const struct query *q, bool full)
 static int64_t
 shape_epoch(const char *pgts)
 {
-	int64_t	 t;
-	char	 err[96];
+	int64_t t;
+	char	err[96];
 
-	if (pgts == NULL || isotime_parse(pgts, &t, NULL, err, sizeof(err)) !=
-	    PGS_OK)
+	if (pgts == NULL ||
+	    isotime_parse(pgts, &t, NULL, err, sizeof(err)) != PGS_OK)
 		return 0;
 	return t;
 }
@@ -177,16 +177,16 @@ shape_epoch(const char *pgts)
 cJSON *
 shape_fires(const struct sched *s, int64_t anchor, int64_t after, long n)
 {
-	cJSON		*arr = cJSON_CreateArray(), *e;
-	char		 line[SCHED_LINE_MAX], iso[ISOTIME_BUFSZ];
-	int64_t		 next;
-	unsigned	 flags;
-	long		 i;
+	cJSON	*arr = cJSON_CreateArray(), *e;
+	char	 line[SCHED_LINE_MAX], iso[ISOTIME_BUFSZ];
+	int64_t	 next;
+	unsigned flags;
+	long	 i;
 
 	for (i = 0; i < n; i++) {
 		if (sched_next(s, anchor, after, &next, &flags) != PGS_OK ||
 		    sched_describe_line(s, next, flags, line, sizeof(line)) !=
-		    PGS_OK)
+			PGS_OK)
 			break;
 		e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "at", isotime_format_utc(next, iso));
@@ -201,19 +201,18 @@ shape_fires(const struct sched *s, int64_t anchor, int64_t after, long n)
 cJSON *
 shape_query_next_runs(const struct query *q, int default_interval_s)
 {
-	struct sched	*s = NULL;
-	cJSON		*arr;
-	char		 err[160];
-	int64_t		 anchor, after;
+	struct sched *s = NULL;
+	cJSON	     *arr;
+	char	      err[160];
+	int64_t	      anchor, after;
 
 	if (sched_parse(q->schedule_type, q->schedule_expr, q->timezone,
-	    default_interval_s, &s, err, sizeof(err)) != PGS_OK)
+		default_interval_s, &s, err, sizeof(err)) != PGS_OK)
 		return cJSON_CreateArray();
-	anchor = shape_epoch(q->start_at != NULL ? q->start_at :
-	    q->created_at);
+	anchor = shape_epoch(q->start_at != NULL ? q->start_at : q->created_at);
 	/* From the stored next run (set from the database's clock). */
 	after = q->next_run_at != NULL ? shape_epoch(q->next_run_at) - 1 :
-	    (int64_t)time(NULL);
+					 (int64_t)time(NULL);
 	arr = shape_fires(s, anchor, after, SHAPE_NEXT_RUNS);
 	sched_free(s);
 	return arr;
@@ -222,19 +221,18 @@ shape_query_next_runs(const struct query *q, int default_interval_s)
 cJSON *
 shape_query_detail(const struct query *q, int default_interval_s)
 {
-	cJSON	*o = shape_query(q, true);
+	cJSON *o = shape_query(q, true);
 
-	cJSON_AddItemToObject(o, "next_runs", shape_query_next_runs(q,
-	    default_interval_s));
+	cJSON_AddItemToObject(o, "next_runs",
+	    shape_query_next_runs(q, default_interval_s));
 	return o;
 }
 
 cJSON *
-shape_query_list(const struct query_list *l, bool full, long limit,
-    long offset)
+shape_query_list(const struct query_list *l, bool full, long limit, long offset)
 {
-	cJSON	*o = cJSON_CreateObject(), *arr;
-	int	 i;
+	cJSON *o = cJSON_CreateObject(), *arr;
+	int    i;
 
 	arr = cJSON_AddArrayToObject(o, "items");
 	for (i = 0; i < l->n; i++)
@@ -253,8 +251,8 @@ shape_query_list(const struct query_list *l, bool full, long limit,
 cJSON *
 shape_run(const struct run *x, bool full_errors)
 {
-	cJSON	*o = cJSON_CreateObject();
-	char	 link[48];
+	cJSON *o = cJSON_CreateObject();
+	char   link[48];
 
 	cJSON_AddNumberToObject(o, "id", (double)x->id);
 	cJSON_AddNumberToObject(o, "query_id", (double)x->query_id);
@@ -265,8 +263,8 @@ shape_run(const struct run *x, bool full_errors)
 	json_add_num(o, "duration_ms", x->duration_ms, -1);
 	json_add_str(o, "status", x->status);
 	json_add_num(o, "rows_returned", x->rows_returned, -1);
-	json_add_str(o, "error_message", full_errors ? x->error_message :
-	    run_error_class(x->error_message));
+	json_add_str(o, "error_message",
+	    full_errors ? x->error_message : run_error_class(x->error_message));
 	json_add_str(o, "error_class", run_error_class(x->error_message));
 	json_add_str(o, "triggered_by", x->triggered_by);
 	json_add_num(o, "triggered_by_user", x->triggered_by_user, 0);
@@ -285,13 +283,12 @@ shape_run(const struct run *x, bool full_errors)
 cJSON *
 shape_run_list(const struct run_list *l, int limit, bool full_errors)
 {
-	cJSON	*o = cJSON_CreateObject(), *arr;
-	int	 i;
+	cJSON *o = cJSON_CreateObject(), *arr;
+	int    i;
 
 	arr = cJSON_AddArrayToObject(o, "items");
 	for (i = 0; i < l->n; i++)
-		cJSON_AddItemToArray(arr, shape_run(&l->items[i],
-		    full_errors));
+		cJSON_AddItemToArray(arr, shape_run(&l->items[i], full_errors));
 	cJSON_AddNumberToObject(o, "limit", limit);
 	json_add_num(o, "next_before", l->next_before, 0);
 	json_add_num(o, "prev_after", l->prev_after, 0);

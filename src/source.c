@@ -12,8 +12,8 @@ static char *
 source_hex(struct arena *a, const unsigned char *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	char	*s = arena_alloc(a, 2 * n + 3);
-	size_t	 i;
+	char		 *s = arena_alloc(a, 2 * n + 3);
+	size_t		  i;
 
 	s[0] = '\\';
 	s[1] = 'x';
@@ -25,7 +25,8 @@ source_hex(struct arena *a, const unsigned char *p, size_t n)
 }
 
 #define SOURCE_COLS \
-	SOURCE_CONN_COLS ", s.enc_algo, s.key_version, s.created_at," \
+	SOURCE_CONN_COLS \
+	", s.enc_algo, s.key_version, s.created_at," \
 	" s.updated_at," \
 	" (SELECT count(*) FROM query_job j WHERE j.data_source_id = s.id)"
 
@@ -33,8 +34,8 @@ void
 source_from_row(struct arena *a, const PGresult *res, int r, int col,
     struct source *s)
 {
-	unsigned char	*raw;
-	size_t		 n;
+	unsigned char *raw;
+	size_t	       n;
 
 	memset(s, 0, sizeof(*s));
 	s->id = db_long(res, r, col);
@@ -45,8 +46,9 @@ source_from_row(struct arena *a, const PGresult *res, int r, int col,
 	s->username = db_str(a, res, r, col + 5);
 	if (PQgetisnull(res, r, col + 6))
 		return;
-	raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, r,
-	    col + 6), &n);
+	raw =
+	    PQunescapeBytea((const unsigned char *)PQgetvalue(res, r, col + 6),
+		&n);
 	if (raw != NULL) {
 		s->enc_password = arena_alloc(a, n + 1);
 		memcpy(s->enc_password, raw, n);
@@ -67,18 +69,17 @@ source_fill(struct arena *a, const PGresult *res, int r, struct source *s)
 }
 
 enum pgs_rc
-source_create(struct db *db, struct arena *a, const struct source *s,
-    long *id)
+source_create(struct db *db, struct arena *a, const struct source *s, long *id)
 {
 	static const char sql[] =
 	    "INSERT INTO data_source (name, host, port, dbname, username,"
 	    " enc_password, enc_algo, key_version)"
 	    " VALUES ($1, $2, $3, $4, $5, $6, 'libsodium-sealedbox', $7)"
 	    " RETURNING id";
-	char		 port[16], kv[16];
-	const char	*p[7];
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	char	    port[16], kv[16];
+	const char *p[7];
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	snprintf(port, sizeof(port), "%d", s->port);
 	snprintf(kv, sizeof(kv), "%d", s->key_version);
@@ -103,9 +104,9 @@ source_get(struct db *db, struct arena *a, const char *id, const char *name,
 	    "SELECT " SOURCE_COLS " FROM data_source s WHERE s.id = $1";
 	static const char sql_name[] =
 	    "SELECT " SOURCE_COLS " FROM data_source s WHERE s.name = $1";
-	const char	*p[] = { id != NULL ? id : name };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[] = { id != NULL ? id : name };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	rc = db_query(db, a, id != NULL ? sql_id : sql_name, 1, p, &res);
 	if (rc != PGS_OK)
@@ -121,9 +122,9 @@ source_list(struct db *db, struct arena *a, struct source_list *out)
 {
 	static const char sql[] =
 	    "SELECT " SOURCE_COLS " FROM data_source s ORDER BY s.id";
-	PGresult	*res;
-	enum pgs_rc	 rc;
-	int		 i;
+	PGresult   *res;
+	enum pgs_rc rc;
+	int	    i;
 
 	rc = db_query(db, a, sql, 0, NULL, &res);
 	if (rc != PGS_OK)
@@ -143,10 +144,10 @@ source_update(struct db *db, struct arena *a, const struct source *s)
 	    " dbname = $5, username = $6, enc_password = $7,"
 	    " key_version = $8, updated_at = now()"
 	    " WHERE id = $1 RETURNING id";
-	char		 id[24], port[16], kv[16];
-	const char	*p[8];
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	char	    id[24], port[16], kv[16];
+	const char *p[8];
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	snprintf(id, sizeof(id), "%ld", s->id);
 	snprintf(port, sizeof(port), "%d", s->port);
@@ -184,10 +185,10 @@ source_rekey(struct db *db, struct arena *a, long id, const unsigned char *old,
 	    "UPDATE data_source SET enc_password = $3, key_version = $4,"
 	    " updated_at = now() WHERE id = $1 AND enc_password = $2"
 	    " RETURNING id";
-	char		 ids[24], kv[16];
-	const char	*p[4];
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	char	    ids[24], kv[16];
+	const char *p[4];
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	snprintf(ids, sizeof(ids), "%ld", id);
 	snprintf(kv, sizeof(kv), "%d", key_version);
@@ -208,10 +209,10 @@ source_delete(struct db *db, struct arena *a, long id, bool force)
 	    "DELETE FROM query_job WHERE data_source_id = $1";
 	static const char sql[] =
 	    "DELETE FROM data_source WHERE id = $1 RETURNING id";
-	char		 ids[24];
-	const char	*p[] = { ids };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	char	    ids[24];
+	const char *p[] = { ids };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	snprintf(ids, sizeof(ids), "%ld", id);
 	rc = db_begin(db);

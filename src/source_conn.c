@@ -17,7 +17,7 @@
 static long
 source_conn_now_ms(void)
 {
-	struct timespec	 ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -46,11 +46,11 @@ source_conn_params(const struct source *s, const char *pw, const char *port,
 	 * (Unix sockets ignore them); the deadlines of exec.c's waits notice
 	 * a backend that stopped answering.
 	 */
-	static const char *const names[SOURCE_CONN_NPARAMS] = { "host",
-	    "port", "dbname", "user", "password", "application_name",
-	    "client_encoding", "options", "keepalives", "keepalives_idle",
-	    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-	    NULL };
+	static const char *const names[SOURCE_CONN_NPARAMS] = { "host", "port",
+		"dbname", "user", "password", "application_name",
+		"client_encoding", "options", "keepalives", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "tcp_user_timeout",
+		NULL };
 
 	memcpy(keys, names, sizeof(names));
 	vals[0] = s->host;
@@ -67,9 +67,9 @@ source_conn_params(const struct source *s, const char *pw, const char *port,
 	 * standard_conforming_strings off, 'a\'' would end elsewhere).
 	 */
 	vals[7] = "-c TimeZone=UTC -c DateStyle=ISO,YMD "
-	    "-c IntervalStyle=postgres -c bytea_output=hex "
-	    "-c extra_float_digits=1 -c standard_conforming_strings=on "
-	    "-c backslash_quote=safe_encoding";
+		  "-c IntervalStyle=postgres -c bytea_output=hex "
+		  "-c extra_float_digits=1 -c standard_conforming_strings=on "
+		  "-c backslash_quote=safe_encoding";
 	vals[8] = "1";
 	vals[9] = "30";
 	vals[10] = "10";
@@ -82,8 +82,10 @@ source_conn_params(const struct source *s, const char *pw, const char *port,
 static enum pgs_rc
 source_conn_fail(PGconn *conn, const char *why, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%s", why != NULL ? why : conn != NULL ?
-	    PQerrorMessage(conn) : "out of memory");
+	snprintf(err, errlen, "%s",
+	    why != NULL	     ? why :
+		conn != NULL ? PQerrorMessage(conn) :
+			       "out of memory");
 	err[strcspn(err, "\n")] = '\0';
 	return PGS_DB;
 }
@@ -99,12 +101,12 @@ source_conn_drive(PGconn *conn, int timeout_s, bool until_sent, char *err,
     size_t errlen)
 {
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-	struct pollfd	 pfd;
-	long		 deadline, left;
-	int		 n;
+	struct pollfd		  pfd;
+	long			  deadline, left;
+	int			  n;
 
-	deadline = timeout_s > 0 ? source_conn_now_ms() + timeout_s * 1000L :
-	    -1;
+	deadline =
+	    timeout_s > 0 ? source_conn_now_ms() + timeout_s * 1000L : -1;
 	for (;;) {
 		switch (PQstatus(conn)) {
 		case CONNECTION_OK:
@@ -146,10 +148,10 @@ source_conn_start(const struct cred_keys *k, const struct source *s,
     const struct exec_opts *o, PGconn **out, int *which, char *err,
     size_t errlen)
 {
-	const char	*keys[SOURCE_CONN_NPARAMS], *vals[SOURCE_CONN_NPARAMS];
-	char		 pw[CRED_PASSWORD_MAX + 1], port[16];
-	PGconn		*conn = NULL;
-	enum pgs_rc	 rc;
+	const char *keys[SOURCE_CONN_NPARAMS], *vals[SOURCE_CONN_NPARAMS];
+	char	    pw[CRED_PASSWORD_MAX + 1], port[16];
+	PGconn	   *conn = NULL;
+	enum pgs_rc rc;
 
 	*out = NULL;
 	rc = source_conn_password(k, s->enc_password, s->enc_len, pw,
@@ -160,9 +162,10 @@ source_conn_start(const struct cred_keys *k, const struct source *s,
 		/* expand_dbname = 0: a dbname is a name, never a conninfo
 		 * string.  libpq keeps its own copy of the password. */
 		conn = PQconnectStartParams(keys, vals, 0);
-		rc = conn == NULL ? source_conn_fail(NULL, NULL, err, errlen) :
+		rc = conn == NULL ?
+		    source_conn_fail(NULL, NULL, err, errlen) :
 		    source_conn_drive(conn, o->connect_timeout_s, true, err,
-		    errlen);
+			errlen);
 	}
 	sodium_memzero(pw, sizeof(pw));
 	if (rc != PGS_OK) {
@@ -186,7 +189,7 @@ source_conn_open(const struct cred_keys *k, const struct source *s,
     const struct exec_opts *o, PGconn **out, int *which, char *err,
     size_t errlen)
 {
-	enum pgs_rc	 rc;
+	enum pgs_rc rc;
 
 	rc = source_conn_start(k, s, o, out, which, err, errlen);
 	if (rc == PGS_OK)
@@ -202,8 +205,8 @@ bool
 source_conn_can_open(const struct cred_keys *k, const unsigned char *enc,
     size_t len)
 {
-	char		 pw[CRED_PASSWORD_MAX + 1], err[160];
-	enum pgs_rc	 rc;
+	char	    pw[CRED_PASSWORD_MAX + 1], err[160];
+	enum pgs_rc rc;
 
 	rc = source_conn_password(k, enc, len, pw, sizeof(pw), NULL, err,
 	    sizeof(err));
@@ -216,10 +219,10 @@ source_conn_reseal(const struct cred_keys *k, struct arena *a,
     const struct source *s, unsigned char **enc, size_t *enclen, char *err,
     size_t errlen)
 {
-	char		 pw[CRED_PASSWORD_MAX + 1];
-	size_t		 n;
-	enum pgs_rc	 rc;
-	int		 which = 0;
+	char	    pw[CRED_PASSWORD_MAX + 1];
+	size_t	    n;
+	enum pgs_rc rc;
+	int	    which = 0;
 
 	*enc = NULL;
 	*enclen = 0;
@@ -236,7 +239,8 @@ source_conn_reseal(const struct cred_keys *k, struct arena *a,
 		    enclen);
 		if (rc != PGS_OK) {
 			*enc = NULL;
-			snprintf(err, errlen, "cannot seal the password for "
+			snprintf(err, errlen,
+			    "cannot seal the password for "
 			    "the next key");
 		}
 	}

@@ -31,7 +31,7 @@
 #include "store.h"
 
 /* Entries of the keyword arrays of source_conn_params (NULL included). */
-#define SOURCE_CONN_NPARAMS	14
+#define SOURCE_CONN_NPARAMS 14
 
 /*
  * Fills keys and vals (SOURCE_CONN_NPARAMS entries each, NULL-terminated)
@@ -39,9 +39,9 @@
  * text of s->port, appname and the fixed options above.
  * The strings belong to s, pw, port and appname, or are static.
  */
-void		source_conn_params(const struct source *s, const char *pw,
-		    const char *port, const char *appname, const char **keys,
-		    const char **vals);
+void
+source_conn_params(const struct source *s, const char *pw, const char *port,
+    const char *appname, const char **keys, const char **vals);
 /*
  * Opens s's password with k, connects with o's appname and connect
  * timeout, and wipes the password.  On success *out is the caller's
@@ -52,10 +52,9 @@ void		source_conn_params(const struct source *s, const char *pw,
  * neither key opens it; PGS_DB with libpq's reason in err (which never
  * holds the password) when the connection fails.
  */
-enum pgs_rc	source_conn_open(const struct cred_keys *k,
-		    const struct source *s, const struct exec_opts *o,
-		    PGconn **out, int *which, char *err, size_t errlen)
-		    PGS_MUSTCHECK;
+enum pgs_rc source_conn_open(const struct cred_keys *k, const struct source *s,
+    const struct exec_opts *o, PGconn **out, int *which, char *err,
+    size_t errlen) PGS_MUSTCHECK;
 /*
  * source_conn_open in two halves, so that the server's part of connecting
  * overlaps the caller's other work: _start returns once the startup
@@ -63,19 +62,18 @@ enum pgs_rc	source_conn_open(const struct cred_keys *k,
  * _finish completes it (the caller still owns conn and PQfinish-es it on
  * failure).  Each half has o's connect timeout.  Same rcs.
  */
-enum pgs_rc	source_conn_start(const struct cred_keys *k,
-		    const struct source *s, const struct exec_opts *o,
-		    PGconn **out, int *which, char *err, size_t errlen)
-		    PGS_MUSTCHECK;
-enum pgs_rc	source_conn_finish(PGconn *conn, const struct exec_opts *o,
-		    char *err, size_t errlen) PGS_MUSTCHECK;
+enum pgs_rc source_conn_start(const struct cred_keys *k, const struct source *s,
+    const struct exec_opts *o, PGconn **out, int *which, char *err,
+    size_t errlen) PGS_MUSTCHECK;
+enum pgs_rc source_conn_finish(PGconn *conn, const struct exec_opts *o,
+    char *err, size_t errlen) PGS_MUSTCHECK;
 /*
  * Returns whether the ciphertext enc (len bytes) opens with one of k's
  * private keys (the plaintext is wiped at once): a client-sealed password
  * that no program could open is refused when it is saved.
  */
-bool		source_conn_can_open(const struct cred_keys *k,
-		    const unsigned char *enc, size_t len);
+bool source_conn_can_open(const struct cred_keys *k, const unsigned char *enc,
+    size_t len);
 /*
  * Seals s's password again for k's next key (k->next_pk, `keys rotate`):
  * *enc gets the new ciphertext (arena-owned, *enclen bytes), or NULL when
@@ -83,8 +81,8 @@ bool		source_conn_can_open(const struct cred_keys *k,
  * "credential unavailable: ..." in err when none is stored, neither key
  * opens it, or k has no next key; PGS_INTERNAL when it cannot be sealed.
  */
-enum pgs_rc	source_conn_reseal(const struct cred_keys *k, struct arena *a,
-		    const struct source *s, unsigned char **enc,
-		    size_t *enclen, char *err, size_t errlen) PGS_MUSTCHECK;
+enum pgs_rc source_conn_reseal(const struct cred_keys *k, struct arena *a,
+    const struct source *s, unsigned char **enc, size_t *enclen, char *err,
+    size_t errlen) PGS_MUSTCHECK;
 
 #endif

@@ -19,113 +19,113 @@
 
 #include "sqlguard.h"
 
-#define WALK_LEVELS	8	/* query levels a message can describe */
-#define WHERE_MAX	256	/* room for "in the ... of a subquery in ..." */
+#define WALK_LEVELS 8	/* query levels a message can describe */
+#define WHERE_MAX   256 /* room for "in the ... of a subquery in ..." */
 
 struct walk {
-	const char		*sql;
-	size_t			 len;
-	struct sqlguard_err	*why;
-	int			 level;		/* query nesting, 0 = top */
-	const char		*clause[WALK_LEVELS];	/* clause walked */
-	const char		*cte[WALK_LEVELS];	/* WITH name, or NULL */
-	const char		*pending_cte;	/* name for the next level */
+	const char	    *sql;
+	size_t		     len;
+	struct sqlguard_err *why;
+	int		     level;		  /* query nesting, 0 = top */
+	const char	    *clause[WALK_LEVELS]; /* clause walked */
+	const char	    *cte[WALK_LEVELS];	  /* WITH name, or NULL */
+	const char	    *pending_cte;	  /* name for the next level */
 };
 
 struct name_map {
-	const char	*key;
-	const char	*text;
+	const char *key;
+	const char *text;
 };
 
 /* Fields of a SelectStmt, as a message names them. */
 static const struct name_map clauses[] = {
-	{ "targetList",		"the select list" },
-	{ "fromClause",		"the FROM clause" },
-	{ "whereClause",	"the WHERE clause" },
-	{ "groupClause",	"the GROUP BY clause" },
-	{ "havingClause",	"the HAVING clause" },
-	{ "windowClause",	"the WINDOW clause" },
-	{ "distinctClause",	"the DISTINCT ON clause" },
-	{ "valuesLists",	"the VALUES list" },
-	{ "sortClause",		"the ORDER BY clause" },
-	{ "limitCount",		"the LIMIT clause" },
-	{ "limitOffset",	"the OFFSET clause" },
-	{ "withClause",		"the WITH clause" },
+	{ "targetList", "the select list" },
+	{ "fromClause", "the FROM clause" },
+	{ "whereClause", "the WHERE clause" },
+	{ "groupClause", "the GROUP BY clause" },
+	{ "havingClause", "the HAVING clause" },
+	{ "windowClause", "the WINDOW clause" },
+	{ "distinctClause", "the DISTINCT ON clause" },
+	{ "valuesLists", "the VALUES list" },
+	{ "sortClause", "the ORDER BY clause" },
+	{ "limitCount", "the LIMIT clause" },
+	{ "limitOffset", "the OFFSET clause" },
+	{ "withClause", "the WITH clause" },
 };
 
 /* Statements met instead of a SELECT, named as a user wrote them. */
 static const struct name_map stmts[] = {
-	{ "InsertStmt",		"INSERT" },
-	{ "UpdateStmt",		"UPDATE" },
-	{ "DeleteStmt",		"DELETE" },
-	{ "MergeStmt",		"MERGE" },
-	{ "ExplainStmt",	"EXPLAIN" },
-	{ "CopyStmt",		"COPY" },
-	{ "DoStmt",		"DO" },
-	{ "CallStmt",		"CALL" },
-	{ "VariableSetStmt",	"SET or RESET" },
-	{ "VariableShowStmt",	"SHOW" },
-	{ "TransactionStmt",	"a transaction command" },
-	{ "CreateTableAsStmt",	"CREATE TABLE AS" },
-	{ "PrepareStmt",	"PREPARE" },
-	{ "ExecuteStmt",	"EXECUTE" },
-	{ "DeallocateStmt",	"DEALLOCATE" },
-	{ "DeclareCursorStmt",	"DECLARE CURSOR" },
-	{ "FetchStmt",		"FETCH" },
-	{ "ListenStmt",		"LISTEN" },
-	{ "UnlistenStmt",	"UNLISTEN" },
-	{ "NotifyStmt",		"NOTIFY" },
-	{ "VacuumStmt",		"VACUUM or ANALYZE" },
-	{ "LockStmt",		"LOCK" },
-	{ "TruncateStmt",	"TRUNCATE" },
-	{ "CheckPointStmt",	"CHECKPOINT" },
-	{ "DiscardStmt",	"DISCARD" },
-	{ "LoadStmt",		"LOAD" },
-	{ "CreateStmt",		"CREATE TABLE" },
-	{ "ViewStmt",		"CREATE VIEW" },
-	{ "DropStmt",		"DROP" },
-	{ "AlterTableStmt",	"ALTER TABLE" },
-	{ "AlterSystemStmt",	"ALTER SYSTEM" },
-	{ "GrantStmt",		"GRANT or REVOKE" },
-	{ "CreateFunctionStmt",	"CREATE FUNCTION" },
-	{ "RefreshMatViewStmt",	"REFRESH MATERIALIZED VIEW" },
-	{ "RuleStmt",		"CREATE RULE" },
-	{ "CommentStmt",	"COMMENT" },
-	{ "SecLabelStmt",	"SECURITY LABEL" },
-	{ "IndexStmt",		"CREATE INDEX" },
-	{ "ReindexStmt",	"REINDEX" },
-	{ "ClusterStmt",	"CLUSTER" },
-	{ "CreateSeqStmt",	"CREATE SEQUENCE" },
-	{ "CreateSchemaStmt",	"CREATE SCHEMA" },
-	{ "CreateTrigStmt",	"CREATE TRIGGER" },
+	{ "InsertStmt", "INSERT" },
+	{ "UpdateStmt", "UPDATE" },
+	{ "DeleteStmt", "DELETE" },
+	{ "MergeStmt", "MERGE" },
+	{ "ExplainStmt", "EXPLAIN" },
+	{ "CopyStmt", "COPY" },
+	{ "DoStmt", "DO" },
+	{ "CallStmt", "CALL" },
+	{ "VariableSetStmt", "SET or RESET" },
+	{ "VariableShowStmt", "SHOW" },
+	{ "TransactionStmt", "a transaction command" },
+	{ "CreateTableAsStmt", "CREATE TABLE AS" },
+	{ "PrepareStmt", "PREPARE" },
+	{ "ExecuteStmt", "EXECUTE" },
+	{ "DeallocateStmt", "DEALLOCATE" },
+	{ "DeclareCursorStmt", "DECLARE CURSOR" },
+	{ "FetchStmt", "FETCH" },
+	{ "ListenStmt", "LISTEN" },
+	{ "UnlistenStmt", "UNLISTEN" },
+	{ "NotifyStmt", "NOTIFY" },
+	{ "VacuumStmt", "VACUUM or ANALYZE" },
+	{ "LockStmt", "LOCK" },
+	{ "TruncateStmt", "TRUNCATE" },
+	{ "CheckPointStmt", "CHECKPOINT" },
+	{ "DiscardStmt", "DISCARD" },
+	{ "LoadStmt", "LOAD" },
+	{ "CreateStmt", "CREATE TABLE" },
+	{ "ViewStmt", "CREATE VIEW" },
+	{ "DropStmt", "DROP" },
+	{ "AlterTableStmt", "ALTER TABLE" },
+	{ "AlterSystemStmt", "ALTER SYSTEM" },
+	{ "GrantStmt", "GRANT or REVOKE" },
+	{ "CreateFunctionStmt", "CREATE FUNCTION" },
+	{ "RefreshMatViewStmt", "REFRESH MATERIALIZED VIEW" },
+	{ "RuleStmt", "CREATE RULE" },
+	{ "CommentStmt", "COMMENT" },
+	{ "SecLabelStmt", "SECURITY LABEL" },
+	{ "IndexStmt", "CREATE INDEX" },
+	{ "ReindexStmt", "REINDEX" },
+	{ "ClusterStmt", "CLUSTER" },
+	{ "CreateSeqStmt", "CREATE SEQUENCE" },
+	{ "CreateSchemaStmt", "CREATE SCHEMA" },
+	{ "CreateTrigStmt", "CREATE TRIGGER" },
 	{ "CreateExtensionStmt", "CREATE EXTENSION" },
-	{ "CreateRoleStmt",	"CREATE ROLE" },
-	{ "AlterRoleStmt",	"ALTER ROLE" },
-	{ "DropRoleStmt",	"DROP ROLE" },
-	{ "GrantRoleStmt",	"GRANT or REVOKE of a role" },
-	{ "CreatedbStmt",	"CREATE DATABASE" },
-	{ "DropdbStmt",		"DROP DATABASE" },
-	{ "RenameStmt",		"ALTER ... RENAME" },
-	{ "ClosePortalStmt",	"CLOSE" },
-	{ "ConstraintsSetStmt",	"SET CONSTRAINTS" },
+	{ "CreateRoleStmt", "CREATE ROLE" },
+	{ "AlterRoleStmt", "ALTER ROLE" },
+	{ "DropRoleStmt", "DROP ROLE" },
+	{ "GrantRoleStmt", "GRANT or REVOKE of a role" },
+	{ "CreatedbStmt", "CREATE DATABASE" },
+	{ "DropdbStmt", "DROP DATABASE" },
+	{ "RenameStmt", "ALTER ... RENAME" },
+	{ "ClosePortalStmt", "CLOSE" },
+	{ "ConstraintsSetStmt", "SET CONSTRAINTS" },
 };
 
 static const struct name_map locks[] = {
-	{ "LCS_FORKEYSHARE",	"FOR KEY SHARE" },
-	{ "LCS_FORSHARE",	"FOR SHARE" },
-	{ "LCS_FORNOKEYUPDATE",	"FOR NO KEY UPDATE" },
-	{ "LCS_FORUPDATE",	"FOR UPDATE" },
+	{ "LCS_FORKEYSHARE", "FOR KEY SHARE" },
+	{ "LCS_FORSHARE", "FOR SHARE" },
+	{ "LCS_FORNOKEYUPDATE", "FOR NO KEY UPDATE" },
+	{ "LCS_FORUPDATE", "FOR UPDATE" },
 };
 
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static enum pgs_rc	walk(struct walk *, const cJSON *);
-static enum pgs_rc	walk_field(struct walk *, const cJSON *);
+static enum pgs_rc walk(struct walk *, const cJSON *);
+static enum pgs_rc walk_field(struct walk *, const cJSON *);
 
 static const char *
 map_find(const struct name_map *map, size_t n, const char *key)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (strcmp(map[i].key, key) == 0)
@@ -137,7 +137,7 @@ map_find(const struct name_map *map, size_t n, const char *key)
 static size_t
 utf8_seq(const unsigned char *s, size_t left)
 {
-	size_t	n, i;
+	size_t n, i;
 
 	if (s[0] < 0x80)
 		return 1;
@@ -165,7 +165,7 @@ utf8_seq(const unsigned char *s, size_t left)
 static size_t
 utf8_bad(const char *s, size_t len)
 {
-	size_t	off, n;
+	size_t off, n;
 
 	for (off = 0; off < len; off += n) {
 		n = utf8_seq((const unsigned char *)s + off, len - off);
@@ -183,12 +183,11 @@ utf8_cut(char *s)
 }
 
 /* Fills why (code, position, message); returns PGS_INVALID. */
-static enum pgs_rc PGS_PRINTF(4, 5)
-fail(struct sqlguard_err *why, const char *code, int position,
-    const char *fmt, ...)
+static enum pgs_rc PGS_PRINTF(4, 5) fail(struct sqlguard_err *why,
+    const char *code, int position, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*p;
+	va_list ap;
+	char   *p;
 
 	why->code = code;
 	why->position = position;
@@ -207,7 +206,7 @@ fail(struct sqlguard_err *why, const char *code, int position,
 static int
 char_pos(const char *sql, size_t len, int loc)
 {
-	int	pos, i;
+	int pos, i;
 
 	if (loc < 0 || (size_t)loc > len)
 		return 0;
@@ -221,7 +220,7 @@ char_pos(const char *sql, size_t len, int loc)
 static int
 node_location(const cJSON *n)
 {
-	const cJSON	*loc;
+	const cJSON *loc;
 
 	loc = cJSON_GetObjectItemCaseSensitive(n, "location");
 	if (!cJSON_IsNumber(loc))
@@ -232,7 +231,7 @@ node_location(const cJSON *n)
 static void
 where_add(char *dst, size_t *off, const char *prep, const char *what)
 {
-	int	n;
+	int n;
 
 	if (*off >= WHERE_MAX)
 		return;
@@ -248,10 +247,10 @@ where_add(char *dst, size_t *off, const char *prep, const char *what)
 static void
 where_str(const struct walk *w, char *dst)
 {
-	char	 name[96];
-	size_t	 off = 0;
-	bool	 prev_clause = false;
-	int	 i;
+	char   name[96];
+	size_t off = 0;
+	bool   prev_clause = false;
+	int    i;
 
 	dst[0] = '\0';
 	if (w->level >= WALK_LEVELS) {
@@ -275,8 +274,11 @@ where_str(const struct walk *w, char *dst)
 			    w->cte[i]);
 		else
 			snprintf(name, sizeof(name), "a subquery");
-		where_add(dst, &off, off == 0 ? "in " :
-		    prev_clause ? " of " : " in ", name);
+		where_add(dst, &off,
+		    off == 0	    ? "in " :
+			prev_clause ? " of " :
+				      " in ",
+		    name);
 		prev_clause = false;
 	}
 }
@@ -285,8 +287,8 @@ where_str(const struct walk *w, char *dst)
 static enum pgs_rc
 fail_at(struct walk *w, const char *code, int loc, const char *what)
 {
-	char	where[WHERE_MAX];
-	int	pos;
+	char where[WHERE_MAX];
+	int  pos;
 
 	where_str(w, where);
 	utf8_cut(where);
@@ -304,10 +306,12 @@ fail_at(struct walk *w, const char *code, int loc, const char *what)
 static const char *
 string_node(const cJSON *n)
 {
-	const char	*s;
+	const char *s;
 
-	s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(n, "String"), "sval"));
+	s = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(n,
+						 "String"),
+		"sval"));
 	return s != NULL ? s : "";
 }
 
@@ -315,11 +319,11 @@ string_node(const cJSON *n)
 static enum pgs_rc
 check_call(struct walk *w, const cJSON *call)
 {
-	const struct sqlguard_deny	*deny;
-	const cJSON			*names, *part, *args;
-	char				 shown[200], what[SQLGUARD_MSG_MAX];
-	size_t				 off = 0;
-	int				 n;
+	const struct sqlguard_deny *deny;
+	const cJSON		   *names, *part, *args;
+	char			    shown[200], what[SQLGUARD_MSG_MAX];
+	size_t			    off = 0;
+	int			    n;
 
 	names = cJSON_GetObjectItemCaseSensitive(call, "funcname");
 	args = cJSON_GetObjectItemCaseSensitive(call, "args");
@@ -328,7 +332,8 @@ check_call(struct walk *w, const cJSON *call)
 	if (deny == NULL)
 		return PGS_OK;
 	shown[0] = '\0';
-	cJSON_ArrayForEach(part, names) {
+	cJSON_ArrayForEach(part, names)
+	{
 		n = snprintf(shown + off, sizeof(shown) - off, "%s%s",
 		    off == 0 ? "" : ".", string_node(part));
 		if (n < 0 || (size_t)n >= sizeof(shown) - off)
@@ -351,13 +356,14 @@ check_call(struct walk *w, const cJSON *call)
 static enum pgs_rc
 deny_param(struct walk *w, const cJSON *ref)
 {
-	const cJSON	*num;
-	char		 what[128];
+	const cJSON *num;
+	char	     what[128];
 
 	num = cJSON_GetObjectItemCaseSensitive(ref, "number");
-	snprintf(what, sizeof(what), "parameter $%d is not allowed: a query "
-	    "is run without parameter values", cJSON_IsNumber(num) ?
-	    num->valueint : 0);
+	snprintf(what, sizeof(what),
+	    "parameter $%d is not allowed: a query "
+	    "is run without parameter values",
+	    cJSON_IsNumber(num) ? num->valueint : 0);
 	return fail_at(w, "parameter", node_location(ref), what);
 }
 
@@ -365,15 +371,15 @@ static bool
 is_dml(const char *key)
 {
 	return strcmp(key, "InsertStmt") == 0 ||
-	    strcmp(key, "UpdateStmt") == 0 ||
-	    strcmp(key, "DeleteStmt") == 0 || strcmp(key, "MergeStmt") == 0;
+	    strcmp(key, "UpdateStmt") == 0 || strcmp(key, "DeleteStmt") == 0 ||
+	    strcmp(key, "MergeStmt") == 0;
 }
 
 /* Returns how a statement node is named in a message. */
 static const char *
 stmt_name(const char *key)
 {
-	const char	*text;
+	const char *text;
 
 	text = map_find(stmts, NELEM(stmts), key);
 	return text != NULL ? text : key;
@@ -383,7 +389,7 @@ stmt_name(const char *key)
 static enum pgs_rc
 deny_stmt(struct walk *w, const char *key)
 {
-	char	what[128];
+	char what[128];
 
 	if (is_dml(key)) {
 		snprintf(what, sizeof(what), "%s is not allowed inside a query",
@@ -398,16 +404,16 @@ deny_stmt(struct walk *w, const char *key)
 static enum pgs_rc
 deny_locking(struct walk *w, const cJSON *list)
 {
-	const cJSON	*lc;
-	const char	*text;
-	char		 what[64];
+	const cJSON *lc;
+	const char  *text;
+	char	     what[64];
 
 	if (cJSON_GetArraySize(list) == 0)
 		return PGS_OK;
 	lc = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, 0),
 	    "LockingClause");
-	text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lc,
-	    "strength"));
+	text = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(lc, "strength"));
 	text = text != NULL ? map_find(locks, NELEM(locks), text) : NULL;
 	snprintf(what, sizeof(what), "%s is not allowed",
 	    text != NULL ? text : "a locking clause");
@@ -417,7 +423,7 @@ deny_locking(struct walk *w, const cJSON *list)
 static enum pgs_rc
 deny_into(struct walk *w, const cJSON *into)
 {
-	const cJSON	*rel;
+	const cJSON *rel;
 
 	rel = cJSON_GetObjectItemCaseSensitive(into, "rel");
 	return fail_at(w, "select_into", node_location(rel),
@@ -428,7 +434,7 @@ deny_into(struct walk *w, const cJSON *into)
 static enum pgs_rc
 walk_query(struct walk *w, const cJSON *body)
 {
-	enum pgs_rc	rc;
+	enum pgs_rc rc;
 
 	w->level++;
 	if (w->level < WALK_LEVELS) {
@@ -445,27 +451,30 @@ walk_query(struct walk *w, const cJSON *body)
 static enum pgs_rc
 walk_cte(struct walk *w, const cJSON *cte)
 {
-	const cJSON	*query, *c;
-	const char	*name;
-	char		 what[160];
-	enum pgs_rc	 rc;
+	const cJSON *query, *c;
+	const char  *name;
+	char	     what[160];
+	enum pgs_rc  rc;
 
-	name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cte,
-	    "ctename"));
+	name = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(cte, "ctename"));
 	if (name == NULL)
 		name = "";
 	query = cJSON_GetObjectItemCaseSensitive(cte, "ctequery");
 	if (query != NULL && query->child != NULL &&
 	    query->child->string != NULL && is_dml(query->child->string)) {
-		snprintf(what, sizeof(what), "%s is not allowed in WITH query "
-		    "\"%s\"", stmt_name(query->child->string), name);
+		snprintf(what, sizeof(what),
+		    "%s is not allowed in WITH query "
+		    "\"%s\"",
+		    stmt_name(query->child->string), name);
 		/* "in the WITH clause" would only repeat the message. */
 		if (w->level >= 0 && w->level < WALK_LEVELS)
 			w->clause[w->level] = NULL;
 		return fail_at(w, "data_modifying_cte", node_location(cte),
 		    what);
 	}
-	cJSON_ArrayForEach(c, cte) {
+	cJSON_ArrayForEach(c, cte)
+	{
 		if (c == query)
 			w->pending_cte = name;
 		rc = walk_field(w, c);
@@ -480,8 +489,8 @@ walk_cte(struct walk *w, const cJSON *cte)
 static enum pgs_rc
 walk_clause(struct walk *w, const char *label, const cJSON *v)
 {
-	const char	*saved;
-	enum pgs_rc	 rc;
+	const char *saved;
+	enum pgs_rc rc;
 
 	if (w->level < 0 || w->level >= WALK_LEVELS)
 		return walk(w, v);
@@ -495,7 +504,7 @@ walk_clause(struct walk *w, const char *label, const cJSON *v)
 static bool
 is_stmt(const char *key)
 {
-	size_t	len;
+	size_t len;
 
 	len = strlen(key);
 	return key[0] >= 'A' && key[0] <= 'Z' && len > 4 &&
@@ -505,9 +514,9 @@ is_stmt(const char *key)
 static enum pgs_rc
 walk_field(struct walk *w, const cJSON *v)
 {
-	const char	*key = v->string;
-	const char	*label;
-	enum pgs_rc	 rc;
+	const char *key = v->string;
+	const char *label;
+	enum pgs_rc rc;
 
 	if (strcmp(key, "SelectStmt") == 0)
 		return walk_query(w, v);
@@ -539,10 +548,11 @@ walk_field(struct walk *w, const cJSON *v)
 static enum pgs_rc
 walk(struct walk *w, const cJSON *n)
 {
-	const cJSON	*c;
-	enum pgs_rc	 rc;
+	const cJSON *c;
+	enum pgs_rc  rc;
 
-	cJSON_ArrayForEach(c, n) {
+	cJSON_ArrayForEach(c, n)
+	{
 		if (c->string != NULL)
 			rc = walk_field(w, c);
 		else
@@ -557,8 +567,8 @@ walk(struct walk *w, const cJSON *n)
 static int
 stmt_start(const char *sql, size_t len, const cJSON *list, int i)
 {
-	const cJSON	*loc;
-	size_t		 off = 0;
+	const cJSON *loc;
+	size_t	     off = 0;
 
 	loc = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, i),
 	    "stmt_location");
@@ -575,9 +585,9 @@ static enum pgs_rc
 check_tree(const char *sql, size_t len, const cJSON *root,
     struct sqlguard_err *why)
 {
-	struct walk	 w;
-	const cJSON	*list, *stmt;
-	int		 n;
+	struct walk  w;
+	const cJSON *list, *stmt;
+	int	     n;
 
 	list = cJSON_GetObjectItemCaseSensitive(root, "stmts");
 	n = cJSON_GetArraySize(list);
@@ -608,14 +618,16 @@ check_tree(const char *sql, size_t len, const cJSON *root,
 static enum pgs_rc
 check_input(const char *sql, struct sqlguard_err *why, size_t *len)
 {
-	size_t	bad;
+	size_t bad;
 
 	if (sql == NULL)
 		return fail(why, "empty", 0, "the statement is empty");
 	*len = strnlen(sql, (size_t)SQLGUARD_MAX_LEN + 1);
 	if (*len > SQLGUARD_MAX_LEN)
-		return fail(why, "too_long", 0, "the statement is longer than "
-		    "%d bytes (1 MiB)", SQLGUARD_MAX_LEN);
+		return fail(why, "too_long", 0,
+		    "the statement is longer than "
+		    "%d bytes (1 MiB)",
+		    SQLGUARD_MAX_LEN);
 	bad = utf8_bad(sql, *len);
 	if (bad < *len)
 		return fail(why, "bad_encoding", char_pos(sql, *len, (int)bad),
@@ -628,11 +640,12 @@ static enum pgs_rc
 read_result(const PgQueryParseResult *res, struct sqlguard_err *why,
     cJSON **root)
 {
-	const PgQueryError	*e = res->error;
+	const PgQueryError *e = res->error;
 
 	if (e != NULL && e->message != NULL &&
 	    strncmp(e->message, "stack depth limit exceeded", 26) == 0)
-		return fail(why, "too_complex", 0, "the statement is nested "
+		return fail(why, "too_complex", 0,
+		    "the statement is nested "
 		    "too deeply to be checked");
 	if (e != NULL && e->cursorpos > 0)
 		return fail(why, "syntax_error", e->cursorpos,
@@ -642,10 +655,10 @@ read_result(const PgQueryParseResult *res, struct sqlguard_err *why,
 		    e->message != NULL ? e->message : "syntax error");
 	if (res->parse_tree == NULL)
 		return fail(why, "internal", 0, "the parser gave no answer");
-	*root = cJSON_ParseWithLength(res->parse_tree,
-	    strlen(res->parse_tree));
-	if (*root == NULL)	/* cJSON's nesting limit, in practice */
-		return fail(why, "too_complex", 0, "the statement is nested "
+	*root = cJSON_ParseWithLength(res->parse_tree, strlen(res->parse_tree));
+	if (*root == NULL) /* cJSON's nesting limit, in practice */
+		return fail(why, "too_complex", 0,
+		    "the statement is nested "
 		    "too deeply to be checked");
 	return PGS_OK;
 }
@@ -653,11 +666,11 @@ read_result(const PgQueryParseResult *res, struct sqlguard_err *why,
 enum pgs_rc
 sqlguard_check(const char *sql, struct sqlguard_err *why)
 {
-	struct sqlguard_err	 scratch;
-	PgQueryParseResult	 res;
-	cJSON			*root = NULL;
-	size_t			 len = 0;
-	enum pgs_rc		 rc;
+	struct sqlguard_err scratch;
+	PgQueryParseResult  res;
+	cJSON		   *root = NULL;
+	size_t		    len = 0;
+	enum pgs_rc	    rc;
 
 	if (why == NULL)
 		why = &scratch;

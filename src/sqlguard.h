@@ -20,27 +20,27 @@
 #include "rc.h"
 
 /* Statements longer than this many bytes are rejected before parsing. */
-#define SQLGUARD_MAX_LEN	(1024 * 1024)
+#define SQLGUARD_MAX_LEN (1024 * 1024)
 /* Room for the human message, NUL included. */
-#define SQLGUARD_MSG_MAX	512
+#define SQLGUARD_MSG_MAX 512
 
 struct sqlguard_err {
 	/* Machine code: "syntax_error", "multiple_statements", "not_select",
 	 * "select_into", "locking_clause", "data_modifying_cte",
 	 * "denied_function", "parameter", "empty", "too_long", "bad_encoding",
 	 * "too_complex", "internal"; "" after PGS_OK.  Static string. */
-	const char	*code;
+	const char *code;
 	/* 1-based character position in the statement, 0 when unknown. */
-	int		 position;
+	int position;
 	/* Human sentence saying what was found and where; valid UTF-8. */
-	char		 message[SQLGUARD_MSG_MAX];
+	char message[SQLGUARD_MSG_MAX];
 };
 
 /* One entry of the deny-list. */
 struct sqlguard_deny {
-	const char	*pattern;	/* lower case; '*' matches any run */
-	int		 nargs;		/* args it is denied with; -1 any */
-	const char	*reason;	/* why, finishes "it ..." in messages */
+	const char *pattern; /* lower case; '*' matches any run */
+	int	    nargs;   /* args it is denied with; -1 any */
+	const char *reason;  /* why, finishes "it ..." in messages */
 };
 
 /*
@@ -49,8 +49,8 @@ struct sqlguard_deny {
  * fails).  why may be NULL; the caller owns it.  Nothing is allocated
  * beyond the call.
  */
-enum pgs_rc	 sqlguard_check(const char *sql, struct sqlguard_err *why)
-		    PGS_MUSTCHECK;
+enum pgs_rc
+sqlguard_check(const char *sql, struct sqlguard_err *why) PGS_MUSTCHECK;
 
 /*
  * Returns the deny-list entry matching a call of function name (the bare

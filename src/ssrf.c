@@ -24,21 +24,21 @@
 #include "ssrf.h"
 
 struct range {
-	unsigned char	 net[16];
-	int		 bits;
-	enum ssrf_class	 cls;
+	unsigned char	net[16];
+	int		bits;
+	enum ssrf_class cls;
 };
 
 struct ssrf_net {
-	int		 family;	/* AF_INET or AF_INET6 */
-	unsigned char	 a[16];
-	int		 bits;
+	int	      family; /* AF_INET or AF_INET6 */
+	unsigned char a[16];
+	int	      bits;
 };
 
 struct ssrf_allow {
-	char		**hosts;	/* lower case, no trailing dot */
+	char	       **hosts; /* lower case, no trailing dot */
 	size_t		 nhosts;
-	struct ssrf_net	*nets;
+	struct ssrf_net *nets;
 	size_t		 nnets;
 };
 
@@ -63,18 +63,17 @@ static const struct range v4_ranges[] = {
 };
 
 static const struct range v6_ranges[] = {
-	{ { 0 }, 128, SSRF_UNSPECIFIED },
-	{ { [15] = 1 }, 128, SSRF_LOOPBACK },
+	{ { 0 }, 128, SSRF_UNSPECIFIED }, { { [15] = 1 }, 128, SSRF_LOOPBACK },
 	{ { 0xfc }, 7, SSRF_UNIQUE_LOCAL },
 	{ { 0xfe, 0x80 }, 10, SSRF_LINK_LOCAL },
-	{ { 0xfe, 0xc0 }, 10, SSRF_PRIVATE },	/* site-local, deprecated */
+	{ { 0xfe, 0xc0 }, 10, SSRF_PRIVATE }, /* site-local, deprecated */
 	{ { 0xff }, 8, SSRF_MULTICAST },
 	{ { 0x20, 0x01, 0x0d, 0xb8 }, 32, SSRF_DOCUMENTATION },
 	{ { 0x3f, 0xff }, 20, SSRF_DOCUMENTATION },
-	{ { 0x20, 0x01 }, 23, SSRF_RESERVED },	/* Teredo, ORCHID, ... */
+	{ { 0x20, 0x01 }, 23, SSRF_RESERVED }, /* Teredo, ORCHID, ... */
 };
 
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const unsigned char v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
 static const unsigned char nat64[12] = { 0, 0x64, 0xff, 0x9b };
@@ -113,8 +112,8 @@ ssrf_class_name(enum ssrf_class c)
 static bool
 prefix_eq(const unsigned char *a, const unsigned char *net, int bits)
 {
-	int		 whole = bits / 8, rest = bits % 8;
-	unsigned char	 mask;
+	int	      whole = bits / 8, rest = bits % 8;
+	unsigned char mask;
 
 	if (memcmp(a, net, (size_t)whole) != 0)
 		return false;
@@ -127,7 +126,7 @@ prefix_eq(const unsigned char *a, const unsigned char *net, int bits)
 static enum ssrf_class
 classify_table(const unsigned char *a, const struct range *t, size_t n)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (prefix_eq(a, t[i].net, t[i].bits))
@@ -138,11 +137,11 @@ classify_table(const unsigned char *a, const struct range *t, size_t n)
 static enum ssrf_class
 classify_v6(const unsigned char *a)
 {
-	enum ssrf_class	 c;
+	enum ssrf_class c;
 
 	if (memcmp(a, v4_mapped, 12) == 0 || memcmp(a, nat64, 12) == 0)
 		return classify_table(a + 12, v4_ranges, NELEM(v4_ranges));
-	if (a[0] == 0x20 && a[1] == 0x02)	/* 6to4: 2002:AABB:CCDD:: */
+	if (a[0] == 0x20 && a[1] == 0x02) /* 6to4: 2002:AABB:CCDD:: */
 		return classify_table(a + 2, v4_ranges, NELEM(v4_ranges));
 	c = classify_table(a, v6_ranges, NELEM(v6_ranges));
 	/* outside 2000::/3 (global unicast) nothing is public */
@@ -154,8 +153,8 @@ classify_v6(const unsigned char *a)
 enum ssrf_class
 ssrf_classify(const struct sockaddr *sa)
 {
-	const struct sockaddr_in	*s4;
-	const struct sockaddr_in6	*s6;
+	const struct sockaddr_in  *s4;
+	const struct sockaddr_in6 *s6;
 
 	if (sa == NULL)
 		return SSRF_RESERVED;
@@ -177,7 +176,7 @@ ssrf_classify(const struct sockaddr *sa)
 static bool
 host_bits_set(const struct ssrf_net *n, int max)
 {
-	int	 i;
+	int i;
 
 	for (i = n->bits; i < max; i++)
 		if (n->a[i / 8] & (0x80 >> (i % 8)))
@@ -193,9 +192,9 @@ host_bits_set(const struct ssrf_net *n, int max)
 static bool
 parse_net(const char *s, struct ssrf_net *n, bool *hostbits)
 {
-	char	 buf[64], *slash, *end;
-	long	 bits;
-	int	 max;
+	char buf[64], *slash, *end;
+	long bits;
+	int  max;
 
 	*hostbits = false;
 	if (strlen(s) >= sizeof(buf))
@@ -230,7 +229,7 @@ parse_net(const char *s, struct ssrf_net *n, bool *hostbits)
 static bool
 host_name_ok(const char *s)
 {
-	size_t	 i, label = 0, n = strlen(s);
+	size_t i, label = 0, n = strlen(s);
 
 	if (n == 0 || n > 253)
 		return false;
@@ -241,8 +240,7 @@ host_name_ok(const char *s)
 			label = 0;
 			continue;
 		}
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
-		    s[i] != '_')
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
 			return false;
 		if (++label > 63)
 			return false;
@@ -254,8 +252,8 @@ host_name_ok(const char *s)
 static char *
 host_norm(const char *s, size_t n)
 {
-	char	*h = xmalloc(n + 1);
-	size_t	 i;
+	char  *h = xmalloc(n + 1);
+	size_t i;
 
 	for (i = 0; i < n; i++)
 		h[i] = (char)tolower((unsigned char)s[i]);
@@ -270,9 +268,9 @@ static bool
 allow_add(struct ssrf_allow *a, const char *p, size_t len, char *err,
     size_t errlen)
 {
-	char		 elem[300];
-	struct ssrf_net	 n;
-	bool		 hostbits;
+	char		elem[300];
+	struct ssrf_net n;
+	bool		hostbits;
 
 	if (len == 0) {
 		snprintf(err, errlen, "has an empty element");
@@ -291,14 +289,18 @@ allow_add(struct ssrf_allow *a, const char *p, size_t len, char *err,
 		return true;
 	}
 	if (hostbits) {
-		snprintf(err, errlen, "element \"%s\" has bits set past its "
-		    "prefix length", elem);
+		snprintf(err, errlen,
+		    "element \"%s\" has bits set past its "
+		    "prefix length",
+		    elem);
 		return false;
 	}
 	if (strchr(elem, '/') != NULL || strchr(elem, ':') != NULL ||
 	    !host_name_ok(elem)) {
-		snprintf(err, errlen, "element \"%.64s\" is not a host name, "
-		    "an IP address or a CIDR network", elem);
+		snprintf(err, errlen,
+		    "element \"%.64s\" is not a host name, "
+		    "an IP address or a CIDR network",
+		    elem);
 		return false;
 	}
 	a->hosts = xrealloc(a->hosts, (a->nhosts + 1) * sizeof(char *));
@@ -310,8 +312,8 @@ enum pgs_rc
 ssrf_allow_parse(const char *list, struct ssrf_allow **out, char *err,
     size_t errlen)
 {
-	struct ssrf_allow	*a = xcalloc(1, sizeof(*a));
-	const char		*p = list, *e, *q;
+	struct ssrf_allow *a = xcalloc(1, sizeof(*a));
+	const char	  *p = list, *e, *q;
 
 	*out = NULL;
 	while (p != NULL && *p != '\0') {
@@ -339,7 +341,7 @@ ssrf_allow_parse(const char *list, struct ssrf_allow **out, char *err,
 void
 ssrf_allow_free(struct ssrf_allow *a)
 {
-	size_t	 i;
+	size_t i;
 
 	if (a == NULL)
 		return;
@@ -353,9 +355,9 @@ ssrf_allow_free(struct ssrf_allow *a)
 bool
 ssrf_allow_host(const struct ssrf_allow *a, const char *host)
 {
-	char	*h;
-	size_t	 i;
-	bool	 found = false;
+	char  *h;
+	size_t i;
+	bool   found = false;
 
 	if (a == NULL || host == NULL || a->nhosts == 0)
 		return false;
@@ -370,7 +372,7 @@ ssrf_allow_host(const struct ssrf_allow *a, const char *host)
 static bool
 allow_net(const struct ssrf_allow *a, int family, const unsigned char *b)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < a->nnets; i++)
 		if (a->nets[i].family == family &&
@@ -382,13 +384,14 @@ allow_net(const struct ssrf_allow *a, int family, const unsigned char *b)
 bool
 ssrf_allow_addr(const struct ssrf_allow *a, const struct sockaddr *sa)
 {
-	const unsigned char	*b;
+	const unsigned char *b;
 
 	if (a == NULL || sa == NULL)
 		return false;
 	if (sa->sa_family == AF_INET) {
-		b = (const unsigned char *)&((const struct sockaddr_in *)
-		    (const void *)sa)->sin_addr;
+		b = (const unsigned char *)&(
+		    (const struct sockaddr_in *)(const void *)sa)
+			->sin_addr;
 		return allow_net(a, AF_INET, b);
 	}
 	if (sa->sa_family != AF_INET6)
@@ -406,8 +409,8 @@ ssrf_allow_addr(const struct ssrf_allow *a, const struct sockaddr *sa)
 static bool
 url_has(CURLU *h, CURLUPart p)
 {
-	char		*v = NULL;
-	CURLUcode	 uc;
+	char	 *v = NULL;
+	CURLUcode uc;
 
 	uc = curl_url_get(h, p, &v, 0);
 	curl_free(v);
@@ -418,8 +421,8 @@ url_has(CURLU *h, CURLUPart p)
 static enum pgs_rc
 url_host(CURLU *h, struct ssrf_url *u)
 {
-	char	*v = NULL, *p;
-	size_t	 n;
+	char  *v = NULL, *p;
+	size_t n;
 
 	if (curl_url_get(h, CURLUPART_HOST, &v, 0) != CURLUE_OK ||
 	    v[0] == '\0') {
@@ -448,7 +451,7 @@ url_host(CURLU *h, struct ssrf_url *u)
 static enum pgs_rc
 url_parts(CURLU *h, struct ssrf_url *u, char *err, size_t errlen)
 {
-	char	*v = NULL;
+	char *v = NULL;
 
 	if (curl_url_get(h, CURLUPART_SCHEME, &v, 0) != CURLUE_OK ||
 	    (strcmp(v, "http") != 0 && strcmp(v, "https") != 0)) {
@@ -460,7 +463,8 @@ url_parts(CURLU *h, struct ssrf_url *u, char *err, size_t errlen)
 	curl_free(v);
 	if (url_has(h, CURLUPART_USER) || url_has(h, CURLUPART_PASSWORD) ||
 	    url_has(h, CURLUPART_OPTIONS)) {
-		snprintf(err, errlen, "a URL with credentials "
+		snprintf(err, errlen,
+		    "a URL with credentials "
 		    "(user:password@) is refused");
 		return PGS_INVALID;
 	}
@@ -481,12 +485,11 @@ url_parts(CURLU *h, struct ssrf_url *u, char *err, size_t errlen)
 }
 
 enum pgs_rc
-ssrf_url_parse(const char *url, struct ssrf_url *u, char *err,
-    size_t errlen)
+ssrf_url_parse(const char *url, struct ssrf_url *u, char *err, size_t errlen)
 {
-	CURLU		*h;
-	const char	*p;
-	enum pgs_rc	 rc;
+	CURLU	   *h;
+	const char *p;
+	enum pgs_rc rc;
 
 	memset(u, 0, sizeof(*u));
 	if (url == NULL || url[0] == '\0') {
@@ -500,13 +503,14 @@ ssrf_url_parse(const char *url, struct ssrf_url *u, char *err,
 	}
 	for (p = url; *p != '\0'; p++)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-			snprintf(err, errlen, "the URL must be printable "
+			snprintf(err, errlen,
+			    "the URL must be printable "
 			    "ASCII without spaces (percent-encode the rest)");
 			return PGS_INVALID;
 		}
 	h = curl_url();
 	if (h == NULL)
-		abort();	/* out of memory: the xmalloc rule */
+		abort(); /* out of memory: the xmalloc rule */
 	if (curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) !=
 	    CURLUE_OK) {
 		snprintf(err, errlen, "not a valid http or https URL");
@@ -525,13 +529,12 @@ ssrf_url_parse(const char *url, struct ssrf_url *u, char *err,
 static void
 addr_text(const struct sockaddr *sa, char *out, size_t cap)
 {
-	const void	*a = NULL;
+	const void *a = NULL;
 
 	if (sa->sa_family == AF_INET)
 		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
 	else if (sa->sa_family == AF_INET6)
-		a = &((const struct sockaddr_in6 *)(const void *)sa)->
-		    sin6_addr;
+		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
 	if (a == NULL || inet_ntop(sa->sa_family, a, out, cap) == NULL)
 		snprintf(out, cap, "(family %d)", sa->sa_family);
 }
@@ -540,8 +543,8 @@ enum pgs_rc
 ssrf_check_addr(const struct ssrf_allow *a, const char *host,
     const struct sockaddr *sa, char *err, size_t errlen)
 {
-	enum ssrf_class	 c;
-	char		 txt[INET6_ADDRSTRLEN + 16];
+	enum ssrf_class c;
+	char		txt[INET6_ADDRSTRLEN + 16];
 
 	if (ssrf_allow_host(a, host))
 		return PGS_OK;
@@ -549,20 +552,22 @@ ssrf_check_addr(const struct ssrf_allow *a, const char *host,
 	if (c == SSRF_PUBLIC || ssrf_allow_addr(a, sa))
 		return PGS_OK;
 	addr_text(sa, txt, sizeof(txt));
-	snprintf(err, errlen, "address %s (%s) is not allowed by "
-	    "NOTIFY_ALLOW_HOSTS", txt, ssrf_class_name(c));
+	snprintf(err, errlen,
+	    "address %s (%s) is not allowed by "
+	    "NOTIFY_ALLOW_HOSTS",
+	    txt, ssrf_class_name(c));
 	return PGS_DENIED;
 }
 
 /* Checks every address host resolves to; err names the first refused. */
 static enum pgs_rc
-check_resolved(const struct ssrf_allow *a, const struct ssrf_url *u,
-    char *err, size_t errlen)
+check_resolved(const struct ssrf_allow *a, const struct ssrf_url *u, char *err,
+    size_t errlen)
 {
-	struct addrinfo	 hints, *res = NULL, *ai;
-	char		 why[160], txt[INET6_ADDRSTRLEN + 16];
-	int		 gai;
-	enum pgs_rc	 rc = PGS_OK;
+	struct addrinfo hints, *res = NULL, *ai;
+	char		why[160], txt[INET6_ADDRSTRLEN + 16];
+	int		gai;
+	enum pgs_rc	rc = PGS_OK;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -577,10 +582,11 @@ check_resolved(const struct ssrf_allow *a, const struct ssrf_url *u,
 		rc = ssrf_check_addr(a, NULL, ai->ai_addr, why, sizeof(why));
 		if (rc != PGS_OK) {
 			addr_text(ai->ai_addr, txt, sizeof(txt));
-			snprintf(err, errlen, "refused: %.64s resolves to %s "
+			snprintf(err, errlen,
+			    "refused: %.64s resolves to %s "
 			    "(%s), which NOTIFY_ALLOW_HOSTS does not allow",
-			    u->host, txt, ssrf_class_name(ssrf_classify(
-			    ai->ai_addr)));
+			    u->host, txt,
+			    ssrf_class_name(ssrf_classify(ai->ai_addr)));
 			break;
 		}
 	}
@@ -592,8 +598,8 @@ enum pgs_rc
 ssrf_check_url(const char *url, const struct ssrf_allow *a, char *err,
     size_t errlen)
 {
-	struct ssrf_url	 u;
-	enum pgs_rc	 rc;
+	struct ssrf_url u;
+	enum pgs_rc	rc;
 
 	rc = ssrf_url_parse(url, &u, err, errlen);
 	if (rc != PGS_OK)

@@ -22,10 +22,10 @@ throttle_check(struct db *db, struct arena *a, const char *email,
 	    " FROM login_failure WHERE (lower(email) = lower($1)"
 	    " OR client = $2)"
 	    " AND failed_at > now() - make_interval(mins => $3::int)";
-	const char	*p[3];
-	PGresult	*res;
-	long		 wait = 0;
-	enum pgs_rc	 rc;
+	const char *p[3];
+	PGresult   *res;
+	long	    wait = 0;
+	enum pgs_rc rc;
 
 	p[0] = email;
 	p[1] = client;
@@ -37,8 +37,7 @@ throttle_check(struct db *db, struct arena *a, const char *email,
 		wait = db_long(res, 0, 1);
 	if (db_long(res, 0, 2) >= max_client && db_long(res, 0, 3) > wait)
 		wait = db_long(res, 0, 3);
-	if (db_long(res, 0, 0) < max_account &&
-	    db_long(res, 0, 2) < max_client)
+	if (db_long(res, 0, 0) < max_account && db_long(res, 0, 2) < max_client)
 		return PGS_OK;
 	*retry_after = wait < 1 ? 1 : wait;
 	return PGS_DENIED;
@@ -54,8 +53,8 @@ throttle_fail(struct db *db, struct arena *a, const char *email,
 	static const char sql_gc[] =
 	    "DELETE FROM login_failure WHERE failed_at < now()"
 	    " - interval '1 day'";
-	const char	*p[] = { email, client };
-	enum pgs_rc	 rc;
+	const char *p[] = { email, client };
+	enum pgs_rc rc;
 
 	rc = db_cmd(db, a, sql, 2, p);
 	if (rc != PGS_OK)
@@ -68,7 +67,7 @@ throttle_clear(struct db *db, struct arena *a, const char *email)
 {
 	static const char sql[] =
 	    "DELETE FROM login_failure WHERE lower(email) = lower($1)";
-	const char	*p[] = { email };
+	const char *p[] = { email };
 
 	return db_cmd(db, a, sql, 1, p);
 }

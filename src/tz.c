@@ -17,49 +17,49 @@
 #include "isotime.h"
 #include "tz.h"
 
-#define TZ_MAXFILE	(256 * 1024)	/* real zone files are < 4 KiB */
-#define TZ_MAXOFF	(26 * 3600)	/* RFC 8536: |utoff| < 25 h (+slack) */
-#define TZ_MARGIN	(27 * 3600)	/* wider than any offset */
+#define TZ_MAXFILE (256 * 1024) /* real zone files are < 4 KiB */
+#define TZ_MAXOFF  (26 * 3600)	/* RFC 8536: |utoff| < 25 h (+slack) */
+#define TZ_MARGIN  (27 * 3600)	/* wider than any offset */
 
 struct tz_type {
-	int32_t		 utoff;
-	bool		 is_dst;
-	uint8_t		 abbr;		/* index into tz->abbrs */
+	int32_t utoff;
+	bool	is_dst;
+	uint8_t abbr; /* index into tz->abbrs */
 };
 
 /* One POSIX TZ rule date: Jn, n or Mm.w.d, plus a time of day. */
 struct tz_rdate {
-	char		 kind;		/* 'J', 'D' (plain n) or 'M' */
-	int		 day, mon, week, wday;
-	int32_t		 secs;		/* local time of the change */
+	char	kind; /* 'J', 'D' (plain n) or 'M' */
+	int	day, mon, week, wday;
+	int32_t secs; /* local time of the change */
 };
 
 struct tz_posix {
-	int32_t		 std_off, dst_off;	/* seconds east of UTC */
-	char		 std_abbr[16], dst_abbr[16];
-	bool		 has_dst;
-	struct tz_rdate	 start, end;
+	int32_t		std_off, dst_off; /* seconds east of UTC */
+	char		std_abbr[16], dst_abbr[16];
+	bool		has_dst;
+	struct tz_rdate start, end;
 };
 
 struct tz {
-	atomic_int	 refs;
-	char		*name;
-	int64_t		*trans;		/* ascending transition instants */
-	uint8_t		*idx;		/* type index per transition */
-	size_t		 ntrans;
-	struct tz_type	*types;
-	size_t		 ntypes;
-	char		*abbrs;		/* NUL-separated, NUL-terminated */
-	size_t		 nabbrs;
-	bool		 has_posix;
-	struct tz_posix	 posix;
+	atomic_int	refs;
+	char	       *name;
+	int64_t	       *trans; /* ascending transition instants */
+	uint8_t	       *idx;   /* type index per transition */
+	size_t		ntrans;
+	struct tz_type *types;
+	size_t		ntypes;
+	char	       *abbrs; /* NUL-separated, NUL-terminated */
+	size_t		nabbrs;
+	bool		has_posix;
+	struct tz_posix posix;
 };
 
 bool
 tz_name_valid(const char *name)
 {
-	size_t		 i, n, comp = 0;
-	const char	*c;
+	size_t	    i, n, comp = 0;
+	const char *c;
 
 	if (name == NULL)
 		return false;
@@ -75,8 +75,8 @@ tz_name_valid(const char *name)
 			continue;
 		}
 		if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-		    (*c >= '0' && *c <= '9') || *c == '_' || *c == '+' ||
-		    *c == '-'))
+			(*c >= '0' && *c <= '9') || *c == '_' || *c == '+' ||
+			*c == '-'))
 			return false;
 		comp++;
 	}
@@ -103,11 +103,11 @@ be64(const unsigned char *p)
 static bool
 zone_path_inside(const char *dir, const char *path)
 {
-	char	 root[PATH_MAX], real[PATH_MAX], cur[PATH_MAX], link[PATH_MAX];
-	char	 next[PATH_MAX * 2];
-	size_t	 rl;
-	ssize_t	 n;
-	int	 hops;
+	char	root[PATH_MAX], real[PATH_MAX], cur[PATH_MAX], link[PATH_MAX];
+	char	next[PATH_MAX * 2];
+	size_t	rl;
+	ssize_t n;
+	int	hops;
 
 	if (realpath(dir, root) == NULL || realpath(path, real) == NULL)
 		return false;
@@ -118,7 +118,7 @@ zone_path_inside(const char *dir, const char *path)
 	for (hops = 0; hops < 40; hops++) {
 		n = readlink(cur, link, sizeof(link) - 1);
 		if (n < 0)
-			return true;	/* the file itself: checked above */
+			return true; /* the file itself: checked above */
 		link[n] = '\0';
 		if (link[0] == '/')
 			return false;
@@ -136,23 +136,24 @@ zone_path_inside(const char *dir, const char *path)
 static enum pgs_rc
 read_zone_file(const char *name, unsigned char **data, size_t *len)
 {
-	const char	*dir = getenv("TZDIR");
-	char		 path[4096];
-	struct stat	 st;
-	ssize_t		 r;
-	size_t		 got = 0;
-	int		 fd;
+	const char *dir = getenv("TZDIR");
+	char	    path[4096];
+	struct stat st;
+	ssize_t	    r;
+	size_t	    got = 0;
+	int	    fd;
 
 	if (dir == NULL || *dir == '\0')
 		dir = "/usr/share/zoneinfo";
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-	    sizeof(path) || !zone_path_inside(dir, path))
+		sizeof(path) ||
+	    !zone_path_inside(dir, path))
 		return PGS_INVALID;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return PGS_INVALID;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size < 44 || st.st_size > TZ_MAXFILE) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 44 ||
+	    st.st_size > TZ_MAXFILE) {
 		close(fd);
 		return PGS_INVALID;
 	}
@@ -172,7 +173,7 @@ read_zone_file(const char *name, unsigned char **data, size_t *len)
 
 /* The six counts of a TZif header. */
 struct tzif_hdr {
-	uint32_t	 isut, isstd, leap, time, type, chars;
+	uint32_t isut, isstd, leap, time, type, chars;
 };
 
 static bool
@@ -206,7 +207,7 @@ same_type(const struct tz *tz, uint8_t a, uint8_t b)
 	return tz->types[a].utoff == tz->types[b].utoff &&
 	    tz->types[a].is_dst == tz->types[b].is_dst &&
 	    strcmp(tz->abbrs + tz->types[a].abbr,
-	    tz->abbrs + tz->types[b].abbr) == 0;
+		tz->abbrs + tz->types[b].abbr) == 0;
 }
 
 /* Removes transitions that change nothing ("fat" files add one at
@@ -214,8 +215,8 @@ same_type(const struct tz *tz, uint8_t a, uint8_t b)
 static void
 drop_noops(struct tz *tz)
 {
-	size_t	 i, n = 0;
-	uint8_t	 prev = 0;
+	size_t	i, n = 0;
+	uint8_t prev = 0;
 
 	for (i = 0; i < tz->ntrans; i++) {
 		if (same_type(tz, prev, tz->idx[i]))
@@ -232,15 +233,15 @@ static bool
 load_block(struct tz *tz, const struct tzif_hdr *h, const unsigned char *p,
     size_t tsz)
 {
-	const unsigned char	*q;
-	size_t			 i;
+	const unsigned char *q;
+	size_t		     i;
 
 	tz->ntrans = h->time;
 	tz->trans = xcalloc(h->time + 1, sizeof(*tz->trans));
 	tz->idx = xcalloc(h->time + 1, 1);
 	for (i = 0; i < h->time; i++) {
-		tz->trans[i] = tsz == 8 ? be64(p + i * 8) :
-		    (int32_t)be32(p + i * 4);
+		tz->trans[i] =
+		    tsz == 8 ? be64(p + i * 8) : (int32_t)be32(p + i * 4);
 		if (i > 0 && tz->trans[i] <= tz->trans[i - 1])
 			return false;
 	}
@@ -272,8 +273,8 @@ load_block(struct tz *tz, const struct tzif_hdr *h, const unsigned char *p,
 static const char *
 posix_name(const char *p, char *out, size_t outsz)
 {
-	size_t	 n = 0;
-	char	 end;
+	size_t n = 0;
+	char   end;
 
 	if (*p == '<') {
 		end = '>';
@@ -281,12 +282,12 @@ posix_name(const char *p, char *out, size_t outsz)
 	} else
 		end = '\0';
 	while (*p != '\0' && *p != end && n + 1 < outsz) {
-		if (end == '\0' && !((*p >= 'A' && *p <= 'Z') ||
-		    (*p >= 'a' && *p <= 'z')))
+		if (end == '\0' &&
+		    !((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')))
 			break;
-		if (end != '\0' && !((*p >= 'A' && *p <= 'Z') ||
-		    (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '+' || *p == '-'))
+		if (end != '\0' &&
+		    !((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			(*p >= '0' && *p <= '9') || *p == '+' || *p == '-'))
 			return NULL;
 		out[n++] = *p++;
 	}
@@ -303,7 +304,7 @@ posix_name(const char *p, char *out, size_t outsz)
 static const char *
 posix_hms(const char *p, int maxh, int32_t *secs)
 {
-	int	 sign = 1, part[3] = { 0, 0, 0 }, i, n;
+	int sign = 1, part[3] = { 0, 0, 0 }, i, n;
 
 	if (*p == '+' || *p == '-')
 		sign = *p++ == '-' ? -1 : 1;
@@ -327,7 +328,7 @@ posix_hms(const char *p, int maxh, int32_t *secs)
 static const char *
 posix_num(const char *p, int lo, int hi, int *v)
 {
-	int	 n;
+	int n;
 
 	*v = 0;
 	for (n = 0; *p >= '0' && *p <= '9' && n < 3; n++, p++)
@@ -367,8 +368,8 @@ posix_rdate(const char *p, struct tz_rdate *r)
 static bool
 posix_parse(const char *s, struct tz_posix *z)
 {
-	const char	*p;
-	int32_t		 off;
+	const char *p;
+	int32_t	    off;
 
 	memset(z, 0, sizeof(*z));
 	p = posix_name(s, z->std_abbr, sizeof(z->std_abbr));
@@ -389,7 +390,7 @@ posix_parse(const char *s, struct tz_posix *z)
 		z->dst_off = -off;
 	}
 	if (*p == '\0')
-		p = ",M3.2.0,M11.1.0";	/* POSIX leaves it open: US rule */
+		p = ",M3.2.0,M11.1.0"; /* POSIX leaves it open: US rule */
 	p = posix_rdate(p, &z->start);
 	if (p != NULL)
 		p = posix_rdate(p, &z->end);
@@ -400,8 +401,8 @@ posix_parse(const char *s, struct tz_posix *z)
 static int64_t
 rdate_day(int64_t y, const struct tz_rdate *r)
 {
-	int64_t	 first, day;
-	int	 leap;
+	int64_t first, day;
+	int	leap;
 
 	if (r->kind == 'J') {
 		leap = isotime_month_days(y, 2) == 29;
@@ -429,8 +430,8 @@ posix_year(const struct tz_posix *z, int64_t y, int64_t *s, int64_t *e)
 static int64_t
 year_of(int64_t t)
 {
-	int64_t	 y;
-	int	 m, d;
+	int64_t y;
+	int	m, d;
 
 	isotime_civil_from_days(isotime_floordiv(t, 86400), &y, &m, &d);
 	return y;
@@ -439,7 +440,7 @@ year_of(int64_t t)
 static bool
 posix_is_dst(const struct tz_posix *z, int64_t t)
 {
-	int64_t	 s, e;
+	int64_t s, e;
 
 	if (!z->has_dst)
 		return false;
@@ -453,8 +454,8 @@ posix_is_dst(const struct tz_posix *z, int64_t t)
 static bool
 posix_next(const struct tz_posix *z, int64_t t, int64_t *next)
 {
-	int64_t	 y, s, e, best = INT64_MAX;
-	int	 i;
+	int64_t y, s, e, best = INT64_MAX;
+	int	i;
 
 	if (!z->has_dst)
 		return false;
@@ -473,8 +474,8 @@ posix_next(const struct tz_posix *z, int64_t t, int64_t *next)
 static bool
 load_footer(struct tz *tz, const unsigned char *p, size_t len)
 {
-	char	 buf[128];
-	size_t	 n;
+	char   buf[128];
+	size_t n;
 
 	if (len < 2 || p[0] != '\n')
 		return false;
@@ -483,7 +484,7 @@ load_footer(struct tz *tz, const unsigned char *p, size_t len)
 	if (n >= len || n - 1 >= sizeof(buf))
 		return false;
 	if (n == 1)
-		return true;	/* empty footer: no rule */
+		return true; /* empty footer: no rule */
 	memcpy(buf, p + 1, n - 1);
 	buf[n - 1] = '\0';
 	tz->has_posix = posix_parse(buf, &tz->posix);
@@ -494,8 +495,8 @@ load_footer(struct tz *tz, const unsigned char *p, size_t len)
 static bool
 parse_tzif(struct tz *tz, const unsigned char *p, size_t len)
 {
-	struct tzif_hdr	 h;
-	size_t		 b;
+	struct tzif_hdr h;
+	size_t		b;
 
 	if (!read_hdr(p, len, &h))
 		return false;
@@ -507,7 +508,7 @@ parse_tzif(struct tz *tz, const unsigned char *p, size_t len)
 	p += 44 + b;
 	len -= 44 + b;
 	if (!read_hdr(p, len, &h) || h.leap != 0)
-		return false;	/* leap-second ("right/") zones: unsupported */
+		return false; /* leap-second ("right/") zones: unsupported */
 	b = block_len(&h, 8);
 	if (44 + b > len || !load_block(tz, &h, p + 44, 8))
 		return false;
@@ -517,7 +518,7 @@ parse_tzif(struct tz *tz, const unsigned char *p, size_t len)
 static struct tz *
 tz_new(const char *name)
 {
-	struct tz	*tz = xcalloc(1, sizeof(*tz));
+	struct tz *tz = xcalloc(1, sizeof(*tz));
 
 	atomic_init(&tz->refs, 1);
 	tz->name = xstrdup(name);
@@ -527,7 +528,7 @@ tz_new(const char *name)
 static struct tz *
 tz_utc(void)
 {
-	struct tz	*tz = tz_new("UTC");
+	struct tz *tz = tz_new("UTC");
 
 	tz->ntypes = 1;
 	tz->types = xcalloc(1, sizeof(*tz->types));
@@ -541,10 +542,10 @@ tz_utc(void)
 enum pgs_rc
 tz_load(const char *name, struct tz **out, char *err, size_t errlen)
 {
-	unsigned char	*data = NULL;
-	size_t		 len = 0;
-	struct tz	*tz = NULL;
-	enum pgs_rc	 rc;
+	unsigned char *data = NULL;
+	size_t	       len = 0;
+	struct tz     *tz = NULL;
+	enum pgs_rc    rc;
 
 	*out = NULL;
 	if (name == NULL || *name == '\0' || strcmp(name, "UTC") == 0) {
@@ -603,7 +604,7 @@ tz_name(const struct tz *tz)
 static size_t
 trans_upto(const struct tz *tz, int64_t t)
 {
-	size_t	 lo = 0, hi = tz->ntrans, mid;
+	size_t lo = 0, hi = tz->ntrans, mid;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
@@ -618,10 +619,10 @@ trans_upto(const struct tz *tz, int64_t t)
 int32_t
 tz_utc_offset(const struct tz *tz, int64_t t, struct tz_info *info)
 {
-	const struct tz_type	*ty;
-	const struct tz_posix	*z = &tz->posix;
-	size_t			 n;
-	bool			 dst;
+	const struct tz_type  *ty;
+	const struct tz_posix *z = &tz->posix;
+	size_t		       n;
+	bool		       dst;
 
 	n = trans_upto(tz, t);
 	if (n == tz->ntrans && tz->has_posix) {
@@ -646,7 +647,7 @@ tz_utc_offset(const struct tz *tz, int64_t t, struct tz_info *info)
 bool
 tz_next_transition(const struct tz *tz, int64_t t, int64_t *next)
 {
-	size_t	 n;
+	size_t n;
 
 	n = trans_upto(tz, t);
 	if (n < tz->ntrans) {
@@ -661,9 +662,9 @@ tz_next_transition(const struct tz *tz, int64_t t, int64_t *next)
 enum tz_kind
 tz_resolve(const struct tz *tz, int64_t w, struct tz_local *out)
 {
-	int64_t	 t = w - TZ_MARGIN, e, cand[2], gap = w;
-	int32_t	 o, onext;
-	int	 n = 0;
+	int64_t t = w - TZ_MARGIN, e, cand[2], gap = w;
+	int32_t o, onext;
+	int	n = 0;
 
 	o = tz_utc_offset(tz, t, NULL);
 	for (;;) {
@@ -687,8 +688,8 @@ tz_resolve(const struct tz *tz, int64_t w, struct tz_local *out)
 }
 
 struct tz_cache {
-	struct tz	**zones;
-	size_t		  n;
+	struct tz **zones;
+	size_t	    n;
 };
 
 struct tz_cache *
@@ -698,12 +699,12 @@ tz_cache_new(void)
 }
 
 enum pgs_rc
-tz_cache_get(struct tz_cache *c, const char *name, struct tz **out,
-    char *err, size_t errlen)
+tz_cache_get(struct tz_cache *c, const char *name, struct tz **out, char *err,
+    size_t errlen)
 {
-	const char	*key = name == NULL || *name == '\0' ? "UTC" : name;
-	enum pgs_rc	 rc;
-	size_t		 i;
+	const char *key = name == NULL || *name == '\0' ? "UTC" : name;
+	enum pgs_rc rc;
+	size_t	    i;
 
 	for (i = 0; i < c->n; i++) {
 		if (strcmp(c->zones[i]->name, key) == 0) {
@@ -722,7 +723,7 @@ tz_cache_get(struct tz_cache *c, const char *name, struct tz **out,
 void
 tz_cache_free(struct tz_cache *c)
 {
-	size_t	 i;
+	size_t i;
 
 	if (c == NULL)
 		return;

@@ -20,7 +20,7 @@ role_name(enum role r)
 enum role
 role_parse(const char *s)
 {
-	int	 i;
+	int i;
 
 	for (i = ROLE_VIEWER; i <= ROLE_ADMIN; i++)
 		if (s != NULL && strcmp(s, role_names[i]) == 0)
@@ -31,8 +31,8 @@ role_parse(const char *s)
 bool
 user_email_valid(const char *s)
 {
-	const char	*at, *dot, *p;
-	size_t		 n = strlen(s);
+	const char *at, *dot, *p;
+	size_t	    n = strlen(s);
 
 	/* Deliberately simple: local@domain.tld, printable, no spaces. */
 	if (n < 3 || n > 254)
@@ -57,8 +57,8 @@ user_insert_roles(struct db *db, struct arena *a, const char *uid,
 	static const char sql[] =
 	    "INSERT INTO user_role (user_id, role) VALUES ($1, $2)"
 	    " ON CONFLICT DO NOTHING";
-	enum pgs_rc	 rc = PGS_OK;
-	int		 i;
+	enum pgs_rc rc = PGS_OK;
+	int	    i;
 
 	for (i = 0; i < nroles && rc == PGS_OK; i++) {
 		const char *p[] = { uid, roles[i] };
@@ -69,16 +69,15 @@ user_insert_roles(struct db *db, struct arena *a, const char *uid,
 }
 
 enum pgs_rc
-user_create(struct db *db, struct arena *a, const char *email,
-    const char *name, const char *hash, const char *const *roles, int nroles,
-    long *id)
+user_create(struct db *db, struct arena *a, const char *email, const char *name,
+    const char *hash, const char *const *roles, int nroles, long *id)
 {
 	static const char sql[] =
 	    "INSERT INTO user_account (email, name, password_hash)"
 	    " VALUES ($1, $2, $3) RETURNING id";
-	const char	*p[] = { email, name, hash };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[] = { email, name, hash };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	rc = db_begin(db);
 	if (rc != PGS_OK)
@@ -101,7 +100,7 @@ out:
 static void
 user_fill(struct arena *a, const PGresult *res, int r, struct user *u)
 {
-	char	*roles, *tok, *save;
+	char *roles, *tok, *save;
 
 	memset(u, 0, sizeof(*u));
 	u->id = db_long(res, r, 0);
@@ -112,7 +111,7 @@ user_fill(struct arena *a, const PGresult *res, int r, struct user *u)
 	u->updated_at = db_str(a, res, r, 5);
 	roles = db_str(a, res, r, 6);
 	for (tok = strtok_r(roles, ",", &save); tok != NULL && u->nroles < 3;
-	    tok = strtok_r(NULL, ",", &save))
+	     tok = strtok_r(NULL, ",", &save))
 		u->roles[u->nroles++] = tok;
 	u->password_hash = db_str(a, res, r, 7);
 }
@@ -126,9 +125,9 @@ user_get(struct db *db, struct arena *a, const char *id, const char *email,
 	static const char sql_email[] =
 	    "SELECT " USER_COLS " FROM user_account u"
 	    " WHERE lower(u.email) = lower($1)";
-	const char	*p[] = { id != NULL ? id : email };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	const char *p[] = { id != NULL ? id : email };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	rc = db_query(db, a, id != NULL ? sql_id : sql_email, 1, p, &res);
 	if (rc != PGS_OK)
@@ -146,11 +145,11 @@ user_list(struct db *db, struct arena *a, int limit, int offset,
 	static const char sql[] =
 	    "SELECT " USER_COLS " FROM user_account u ORDER BY u.id"
 	    " LIMIT $1 OFFSET $2";
-	char		 l[16], o[16];
-	const char	*p[] = { l, o };
-	PGresult	*res;
-	enum pgs_rc	 rc;
-	int		 i;
+	char	    l[16], o[16];
+	const char *p[] = { l, o };
+	PGresult   *res;
+	enum pgs_rc rc;
+	int	    i;
 
 	snprintf(l, sizeof(l), "%d", limit);
 	snprintf(o, sizeof(o), "%d", offset);
@@ -173,10 +172,10 @@ user_change(struct db *db, struct arena *a, const char *sql, long id,
 	static const char sql_revoke[] =
 	    "UPDATE user_session SET is_revoked = true"
 	    " WHERE user_id = $1 AND NOT is_revoked";
-	char		 ids[24];
-	const char	*p[] = { ids, value };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	char	    ids[24];
+	const char *p[] = { ids, value };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	snprintf(ids, sizeof(ids), "%ld", id);
 	rc = db_begin(db);
@@ -205,11 +204,10 @@ enum pgs_rc
 user_rehash(struct db *db, struct arena *a, long id, const char *old,
     const char *hash)
 {
-	static const char sql[] =
-	    "UPDATE user_account SET password_hash = $3"
-	    " WHERE id = $1 AND password_hash = $2";
-	char		 ids[24];
-	const char	*p[] = { ids, old, hash };
+	static const char sql[] = "UPDATE user_account SET password_hash = $3"
+				  " WHERE id = $1 AND password_hash = $2";
+	char		  ids[24];
+	const char	 *p[] = { ids, old, hash };
 
 	snprintf(ids, sizeof(ids), "%ld", id);
 	return db_cmd(db, a, sql, 3, p);
@@ -233,10 +231,10 @@ user_update(struct db *db, struct arena *a, long id, const char *email,
 	    "UPDATE user_account SET email = coalesce($2, email),"
 	    " name = coalesce($3, name), updated_at = now()"
 	    " WHERE id = $1 RETURNING id";
-	char		 ids[24];
-	const char	*p[] = { ids, email, name };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	char	    ids[24];
+	const char *p[] = { ids, email, name };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	snprintf(ids, sizeof(ids), "%ld", id);
 	rc = db_query(db, a, sql, 3, p, &res);
@@ -249,14 +247,15 @@ enum pgs_rc
 user_set_roles(struct db *db, struct arena *a, long id,
     const char *const *roles, int nroles)
 {
-	static const char sql_del[] = "DELETE FROM user_role WHERE user_id = $1";
+	static const char sql_del[] =
+	    "DELETE FROM user_role WHERE user_id = $1";
 	static const char sql_touch[] =
 	    "UPDATE user_account SET updated_at = now() WHERE id = $1"
 	    " RETURNING id";
-	char		 ids[24];
-	const char	*p[] = { ids };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	char	    ids[24];
+	const char *p[] = { ids };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	snprintf(ids, sizeof(ids), "%ld", id);
 	rc = db_begin(db);
@@ -277,10 +276,10 @@ user_delete(struct db *db, struct arena *a, long id)
 {
 	static const char sql[] =
 	    "DELETE FROM user_account WHERE id = $1 RETURNING id";
-	char		 ids[24];
-	const char	*p[] = { ids };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	char	    ids[24];
+	const char *p[] = { ids };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	snprintf(ids, sizeof(ids), "%ld", id);
 	rc = db_query(db, a, sql, 1, p, &res);
@@ -296,10 +295,10 @@ user_count_admins(struct db *db, struct arena *a, long except, long *count)
 	    "SELECT count(*) FROM user_account u JOIN user_role r"
 	    " ON r.user_id = u.id AND r.role = 'admin'"
 	    " WHERE u.is_active AND u.id <> $1";
-	char		 ids[24];
-	const char	*p[] = { ids };
-	PGresult	*res;
-	enum pgs_rc	 rc;
+	char	    ids[24];
+	const char *p[] = { ids };
+	PGresult   *res;
+	enum pgs_rc rc;
 
 	snprintf(ids, sizeof(ids), "%ld", except);
 	rc = db_query(db, a, sql, 1, p, &res);

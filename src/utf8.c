@@ -12,9 +12,9 @@ is_cont(unsigned char c)
 size_t
 utf8_seq_len(const char *s, size_t n)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	unsigned char		 lo = 0x80, hi = 0xBF;
-	size_t			 len, i;
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned char	     lo = 0x80, hi = 0xBF;
+	size_t		     len, i;
 
 	if (n == 0)
 		return 0;
@@ -27,7 +27,7 @@ utf8_seq_len(const char *s, size_t n)
 	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
 		len = 4;
 	else
-		return 0;	/* continuation byte, C0/C1 overlong, F5+ */
+		return 0; /* continuation byte, C0/C1 overlong, F5+ */
 	if (n < len)
 		return 0;
 	/* The second byte's range excludes overlongs, surrogates and
@@ -51,7 +51,7 @@ utf8_seq_len(const char *s, size_t n)
 bool
 utf8_valid(const char *s, size_t n)
 {
-	size_t	 i = 0, k;
+	size_t i = 0, k;
 
 	while (i < n) {
 		k = utf8_seq_len(s + i, n - i);
@@ -65,8 +65,8 @@ utf8_valid(const char *s, size_t n)
 size_t
 utf8_cut(const char *s, size_t n)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 m = n, back = 0, need;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t		     m = n, back = 0, need;
 
 	/* Step back over at most three continuation bytes to the lead. */
 	while (m > 0 && back < 3 && is_cont(p[m - 1])) {
@@ -74,7 +74,7 @@ utf8_cut(const char *s, size_t n)
 		back++;
 	}
 	if (m == 0 || p[m - 1] < 0xC0)
-		return n;	/* ASCII end or stray bytes: nothing to split */
+		return n; /* ASCII end or stray bytes: nothing to split */
 	need = p[m - 1] >= 0xF0 ? 4 : p[m - 1] >= 0xE0 ? 3 : 2;
 	return back + 1 >= need ? n : m - 1;
 }

@@ -11,19 +11,19 @@
 #include "b64.h"
 #include "webhook.h"
 
-#define PREFIX_LEN	(sizeof(WEBHOOK_SECRET_PREFIX) - 1)
-#define ID_RANDOM	16
+#define PREFIX_LEN (sizeof(WEBHOOK_SECRET_PREFIX) - 1)
+#define ID_RANDOM  16
 
 void
 webhook_secret_new(char out[WEBHOOK_SECRET_SIZE])
 {
-	unsigned char	 raw[WEBHOOK_SECRET_BYTES];
+	unsigned char raw[WEBHOOK_SECRET_BYTES];
 
 	randombytes_buf(raw, sizeof(raw));
 	memcpy(out, WEBHOOK_SECRET_PREFIX, PREFIX_LEN);
 	/* 32 bytes always fit: 44 characters after the prefix */
 	if (b64_encode(raw, sizeof(raw), out + PREFIX_LEN,
-	    WEBHOOK_SECRET_SIZE - PREFIX_LEN, B64_STD) != PGS_OK)
+		WEBHOOK_SECRET_SIZE - PREFIX_LEN, B64_STD) != PGS_OK)
 		out[0] = '\0';
 	sodium_memzero(raw, sizeof(raw));
 }
@@ -31,8 +31,8 @@ webhook_secret_new(char out[WEBHOOK_SECRET_SIZE])
 enum pgs_rc
 webhook_secret_parse(const char *secret, struct webhook_key *k)
 {
-	size_t		 len;
-	enum pgs_rc	 rc;
+	size_t	    len;
+	enum pgs_rc rc;
 
 	k->len = 0;
 	if (secret == NULL ||
@@ -54,7 +54,7 @@ webhook_secret_parse(const char *secret, struct webhook_key *k)
 enum pgs_rc
 webhook_keys_add(struct webhook_keys *ks, const char *secret)
 {
-	enum pgs_rc	 rc;
+	enum pgs_rc rc;
 
 	if (ks->n >= WEBHOOK_MAX_KEYS)
 		return PGS_INVALID;
@@ -76,9 +76,9 @@ static enum pgs_rc
 sign_one(const struct webhook_key *k, const char *head, size_t hlen,
     const void *body, size_t len, char *out, size_t cap)
 {
-	crypto_auth_hmacsha256_state	 st;
-	unsigned char			 mac[crypto_auth_hmacsha256_BYTES];
-	enum pgs_rc			 rc;
+	crypto_auth_hmacsha256_state st;
+	unsigned char		     mac[crypto_auth_hmacsha256_BYTES];
+	enum pgs_rc		     rc;
 
 	if (cap < 3)
 		return PGS_INTERNAL;
@@ -97,10 +97,10 @@ enum pgs_rc
 webhook_sign(const struct webhook_keys *ks, const char *id, int64_t ts,
     const void *body, size_t len, char *out, size_t cap)
 {
-	char		 head[WEBHOOK_ID_MAX + 32];
-	size_t		 i, used = 0;
-	int		 hlen;
-	enum pgs_rc	 rc;
+	char	    head[WEBHOOK_ID_MAX + 32];
+	size_t	    i, used = 0;
+	int	    hlen;
+	enum pgs_rc rc;
 
 	if (cap > 0)
 		out[0] = '\0';
@@ -130,21 +130,21 @@ webhook_sign(const struct webhook_keys *ks, const char *id, int64_t ts,
 void
 webhook_id_new(char out[WEBHOOK_ID_SIZE])
 {
-	unsigned char	 raw[ID_RANDOM];
+	unsigned char raw[ID_RANDOM];
 
 	randombytes_buf(raw, sizeof(raw));
 	memcpy(out, "msg_", 4);
 	/* 16 bytes: 22 characters, always fits */
 	if (b64_encode(raw, sizeof(raw), out + 4, WEBHOOK_ID_SIZE - 4,
-	    B64_URL_NOPAD) != PGS_OK)
+		B64_URL_NOPAD) != PGS_OK)
 		out[0] = '\0';
 }
 
 bool
 webhook_id_valid(const char *id)
 {
-	size_t	 i;
-	char	 c;
+	size_t i;
+	char   c;
 
 	if (id == NULL || id[0] == '\0')
 		return false;
@@ -153,7 +153,7 @@ webhook_id_valid(const char *id)
 			return false;
 		c = id[i];
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			(c >= '0' && c <= '9') || c == '_' || c == '-'))
 			return false;
 	}
 	return true;

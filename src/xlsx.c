@@ -75,34 +75,34 @@
 #include "xlsx.h"
 
 /* Significant digits a number may have and still be a number cell. */
-#define DEC_DIGITS	40
+#define DEC_DIGITS 40
 /* Excel's day number of 1970-01-01, in the 1900 date system. */
-#define EXCEL_EPOCH	25569
+#define EXCEL_EPOCH 25569
 /* The day numbers (days since 1970) of 1900-03-01 and 9999-12-31. */
-#define DAY_MIN		(-25508)
-#define DAY_MAX		2932896
+#define DAY_MIN (-25508)
+#define DAY_MAX 2932896
 
 /* A decimal number: 0.dig[0..nd) x 10^pt, no leading or trailing zero
  * (nd 0 is zero); dig holds the first DEC_DIGITS digits. */
 struct dec {
-	char	 dig[DEC_DIGITS];
-	size_t	 nd;
-	long	 pt;
-	bool	 neg;
+	char   dig[DEC_DIGITS];
+	size_t nd;
+	long   pt;
+	bool   neg;
 };
 
 /* The writer's state for one workbook. */
 struct xw {
-	lxw_workbook		*wb;
-	lxw_worksheet		*ws;
-	lxw_format		*datefmt[XLSX_NDATEFMT];
-	struct resdoc		*doc;
-	struct xlsx_stats	*st;
-	struct buf		 tmp, cell;
-	size_t			 ncols;	/* columns written */
-	lxw_row_t		 row;	/* the sheet row being written */
-	char			 first_cut[LXW_MAX_CELL_NAME_LENGTH];
-	bool			 raw;
+	lxw_workbook	  *wb;
+	lxw_worksheet	  *ws;
+	lxw_format	  *datefmt[XLSX_NDATEFMT];
+	struct resdoc	  *doc;
+	struct xlsx_stats *st;
+	struct buf	   tmp, cell;
+	size_t		   ncols; /* columns written */
+	lxw_row_t	   row;	  /* the sheet row being written */
+	char		   first_cut[LXW_MAX_CELL_NAME_LENGTH];
+	bool		   raw;
 };
 
 /* Adds digit c (at the end) to v; int_part: before the decimal point. */
@@ -110,7 +110,7 @@ static void
 dec_digit(struct dec *v, char c, bool int_part, size_t *nsig)
 {
 	if (v->nd == 0 && c == '0') {
-		v->pt -= !int_part;	/* a leading zero of the fraction */
+		v->pt -= !int_part; /* a leading zero of the fraction */
 		return;
 	}
 	if (v->nd < DEC_DIGITS)
@@ -125,9 +125,9 @@ dec_digit(struct dec *v, char c, bool int_part, size_t *nsig)
 static size_t
 dec_exp(const char *s, size_t i, size_t n, struct dec *v)
 {
-	long	 e = 0;
-	size_t	 start;
-	bool	 neg = false;
+	long   e = 0;
+	size_t start;
+	bool   neg = false;
 
 	if (i < n && (s[i] == '+' || s[i] == '-'))
 		neg = s[i++] == '-';
@@ -144,7 +144,7 @@ dec_exp(const char *s, size_t i, size_t n, struct dec *v)
 static bool
 dec_parse(const char *s, size_t n, struct dec *v)
 {
-	size_t	 i = 0, nsig = 0;
+	size_t i = 0, nsig = 0;
 
 	memset(v, 0, sizeof(*v));
 	if (i < n && s[i] == '-')
@@ -162,7 +162,7 @@ dec_parse(const char *s, size_t n, struct dec *v)
 	}
 	if (i < n && (s[i] == 'e' || s[i] == 'E'))
 		i = dec_exp(s, i + 1, n, v);
-	v->nd = nsig;	/* drop trailing zeros */
+	v->nd = nsig; /* drop trailing zeros */
 	return i == n;
 }
 
@@ -171,8 +171,9 @@ static bool
 dec_eq(const struct dec *a, const struct dec *b)
 {
 	return a->nd == b->nd && a->nd <= DEC_DIGITS &&
-	    (a->nd == 0 || (a->pt == b->pt && a->neg == b->neg &&
-	    memcmp(a->dig, b->dig, a->nd) == 0));
+	    (a->nd == 0 ||
+		(a->pt == b->pt && a->neg == b->neg &&
+		    memcmp(a->dig, b->dig, a->nd) == 0));
 }
 
 /* Returns whether d printed with prec digits after the point (%.*e) is
@@ -180,9 +181,9 @@ dec_eq(const struct dec *a, const struct dec *b)
 static bool
 dec_print_is(double d, int prec, const struct dec *v)
 {
-	char		 t[64];
-	struct dec	 w;
-	int		 n;
+	char	   t[64];
+	struct dec w;
+	int	   n;
 
 	n = snprintf(t, sizeof(t), "%.*e", prec, d);
 	if (n < 0 || (size_t)n >= sizeof(t))
@@ -196,20 +197,20 @@ dec_print_is(double d, int prec, const struct dec *v)
 static bool
 int_exact(double d, const struct dec *v)
 {
-	char		 t[400];
-	struct dec	 w;
-	int		 n;
+	char	   t[400];
+	struct dec w;
+	int	   n;
 
 	n = snprintf(t, sizeof(t), "%.0f", d);
-	return n > 0 && (size_t)n < sizeof(t) &&
-	    dec_parse(t, (size_t)n, &w) && dec_eq(&w, v);
+	return n > 0 && (size_t)n < sizeof(t) && dec_parse(t, (size_t)n, &w) &&
+	    dec_eq(&w, v);
 }
 
 bool
 xlsx_number(const char *s, size_t n, double *d)
 {
-	char		 t[400];
-	struct dec	 v;
+	char	   t[400];
+	struct dec v;
 
 	*d = 0;
 	if (n >= sizeof(t) || !dec_parse(s, n, &v) || v.nd > DEC_DIGITS)
@@ -218,12 +219,12 @@ xlsx_number(const char *s, size_t n, double *d)
 	t[n] = '\0';
 	*d = strtod(t, NULL);
 	if (v.nd == 0)
-		return true;	/* a zero, its sign kept */
+		return true; /* a zero, its sign kept */
 	/* Excel holds neither infinities nor subnormals. */
 	if (!isfinite(*d) || fabs(*d) < DBL_MIN)
 		return false;
 	if (v.pt >= (long)v.nd && v.pt <= 15)
-		return true;	/* an integer below 10^15 < 2^53 */
+		return true; /* an integer below 10^15 < 2^53 */
 	/* A fraction of at most DBL_DIG (15) digits reads back as itself,
 	 * and no shorter decimal has its double. */
 	if (v.pt < (long)v.nd && v.nd <= DBL_DIG)
@@ -233,15 +234,15 @@ xlsx_number(const char *s, size_t n, double *d)
 		return false;
 	if (v.pt >= (long)v.nd)
 		return int_exact(*d, &v);
-	return dec_print_is(*d, (int)v.nd - 1, &v) && (v.nd == 1 ||
-	    !dec_print_is(*d, (int)v.nd - 2, NULL));
+	return dec_print_is(*d, (int)v.nd - 1, &v) &&
+	    (v.nd == 1 || !dec_print_is(*d, (int)v.nd - 2, NULL));
 }
 
 /* Reads k digits at s into *v; returns whether they were digits. */
 static bool
 digits(const char *s, int k, int *v)
 {
-	int	 i;
+	int i;
 
 	*v = 0;
 	for (i = 0; i < k; i++) {
@@ -257,8 +258,8 @@ digits(const char *s, int k, int *v)
 static bool
 time_ms(const char *s, size_t n, long *ms, bool *frac)
 {
-	int	 hh, mi, ss, f = 0;
-	size_t	 i;
+	int    hh, mi, ss, f = 0;
+	size_t i;
 
 	if (n > 0 && s[n - 1] == 'Z')
 		n--;
@@ -281,13 +282,12 @@ time_ms(const char *s, size_t n, long *ms, bool *frac)
 }
 
 bool
-xlsx_datetime(const char *s, size_t n, double *serial,
-    enum xlsx_datefmt *fmt)
+xlsx_datetime(const char *s, size_t n, double *serial, enum xlsx_datefmt *fmt)
 {
-	int64_t	 day;
-	long	 ms = 0;
-	int	 y, m, d;
-	bool	 frac = false;
+	int64_t day;
+	long	ms = 0;
+	int	y, m, d;
+	bool	frac = false;
 
 	if (n < 10 || !digits(s, 4, &y) || s[4] != '-' ||
 	    !digits(s + 5, 2, &m) || s[7] != '-' || !digits(s + 8, 2, &d) ||
@@ -307,7 +307,7 @@ xlsx_datetime(const char *s, size_t n, double *serial,
 static bool
 is_escape(const char *s, size_t i, size_t n)
 {
-	size_t	 k;
+	size_t k;
 
 	if (n - i < 7 || s[i] != '_' || s[i + 1] != 'x' || s[i + 6] != '_')
 		return false;
@@ -321,22 +321,22 @@ is_escape(const char *s, size_t i, size_t n)
 bool
 xlsx_text(struct buf *out, const char *s, size_t n, bool guard)
 {
-	const char	*put;
-	size_t		 i = 0, len, adv, units = guard, w;
+	const char *put;
+	size_t	    i = 0, len, adv, units = guard, w;
 
 	if (guard)
 		buf_putc(out, CSV_FORMULA_GUARD);
 	while (i < n) {
 		put = s + i;
 		len = adv = utf8_seq_len(s + i, n - i);
-		w = len == 4 ? 2 : 1;	/* UTF-16 units */
+		w = len == 4 ? 2 : 1; /* UTF-16 units */
 		if (s[i] == '\0' || is_escape(s, i, n)) {
 			/* Counted as libxlsxwriter counts: 7 characters. */
 			put = s[i] == '\0' ? "_x0000_" : "_x005F_";
 			len = w = 7;
 			adv = 1;
 		} else if (len == 0) {
-			put = "\xEF\xBF\xBD";	/* U+FFFD */
+			put = "\xEF\xBF\xBD"; /* U+FFFD */
 			len = 3;
 			adv = 1;
 		}
@@ -368,19 +368,19 @@ put_text(struct xw *x, lxw_col_t col, const char *s, size_t n, bool guard)
 	if (xlsx_text(&x->cell, s, n, guard) && x->st->cells_cut++ == 0)
 		lxw_rowcol_to_cell(x->first_cut, x->row, col);
 	if (x->cell.len == 0)
-		return PGS_OK;	/* libxlsxwriter has no empty text cell */
-	return lxw_rc(worksheet_write_string(x->ws, x->row, col, x->cell.data,
-	    NULL));
+		return PGS_OK; /* libxlsxwriter has no empty text cell */
+	return lxw_rc(
+	    worksheet_write_string(x->ws, x->row, col, x->cell.data, NULL));
 }
 
 /* Writes text that is a JSON string's content: neutralised unless raw. */
 static enum pgs_rc
 put_user_text(struct xw *x, lxw_col_t col, const struct buf *t)
 {
-	const char	*s = t->data != NULL ? t->data : "";
+	const char *s = t->data != NULL ? t->data : "";
 
-	return put_text(x, col, s, t->len, !x->raw &&
-	    csv_formula_risk(s, t->len));
+	return put_text(x, col, s, t->len,
+	    !x->raw && csv_formula_risk(s, t->len));
 }
 
 /* Writes the JSON string v of a column of type type. */
@@ -388,19 +388,18 @@ static enum pgs_rc
 put_string(struct xw *x, lxw_col_t col, enum resdoc_type type,
     struct resdoc_span v)
 {
-	enum xlsx_datefmt	 fmt;
-	enum pgs_rc		 rc;
-	double			 serial;
+	enum xlsx_datefmt fmt;
+	enum pgs_rc	  rc;
+	double		  serial;
 
 	buf_reset(&x->tmp);
-	rc = resdoc_unescape((struct resdoc_span){ v.s + 1, v.n - 2 },
-	    &x->tmp);
+	rc = resdoc_unescape((struct resdoc_span){ v.s + 1, v.n - 2 }, &x->tmp);
 	if (rc != PGS_OK)
 		return rc;
-	if (type == RESDOC_DATETIME && xlsx_datetime(x->tmp.data, x->tmp.len,
-	    &serial, &fmt))
-		return lxw_rc(worksheet_write_number(x->ws, x->row, col,
-		    serial, x->datefmt[fmt]));
+	if (type == RESDOC_DATETIME &&
+	    xlsx_datetime(x->tmp.data, x->tmp.len, &serial, &fmt))
+		return lxw_rc(worksheet_write_number(x->ws, x->row, col, serial,
+		    x->datefmt[fmt]));
 	return put_user_text(x, col, &x->tmp);
 }
 
@@ -408,19 +407,20 @@ put_string(struct xw *x, lxw_col_t col, enum resdoc_type type,
 static enum pgs_rc
 put_value(struct xw *x, lxw_col_t col, struct resdoc_span v)
 {
-	enum resdoc_kind	 k = resdoc_kind_of(v);
-	double			 d;
+	enum resdoc_kind k = resdoc_kind_of(v);
+	double		 d;
 
 	switch (k) {
 	case RESDOC_NULL:
 		return PGS_OK;
-	case RESDOC_TRUE: case RESDOC_FALSE:
+	case RESDOC_TRUE:
+	case RESDOC_FALSE:
 		return lxw_rc(worksheet_write_boolean(x->ws, x->row, col,
 		    k == RESDOC_TRUE, NULL));
 	case RESDOC_NUM:
 		if (xlsx_number(v.s, v.n, &d))
-			return lxw_rc(worksheet_write_number(x->ws, x->row,
-			    col, d, NULL));
+			return lxw_rc(worksheet_write_number(x->ws, x->row, col,
+			    d, NULL));
 		/* Numbers are never formulas: no guard, as in CSV. */
 		return put_text(x, col, v.s, v.n, false);
 	case RESDOC_NESTED:
@@ -436,8 +436,8 @@ put_value(struct xw *x, lxw_col_t col, struct resdoc_span v)
 static enum pgs_rc
 write_header(struct xw *x)
 {
-	enum pgs_rc	 rc = PGS_OK;
-	size_t		 i;
+	enum pgs_rc rc = PGS_OK;
+	size_t	    i;
 
 	for (i = 0; i < x->ncols && rc == PGS_OK; i++) {
 		buf_reset(&x->tmp);
@@ -452,9 +452,9 @@ write_header(struct xw *x)
 static enum pgs_rc
 write_rows(struct xw *x)
 {
-	enum pgs_rc	 rc = PGS_OK;
-	size_t		 i;
-	bool		 more = true;
+	enum pgs_rc rc = PGS_OK;
+	size_t	    i;
+	bool	    more = true;
 
 	while (rc == PGS_OK) {
 		rc = resdoc_next(x->doc, &more);
@@ -466,8 +466,8 @@ write_rows(struct xw *x)
 		}
 		x->row++;
 		for (i = 0; i < x->ncols && rc == PGS_OK; i++)
-			rc = put_value(x, (lxw_col_t)i,
-			    resdoc_value(x->doc, i));
+			rc =
+			    put_value(x, (lxw_col_t)i, resdoc_value(x->doc, i));
 		x->st->rows++;
 	}
 	return rc;
@@ -477,15 +477,14 @@ write_rows(struct xw *x)
 static enum pgs_rc
 note_line(struct xw *x, lxw_worksheet *ws, lxw_row_t *r)
 {
-	return lxw_rc(worksheet_write_string(ws, (*r)++, 0, x->tmp.data,
-	    NULL));
+	return lxw_rc(worksheet_write_string(ws, (*r)++, 0, x->tmp.data, NULL));
 }
 
 /* Adds the sheet "notes" saying what Excel's limits left out, if any. */
 static enum pgs_rc
 write_notes(struct xw *x)
 {
-	const struct xlsx_stats	*st = x->st;
+	const struct xlsx_stats *st = x->st;
 	lxw_worksheet		*ws;
 	lxw_row_t		 r = 0;
 	enum pgs_rc		 rc = PGS_OK;
@@ -496,27 +495,31 @@ write_notes(struct xw *x)
 	if (ws == NULL)
 		return lxw_rc(LXW_ERROR_MEMORY_MALLOC_FAILED);
 	buf_reset(&x->tmp);
-	buf_printf(&x->tmp, "Excel's limits cut this sheet; the JSON and "
+	buf_printf(&x->tmp,
+	    "Excel's limits cut this sheet; the JSON and "
 	    "CSV forms of the result hold all of it.");
 	rc = note_line(x, ws, &r);
 	if (rc == PGS_OK && st->rows_cut > 0) {
 		buf_reset(&x->tmp);
-		buf_printf(&x->tmp, "Rows: the first %zu of %zu rows are in "
+		buf_printf(&x->tmp,
+		    "Rows: the first %zu of %zu rows are in "
 		    "the sheet \"result\" (a sheet holds %d rows, the "
-		    "header included).", st->rows, st->rows + st->rows_cut,
-		    XLSX_MAX_ROWS);
+		    "header included).",
+		    st->rows, st->rows + st->rows_cut, XLSX_MAX_ROWS);
 		rc = note_line(x, ws, &r);
 	}
 	if (rc == PGS_OK && st->cols_cut > 0) {
 		buf_reset(&x->tmp);
-		buf_printf(&x->tmp, "Columns: the first %zu of %zu columns are "
-		    "in the sheet (a sheet holds %d columns).", x->ncols,
-		    x->ncols + st->cols_cut, XLSX_MAX_COLS);
+		buf_printf(&x->tmp,
+		    "Columns: the first %zu of %zu columns are "
+		    "in the sheet (a sheet holds %d columns).",
+		    x->ncols, x->ncols + st->cols_cut, XLSX_MAX_COLS);
 		rc = note_line(x, ws, &r);
 	}
 	if (rc == PGS_OK && st->cells_cut > 0) {
 		buf_reset(&x->tmp);
-		buf_printf(&x->tmp, "Cells: %zu text cells were cut to %d "
+		buf_printf(&x->tmp,
+		    "Cells: %zu text cells were cut to %d "
 		    "characters (a cell's limit), the first at %s.",
 		    st->cells_cut, XLSX_MAX_CHARS, x->first_cut);
 		rc = note_line(x, ws, &r);
@@ -537,12 +540,11 @@ tmp_dir(const char *dir)
 static enum pgs_rc
 xw_open(struct xw *x, const char *path, const char *tmpdir)
 {
-	static const char	*fmts[XLSX_NDATEFMT] = { "yyyy-mm-dd",
-				    "yyyy-mm-dd hh:mm:ss",
-				    "yyyy-mm-dd hh:mm:ss.000" };
-	lxw_workbook_options	 o = { .constant_memory = LXW_TRUE,
-				    .tmpdir = (char *)tmp_dir(tmpdir) };
-	int			 i;
+	static const char   *fmts[XLSX_NDATEFMT] = { "yyyy-mm-dd",
+		  "yyyy-mm-dd hh:mm:ss", "yyyy-mm-dd hh:mm:ss.000" };
+	lxw_workbook_options o = { .constant_memory = LXW_TRUE,
+		.tmpdir = (char *)tmp_dir(tmpdir) };
+	int		     i;
 
 	x->wb = workbook_new_opt(path, &o);
 	if (x->wb == NULL)
@@ -566,12 +568,12 @@ xw_open(struct xw *x, const char *path, const char *tmpdir)
 static enum pgs_rc
 xw_close(struct xw *x, enum pgs_rc rc, const char *path)
 {
-	struct stat	 sb;
-	lxw_error	 e;
+	struct stat sb;
+	lxw_error   e;
 
 	if (x->wb == NULL)
 		return rc;
-	e = workbook_close(x->wb);	/* frees the workbook */
+	e = workbook_close(x->wb); /* frees the workbook */
 	x->wb = NULL;
 	if (rc == PGS_OK)
 		rc = lxw_rc(e);
@@ -584,8 +586,8 @@ enum pgs_rc
 xlsx_write(const char *doc, size_t len, bool raw, const char *path,
     const char *tmpdir, struct xlsx_stats *st)
 {
-	struct xw	 x;
-	enum pgs_rc	 rc;
+	struct xw   x;
+	enum pgs_rc rc;
 
 	memset(st, 0, sizeof(*st));
 	memset(&x, 0, sizeof(x));
@@ -612,17 +614,19 @@ enum pgs_rc
 xlsx_write_tmp(const char *doc, size_t len, bool raw, const char *tmpdir,
     int *fd, struct xlsx_stats *st)
 {
-	struct buf	 path = BUF_INIT;
-	const char	*target;
-	char		 proc[64];
-	enum pgs_rc	 rc;
+	struct buf  path = BUF_INIT;
+	const char *target;
+	char	    proc[64];
+	enum pgs_rc rc;
 
 	memset(st, 0, sizeof(*st));
 	buf_printf(&path, "%s/pgsched-xlsx-XXXXXX", tmp_dir(tmpdir));
 	*fd = mkstemp(path.data);
 	if (*fd < 0) {
-		log_err("xlsx_write", "dir=\"%s\" error=\"%s\" cannot create "
-		    "a temporary file", tmp_dir(tmpdir), strerror(errno));
+		log_err("xlsx_write",
+		    "dir=\"%s\" error=\"%s\" cannot create "
+		    "a temporary file",
+		    tmp_dir(tmpdir), strerror(errno));
 		buf_free(&path);
 		return PGS_INTERNAL;
 	}

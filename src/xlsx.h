@@ -21,26 +21,26 @@
 
 /* Excel's limits: rows of a worksheet (the header row included), its
  * columns, and the characters (UTF-16 units) of a text cell. */
-#define XLSX_MAX_ROWS	1048576
-#define XLSX_MAX_COLS	16384
-#define XLSX_MAX_CHARS	32767
+#define XLSX_MAX_ROWS  1048576
+#define XLSX_MAX_COLS  16384
+#define XLSX_MAX_CHARS 32767
 
 /* The number format of a date cell (xlsx_datetime). */
 enum xlsx_datefmt {
-	XLSX_DATE,		/* yyyy-mm-dd */
-	XLSX_DATETIME,		/* yyyy-mm-dd hh:mm:ss */
-	XLSX_DATETIME_MS,	/* yyyy-mm-dd hh:mm:ss.000 */
+	XLSX_DATE,	  /* yyyy-mm-dd */
+	XLSX_DATETIME,	  /* yyyy-mm-dd hh:mm:ss */
+	XLSX_DATETIME_MS, /* yyyy-mm-dd hh:mm:ss.000 */
 	XLSX_NDATEFMT
 };
 
 /* What xlsx_write() wrote and what Excel's limits made it leave out (the
  * workbook's second sheet, "notes", says the same to the reader). */
 struct xlsx_stats {
-	size_t	 rows;		/* data rows written */
-	size_t	 rows_cut;	/* data rows past XLSX_MAX_ROWS, left out */
-	size_t	 cols_cut;	/* columns past XLSX_MAX_COLS, left out */
-	size_t	 cells_cut;	/* text cells cut to XLSX_MAX_CHARS */
-	size_t	 bytes;		/* size of the file */
+	size_t rows;	  /* data rows written */
+	size_t rows_cut;  /* data rows past XLSX_MAX_ROWS, left out */
+	size_t cols_cut;  /* columns past XLSX_MAX_COLS, left out */
+	size_t cells_cut; /* text cells cut to XLSX_MAX_CHARS */
+	size_t bytes;	  /* size of the file */
 };
 
 /*
@@ -55,9 +55,8 @@ struct xlsx_stats {
  * could not be written (logged); on an error, path holds no usable file
  * and the caller removes it.
  */
-enum pgs_rc	xlsx_write(const char *doc, size_t len, bool raw,
-		    const char *path, const char *tmpdir,
-		    struct xlsx_stats *st) PGS_MUSTCHECK;
+enum pgs_rc xlsx_write(const char *doc, size_t len, bool raw, const char *path,
+    const char *tmpdir, struct xlsx_stats *st) PGS_MUSTCHECK;
 
 /*
  * As xlsx_write(), into a new file (mode 0600) in tmpdir (NULL: $TMPDIR,
@@ -68,9 +67,8 @@ enum pgs_rc	xlsx_write(const char *doc, size_t len, bool raw,
  * the HTTP handler: send st->bytes bytes read from *fd as
  * XLSX_MEDIA_TYPE.
  */
-enum pgs_rc	xlsx_write_tmp(const char *doc, size_t len, bool raw,
-		    const char *tmpdir, int *fd,
-		    struct xlsx_stats *st) PGS_MUSTCHECK;
+enum pgs_rc xlsx_write_tmp(const char *doc, size_t len, bool raw,
+    const char *tmpdir, int *fd, struct xlsx_stats *st) PGS_MUSTCHECK;
 
 /*
  * The typing rules, one per cell kind (exposed for the unit tests).
@@ -82,7 +80,7 @@ enum pgs_rc	xlsx_write_tmp(const char *doc, size_t len, bool raw,
  * writes 16), zero or a normal double (Excel has no subnormals).  Sets
  * *d to the double.
  */
-bool		xlsx_number(const char *s, size_t n, double *d);
+bool xlsx_number(const char *s, size_t n, double *d);
 
 /*
  * xlsx_datetime: returns whether the datetime text s (n bytes,
@@ -91,8 +89,8 @@ bool		xlsx_number(const char *s, size_t n, double *d);
  * *serial to Excel's day number (1900 date system) of that wall time
  * and *fmt to the number format that shows all of it.
  */
-bool		xlsx_datetime(const char *s, size_t n, double *serial,
-		    enum xlsx_datefmt *fmt);
+bool
+xlsx_datetime(const char *s, size_t n, double *serial, enum xlsx_datefmt *fmt);
 
 /*
  * xlsx_text: appends the text s (n bytes of UTF-8) to out (the caller's)
@@ -101,7 +99,6 @@ bool		xlsx_datetime(const char *s, size_t n, double *serial,
  * cut to XLSX_MAX_CHARS without splitting a character.  Returns whether
  * it was cut.
  */
-bool		xlsx_text(struct buf *out, const char *s, size_t n,
-		    bool guard);
+bool xlsx_text(struct buf *out, const char *s, size_t n, bool guard);
 
 #endif

@@ -23,13 +23,13 @@
 #include "../../src/b64.h"
 #include "../../src/secret.h"
 
-#define INPUT_MAX	65536
+#define INPUT_MAX 65536
 
 /* Reads all of stdin (at most INPUT_MAX bytes) into buf. */
 static size_t
 read_stdin(unsigned char *buf, size_t cap)
 {
-	size_t	 n;
+	size_t n;
 
 	n = fread(buf, 1, cap, stdin);
 	if (n == cap || ferror(stdin)) {
@@ -42,8 +42,8 @@ read_stdin(unsigned char *buf, size_t cap)
 static int
 cmd_keygen(int argc, char **argv)
 {
-	char	 err[512];
-	bool	 force = argc == 5 && strcmp(argv[4], "force") == 0;
+	char err[512];
+	bool force = argc == 5 && strcmp(argv[4], "force") == 0;
 
 	if (secret_keygen(argv[2], argv[3], force, err, sizeof(err)) !=
 	    PGS_OK) {
@@ -56,12 +56,12 @@ cmd_keygen(int argc, char **argv)
 static int
 cmd_seal(const char *pubpath)
 {
-	static unsigned char	 plain[INPUT_MAX];
-	static unsigned char	 box[SECRET_SEALED_LEN(INPUT_MAX)];
-	static char		 text[2 * SECRET_SEALED_LEN(INPUT_MAX)];
-	unsigned char		 pk[SECRET_KEY_BYTES];
-	char			 err[512];
-	size_t			 len, boxlen;
+	static unsigned char plain[INPUT_MAX];
+	static unsigned char box[SECRET_SEALED_LEN(INPUT_MAX)];
+	static char	     text[2 * SECRET_SEALED_LEN(INPUT_MAX)];
+	unsigned char	     pk[SECRET_KEY_BYTES];
+	char		     err[512];
+	size_t		     len, boxlen;
 
 	if (secret_load_public(pubpath, pk, err, sizeof(err)) != PGS_OK) {
 		fprintf(stderr, "crypto_tool: %s\n", err);
@@ -79,36 +79,38 @@ cmd_seal(const char *pubpath)
 static int
 cmd_open(const char *pubpath, const char *privpath)
 {
-	static char		 text[2 * SECRET_SEALED_LEN(INPUT_MAX)];
-	static unsigned char	 box[SECRET_SEALED_LEN(INPUT_MAX)];
-	static char		 plain[INPUT_MAX + 1];
-	unsigned char		 pk[SECRET_KEY_BYTES], *sk;
-	char			 err[512];
-	size_t			 len, boxlen, plainlen;
-	bool			 too_open;
-	int			 status = 2;
+	static char	     text[2 * SECRET_SEALED_LEN(INPUT_MAX)];
+	static unsigned char box[SECRET_SEALED_LEN(INPUT_MAX)];
+	static char	     plain[INPUT_MAX + 1];
+	unsigned char	     pk[SECRET_KEY_BYTES], *sk;
+	char		     err[512];
+	size_t		     len, boxlen, plainlen;
+	bool		     too_open;
+	int		     status = 2;
 
 	sk = secret_sk_alloc();
 	if (sk == NULL)
 		return 2;
 	if (secret_load_public(pubpath, pk, err, sizeof(err)) != PGS_OK ||
 	    secret_load_private(privpath, sk, pk, &too_open, err,
-	    sizeof(err)) != PGS_OK) {
+		sizeof(err)) != PGS_OK) {
 		fprintf(stderr, "crypto_tool: %s\n", err);
 		goto out;
 	}
 	if (too_open)
-		fprintf(stderr, "crypto_tool: warning: %s is readable by "
-		    "others\n", privpath);
-	len = b64_trim_len(text, read_stdin((unsigned char *)text,
-	    sizeof(text) - 1));
+		fprintf(stderr,
+		    "crypto_tool: warning: %s is readable by "
+		    "others\n",
+		    privpath);
+	len = b64_trim_len(text,
+	    read_stdin((unsigned char *)text, sizeof(text) - 1));
 	if (b64_decode(text, len, box, sizeof(box), &boxlen, B64_STD) !=
 	    PGS_OK) {
 		fprintf(stderr, "crypto_tool: input is not base64\n");
 		goto out;
 	}
 	if (secret_open(pk, sk, box, boxlen, plain, sizeof(plain), &plainlen,
-	    err, sizeof(err)) != PGS_OK) {
+		err, sizeof(err)) != PGS_OK) {
 		fprintf(stderr, "crypto_tool: %s\n", err);
 		status = 1;
 		goto out;
@@ -125,7 +127,7 @@ out:
 static void
 read_password(char *pw, size_t cap)
 {
-	size_t	 n;
+	size_t n;
 
 	n = read_stdin((unsigned char *)pw, cap - 1);
 	if (n > 0 && pw[n - 1] == '\n')
@@ -140,21 +142,21 @@ read_password(char *pw, size_t cap)
 static int
 cmd_hash_verify(const char *phc)
 {
-	static char	 pw[INPUT_MAX];
-	unsigned char	 pepper[AUTH_PEPPER_MAX];
-	char		 out[AUTH_PHC_MAX], err[256];
-	size_t		 pepperlen;
-	enum pgs_rc	 rc;
+	static char   pw[INPUT_MAX];
+	unsigned char pepper[AUTH_PEPPER_MAX];
+	char	      out[AUTH_PHC_MAX], err[256];
+	size_t	      pepperlen;
+	enum pgs_rc   rc;
 
 	if (auth_pepper_decode(getenv("PEPPER"), pepper, &pepperlen, err,
-	    sizeof(err)) != PGS_OK) {
+		sizeof(err)) != PGS_OK) {
 		fprintf(stderr, "crypto_tool: %s\n", err);
 		return 2;
 	}
 	read_password(pw, sizeof(pw));
 	if (phc == NULL) {
-		rc = auth_password_hash(pepper, pepperlen, pw, out,
-		    sizeof(out));
+		rc =
+		    auth_password_hash(pepper, pepperlen, pw, out, sizeof(out));
 		if (rc == PGS_OK)
 			printf("%s\n", out);
 	} else
@@ -171,7 +173,7 @@ cmd_hash_verify(const char *phc)
 int
 main(int argc, char **argv)
 {
-	const char	*cmd = argc > 1 ? argv[1] : "";
+	const char *cmd = argc > 1 ? argv[1] : "";
 
 	if (secret_init() != PGS_OK)
 		return 2;
@@ -185,7 +187,8 @@ main(int argc, char **argv)
 		return cmd_hash_verify(NULL);
 	if (strcmp(cmd, "verify") == 0 && argc == 3)
 		return cmd_hash_verify(argv[2]);
-	fprintf(stderr, "usage: crypto_tool keygen PUB PRIV [force] | "
+	fprintf(stderr,
+	    "usage: crypto_tool keygen PUB PRIV [force] | "
 	    "seal PUB | open PUB PRIV | hash | verify PHC\n");
 	return 2;
 }

@@ -32,7 +32,7 @@
 #include "ssrf.h"
 #include "webhook.h"
 
-#define INPUT_MAX	(4 * 1024 * 1024)
+#define INPUT_MAX (4 * 1024 * 1024)
 
 /*
  * Returns the peak resident set size of this program in KiB: VmHWM of
@@ -42,9 +42,9 @@
 static long
 maxrss_kb(void)
 {
-	FILE	*fp = fopen("/proc/self/status", "r");
-	char	 line[256];
-	long	 kb = -1;
+	FILE *fp = fopen("/proc/self/status", "r");
+	char  line[256];
+	long  kb = -1;
 
 	if (fp == NULL)
 		return -1;
@@ -58,7 +58,7 @@ maxrss_kb(void)
 static int
 cmd_secret(void)
 {
-	char	 s[WEBHOOK_SECRET_SIZE], id[WEBHOOK_ID_SIZE];
+	char s[WEBHOOK_SECRET_SIZE], id[WEBHOOK_ID_SIZE];
 
 	webhook_secret_new(s);
 	webhook_id_new(id);
@@ -70,8 +70,8 @@ cmd_secret(void)
 static int
 cmd_check(const struct deliver_conf *dc, const char *url)
 {
-	char		 err[512] = "";
-	enum pgs_rc	 rc;
+	char	    err[512] = "";
+	enum pgs_rc rc;
 
 	rc = ssrf_check_url(url, dc->allow, err, sizeof(err));
 	if (rc == PGS_OK) {
@@ -86,7 +86,7 @@ cmd_check(const struct deliver_conf *dc, const char *url)
 static const char *
 str(const cJSON *o, const char *name)
 {
-	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, name);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
@@ -95,14 +95,13 @@ str(const cJSON *o, const char *name)
 static const char **
 strs(const cJSON *o, const char *name, size_t *n)
 {
-	const cJSON	*a = cJSON_GetObjectItemCaseSensitive(o, name), *v;
-	const char	**out;
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, name), *v;
+	const char **out;
 
 	*n = 0;
 	out = xcalloc((size_t)cJSON_GetArraySize(a) + 1, sizeof(*out));
-	cJSON_ArrayForEach(v, a)
-		if (cJSON_IsString(v))
-			out[(*n)++] = v->valuestring;
+	cJSON_ArrayForEach(v, a) if (cJSON_IsString(v)) out[(*n)++] =
+	    v->valuestring;
 	return out;
 }
 
@@ -110,14 +109,14 @@ strs(const cJSON *o, const char *name, size_t *n)
 static int
 item_from(const cJSON *o, const char *id, struct deliver_item *it)
 {
-	const char	*kind = str(o, "kind"), **secrets;
-	size_t		 i, n;
-	int		 bad = 0;
+	const char *kind = str(o, "kind"), **secrets;
+	size_t	    i, n;
+	int	    bad = 0;
 
 	memset(it, 0, sizeof(*it));
-	it->kind = kind != NULL && strcmp(kind, "slack") == 0 ?
-	    DELIVER_SLACK : kind != NULL && strcmp(kind, "email") == 0 ?
-	    DELIVER_EMAIL : DELIVER_WEBHOOK;
+	it->kind = kind != NULL && strcmp(kind, "slack") == 0 ? DELIVER_SLACK :
+	    kind != NULL && strcmp(kind, "email") == 0	      ? DELIVER_EMAIL :
+								DELIVER_WEBHOOK;
 	it->url = str(o, "url");
 	it->id = id != NULL ? id : str(o, "id");
 	it->body = str(o, "body");
@@ -125,7 +124,8 @@ item_from(const cJSON *o, const char *id, struct deliver_item *it)
 	it->subject = str(o, "subject");
 	it->rcpt = strs(o, "rcpt", &it->nrcpt);
 	it->timeout_ms = cJSON_GetObjectItemCaseSensitive(o, "timeout_ms") ?
-	    cJSON_GetObjectItemCaseSensitive(o, "timeout_ms")->valueint : 0;
+	    cJSON_GetObjectItemCaseSensitive(o, "timeout_ms")->valueint :
+	    0;
 	secrets = strs(o, "secrets", &n);
 	for (i = 0; i < n; i++)
 		if (webhook_keys_add(&it->keys, secrets[i]) != PGS_OK)
@@ -138,9 +138,9 @@ item_from(const cJSON *o, const char *id, struct deliver_item *it)
 static char *
 read_input(void)
 {
-	struct buf	 b = BUF_INIT;
-	char		 chunk[65536];
-	size_t		 n;
+	struct buf b = BUF_INIT;
+	char	   chunk[65536];
+	size_t	   n;
 
 	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0 &&
 	    b.len < INPUT_MAX)
@@ -155,9 +155,9 @@ static void
 print_answer(const struct deliver_item *items, size_t n, enum pgs_rc rc,
     long elapsed, long before, long after)
 {
-	cJSON	*root = cJSON_CreateObject(), *arr, *o;
-	char	*text;
-	size_t	 i;
+	cJSON *root = cJSON_CreateObject(), *arr, *o;
+	char  *text;
+	size_t i;
 
 	cJSON_AddStringToObject(root, "rc", rc_name(rc));
 	cJSON_AddNumberToObject(root, "elapsed_ms", (double)elapsed);
@@ -187,21 +187,21 @@ print_answer(const struct deliver_item *items, size_t n, enum pgs_rc rc,
 static long
 batch_items(const cJSON *doc, struct deliver_item **out, char ***ids)
 {
-	const cJSON	*arr = cJSON_GetObjectItemCaseSensitive(doc, "items");
-	const cJSON	*rep = cJSON_GetObjectItemCaseSensitive(doc, "repeat");
-	const cJSON	*o;
-	size_t		 n, i;
-	int		 bad = 0;
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "items");
+	const cJSON *rep = cJSON_GetObjectItemCaseSensitive(doc, "repeat");
+	const cJSON *o;
+	size_t	     n, i;
+	int	     bad = 0;
 
 	n = cJSON_IsNumber(rep) ? (size_t)rep->valueint :
-	    (size_t)cJSON_GetArraySize(arr);
+				  (size_t)cJSON_GetArraySize(arr);
 	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0 || n == 0)
 		return -1;
 	*out = xcalloc(n, sizeof(**out));
 	*ids = xcalloc(n, sizeof(char *));
 	for (i = 0; i < n; i++) {
 		o = cJSON_IsNumber(rep) ? cJSON_GetArrayItem(arr, 0) :
-		    cJSON_GetArrayItem(arr, (int)i);
+					  cJSON_GetArrayItem(arr, (int)i);
 		if (cJSON_IsNumber(rep)) {
 			(*ids)[i] = xmalloc(WEBHOOK_ID_MAX);
 			snprintf((*ids)[i], WEBHOOK_ID_MAX, "%s_%zu",
@@ -215,13 +215,13 @@ batch_items(const cJSON *doc, struct deliver_item **out, char ***ids)
 static int
 cmd_deliver(const struct deliver_conf *dc)
 {
-	char			*text = read_input(), **ids = NULL;
-	cJSON			*doc = cJSON_Parse(text);
-	const cJSON		*budget;
-	struct deliver_item	*items = NULL;
-	long			 n, before, t0;
-	enum pgs_rc		 rc;
-	long			 i;
+	char		    *text = read_input(), **ids = NULL;
+	cJSON		    *doc = cJSON_Parse(text);
+	const cJSON	    *budget;
+	struct deliver_item *items = NULL;
+	long		     n, before, t0;
+	enum pgs_rc	     rc;
+	long		     i;
 
 	free(text);
 	budget = cJSON_GetObjectItemCaseSensitive(doc, "budget_ms");
@@ -232,8 +232,8 @@ cmd_deliver(const struct deliver_conf *dc)
 	}
 	before = maxrss_kb();
 	t0 = (long)deliver_clock_ms();
-	rc = deliver_batch(dc, items, (size_t)n, deliver_clock_ms() +
-	    budget->valueint);
+	rc = deliver_batch(dc, items, (size_t)n,
+	    deliver_clock_ms() + budget->valueint);
 	print_answer(items, (size_t)n, rc, (long)deliver_clock_ms() - t0,
 	    before, maxrss_kb());
 	for (i = 0; i < n; i++) {
@@ -249,10 +249,10 @@ cmd_deliver(const struct deliver_conf *dc)
 int
 main(int argc, char **argv)
 {
-	struct conf		 c;
-	struct deliver_conf	 dc;
-	char			 err[512];
-	int			 status = 64;
+	struct conf	    c;
+	struct deliver_conf dc;
+	char		    err[512];
+	int		    status = 64;
 
 	if (sodium_init() < 0)
 		return 70;
@@ -269,7 +269,8 @@ main(int argc, char **argv)
 	else if (argc == 2 && strcmp(argv[1], "deliver") == 0)
 		status = cmd_deliver(&dc);
 	else
-		fprintf(stderr, "usage: notify_tool secret | check URL | "
+		fprintf(stderr,
+		    "usage: notify_tool secret | check URL | "
 		    "deliver < batch.json\n");
 	deliver_conf_free(&dc);
 	conf_free(&c);

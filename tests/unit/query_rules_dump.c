@@ -15,8 +15,8 @@
 int
 main(void)
 {
-	const struct query_setting	*t = query_rules_table();
-	int				 i;
+	const struct query_setting *t = query_rules_table();
+	int			    i;
 
 	for (i = 0; i < QF_COUNT; i++)
 		printf("%s\t%s\t%s\t%ld\t%ld\t%d\t%d\n", t[i].field,

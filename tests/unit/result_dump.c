@@ -21,14 +21,14 @@
 #include "csv.h"
 #include "result.h"
 
-#define MAX_COLS	1600
+#define MAX_COLS 1600
 
 struct input {
-	const char	*names[MAX_COLS];
-	unsigned int	 oids[MAX_COLS];
-	int		 ncols;
-	size_t		 max_rows, max_bytes;
-	const char	*mode;
+	const char  *names[MAX_COLS];
+	unsigned int oids[MAX_COLS];
+	int	     ncols;
+	size_t	     max_rows, max_bytes;
+	const char  *mode;
 };
 
 static int
@@ -47,7 +47,7 @@ hexval(char c)
 static size_t
 unescape(char *s)
 {
-	char	*o = s, *p = s;
+	char *o = s, *p = s;
 
 	while (*p != '\0') {
 		if (*p != '\\' || p[1] == '\0') {
@@ -60,8 +60,10 @@ unescape(char *s)
 			p += 3;
 			continue;
 		}
-		*o++ = *p == 't' ? '\t' : *p == 'n' ? '\n' : *p == 'r' ? '\r' :
-		    *p;
+		*o++ = *p == 't' ? '\t' :
+		    *p == 'n'	 ? '\n' :
+		    *p == 'r'	 ? '\r' :
+				   *p;
 		p++;
 	}
 	*o = '\0';
@@ -72,9 +74,9 @@ unescape(char *s)
 static void
 add_row(struct result *rs, int ncols, char *line)
 {
-	const char	*vals[MAX_COLS];
-	int		 lens[MAX_COLS], i;
-	char		*f = line, *tab;
+	const char *vals[MAX_COLS];
+	int	    lens[MAX_COLS], i;
+	char	   *f = line, *tab;
 
 	for (i = 0; i < ncols; i++) {
 		tab = f != NULL ? strchr(f, '\t') : NULL;
@@ -95,7 +97,7 @@ add_row(struct result *rs, int ncols, char *line)
 static void
 print_result(struct result *rs, const char *mode)
 {
-	struct buf	 out = BUF_INIT, csv = BUF_INIT;
+	struct buf out = BUF_INIT, csv = BUF_INIT;
 
 	if (mode != NULL && strcmp(mode, "rows") == 0) {
 		buf_putc(&out, '{');
@@ -121,12 +123,11 @@ print_result(struct result *rs, const char *mode)
 int
 main(void)
 {
-	struct input	 in = { .max_rows = (size_t)-1,
-			    .max_bytes = (size_t)-1 };
-	struct result	*rs = NULL;
-	char		*line = NULL, *tab;
-	size_t		 cap = 0;
-	ssize_t		 n;
+	struct input   in = { .max_rows = (size_t)-1, .max_bytes = (size_t)-1 };
+	struct result *rs = NULL;
+	char	      *line = NULL, *tab;
+	size_t	       cap = 0;
+	ssize_t	       n;
 
 	while ((n = getline(&line, &cap, stdin)) > 0) {
 		if (line[n - 1] == '\n')
@@ -138,18 +139,18 @@ main(void)
 		else if (strncmp(line, "MODE ", 5) == 0)
 			in.mode = xstrdup(line + 5);
 		else if (strncmp(line, "C\t", 2) == 0 && in.ncols < MAX_COLS) {
-			in.oids[in.ncols] = (unsigned)strtoul(line + 2, &tab,
-			    10);
-			in.names[in.ncols] = xstrdup(*tab == '\t' ? tab + 1 :
-			    "");
+			in.oids[in.ncols] =
+			    (unsigned)strtoul(line + 2, &tab, 10);
+			in.names[in.ncols] =
+			    xstrdup(*tab == '\t' ? tab + 1 : "");
 			unescape((char *)in.names[in.ncols++]);
-		} else if (line[0] == 'R' && (line[1] == '\t' ||
-		    line[1] == '\0')) {
+		} else if (line[0] == 'R' &&
+		    (line[1] == '\t' || line[1] == '\0')) {
 			if (rs == NULL)
 				rs = rs_new(in.ncols, in.names, in.oids,
 				    in.max_rows, in.max_bytes);
-			add_row(rs, in.ncols, line[1] == '\0' ? line + 1 :
-			    line + 2);
+			add_row(rs, in.ncols,
+			    line[1] == '\0' ? line + 1 : line + 2);
 		}
 	}
 	if (rs == NULL)

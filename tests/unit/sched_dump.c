@@ -13,13 +13,13 @@
 
 #include "../../src/sched.h"
 
-#define LINE_MAX_LEN	1024
+#define LINE_MAX_LEN 1024
 
 /* Splits line into four tab-separated fields; false when malformed. */
 static bool
 split(char *line, char *f[4])
 {
-	int	 i;
+	int i;
 
 	line[strcspn(line, "\r\n")] = '\0';
 	f[0] = line;
@@ -35,9 +35,9 @@ split(char *line, char *f[4])
 static void
 dump(const struct sched *s, int64_t t, long count, bool verbose)
 {
-	char		 line[SCHED_LINE_MAX];
-	unsigned	 flags;
-	long		 i;
+	char	 line[SCHED_LINE_MAX];
+	unsigned flags;
+	long	 i;
 
 	if (!verbose)
 		fputs("ok\t", stdout);
@@ -48,7 +48,7 @@ dump(const struct sched *s, int64_t t, long count, bool verbose)
 		}
 		if (verbose) {
 			if (sched_describe_line(s, t, flags, line,
-			    sizeof(line)) == PGS_OK)
+				sizeof(line)) == PGS_OK)
 				printf("%s\n", line);
 			continue;
 		}
@@ -62,17 +62,17 @@ dump(const struct sched *s, int64_t t, long count, bool verbose)
 int
 main(int argc, char **argv)
 {
-	char		 line[LINE_MAX_LEN], err[256], *f[4];
-	struct sched	*s;
-	bool		 verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+	char	      line[LINE_MAX_LEN], err[256], *f[4];
+	struct sched *s;
+	bool	      verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
 
 	while (fgets(line, sizeof(line), stdin) != NULL) {
 		if (!split(line, f)) {
 			printf("error\tmalformed input line\n");
 			continue;
 		}
-		if (sched_parse("cron", f[0], f[1], 0, &s, err,
-		    sizeof(err)) != PGS_OK) {
+		if (sched_parse("cron", f[0], f[1], 0, &s, err, sizeof(err)) !=
+		    PGS_OK) {
 			printf("error\t%s\n", err);
 			continue;
 		}

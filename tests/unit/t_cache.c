@@ -25,8 +25,8 @@ put(struct cache *c, int kind, long id, long qid, const char *b, size_t n)
 static void
 t_get_put(void **state)
 {
-	struct cache			 c;
-	const struct cache_entry	*e;
+	struct cache		  c;
+	const struct cache_entry *e;
 
 	(void)state;
 	cache_init(&c, 1 << 20);
@@ -46,8 +46,8 @@ t_get_put(void **state)
 	assert_null(cache_get(&c, cache_key(CACHE_RUN, 0, 2)));
 	/* So are the renderings for other readers. */
 	assert_null(cache_get(&c, cache_key(CACHE_RUN, CACHE_FULL, 1)));
-	assert_null(cache_get(&c, cache_key(CACHE_RUN, CACHE_CSV | CACHE_RAW,
-	    1)));
+	assert_null(
+	    cache_get(&c, cache_key(CACHE_RUN, CACHE_CSV | CACHE_RAW, 1)));
 	assert_int_equal(c.hits, 1);
 	assert_int_equal(c.misses, 7);
 	cache_free(&c);
@@ -56,8 +56,8 @@ t_get_put(void **state)
 static void
 t_replace(void **state)
 {
-	struct cache			 c;
-	const struct cache_entry	*e;
+	struct cache		  c;
+	const struct cache_entry *e;
 
 	(void)state;
 	cache_init(&c, 1 << 20);
@@ -74,9 +74,9 @@ t_replace(void **state)
 static void
 t_bound_lru(void **state)
 {
-	struct cache	 c;
-	char		 big[1000];
-	long		 i;
+	struct cache c;
+	char	     big[1000];
+	long	     i;
 
 	(void)state;
 	memset(big, 'x', sizeof(big));
@@ -104,19 +104,19 @@ t_bound_lru(void **state)
 static void
 t_too_big_or_off(void **state)
 {
-	struct cache	 c;
-	static char	 big[300];
+	struct cache c;
+	static char  big[300];
 
 	(void)state;
 	cache_init(&c, 1000);
 	/* More than a quarter of the bound is never kept. */
-	assert_false(cache_put(&c, cache_key(CACHE_RUN, 0, 1), 1, 1,
-	    false, "\"t\"", big, sizeof(big)));
+	assert_false(cache_put(&c, cache_key(CACHE_RUN, 0, 1), 1, 1, false,
+	    "\"t\"", big, sizeof(big)));
 	assert_int_equal(c.n, 0);
 	cache_free(&c);
 	cache_init(&c, 0);
-	assert_false(cache_put(&c, cache_key(CACHE_RUN, 0, 1), 1, 1,
-	    false, "\"t\"", "x", 1));
+	assert_false(cache_put(&c, cache_key(CACHE_RUN, 0, 1), 1, 1, false,
+	    "\"t\"", "x", 1));
 	assert_null(cache_get(&c, cache_key(CACHE_RUN, 0, 1)));
 	cache_free(&c);
 }
@@ -124,8 +124,8 @@ t_too_big_or_off(void **state)
 static void
 t_drop_query(void **state)
 {
-	struct cache	 c;
-	long		 i;
+	struct cache c;
+	long	     i;
 
 	(void)state;
 	cache_init(&c, 1 << 20);
@@ -140,11 +140,10 @@ t_drop_query(void **state)
 	assert_int_equal(c.n, 22);
 	for (i = 1; i <= 30; i++) {
 		if (i % 3 == 1)
-			assert_null(cache_get(&c, cache_key(CACHE_RUN, 0,
-			    i)));
+			assert_null(cache_get(&c, cache_key(CACHE_RUN, 0, i)));
 		else
-			assert_non_null(cache_get(&c, cache_key(CACHE_RUN,
-			    false, i)));
+			assert_non_null(
+			    cache_get(&c, cache_key(CACHE_RUN, false, i)));
 	}
 	assert_null(cache_get(&c, cache_key(CACHE_LATEST, CACHE_CSV, 1)));
 	assert_non_null(cache_get(&c, cache_key(CACHE_LATEST, 0, 2)));

@@ -18,37 +18,66 @@
 #include "../../src/conf.h"
 
 static const char *const names[] = {
-	"PG_DSN_APP", "PG_DSN_RUNNER", "PUBLIC_KEY_B64_PATH", "APP_PRIVATE_KEY_B64_PATH",
-	"ARGON2_SECRET_KEY_B64", "DB_CONNECT_TIMEOUT_S", "SESSION_TTL_HOURS",
-	"SESSION_EXTEND_ON_USE_MIN", "ALLOWED_ROLES", "TRUST_PROXY",
-	"CORS_ALLOWED_ORIGINS", "RUNS_PUBLIC", "MAX_BODY_BYTES",
-	"LOGIN_MAX_FAILS_PER_ACCOUNT", "LOGIN_MAX_FAILS_PER_CLIENT",
-	"LOGIN_THROTTLE_WINDOW_MIN", "DEFAULT_QUERY_INTERVAL",
-	"RUNNER_CONCURRENCY", "RUNNER_DEFAULT_TIMEOUT_MS",
-	"SOURCE_CONNECT_TIMEOUT_S", "RESULT_MAX_ROWS", "RESULT_MAX_BYTES",
-	"RUNS_KEEP_DAYS", "APP_NAME", "LOG_DIR", "RFC_ENTERPRISE_ID",
-	"ROTATE_UTC", "GZIP_AFTER_DAYS", "KEEP_DAYS", "MAX_LOG_BYTES",
-	"REDACT_KEYS", "LOG_LEVEL", "ALLOW_CORE_DUMPS", "PGSCHED_ENV_FILE",
-	"NOTIFY_TIMEOUT_MS", "NOTIFY_CONCURRENCY", "NOTIFY_GIVE_UP_HOURS",
-	"NOTIFY_ROTATE_OVERLAP_HOURS", "NOTIFY_ALLOW_HOSTS", "SMTP_URL",
-	"SMTP_FROM", "SMTP_STARTTLS", "SMTP_CA_FILE",
+	"PG_DSN_APP",
+	"PG_DSN_RUNNER",
+	"PUBLIC_KEY_B64_PATH",
+	"APP_PRIVATE_KEY_B64_PATH",
+	"ARGON2_SECRET_KEY_B64",
+	"DB_CONNECT_TIMEOUT_S",
+	"SESSION_TTL_HOURS",
+	"SESSION_EXTEND_ON_USE_MIN",
+	"ALLOWED_ROLES",
+	"TRUST_PROXY",
+	"CORS_ALLOWED_ORIGINS",
+	"RUNS_PUBLIC",
+	"MAX_BODY_BYTES",
+	"LOGIN_MAX_FAILS_PER_ACCOUNT",
+	"LOGIN_MAX_FAILS_PER_CLIENT",
+	"LOGIN_THROTTLE_WINDOW_MIN",
+	"DEFAULT_QUERY_INTERVAL",
+	"RUNNER_CONCURRENCY",
+	"RUNNER_DEFAULT_TIMEOUT_MS",
+	"SOURCE_CONNECT_TIMEOUT_S",
+	"RESULT_MAX_ROWS",
+	"RESULT_MAX_BYTES",
+	"RUNS_KEEP_DAYS",
+	"APP_NAME",
+	"LOG_DIR",
+	"RFC_ENTERPRISE_ID",
+	"ROTATE_UTC",
+	"GZIP_AFTER_DAYS",
+	"KEEP_DAYS",
+	"MAX_LOG_BYTES",
+	"REDACT_KEYS",
+	"LOG_LEVEL",
+	"ALLOW_CORE_DUMPS",
+	"PGSCHED_ENV_FILE",
+	"NOTIFY_TIMEOUT_MS",
+	"NOTIFY_CONCURRENCY",
+	"NOTIFY_GIVE_UP_HOURS",
+	"NOTIFY_ROTATE_OVERLAP_HOURS",
+	"NOTIFY_ALLOW_HOSTS",
+	"SMTP_URL",
+	"SMTP_FROM",
+	"SMTP_STARTTLS",
+	"SMTP_CA_FILE",
 	NULL,
 };
 
 /* 32, 31, 64 and 65 zero bytes in standard base64 */
-#define A40	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-#define B64_32	A40 "AAA="
-#define B64_31	A40 "AA=="
-#define B64_64	A40 A40 "AAAAAA=="
-#define B64_65	A40 A40 "AAAAAAA="
+#define A40    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+#define B64_32 A40 "AAA="
+#define B64_31 A40 "AA=="
+#define B64_64 A40 A40 "AAAAAA=="
+#define B64_65 A40 A40 "AAAAAAA="
 
-static char	 topdir[PATH_MAX];
+static char topdir[PATH_MAX];
 
 static int
 setup(void **state)
 {
-	char	 tmpl[] = "/tmp/t_conf.XXXXXX";
-	size_t	 i;
+	char   tmpl[] = "/tmp/t_conf.XXXXXX";
+	size_t i;
 
 	(void)state;
 	for (i = 0; names[i] != NULL; i++)
@@ -61,7 +90,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char	 cmd[PATH_MAX + 16], cwd[PATH_MAX];
+	char cmd[PATH_MAX + 16], cwd[PATH_MAX];
 
 	(void)state;
 	if (getcwd(cwd, sizeof(cwd)) == NULL || chdir(topdir) != 0)
@@ -73,7 +102,7 @@ teardown(void **state)
 static void
 write_file(const char *path, const char *text)
 {
-	FILE	*fp = fopen(path, "w");
+	FILE *fp = fopen(path, "w");
 
 	assert_non_null(fp);
 	fputs(text, fp);
@@ -84,15 +113,15 @@ write_file(const char *path, const char *text)
 static void
 load_fails(const char *env_file, const char *want)
 {
-	struct conf	 c;
-	char		 err[512] = "";
+	struct conf c;
+	char	    err[512] = "";
 
 	assert_int_equal(conf_load(&c, env_file, err, sizeof(err)),
 	    PGS_INVALID);
 	if (strcmp(err, want) != 0)
 		fail_msg("got \"%s\", want \"%s\"", err, want);
 	assert_null(strchr(err, '\n'));
-	assert_null(c.app_name);	/* freed on failure */
+	assert_null(c.app_name); /* freed on failure */
 }
 
 /* Sets name=value in the environment and expects failure with want. */
@@ -107,7 +136,7 @@ env_fails(const char *name, const char *value, const char *want)
 static void
 env_ok(const char *name, const char *value, struct conf *c)
 {
-	char	 err[512] = "";
+	char err[512] = "";
 
 	setenv(name, value, 1);
 	if (conf_load(c, NULL, err, sizeof(err)) != PGS_OK)
@@ -118,8 +147,8 @@ env_ok(const char *name, const char *value, struct conf *c)
 static void
 t_defaults(void **state)
 {
-	struct conf	 c;
-	char		 err[256] = "";
+	struct conf c;
+	char	    err[256] = "";
 
 	(void)state;
 	assert_int_equal(conf_load(&c, NULL, err, sizeof(err)), PGS_OK);
@@ -138,7 +167,8 @@ t_defaults(void **state)
 	assert_int_equal(c.gzip_after_days, 7);
 	assert_int_equal(c.keep_days, 200);
 	assert_int_equal(c.max_log_bytes, 4096);
-	assert_string_equal(c.redact_keys, "password,new_password,"
+	assert_string_equal(c.redact_keys,
+	    "password,new_password,"
 	    "current_password,token,authorization,secret");
 	assert_true(c.trust_proxy);
 	assert_string_equal(c.cors_allowed_origins, "*");
@@ -167,10 +197,12 @@ t_defaults(void **state)
 	assert_false(c.allow_core_dumps);
 	assert_int_equal(conf_require(&c, "PG_DSN_APP", err, sizeof(err)),
 	    PGS_INVALID);
-	assert_string_equal(err, "PG_DSN_APP is not set (set it in the "
+	assert_string_equal(err,
+	    "PG_DSN_APP is not set (set it in the "
 	    "environment or the env file)");
 	assert_int_equal(conf_require(&c, "SESSION_TTL_HOURS", err,
-	    sizeof(err)), PGS_OK);
+			     sizeof(err)),
+	    PGS_OK);
 	assert_int_equal(conf_require(&c, "NO_SUCH", err, sizeof(err)),
 	    PGS_INVALID);
 	conf_free(&c);
@@ -180,37 +212,51 @@ t_defaults(void **state)
 static void
 t_type_errors(void **state)
 {
-	struct conf	 c;
+	struct conf c;
 
 	(void)state;
-	env_fails("SESSION_TTL_HOURS", "12x", "SESSION_TTL_HOURS must be an "
+	env_fails("SESSION_TTL_HOURS", "12x",
+	    "SESSION_TTL_HOURS must be an "
 	    "integer in 1..8760 (got \"12x\")");
-	env_fails("SESSION_TTL_HOURS", " 12", "SESSION_TTL_HOURS must be an "
+	env_fails("SESSION_TTL_HOURS", " 12",
+	    "SESSION_TTL_HOURS must be an "
 	    "integer in 1..8760 (got \" 12\")");
-	env_fails("SESSION_TTL_HOURS", "+12", "SESSION_TTL_HOURS must be an "
+	env_fails("SESSION_TTL_HOURS", "+12",
+	    "SESSION_TTL_HOURS must be an "
 	    "integer in 1..8760 (got \"+12\")");
-	env_fails("SESSION_TTL_HOURS", "1.5", "SESSION_TTL_HOURS must be an "
+	env_fails("SESSION_TTL_HOURS", "1.5",
+	    "SESSION_TTL_HOURS must be an "
 	    "integer in 1..8760 (got \"1.5\")");
-	env_fails("SESSION_TTL_HOURS", "-", "SESSION_TTL_HOURS must be an "
+	env_fails("SESSION_TTL_HOURS", "-",
+	    "SESSION_TTL_HOURS must be an "
 	    "integer in 1..8760 (got \"-\")");
-	env_fails("MAX_BODY_BYTES", "99999999999999999999", "MAX_BODY_BYTES "
+	env_fails("MAX_BODY_BYTES", "99999999999999999999",
+	    "MAX_BODY_BYTES "
 	    "must be an integer in 1024..268435456 (got "
 	    "\"99999999999999999999\")");
-	env_fails("RFC_ENTERPRISE_ID", "4294967296", "RFC_ENTERPRISE_ID must "
+	env_fails("RFC_ENTERPRISE_ID", "4294967296",
+	    "RFC_ENTERPRISE_ID must "
 	    "be an integer in 1..2147483647 (got \"4294967296\")");
-	env_fails("TRUST_PROXY", "maybe", "TRUST_PROXY must be 1/0, "
+	env_fails("TRUST_PROXY", "maybe",
+	    "TRUST_PROXY must be 1/0, "
 	    "true/false, yes/no or on/off (got \"maybe\")");
-	env_fails("TRUST_PROXY", "2", "TRUST_PROXY must be 1/0, true/false, "
+	env_fails("TRUST_PROXY", "2",
+	    "TRUST_PROXY must be 1/0, true/false, "
 	    "yes/no or on/off (got \"2\")");
-	env_fails("ALLOWED_ROLES", "viewer,root", "ALLOWED_ROLES must be a "
+	env_fails("ALLOWED_ROLES", "viewer,root",
+	    "ALLOWED_ROLES must be a "
 	    "comma list of viewer, editor, admin (got \"viewer,root\")");
-	env_fails("ALLOWED_ROLES", "viewer,,admin", "ALLOWED_ROLES must be a "
+	env_fails("ALLOWED_ROLES", "viewer,,admin",
+	    "ALLOWED_ROLES must be a "
 	    "comma list of viewer, editor, admin (got \"viewer,,admin\")");
-	env_fails("LOG_LEVEL", "verbose", "LOG_LEVEL must be one of error, "
+	env_fails("LOG_LEVEL", "verbose",
+	    "LOG_LEVEL must be one of error, "
 	    "warn, info, debug (got \"verbose\")");
-	env_fails("APP_NAME", "my app", "APP_NAME must be printable ASCII "
+	env_fails("APP_NAME", "my app",
+	    "APP_NAME must be printable ASCII "
 	    "without spaces (RFC 5424 APP-NAME) (got \"my app\")");
-	env_fails("APP_NAME", "a\tb", "APP_NAME must not contain control "
+	env_fails("APP_NAME", "a\tb",
+	    "APP_NAME must not contain control "
 	    "characters (got \"a?b\")");
 	env_fails("CORS_ALLOWED_ORIGINS", "https://a.example/",
 	    "CORS_ALLOWED_ORIGINS must be * or a comma list of origins like "
@@ -220,7 +266,8 @@ t_type_errors(void **state)
 	    "CORS_ALLOWED_ORIGINS must be * or a comma list of origins like "
 	    "https://dash.example.com (scheme://host[:port], no path) "
 	    "(got \"*,https://a.example\")");
-	env_fails("REDACT_KEYS", "password,,token", "REDACT_KEYS has an "
+	env_fails("REDACT_KEYS", "password,,token",
+	    "REDACT_KEYS has an "
 	    "empty element in its comma list (got \"password,,token\")");
 
 	env_ok("TRUST_PROXY", "off", &c);
@@ -251,25 +298,32 @@ t_type_errors(void **state)
 static void
 t_ranges(void **state)
 {
-	struct conf	 c;
+	struct conf c;
 
 	(void)state;
-	env_fails("DEFAULT_QUERY_INTERVAL", "59", "DEFAULT_QUERY_INTERVAL "
+	env_fails("DEFAULT_QUERY_INTERVAL", "59",
+	    "DEFAULT_QUERY_INTERVAL "
 	    "must be an integer in 60..31622400 (got \"59\")");
 	env_ok("DEFAULT_QUERY_INTERVAL", "60", &c);
 	assert_int_equal(c.default_query_interval, 60);
 	conf_free(&c);
-	env_fails("SESSION_TTL_HOURS", "0", "SESSION_TTL_HOURS must be an "
+	env_fails("SESSION_TTL_HOURS", "0",
+	    "SESSION_TTL_HOURS must be an "
 	    "integer in 1..8760 (got \"0\")");
-	env_fails("SESSION_TTL_HOURS", "-1", "SESSION_TTL_HOURS must be an "
+	env_fails("SESSION_TTL_HOURS", "-1",
+	    "SESSION_TTL_HOURS must be an "
 	    "integer in 1..8760 (got \"-1\")");
-	env_fails("RUNNER_CONCURRENCY", "257", "RUNNER_CONCURRENCY must be "
+	env_fails("RUNNER_CONCURRENCY", "257",
+	    "RUNNER_CONCURRENCY must be "
 	    "an integer in 1..256 (got \"257\")");
-	env_fails("MAX_LOG_BYTES", "63", "MAX_LOG_BYTES must be an integer "
+	env_fails("MAX_LOG_BYTES", "63",
+	    "MAX_LOG_BYTES must be an integer "
 	    "in 64..32768 (got \"63\")");
-	env_fails("KEEP_DAYS", "0", "KEEP_DAYS must be an integer in "
+	env_fails("KEEP_DAYS", "0",
+	    "KEEP_DAYS must be an integer in "
 	    "1..36500 (got \"0\")");
-	env_fails("RESULT_MAX_BYTES", "267386881", "RESULT_MAX_BYTES must be "
+	env_fails("RESULT_MAX_BYTES", "267386881",
+	    "RESULT_MAX_BYTES must be "
 	    "an integer in 1024..267386880 (got \"267386881\")");
 	env_ok("RUNS_KEEP_DAYS", "0", &c);
 	assert_int_equal(c.runs_keep_days, 0);
@@ -283,35 +337,45 @@ t_ranges(void **state)
 static void
 t_notify(void **state)
 {
-	struct conf	 c;
+	struct conf c;
 
 	(void)state;
-	env_fails("NOTIFY_TIMEOUT_MS", "99", "NOTIFY_TIMEOUT_MS must be an "
+	env_fails("NOTIFY_TIMEOUT_MS", "99",
+	    "NOTIFY_TIMEOUT_MS must be an "
 	    "integer in 100..120000 (got \"99\")");
-	env_fails("NOTIFY_GIVE_UP_HOURS", "0", "NOTIFY_GIVE_UP_HOURS must be "
+	env_fails("NOTIFY_GIVE_UP_HOURS", "0",
+	    "NOTIFY_GIVE_UP_HOURS must be "
 	    "an integer in 1..720 (got \"0\")");
-	env_fails("NOTIFY_CONCURRENCY", "257", "NOTIFY_CONCURRENCY must be an "
+	env_fails("NOTIFY_CONCURRENCY", "257",
+	    "NOTIFY_CONCURRENCY must be an "
 	    "integer in 1..256 (got \"257\")");
 	env_fails("NOTIFY_ROTATE_OVERLAP_HOURS", "721",
 	    "NOTIFY_ROTATE_OVERLAP_HOURS must be an integer in 0..720 "
 	    "(got \"721\")");
-	env_fails("NOTIFY_ALLOW_HOSTS", "10.0.0.1/8", "NOTIFY_ALLOW_HOSTS "
+	env_fails("NOTIFY_ALLOW_HOSTS", "10.0.0.1/8",
+	    "NOTIFY_ALLOW_HOSTS "
 	    "element \"10.0.0.1/8\" has bits set past its prefix length "
 	    "(got \"10.0.0.1/8\")");
-	env_fails("NOTIFY_ALLOW_HOSTS", "a.example,*.b", "NOTIFY_ALLOW_HOSTS "
+	env_fails("NOTIFY_ALLOW_HOSTS", "a.example,*.b",
+	    "NOTIFY_ALLOW_HOSTS "
 	    "element \"*.b\" is not a host name, an IP address or a CIDR "
 	    "network (got \"a.example,*.b\")");
-	env_fails("SMTP_URL", "http://u:hunter2@mail.example/", "SMTP_URL "
+	env_fails("SMTP_URL", "http://u:hunter2@mail.example/",
+	    "SMTP_URL "
 	    "must be an smtp:// or smtps:// URL");
-	env_fails("SMTP_URL", "smtps://u:hunter2@/", "SMTP_URL is not a "
+	env_fails("SMTP_URL", "smtps://u:hunter2@/",
+	    "SMTP_URL is not a "
 	    "valid smtp:// or smtps:// URL with a host");
-	env_fails("SMTP_FROM", "Ops <ops@example.com>", "SMTP_FROM must be a "
+	env_fails("SMTP_FROM", "Ops <ops@example.com>",
+	    "SMTP_FROM must be a "
 	    "plain address like pgsched@example.com (got \"Ops "
 	    "<ops@example.com>\")");
-	env_fails("SMTP_CA_FILE", "/nonexistent/ca.pem", "SMTP_CA_FILE "
+	env_fails("SMTP_CA_FILE", "/nonexistent/ca.pem",
+	    "SMTP_CA_FILE "
 	    "cannot be read: No such file or directory (got "
 	    "\"/nonexistent/ca.pem\")");
-	env_fails("SMTP_STARTTLS", "sometimes", "SMTP_STARTTLS must be 1/0, "
+	env_fails("SMTP_STARTTLS", "sometimes",
+	    "SMTP_STARTTLS must be 1/0, "
 	    "true/false, yes/no or on/off (got \"sometimes\")");
 	env_ok("NOTIFY_ALLOW_HOSTS", " hooks.example.com , 10.0.0.0/8,::1 ",
 	    &c);
@@ -330,24 +394,26 @@ t_notify(void **state)
 static void
 t_pepper(void **state)
 {
-	struct conf	 c;
-	unsigned char	 raw[64];
-	size_t		 len;
+	struct conf   c;
+	unsigned char raw[64];
+	size_t	      len;
 
 	(void)state;
 	env_fails("ARGON2_SECRET_KEY_B64", "c2VjcmV0!!",
 	    "ARGON2_SECRET_KEY_B64 is not valid standard base64");
-	env_fails("ARGON2_SECRET_KEY_B64", B64_31, "ARGON2_SECRET_KEY_B64 "
+	env_fails("ARGON2_SECRET_KEY_B64", B64_31,
+	    "ARGON2_SECRET_KEY_B64 "
 	    "must decode to 32-64 bytes, not 31");
-	env_fails("ARGON2_SECRET_KEY_B64", B64_65, "ARGON2_SECRET_KEY_B64 "
+	env_fails("ARGON2_SECRET_KEY_B64", B64_65,
+	    "ARGON2_SECRET_KEY_B64 "
 	    "must decode to 32-64 bytes, not 65");
 	/* unpadded, url-safe alphabet and non-canonical padding bits */
 	env_fails("ARGON2_SECRET_KEY_B64", A40 "AAA",
 	    "ARGON2_SECRET_KEY_B64 is not valid standard base64");
 	env_fails("ARGON2_SECRET_KEY_B64", "_" A40 "AA=",
 	    "ARGON2_SECRET_KEY_B64 is not valid standard base64");
-	env_fails("ARGON2_SECRET_KEY_B64", A40 "AAB=",
-	    "ARGON2_SECRET_KEY_B64 is not valid standard base64");
+	env_fails("ARGON2_SECRET_KEY_B64",
+	    A40 "AAB=", "ARGON2_SECRET_KEY_B64 is not valid standard base64");
 	env_ok("ARGON2_SECRET_KEY_B64", B64_32, &c);
 	assert_int_equal(conf_pepper(&c, raw, sizeof(raw), &len), PGS_OK);
 	assert_int_equal(len, 32);
@@ -362,15 +428,14 @@ t_pepper(void **state)
 	assert_int_equal(conf_pepper(&c, raw, sizeof(raw), &len), PGS_OK);
 	assert_memory_equal(raw, "0123456789abcdef0123456789abcdef", 32);
 	conf_free(&c);
-	assert_int_equal(conf_pepper(&c, raw, sizeof(raw), &len),
-	    PGS_NOTFOUND);
+	assert_int_equal(conf_pepper(&c, raw, sizeof(raw), &len), PGS_NOTFOUND);
 }
 
 static void
 t_env_file_syntax(void **state)
 {
-	struct conf	 c;
-	char		 err[512] = "";
+	struct conf c;
+	char	    err[512] = "";
 
 	(void)state;
 	write_file("app.env",
@@ -391,9 +456,8 @@ t_env_file_syntax(void **state)
 	assert_string_equal(c.app_name, "pgsched-test");
 	assert_string_equal(c.log_dir, "/var/log/pg sched");
 	assert_string_equal(c.redact_keys, "a\"b,c\\d");
-	assert_string_equal(c.public_key_path,
-	    "/etc/k#not-a-comment");
-	assert_int_equal(c.session_ttl_hours, 48);	/* last line wins */
+	assert_string_equal(c.public_key_path, "/etc/k#not-a-comment");
+	assert_int_equal(c.session_ttl_hours, 48); /* last line wins */
 	assert_int_equal(c.keep_days, 30);
 	conf_free(&c);
 
@@ -404,10 +468,12 @@ t_env_file_syntax(void **state)
 	write_file("bad3.env", "SESION_TTL_HOURS=3\n");
 	load_fails("bad3.env", "bad3.env:1: unknown variable SESION_TTL_HOURS");
 	write_file("bad4.env", "APP_NAME=\"pgsched\n");
-	load_fails("bad4.env", "bad4.env:1: APP_NAME: unterminated quoted "
+	load_fails("bad4.env",
+	    "bad4.env:1: APP_NAME: unterminated quoted "
 	    "value");
 	write_file("bad5.env", "APP_NAME='a' b\n");
-	load_fails("bad5.env", "bad5.env:1: APP_NAME: text after the closing "
+	load_fails("bad5.env",
+	    "bad5.env:1: APP_NAME: text after the closing "
 	    "quote");
 	write_file("bad6.env", "=value\n");
 	load_fails("bad6.env", "bad6.env:1: expected KEY=VALUE");
@@ -415,17 +481,19 @@ t_env_file_syntax(void **state)
 	load_fails("bad7.env", "bad7.env:1: expected KEY=VALUE");
 	/* a bad value names the variable and file:line */
 	write_file("bad8.env", "# x\nKEEP_DAYS=forever\n");
-	load_fails("bad8.env", "KEEP_DAYS must be an integer in 1..36500 "
+	load_fails("bad8.env",
+	    "KEEP_DAYS must be an integer in 1..36500 "
 	    "(got \"forever\") at bad8.env:2");
-	load_fails("missing.env", "missing.env: cannot read env file: No such "
+	load_fails("missing.env",
+	    "missing.env: cannot read env file: No such "
 	    "file or directory");
 }
 
 static void
 t_env_file_choice(void **state)
 {
-	struct conf	 c;
-	char		 err[512] = "";
+	struct conf c;
+	char	    err[512] = "";
 
 	(void)state;
 	/* ./.env is read when present */
@@ -456,20 +524,22 @@ t_env_file_choice(void **state)
 	conf_free(&c);
 	/* a bad environment value does not cite the file */
 	setenv("KEEP_DAYS", "x", 1);
-	load_fails("arg.env", "KEEP_DAYS must be an integer in 1..36500 "
+	load_fails("arg.env",
+	    "KEEP_DAYS must be an integer in 1..36500 "
 	    "(got \"x\")");
 	unsetenv("KEEP_DAYS");
 	setenv("PGSCHED_ENV_FILE", "nope.env", 1);
-	load_fails(NULL, "nope.env: cannot read env file: No such file or "
+	load_fails(NULL,
+	    "nope.env: cannot read env file: No such file or "
 	    "directory");
 }
 
 static char *
 print_conf(const struct conf *c)
 {
-	char	*text = NULL, *copy;
-	size_t	 len = 0;
-	FILE	*fp = open_memstream(&text, &len);
+	char  *text = NULL, *copy;
+	size_t len = 0;
+	FILE  *fp = open_memstream(&text, &len);
 
 	assert_non_null(fp);
 	conf_print(c, fp);
@@ -486,7 +556,7 @@ print_conf(const struct conf *c)
 static void
 check_dsn_mask(const char *dsn, const char *want)
 {
-	char	*got;
+	char *got;
 
 	got = conf_mask_dsn(dsn);
 	if (strcmp(got, want) != 0)
@@ -497,9 +567,9 @@ check_dsn_mask(const char *dsn, const char *want)
 static void
 t_masking(void **state)
 {
-	struct conf	 c;
-	char		*text;
-	char		 err[512] = "";
+	struct conf c;
+	char	   *text;
+	char	    err[512] = "";
 
 	(void)state;
 	check_dsn_mask("postgresql://app:s3cr%40t@db.example:5432/meta",
@@ -508,7 +578,7 @@ t_masking(void **state)
 	    "postgres://app:***@db/meta?sslmode=require");
 	check_dsn_mask("postgresql://app@db/meta?password=s3cr&sslmode=x",
 	    "postgresql://app@db/meta?password=***&sslmode=x");
-	check_dsn_mask("postgresql:///meta?host=/run/pg", 
+	check_dsn_mask("postgresql:///meta?host=/run/pg",
 	    "postgresql:///meta?host=/run/pg");
 	check_dsn_mask("host=db user=app password=s3cr dbname=meta",
 	    "host=db user=app password=*** dbname=meta");
@@ -531,8 +601,7 @@ t_masking(void **state)
 	assert_null(strstr(text, B64_32));
 	assert_null(strstr(text, "hunter2"));
 	assert_null(strstr(text, "swordfish"));
-	assert_non_null(strstr(text,
-	    "PG_DSN_RUNNER=postgresql://r:***@h/d\n"));
+	assert_non_null(strstr(text, "PG_DSN_RUNNER=postgresql://r:***@h/d\n"));
 	assert_non_null(strstr(text, "SESSION_TTL_HOURS=72\n"));
 	assert_non_null(strstr(text, "TRUST_PROXY=1\n"));
 	assert_non_null(strstr(text, "APP_PRIVATE_KEY_B64_PATH=\n"));
@@ -544,8 +613,8 @@ t_masking(void **state)
 	assert_int_equal(conf_load(&c, NULL, err, sizeof(err)), PGS_OK);
 	text = print_conf(&c);
 	assert_null(strstr(text, "hunter3"));
-	assert_non_null(strstr(text,
-	    "SMTP_URL=smtp://alerts:***@mail.example:587/\n"));
+	assert_non_null(
+	    strstr(text, "SMTP_URL=smtp://alerts:***@mail.example:587/\n"));
 	free(text);
 	conf_free(&c);
 	unsetenv("SMTP_URL");
@@ -566,25 +635,28 @@ static void
 t_dsn_malformed(void **state)
 {
 	static const struct {
-		const char	*dsn, *secret, *want;
+		const char *dsn, *secret, *want;
 	} bad[] = {
-		{ "postgresql://u:p%zzw@h/db", "zzw", "invalid percent-encoded "
+		{ "postgresql://u:p%zzw@h/db", "zzw",
+		    "invalid percent-encoded "
 		    "token: \"***\"" },
 		{ "postgresql+psycopg2://u:p%zzw@h/db", "zzw", "\"***\"" },
 		{ "postgresql://u:p%00w@h/db", "p%00w", "forbidden value" },
 		{ "postgresql://u:p@h/db?password=x%zzy", "zzy", "\"***\"" },
 		{ "postgresql://u:pw@[h/db", "pw@", "matching \"]\"" },
-		{ "postgresql://u:pw\"x%zz@h/db", "pw", "(the value is not "
+		{ "postgresql://u:pw\"x%zz@h/db", "pw",
+		    "(the value is not "
 		    "shown)" },
-		{ "host=h password=pa ssw", "ssw", "missing \"=\" after "
+		{ "host=h password=pa ssw", "ssw",
+		    "missing \"=\" after "
 		    "\"***\"" },
 		{ "host=h password='unterminated", "unterminated'", "quoted" },
 		{ "postgresql://u:p@ss@h/db", "ss@", "more than one '@'" },
 		{ "postgresql://u:pa/ss@h/db", "pa/ss", "after the first '/'" },
 	};
-	struct conf	 c;
-	char		 err[512];
-	size_t		 i;
+	struct conf c;
+	char	    err[512];
+	size_t	    i;
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -602,7 +674,8 @@ t_dsn_malformed(void **state)
 	}
 	unsetenv("PG_DSN_APP");
 	write_file("bad.env", "PG_DSN_APP=postgresql://u:p%zzw@h/db\n");
-	load_fails("bad.env", "PG_DSN_APP is not a valid connection string: "
+	load_fails("bad.env",
+	    "PG_DSN_APP is not a valid connection string: "
 	    "invalid percent-encoded token: \"***\" at bad.env:1");
 	env_ok("PG_DSN_APP", "postgresql://u:p%40ss@h/db?sslmode=disable", &c);
 	conf_free(&c);

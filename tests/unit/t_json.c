@@ -17,8 +17,8 @@
 static cJSON *
 parse_ok(const char *s)
 {
-	cJSON	*root = NULL;
-	char	 err[128] = "";
+	cJSON *root = NULL;
+	char   err[128] = "";
 
 	assert_int_equal(json_parse(s, strlen(s), &root, err, sizeof(err)),
 	    PGS_OK);
@@ -26,13 +26,13 @@ parse_ok(const char *s)
 	return root;
 }
 
-#define parse_bad(s, len, e)	parse_bad_at(s, len, e, __LINE__)
+#define parse_bad(s, len, e) parse_bad_at(s, len, e, __LINE__)
 
 static void
 parse_bad_at(const char *s, size_t len, const char *expect_err, int line)
 {
-	cJSON	*root = (cJSON *)1;
-	char	 err[128] = "";
+	cJSON *root = (cJSON *)1;
+	char   err[128] = "";
 
 	assert_int_equal(json_parse(s, len, &root, err, sizeof(err)),
 	    PGS_INVALID);
@@ -45,13 +45,13 @@ parse_bad_at(const char *s, size_t len, const char *expect_err, int line)
 static void
 t_parse(void **state)
 {
-	cJSON	*r;
+	cJSON *r;
 
 	(void)state;
 	r = parse_ok(" {\"a\": [1, {\"b\": \"\xc3\xa9\"}]}\n");
 	assert_true(cJSON_IsObject(r));
 	cJSON_Delete(r);
-	r = parse_ok("[1,2]");	/* non-object roots: the caller decides */
+	r = parse_ok("[1,2]"); /* non-object roots: the caller decides */
 	assert_true(cJSON_IsArray(r));
 	cJSON_Delete(r);
 	parse_bad("{\"a\": }", 7, "invalid JSON at byte 6");
@@ -78,12 +78,12 @@ t_parse(void **state)
 static void
 t_str(void **state)
 {
-	cJSON		*r;
-	const char	*s;
+	cJSON	   *r;
+	const char *s;
 
 	(void)state;
 	r = parse_ok("{\"name\":\"abc\",\"n\":null,\"num\":1,\"utf\":"
-	    "\"\xe2\x82\xac\",\"Name\":\"X\"}");
+		     "\"\xe2\x82\xac\",\"Name\":\"X\"}");
 	assert_int_equal(json_str(r, "name", 3, &s), PGS_OK);
 	assert_string_equal(s, "abc");
 	assert_int_equal(json_str(r, "name", 2, &s), PGS_INVALID);
@@ -107,14 +107,14 @@ t_str(void **state)
 static void
 t_int_bool(void **state)
 {
-	cJSON	*r;
-	long	 v = -1;
-	bool	 b;
+	cJSON *r;
+	long   v = -1;
+	bool   b;
 
 	(void)state;
 	r = parse_ok("{\"a\":42,\"b\":1.5,\"c\":\"7\",\"d\":1e3,\"e\":-3,"
-	    "\"f\":9007199254740993,\"g\":true,\"h\":false,\"i\":0,"
-	    "\"j\":null,\"k\":1e400}");
+		     "\"f\":9007199254740993,\"g\":true,\"h\":false,\"i\":0,"
+		     "\"j\":null,\"k\":1e400}");
 	assert_int_equal(json_int(r, "a", 1, 500, &v), PGS_OK);
 	assert_int_equal(v, 42);
 	assert_int_equal(json_int(r, "a", 1, 41, &v), PGS_INVALID);
@@ -143,8 +143,8 @@ static void
 t_unknown_keys(void **state)
 {
 	static const char *const allowed[] = { "email", "name", NULL };
-	cJSON		*r;
-	const char	*u;
+	cJSON			*r;
+	const char		*u;
 
 	(void)state;
 	r = parse_ok("{\"email\":\"a\",\"name\":\"b\"}");
@@ -163,16 +163,17 @@ t_unknown_keys(void **state)
 static void
 t_error_body(void **state)
 {
-	struct json_errors	 e;
-	cJSON			*body;
-	char			*s;
+	struct json_errors e;
+	cJSON		  *body;
+	char		  *s;
 
 	(void)state;
 	json_errors_init(&e);
 	assert_null(json_errors_take(&e));
 	body = json_error_body("not_found", "no such query", NULL);
 	s = cJSON_PrintUnformatted(body);
-	assert_string_equal(s, "{\"ok\":false,\"error\":\"not_found\","
+	assert_string_equal(s,
+	    "{\"ok\":false,\"error\":\"not_found\","
 	    "\"message\":\"no such query\"}");
 	cJSON_free(s);
 	cJSON_Delete(body);
@@ -181,11 +182,12 @@ t_error_body(void **state)
 	json_errors_add(&e, "start", "not an ISO 8601 \"timestamp\"");
 	json_errors_add(&e, "limit", "second message is ignored");
 	assert_int_equal(e.count, 2);
-	body = json_error_body("invalid", "invalid values",
-	    json_errors_take(&e));
+	body =
+	    json_error_body("invalid", "invalid values", json_errors_take(&e));
 	assert_int_equal(e.count, 0);
 	s = cJSON_PrintUnformatted(body);
-	assert_string_equal(s, "{\"ok\":false,\"error\":\"invalid\","
+	assert_string_equal(s,
+	    "{\"ok\":false,\"error\":\"invalid\","
 	    "\"message\":\"invalid values\",\"fields\":{\"limit\":"
 	    "\"must be between 1 and 500\",\"start\":"
 	    "\"not an ISO 8601 \\\"timestamp\\\"\"}}");
@@ -200,18 +202,39 @@ static void
 t_utf8(void **state)
 {
 	static const char *const good[] = {
-		"", "ascii", "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80",
-		"\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf",
-		"\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf",
+		"",
+		"ascii",
+		"\xc2\x80",
+		"\xdf\xbf",
+		"\xe0\xa0\x80",
+		"\xed\x9f\xbf",
+		"\xee\x80\x80",
+		"\xef\xbf\xbf",
+		"\xf0\x90\x80\x80",
+		"\xf4\x8f\xbf\xbf",
 	};
 	static const char *const bad[] = {
-		"\x80", "\xbf", "\xc0\x80", "\xc1\xbf", "\xc2", "\xc2\x41",
-		"\xe0\x80\x80", "\xe0\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf",
-		"\xe1\x80", "\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf",
-		"\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xfe",
-		"a\xe2\x82", "\xf0\x90\x80",
+		"\x80",
+		"\xbf",
+		"\xc0\x80",
+		"\xc1\xbf",
+		"\xc2",
+		"\xc2\x41",
+		"\xe0\x80\x80",
+		"\xe0\x9f\xbf",
+		"\xed\xa0\x80",
+		"\xed\xbf\xbf",
+		"\xe1\x80",
+		"\xf0\x80\x80\x80",
+		"\xf0\x8f\xbf\xbf",
+		"\xf4\x90\x80\x80",
+		"\xf5\x80\x80\x80",
+		"\xff",
+		"\xfe",
+		"a\xe2\x82",
+		"\xf0\x90\x80",
 	};
-	size_t	 i;
+	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)

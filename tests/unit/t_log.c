@@ -24,10 +24,10 @@
 
 #include "../../src/log.h"
 
-static char		 topdir[PATH_MAX], validator[PATH_MAX + 64];
-static char		 host[256], logdir[PATH_MAX];
-static struct timespec	 fake;
-static struct conf	 conf;
+static char	       topdir[PATH_MAX], validator[PATH_MAX + 64];
+static char	       host[256], logdir[PATH_MAX];
+static struct timespec fake;
+static struct conf     conf;
 
 static void
 fake_now(struct timespec *ts)
@@ -39,8 +39,12 @@ fake_now(struct timespec *ts)
 static void
 set_clock(int y, int mo, int d, int h, int mi, int s, long usec)
 {
-	struct tm	 tm = { .tm_year = y - 1900, .tm_mon = mo - 1,
-	    .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = s };
+	struct tm tm = { .tm_year = y - 1900,
+		.tm_mon = mo - 1,
+		.tm_mday = d,
+		.tm_hour = h,
+		.tm_min = mi,
+		.tm_sec = s };
 
 	fake.tv_sec = timegm(&tm);
 	fake.tv_nsec = usec * 1000;
@@ -49,7 +53,7 @@ set_clock(int y, int mo, int d, int h, int mi, int s, long usec)
 static int
 setup(void **state)
 {
-	char	 tmpl[] = "/tmp/t_log.XXXXXX";
+	char tmpl[] = "/tmp/t_log.XXXXXX";
 
 	(void)state;
 	if (mkdtemp(tmpl) == NULL || chdir(tmpl) != 0)
@@ -64,7 +68,7 @@ setup(void **state)
 	conf.gzip_after_days = 7;
 	conf.keep_days = 200;
 	conf.redact_keys = "password,new_password,current_password,token,"
-	    "authorization,secret";
+			   "authorization,secret";
 	conf.log_level = "info";
 	set_clock(2026, 11, 22, 23, 1, 2, 123456);
 	log_set_clock(fake_now);
@@ -74,7 +78,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char	 cmd[PATH_MAX + 16], cwd[PATH_MAX];
+	char cmd[PATH_MAX + 16], cwd[PATH_MAX];
 
 	(void)state;
 	log_close();
@@ -89,9 +93,9 @@ teardown(void **state)
 static char *
 slurp(const char *path, size_t *len)
 {
-	FILE	*fp = fopen(path, "rb");
-	char	*s;
-	long	 n;
+	FILE *fp = fopen(path, "rb");
+	char *s;
+	long  n;
 
 	if (fp == NULL)
 		return NULL;
@@ -111,7 +115,7 @@ slurp(const char *path, size_t *len)
 static char *
 day_file(const char *day)
 {
-	static char	 path[PATH_MAX + 32];
+	static char path[PATH_MAX + 32];
 
 	snprintf(path, sizeof(path), "%s/pgsched-%s.log", logdir, day);
 	return path;
@@ -120,8 +124,8 @@ day_file(const char *day)
 static void
 validate(const char *path)
 {
-	const char	*py = getenv("PYTHON");
-	char		 cmd[3 * PATH_MAX + 128];
+	const char *py = getenv("PYTHON");
+	char	    cmd[3 * PATH_MAX + 128];
 
 	/* $PYTHON (set by the build) or python3 from PATH */
 	snprintf(cmd, sizeof(cmd), "'%s' '%s' --utf8-msg '%s' >/dev/null",
@@ -134,8 +138,8 @@ validate(const char *path)
 static const char *
 last_tail(const char *msgid)
 {
-	static char	 line[LOG_LINE_MAX + 1];
-	char		*text, *p, *e, pfx[64];
+	static char line[LOG_LINE_MAX + 1];
+	char	   *text, *p, *e, pfx[64];
 
 	text = slurp(day_file("2026-11-22"), NULL);
 	assert_non_null(text);
@@ -152,22 +156,23 @@ last_tail(const char *msgid)
 	return line;
 }
 
-#define TAIL(msgid, want)	do {					\
-	const char *got_ = last_tail(msgid);				\
-	if (strcmp(got_, (want)) != 0)					\
-		fail_msg("line %d:\n got  %s\n want %s", __LINE__,	\
-		    got_, (want));					\
-} while (0)
+#define TAIL(msgid, want) \
+	do { \
+		const char *got_ = last_tail(msgid); \
+		if (strcmp(got_, (want)) != 0) \
+			fail_msg("line %d:\n got  %s\n want %s", __LINE__, \
+			    got_, (want)); \
+	} while (0)
 
 static void
 t_format(void **state)
 {
-	char	 want[2048], *text;
+	char want[2048], *text;
 
 	(void)state;
 	log_open(&conf, "pgsched-test", LOG_TO_FILE);
-	log_info("run_finish", "run=%ld query=%ld status=%s done in %d ms",
-	    42L, 7L, "success", 12);
+	log_info("run_finish", "run=%ld query=%ld status=%s done in %d ms", 42L,
+	    7L, "success", 12);
 	log_err("db_error", "rc=%s", "timeout");
 	log_warn("plain", "no parameters here");
 	log_debug("hidden", "debug is below LOG_LEVEL=info");
@@ -184,18 +189,18 @@ t_format(void **state)
 	    "<132>1 2026-11-22T23:01:02.123456Z %s pgsched-test %d plain - "
 	    "no parameters here\n"
 	    "<134>1 2026-11-22T23:59:59.000007Z %s pgsched-test %d late -\n",
-	    host, (int)getpid(), host, (int)getpid(), host, (int)getpid(),
-	    host, (int)getpid());
+	    host, (int)getpid(), host, (int)getpid(), host, (int)getpid(), host,
+	    (int)getpid());
 	assert_string_equal(text, want);
 	free(text);
 	validate(day_file("2026-11-22"));
-	assert_int_equal(log_dropped(), 0);	/* the first test */
+	assert_int_equal(log_dropped(), 0); /* the first test */
 }
 
 static void
 t_app_default(void **state)
 {
-	char	*text;
+	char *text;
 
 	(void)state;
 	conf.rfc_enterprise_id = 99;
@@ -243,11 +248,13 @@ t_escaping(void **state)
 	log_open(&conf, "pgsched-test", LOG_TO_FILE);
 	/* quoted value with \" and \\ escapes, bare value with specials */
 	log_info("esc", "q=\"a\\\"b]c\\\\\" w=x\"y]z\\ msg \"q\" ] \\ end");
-	TAIL("esc", "[pgsched@32473 q=\"a\\\"b\\]c\\\\\" "
+	TAIL("esc",
+	    "[pgsched@32473 q=\"a\\\"b\\]c\\\\\" "
 	    "w=\"x\\\"y\\]z\\\\\"] msg \"q\" ] \\ end");
 	/* control characters and invalid UTF-8 */
 	log_info("esc", "c=\"a\tb\" line1\nline2\r\x01 \xc3\xa9 \xff\xc0\xaf");
-	TAIL("esc", "[pgsched@32473 c=\"a#011b\"] line1#012line2#015#001 "
+	TAIL("esc",
+	    "[pgsched@32473 c=\"a#011b\"] line1#012line2#015#001 "
 	    "\xc3\xa9 ???");
 	/* MSGID: printable ASCII only, at most 32 */
 	log_info("has space\x01", "x");
@@ -265,7 +272,7 @@ static void
 t_quote(void **state)
 {
 	static const char sql[] = "SELECT to_char(t, 'YYYY\"T\"HH') \\ x";
-	char	 q[128], small[8];
+	char		  q[128], small[8];
 
 	(void)state;
 	assert_string_equal(log_quote(sql, 200, q, sizeof(q)),
@@ -273,15 +280,16 @@ t_quote(void **state)
 	assert_string_equal(log_quote(sql, 20, q, sizeof(q)),
 	    "SELECT to_char(t, 'Y");
 	assert_string_equal(log_quote("\xc3\xa9\xc3\xa9", 3, q, sizeof(q)),
-	    "\xc3\xa9");	/* never half a character */
+	    "\xc3\xa9"); /* never half a character */
 	assert_string_equal(log_quote(NULL, 10, q, sizeof(q)), "-");
 	assert_string_equal(log_quote("", 10, q, sizeof(q)), "-");
-	assert_string_equal(log_quote("\"\"\"\"\"", 10, small,
-	    sizeof(small)), "\\\"\\\"\\\"");
+	assert_string_equal(log_quote("\"\"\"\"\"", 10, small, sizeof(small)),
+	    "\\\"\\\"\\\"");
 	log_open(&conf, "pgsched-test", LOG_TO_FILE);
 	log_err("db_error", "rc=%s stmt=\"%s\" it failed", "db",
 	    log_quote(sql, 40, q, sizeof(q)));
-	TAIL("db_error", "[pgsched@32473 rc=\"db\" stmt=\"SELECT to_char(t, "
+	TAIL("db_error",
+	    "[pgsched@32473 rc=\"db\" stmt=\"SELECT to_char(t, "
 	    "'YYYY\\\"T\\\"HH') \\\\ x\"] it failed");
 	validate(day_file("2026-11-22"));
 }
@@ -289,8 +297,8 @@ t_quote(void **state)
 static void
 t_line_cap(void **state)
 {
-	char	*big, *text, *line, *msg;
-	size_t	 n = 100000, len;
+	char  *big, *text, *line, *msg;
+	size_t n = 100000, len;
 
 	(void)state;
 	big = malloc(n + 1);
@@ -321,12 +329,13 @@ t_payload(void **state)
 	    "{\"Token\":\"t2\"},{\"x\":{\"SECRET\":{\"nested\":\"s3\"}}},"
 	    "[{\"new_password\":[\"n4\"]}]]},\"authorization\":null,"
 	    "\"ok\":1,\"tokens\":\"kept\"}";
-	char	 bad[] = "{\"password\":\"hunter2\"";
+	char bad[] = "{\"password\":\"hunter2\"";
 
 	(void)state;
 	log_open(&conf, "pgsched-test", LOG_TO_FILE);
 	log_payload(LOG_LEVEL_INFO, "req_body", deep, strlen(deep));
-	TAIL("req_body", "- {\"user\":{\"password\":\"***\",\"Email\":\"a@b\","
+	TAIL("req_body",
+	    "- {\"user\":{\"password\":\"***\",\"Email\":\"a@b\","
 	    "\"list\":[{\"Token\":\"***\"},{\"x\":{\"SECRET\":\"***\"}},"
 	    "[{\"new_password\":\"***\"}]]},\"authorization\":\"***\","
 	    "\"ok\":1,\"tokens\":\"kept\"}");
@@ -335,19 +344,19 @@ t_payload(void **state)
 	log_payload(LOG_LEVEL_INFO, "req_body", "{\"a\":1}", 5);
 	TAIL("req_body", "- <unparseable 5 bytes>");
 	log_payload(LOG_LEVEL_DEBUG, "req_body", "{}", 2);
-	TAIL("req_body", "- <unparseable 5 bytes>");	/* below level */
+	TAIL("req_body", "- <unparseable 5 bytes>"); /* below level */
 	/* strings in a payload are escaped JSON: still one line */
 	log_payload(LOG_LEVEL_WARN, "req_body", "[\"a\\nb\"]", 8);
 	TAIL("req_body", "- [\"a\\nb\"]");
 	validate(day_file("2026-11-22"));
 }
 
-#define Z58	"0000000000000000000000000000000000000000000000000000000000"
+#define Z58 "0000000000000000000000000000000000000000000000000000000000"
 
 static void
 t_payload_truncate(void **state)
 {
-	char	 json[256];
+	char json[256];
 
 	(void)state;
 	conf.max_log_bytes = 64;
@@ -366,7 +375,7 @@ t_payload_truncate(void **state)
 static void
 t_day_files(void **state)
 {
-	char	*text;
+	char *text;
 
 	(void)state;
 	log_open(&conf, "pgsched-test", LOG_TO_FILE);
@@ -387,13 +396,13 @@ t_day_files(void **state)
 	tzset();
 	conf.rotate_utc = false;
 	log_open(&conf, "pgsched-test", LOG_TO_FILE);
-	set_clock(2026, 11, 24, 2, 0, 0, 0);	/* 21:00 on the 23rd */
+	set_clock(2026, 11, 24, 2, 0, 0, 0); /* 21:00 on the 23rd */
 	log_info("tick", "n=3");
 	text = slurp(day_file("2026-11-23"), NULL);
 	assert_non_null(strstr(text, "2026-11-24T02:00:00.000000Z"));
 	free(text);
 	assert_null(slurp(day_file("2026-11-24"), NULL));
-	set_clock(2026, 11, 24, 5, 0, 0, 0);	/* local midnight */
+	set_clock(2026, 11, 24, 5, 0, 0, 0); /* local midnight */
 	log_info("tick", "n=4");
 	text = slurp(day_file("2026-11-24"), NULL);
 	assert_non_null(text);
@@ -407,8 +416,8 @@ t_day_files(void **state)
 static char *
 capture_stderr(void (*fn)(void))
 {
-	int	 saved, fd;
-	char	*text;
+	int   saved, fd;
+	char *text;
 
 	fflush(stderr);
 	saved = dup(2);
@@ -436,8 +445,8 @@ log_three(void)
 static void
 t_unwritable(void **state)
 {
-	unsigned long	 before = log_dropped();
-	char		*err;
+	unsigned long before = log_dropped();
+	char	     *err;
 
 	(void)state;
 	/* LOG_DIR below a regular file: it can be neither made nor used */
@@ -447,7 +456,8 @@ t_unwritable(void **state)
 	err = capture_stderr(log_three);
 	assert_int_equal(log_dropped() - before, 3);
 	/* reported once, naming the directory and the cause */
-	assert_string_equal(err, "pgsched-test: cannot open log file in "
+	assert_string_equal(err,
+	    "pgsched-test: cannot open log file in "
 	    "plainfile/logs: Not a directory (log lines are dropped and "
 	    "counted from now on)\n");
 	free(err);
@@ -456,8 +466,8 @@ t_unwritable(void **state)
 static void
 t_make_dir(void **state)
 {
-	unsigned long	 before = log_dropped();
-	struct stat	 st;
+	unsigned long before = log_dropped();
+	struct stat   st;
 
 	(void)state;
 	snprintf(logdir, sizeof(logdir), "a/b/logs");
@@ -473,12 +483,13 @@ t_make_dir(void **state)
 static void
 t_stderr_cli(void **state)
 {
-	char	*err;
+	char *err;
 
 	(void)state;
 	log_open(&conf, "pgsched-admin", LOG_TO_STDERR);
 	err = capture_stderr(log_three);
-	assert_string_equal(err, "pgsched-admin: first\n"
+	assert_string_equal(err,
+	    "pgsched-admin: first\n"
 	    "pgsched-admin: second\n");
 	free(err);
 	log_close();
@@ -492,20 +503,21 @@ t_stderr_cli(void **state)
 static void
 log_params(void)
 {
-	log_warn("dsn_test", "source=%d rc=%s cannot connect: %s", 3,
-	    "timeout", "timed out");
+	log_warn("dsn_test", "source=%d rc=%s cannot connect: %s", 3, "timeout",
+	    "timed out");
 	log_err("no_msg", "k=1");
 }
 
 static void
 t_stderr_params(void **state)
 {
-	char	*err;
+	char *err;
 
 	(void)state;
 	log_open(&conf, "pgsched-admin", LOG_TO_STDERR | LOG_TO_FILE);
 	err = capture_stderr(log_params);
-	assert_string_equal(err, "pgsched-admin: cannot connect: timed out "
+	assert_string_equal(err,
+	    "pgsched-admin: cannot connect: timed out "
 	    "(source=3 rc=timeout)\npgsched-admin: no_msg (k=1)\n");
 	free(err);
 	TAIL("no_msg", "[pgsched@32473 k=\"1\"]");
@@ -514,9 +526,9 @@ t_stderr_params(void **state)
 static void
 t_fatal(void **state)
 {
-	char	*err, *text;
-	int	 status, fd;
-	pid_t	 pid;
+	char *err, *text;
+	int   status, fd;
+	pid_t pid;
 
 	(void)state;
 	pid = fork();
@@ -545,7 +557,7 @@ t_fatal(void **state)
 static void
 t_level(void **state)
 {
-	char	*text;
+	char *text;
 
 	(void)state;
 	conf.log_level = "warn";
@@ -566,17 +578,17 @@ t_level(void **state)
 	free(text);
 }
 
-#define NPROC	8
-#define NLINES	10000
+#define NPROC  8
+#define NLINES 10000
 
 static void
 t_concurrent(void **state)
 {
-	static unsigned char	 seen[NPROC][NLINES];
-	char			 pad[301], want[512], *text, *line, *nl;
-	int			 p, i, status, n = 0, proc, seq, off;
-	pid_t			 pids[NPROC];
-	unsigned long		 before = log_dropped();
+	static unsigned char seen[NPROC][NLINES];
+	char		     pad[301], want[512], *text, *line, *nl;
+	int		     p, i, status, n = 0, proc, seq, off;
+	pid_t		     pids[NPROC];
+	unsigned long	     before = log_dropped();
 
 	(void)state;
 	memset(pad, 'z', 300);
@@ -604,15 +616,17 @@ t_concurrent(void **state)
 		*nl = '\0';
 		off = 0;
 		if (sscanf(strstr(line, " conc ") + 6,
-		    "[pgsched@32473 proc=\"%d\" seq=\"%d\"]%n", &proc, &seq,
-		    &off) != 2 || off == 0)
+			"[pgsched@32473 proc=\"%d\" seq=\"%d\"]%n", &proc, &seq,
+			&off) != 2 ||
+		    off == 0)
 			fail_msg("bad line %d: %.200s", n + 1, line);
 		assert_true(proc >= 0 && proc < NPROC && seq >= 0 &&
 		    seq < NLINES && !seen[proc][seq]);
 		seen[proc][seq] = 1;
-		snprintf(want, sizeof(want), " conc [pgsched@32473 proc=\"%d\" "
-		    "seq=\"%d\"] %.*s", proc, seq, 100 + (seq * 7 + proc) % 200,
-		    pad);
+		snprintf(want, sizeof(want),
+		    " conc [pgsched@32473 proc=\"%d\" "
+		    "seq=\"%d\"] %.*s",
+		    proc, seq, 100 + (seq * 7 + proc) % 200, pad);
 		assert_string_equal(strstr(line, " conc "), want);
 		n++;
 	}
@@ -624,8 +638,8 @@ t_concurrent(void **state)
 static void
 make_file(const char *name, const char *text)
 {
-	char	 path[PATH_MAX + 64];
-	FILE	*fp;
+	char  path[PATH_MAX + 64];
+	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/%s", logdir, name);
 	fp = fopen(path, "w");
@@ -637,7 +651,7 @@ make_file(const char *name, const char *text)
 static bool
 exists(const char *name)
 {
-	char	 path[PATH_MAX + 64];
+	char path[PATH_MAX + 64];
 
 	snprintf(path, sizeof(path), "%s/%s", logdir, name);
 	return access(path, F_OK) == 0;
@@ -646,9 +660,9 @@ exists(const char *name)
 static void
 check_gz(const char *name, const char *want)
 {
-	char	 path[PATH_MAX + 64], buf[256];
-	gzFile	 z;
-	int	 n;
+	char   path[PATH_MAX + 64], buf[256];
+	gzFile z;
+	int    n;
 
 	snprintf(path, sizeof(path), "%s/%s", logdir, name);
 	z = gzopen(path, "rb");
@@ -663,11 +677,11 @@ check_gz(const char *name, const char *want)
 static void
 t_prune(void **state)
 {
-	char	*report = NULL, path[PATH_MAX + 64];
-	size_t	 len = 0;
-	FILE	*fp;
-	time_t	 now;
-	int	 fd;
+	char  *report = NULL, path[PATH_MAX + 64];
+	size_t len = 0;
+	FILE  *fp;
+	time_t now;
+	int    fd;
 
 	(void)state;
 	assert_int_equal(mkdir(logdir, 0750), 0);
@@ -725,16 +739,28 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
-		T(t_format), T(t_app_default), T(t_sd_convention),
-		T(t_escaping), T(t_quote), T(t_line_cap), T(t_payload),
-		T(t_payload_truncate), T(t_day_files), T(t_unwritable),
-		T(t_make_dir), T(t_stderr_cli), T(t_stderr_params),
-		T(t_fatal), T(t_level), T(t_concurrent), T(t_prune),
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(t_format),
+		T(t_app_default),
+		T(t_sd_convention),
+		T(t_escaping),
+		T(t_quote),
+		T(t_line_cap),
+		T(t_payload),
+		T(t_payload_truncate),
+		T(t_day_files),
+		T(t_unwritable),
+		T(t_make_dir),
+		T(t_stderr_cli),
+		T(t_stderr_params),
+		T(t_fatal),
+		T(t_level),
+		T(t_concurrent),
+		T(t_prune),
 #undef T
 	};
-	const char	*srcdir = getenv("srcdir");
-	char		 dir[PATH_MAX];
+	const char *srcdir = getenv("srcdir");
+	char	    dir[PATH_MAX];
 
 	if (getcwd(topdir, sizeof(topdir)) == NULL ||
 	    realpath(srcdir != NULL ? srcdir : ".", dir) == NULL)

@@ -19,20 +19,20 @@
 #include "../../src/log.h"
 #include "../../src/log_access.h"
 
-static char		 logdir[PATH_MAX];
-static struct conf	 conf;
+static char	   logdir[PATH_MAX];
+static struct conf conf;
 
 static void
 fixed_now(struct timespec *ts)
 {
-	ts->tv_sec = 1795000000;	/* 2026-11-18 */
+	ts->tv_sec = 1795000000; /* 2026-11-18 */
 	ts->tv_nsec = 0;
 }
 
 static int
 setup(void **state)
 {
-	char	 tmpl[] = "/tmp/t_log_access.XXXXXX";
+	char tmpl[] = "/tmp/t_log_access.XXXXXX";
 
 	(void)state;
 	if (mkdtemp(tmpl) == NULL)
@@ -51,7 +51,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char	 cmd[PATH_MAX + 16];
+	char cmd[PATH_MAX + 16];
 
 	(void)state;
 	log_close();
@@ -63,9 +63,9 @@ teardown(void **state)
 static const char *
 last_line(void)
 {
-	static char	 line[LOG_LINE_MAX + 1];
-	char		 path[PATH_MAX + 32], cur[LOG_LINE_MAX + 1];
-	FILE		*fp;
+	static char line[LOG_LINE_MAX + 1];
+	char	    path[PATH_MAX + 32], cur[LOG_LINE_MAX + 1];
+	FILE	   *fp;
 
 	log_day_path(1795000000, path, sizeof(path));
 	line[0] = '\0';
@@ -81,16 +81,17 @@ last_line(void)
 static void
 t_fields(void **state)
 {
-	struct log_access	 a = { "GET", "/api/runs/{id}", "/api/runs/42",
-	    200, 0.01234, 7, "203.0.113.9" };
-	const char		*l;
+	struct log_access a = { "GET", "/api/runs/{id}", "/api/runs/42", 200,
+		0.01234, 7, "203.0.113.9" };
+	const char	 *l;
 
 	(void)state;
 	log_open(&conf, "pgsched-api", LOG_TO_FILE);
 	log_access(&a);
 	l = last_line();
-	assert_true(strncmp(l, "<134>1 ", 7) == 0);	/* local0.info */
-	assert_non_null(strstr(l, " access [pgsched@32473 method=\"GET\" "
+	assert_true(strncmp(l, "<134>1 ", 7) == 0); /* local0.info */
+	assert_non_null(strstr(l,
+	    " access [pgsched@32473 method=\"GET\" "
 	    "route=\"/api/runs/{id}\" path=\"/api/runs/42\" status=\"200\" "
 	    "ms=\"12.3\" user=\"7\" client=\"203.0.113.9\"]\n"));
 }
@@ -98,25 +99,27 @@ t_fields(void **state)
 static void
 t_anonymous_unmatched_5xx(void **state)
 {
-	struct log_access	 a = { "POST", NULL, "/nowhere", 503, 0.5, 0,
-	    NULL };
-	const char		*l;
+	struct log_access a = { "POST", NULL, "/nowhere", 503, 0.5, 0, NULL };
+	const char	 *l;
 
 	(void)state;
 	log_open(&conf, "pgsched-api", LOG_TO_FILE);
 	log_access(&a);
 	l = last_line();
-	assert_true(strncmp(l, "<132>1 ", 7) == 0);	/* warning */
-	assert_non_null(strstr(l, "route=\"-\" path=\"/nowhere\" "
+	assert_true(strncmp(l, "<132>1 ", 7) == 0); /* warning */
+	assert_non_null(strstr(l,
+	    "route=\"-\" path=\"/nowhere\" "
 	    "status=\"503\" ms=\"500.0\" user=\"-\" client=\"-\"]"));
 }
 
 static void
 t_hostile_path(void **state)
 {
-	struct log_access	 a = { "GET", "/api/x", "/a\"b\\c] d\n"
-	    "<13>1 forged", 404, 0, 0, "::1" };
-	const char		*l;
+	struct log_access a = { "GET", "/api/x",
+		"/a\"b\\c] d\n"
+		"<13>1 forged",
+		404, 0, 0, "::1" };
+	const char	 *l;
 
 	(void)state;
 	log_open(&conf, "pgsched-api", LOG_TO_FILE);
@@ -125,16 +128,17 @@ t_hostile_path(void **state)
 	/* One line; the quote, backslash and bracket escaped as RFC 5424
 	 * wants; the newline as #012. */
 	assert_ptr_equal(strchr(l, '\n'), l + strlen(l) - 1);
-	assert_non_null(strstr(l, "path=\"/a\\\"b\\\\c\\] d#012<13>1 "
+	assert_non_null(strstr(l,
+	    "path=\"/a\\\"b\\\\c\\] d#012<13>1 "
 	    "forged\" status=\"404\""));
 }
 
 static void
 t_long_path_cut(void **state)
 {
-	char			 path[4000];
-	struct log_access	 a = { "GET", "/x", path, 200, 0, 0, "::1" };
-	const char		*l, *p, *e;
+	char		  path[4000];
+	struct log_access a = { "GET", "/x", path, 200, 0, 0, "::1" };
+	const char	 *l, *p, *e;
 
 	(void)state;
 	memset(path, 'a', sizeof(path) - 1);
@@ -152,7 +156,7 @@ t_long_path_cut(void **state)
 static void
 t_level_filter(void **state)
 {
-	struct log_access	 a = { "GET", "/x", "/quiet", 200, 0, 0, "::1" };
+	struct log_access a = { "GET", "/x", "/quiet", 200, 0, 0, "::1" };
 
 	(void)state;
 	conf.log_level = "warn";

@@ -33,33 +33,36 @@
  * The signing test vector of the Standard Webhooks reference libraries
  * (the same one tests/py/test_receivers.py checks the receiver with).
  */
-#define VEC_SECRET	"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-#define VEC_ID		"msg_p5jXN8AQM9LWM0D4loKWxJek"
-#define VEC_TS		1614265330
-#define VEC_BODY	"{\"test\": 2432232314}"
-#define VEC_SIG		"v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+#define VEC_SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define VEC_ID	   "msg_p5jXN8AQM9LWM0D4loKWxJek"
+#define VEC_TS	   1614265330
+#define VEC_BODY   "{\"test\": 2432232314}"
+#define VEC_SIG	   "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 /* --- webhook.c ------------------------------------------------------- */
 
 static void
 t_spec_vector(void **state)
 {
-	struct webhook_keys	 ks;
-	char			 sig[WEBHOOK_SIG_SIZE];
+	struct webhook_keys ks;
+	char		    sig[WEBHOOK_SIG_SIZE];
 
 	(void)state;
 	memset(&ks, 0, sizeof(ks));
 	assert_int_equal(webhook_keys_add(&ks, VEC_SECRET), PGS_OK);
 	assert_int_equal(ks.key[0].len, 24);
 	assert_int_equal(webhook_sign(&ks, VEC_ID, VEC_TS, VEC_BODY,
-	    strlen(VEC_BODY), sig, sizeof(sig)), PGS_OK);
+			     strlen(VEC_BODY), sig, sizeof(sig)),
+	    PGS_OK);
 	assert_string_equal(sig, VEC_SIG);
 	/* one byte of the body, the id or the time changes everything */
 	assert_int_equal(webhook_sign(&ks, VEC_ID, VEC_TS + 1, VEC_BODY,
-	    strlen(VEC_BODY), sig, sizeof(sig)), PGS_OK);
+			     strlen(VEC_BODY), sig, sizeof(sig)),
+	    PGS_OK);
 	assert_string_not_equal(sig, VEC_SIG);
 	assert_int_equal(webhook_sign(&ks, VEC_ID, VEC_TS, VEC_BODY " ",
-	    strlen(VEC_BODY) + 1, sig, sizeof(sig)), PGS_OK);
+			     strlen(VEC_BODY) + 1, sig, sizeof(sig)),
+	    PGS_OK);
 	assert_string_not_equal(sig, VEC_SIG);
 	webhook_keys_wipe(&ks);
 	assert_int_equal(ks.n, 0);
@@ -70,10 +73,10 @@ t_spec_vector(void **state)
 static void
 t_rotation(void **state)
 {
-	struct webhook_keys	 ks, one;
-	char			 other[WEBHOOK_SECRET_SIZE];
-	char			 sig[WEBHOOK_SIG_SIZE], sig2[WEBHOOK_SIG_SIZE];
-	char			 want[2 * WEBHOOK_SIG_SIZE];
+	struct webhook_keys ks, one;
+	char		    other[WEBHOOK_SECRET_SIZE];
+	char		    sig[WEBHOOK_SIG_SIZE], sig2[WEBHOOK_SIG_SIZE];
+	char		    want[2 * WEBHOOK_SIG_SIZE];
 
 	(void)state;
 	memset(&ks, 0, sizeof(ks));
@@ -83,9 +86,11 @@ t_rotation(void **state)
 	assert_int_equal(webhook_keys_add(&ks, other), PGS_OK);
 	assert_int_equal(webhook_keys_add(&one, other), PGS_OK);
 	assert_int_equal(webhook_sign(&ks, VEC_ID, VEC_TS, VEC_BODY,
-	    strlen(VEC_BODY), sig, sizeof(sig)), PGS_OK);
+			     strlen(VEC_BODY), sig, sizeof(sig)),
+	    PGS_OK);
 	assert_int_equal(webhook_sign(&one, VEC_ID, VEC_TS, VEC_BODY,
-	    strlen(VEC_BODY), sig2, sizeof(sig2)), PGS_OK);
+			     strlen(VEC_BODY), sig2, sizeof(sig2)),
+	    PGS_OK);
 	snprintf(want, sizeof(want), "%s %s", VEC_SIG, sig2);
 	assert_string_equal(sig, want);
 	/* at most WEBHOOK_MAX_KEYS, and they all fit WEBHOOK_SIG_SIZE */
@@ -93,7 +98,8 @@ t_rotation(void **state)
 	assert_int_equal(webhook_keys_add(&ks, other), PGS_OK);
 	assert_int_equal(webhook_keys_add(&ks, other), PGS_INVALID);
 	assert_int_equal(webhook_sign(&ks, VEC_ID, VEC_TS, "", 0, sig,
-	    sizeof(sig)), PGS_OK);
+			     sizeof(sig)),
+	    PGS_OK);
 	assert_int_equal(strlen(sig), 4 * 47 + 3);
 	assert_int_equal(webhook_sign(&ks, VEC_ID, VEC_TS, "", 0, sig, 100),
 	    PGS_INTERNAL);
@@ -109,14 +115,15 @@ t_secret(void **state)
 	static const char *const bad[] = {
 		"", "whsec_", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		"WHSEC_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS",	/* not base64 */
-		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw ",	/* a blank */
-		"whsec_MfKQ9r8GKYqrTwjU-D8ILPZIo2LaLaSw",	/* url-safe */
-		"whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",	/* 22 bytes */
-		"whsec_" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-		    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",	/* 66 bytes */
+		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS",   /* not base64 */
+		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw ", /* a blank */
+		"whsec_MfKQ9r8GKYqrTwjU-D8ILPZIo2LaLaSw",  /* url-safe */
+		"whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",  /* 22 bytes */
+		"whsec_"
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* 66 bytes */
 	};
-	size_t			 i;
+	size_t i;
 
 	(void)state;
 	webhook_secret_new(a);
@@ -127,9 +134,14 @@ t_secret(void **state)
 	assert_int_equal(webhook_secret_parse(a, &k), PGS_OK);
 	assert_int_equal(k.len, 32);
 	/* the spec's bounds: 24 (the vector's) to 64 bytes */
-	assert_int_equal(webhook_secret_parse("whsec_" "AAAAAAAAAAAAAAAAAAAAAA"
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-	    "==", &k), PGS_OK);
+	assert_int_equal(
+	    webhook_secret_parse(
+		"whsec_"
+		"AAAAAAAAAAAAAAAAAAAAAA"
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		"==",
+		&k),
+	    PGS_OK);
 	assert_int_equal(k.len, 64);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		k.len = 99;
@@ -143,9 +155,9 @@ t_secret(void **state)
 static void
 t_ids(void **state)
 {
-	struct webhook_keys	 ks;
-	char			 a[WEBHOOK_ID_SIZE], b[WEBHOOK_ID_SIZE];
-	char			 sig[WEBHOOK_SIG_SIZE], longid[80];
+	struct webhook_keys ks;
+	char		    a[WEBHOOK_ID_SIZE], b[WEBHOOK_ID_SIZE];
+	char		    sig[WEBHOOK_SIG_SIZE], longid[80];
 
 	(void)state;
 	webhook_id_new(a);
@@ -170,12 +182,14 @@ t_ids(void **state)
 	assert_false(webhook_id_valid(longid));
 	memset(&ks, 0, sizeof(ks));
 	assert_int_equal(webhook_sign(&ks, VEC_ID, VEC_TS, "", 0, sig,
-	    sizeof(sig)), PGS_INVALID);	/* no key */
+			     sizeof(sig)),
+	    PGS_INVALID); /* no key */
 	assert_int_equal(webhook_keys_add(&ks, VEC_SECRET), PGS_OK);
 	assert_int_equal(webhook_sign(&ks, "a.b", VEC_TS, "", 0, sig,
-	    sizeof(sig)), PGS_INVALID);
-	assert_int_equal(webhook_sign(&ks, VEC_ID, -1, "", 0, sig,
-	    sizeof(sig)), PGS_INVALID);
+			     sizeof(sig)),
+	    PGS_INVALID);
+	assert_int_equal(webhook_sign(&ks, VEC_ID, -1, "", 0, sig, sizeof(sig)),
+	    PGS_INVALID);
 	webhook_keys_wipe(&ks);
 }
 
@@ -185,8 +199,8 @@ t_ids(void **state)
 static const struct sockaddr *
 addr(const char *s, struct sockaddr_storage *ss)
 {
-	struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in  *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 
 	memset(ss, 0, sizeof(*ss));
 	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1)
@@ -202,11 +216,13 @@ static void
 t_classify(void **state)
 {
 	static const struct {
-		const char	*a;
-		enum ssrf_class	 c;
+		const char     *a;
+		enum ssrf_class c;
 	} cases[] = {
-		{ "8.8.8.8", SSRF_PUBLIC }, { "1.1.1.1", SSRF_PUBLIC },
-		{ "11.0.0.1", SSRF_PUBLIC }, { "172.32.0.1", SSRF_PUBLIC },
+		{ "8.8.8.8", SSRF_PUBLIC },
+		{ "1.1.1.1", SSRF_PUBLIC },
+		{ "11.0.0.1", SSRF_PUBLIC },
+		{ "172.32.0.1", SSRF_PUBLIC },
 		{ "172.15.255.255", SSRF_PUBLIC },
 		{ "192.169.0.1", SSRF_PUBLIC },
 		{ "169.255.0.1", SSRF_PUBLIC },
@@ -215,25 +231,27 @@ t_classify(void **state)
 		{ "223.255.255.255", SSRF_PUBLIC },
 		{ "0.0.0.0", SSRF_UNSPECIFIED },
 		{ "0.1.2.3", SSRF_UNSPECIFIED },
-		{ "127.0.0.1", SSRF_LOOPBACK }, { "127.255.255.254",
-		    SSRF_LOOPBACK },
+		{ "127.0.0.1", SSRF_LOOPBACK },
+		{ "127.255.255.254", SSRF_LOOPBACK },
 		{ "10.0.0.1", SSRF_PRIVATE },
 		{ "10.255.255.255", SSRF_PRIVATE },
-		{ "172.16.0.1", SSRF_PRIVATE }, { "172.31.255.255",
-		    SSRF_PRIVATE },
+		{ "172.16.0.1", SSRF_PRIVATE },
+		{ "172.31.255.255", SSRF_PRIVATE },
 		{ "192.168.0.1", SSRF_PRIVATE },
-		{ "100.64.0.1", SSRF_SHARED }, { "100.100.100.200",
-		    SSRF_SHARED },
+		{ "100.64.0.1", SSRF_SHARED },
+		{ "100.100.100.200", SSRF_SHARED },
 		{ "100.127.255.255", SSRF_SHARED },
 		{ "169.254.169.254", SSRF_LINK_LOCAL },
-		{ "224.0.0.1", SSRF_MULTICAST }, { "239.255.255.250",
-		    SSRF_MULTICAST },
+		{ "224.0.0.1", SSRF_MULTICAST },
+		{ "239.255.255.250", SSRF_MULTICAST },
 		{ "255.255.255.255", SSRF_BROADCAST },
-		{ "240.0.0.1", SSRF_RESERVED }, { "198.18.0.1", SSRF_RESERVED },
+		{ "240.0.0.1", SSRF_RESERVED },
+		{ "198.18.0.1", SSRF_RESERVED },
 		{ "192.0.0.8", SSRF_RESERVED },
 		{ "192.0.2.1", SSRF_DOCUMENTATION },
 		{ "203.0.113.9", SSRF_DOCUMENTATION },
-		{ "::", SSRF_UNSPECIFIED }, { "::1", SSRF_LOOPBACK },
+		{ "::", SSRF_UNSPECIFIED },
+		{ "::1", SSRF_LOOPBACK },
 		{ "::ffff:127.0.0.1", SSRF_LOOPBACK },
 		{ "::ffff:10.1.2.3", SSRF_PRIVATE },
 		{ "::ffff:169.254.169.254", SSRF_LINK_LOCAL },
@@ -244,22 +262,25 @@ t_classify(void **state)
 		{ "2002:7f00:1::1", SSRF_LOOPBACK },
 		{ "2002:c0a8:101::", SSRF_PRIVATE },
 		{ "2002:808:808::1", SSRF_PUBLIC },
-		{ "::127.0.0.1", SSRF_RESERVED },	/* IPv4-compatible */
-		{ "100::1", SSRF_RESERVED }, { "4000::1", SSRF_RESERVED },
-		{ "fc00::1", SSRF_UNIQUE_LOCAL }, { "fd00:ec2::254",
-		    SSRF_UNIQUE_LOCAL },
-		{ "fe80::1", SSRF_LINK_LOCAL }, { "febf::1", SSRF_LINK_LOCAL },
+		{ "::127.0.0.1", SSRF_RESERVED }, /* IPv4-compatible */
+		{ "100::1", SSRF_RESERVED },
+		{ "4000::1", SSRF_RESERVED },
+		{ "fc00::1", SSRF_UNIQUE_LOCAL },
+		{ "fd00:ec2::254", SSRF_UNIQUE_LOCAL },
+		{ "fe80::1", SSRF_LINK_LOCAL },
+		{ "febf::1", SSRF_LINK_LOCAL },
 		{ "fec0::1", SSRF_PRIVATE },
-		{ "ff02::1", SSRF_MULTICAST }, { "ff0e::1", SSRF_MULTICAST },
+		{ "ff02::1", SSRF_MULTICAST },
+		{ "ff0e::1", SSRF_MULTICAST },
 		{ "2001:db8::1", SSRF_DOCUMENTATION },
-		{ "2001::1", SSRF_RESERVED },	/* Teredo */
+		{ "2001::1", SSRF_RESERVED }, /* Teredo */
 		{ "2606:4700:4700::1111", SSRF_PUBLIC },
 		{ "2a00:1450:4001::1", SSRF_PUBLIC },
 	};
-	struct sockaddr_storage	 ss;
-	struct sockaddr		 un = { .sa_family = AF_UNIX };
-	size_t			 i;
-	enum ssrf_class		 c;
+	struct sockaddr_storage ss;
+	struct sockaddr		un = { .sa_family = AF_UNIX };
+	size_t			i;
+	enum ssrf_class		c;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -278,18 +299,19 @@ t_classify(void **state)
 static void
 t_allow_list(void **state)
 {
-	struct ssrf_allow	*a;
-	struct sockaddr_storage	 ss;
-	char			 err[256] = "";
+	struct ssrf_allow      *a;
+	struct sockaddr_storage ss;
+	char			err[256] = "";
 
 	(void)state;
-	assert_int_equal(ssrf_allow_parse(NULL, &a, err, sizeof(err)),
-	    PGS_OK);
+	assert_int_equal(ssrf_allow_parse(NULL, &a, err, sizeof(err)), PGS_OK);
 	assert_false(ssrf_allow_host(a, "localhost"));
 	assert_false(ssrf_allow_addr(a, addr("127.0.0.1", &ss)));
 	ssrf_allow_free(a);
-	assert_int_equal(ssrf_allow_parse(" hooks.Example.com , 10.0.0.0/8,"
-	    "fd00::/8,127.0.0.1 ,::1, 192.168.7.0/24", &a, err, sizeof(err)),
+	assert_int_equal(
+	    ssrf_allow_parse(" hooks.Example.com , 10.0.0.0/8,"
+			     "fd00::/8,127.0.0.1 ,::1, 192.168.7.0/24",
+		&a, err, sizeof(err)),
 	    PGS_OK);
 	assert_true(ssrf_allow_host(a, "hooks.example.com"));
 	assert_true(ssrf_allow_host(a, "HOOKS.EXAMPLE.COM."));
@@ -318,8 +340,8 @@ t_allow_list(void **state)
 static void
 allow_fails(const char *list, const char *want)
 {
-	struct ssrf_allow	*a = (void *)1;
-	char			 err[256] = "";
+	struct ssrf_allow *a = (void *)1;
+	char		   err[256] = "";
 
 	assert_int_equal(ssrf_allow_parse(list, &a, err, sizeof(err)),
 	    PGS_INVALID);
@@ -331,12 +353,14 @@ allow_fails(const char *list, const char *want)
 static void
 t_allow_errors(void **state)
 {
-	char	 longname[301];
+	char longname[301];
 
 	(void)state;
-	allow_fails("10.0.0.1/8", "element \"10.0.0.1/8\" has bits set past "
+	allow_fails("10.0.0.1/8",
+	    "element \"10.0.0.1/8\" has bits set past "
 	    "its prefix length");
-	allow_fails("fd00::1/8", "element \"fd00::1/8\" has bits set past "
+	allow_fails("fd00::1/8",
+	    "element \"fd00::1/8\" has bits set past "
 	    "its prefix length");
 	allow_fails("a,,b", "has an empty element");
 	allow_fails("a,", "has an empty element");
@@ -345,21 +369,29 @@ t_allow_errors(void **state)
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	allow_fails(longname, "has an element longer than 299 bytes");
-	allow_fails("10.0.0.0/33", "element \"10.0.0.0/33\" is not a host "
+	allow_fails("10.0.0.0/33",
+	    "element \"10.0.0.0/33\" is not a host "
 	    "name, an IP address or a CIDR network");
-	allow_fails("::/129", "element \"::/129\" is not a host name, an IP "
+	allow_fails("::/129",
+	    "element \"::/129\" is not a host name, an IP "
 	    "address or a CIDR network");
-	allow_fails("10.0.0.0/-1", "element \"10.0.0.0/-1\" is not a host "
+	allow_fails("10.0.0.0/-1",
+	    "element \"10.0.0.0/-1\" is not a host "
 	    "name, an IP address or a CIDR network");
-	allow_fails("10.0.0.0/", "element \"10.0.0.0/\" is not a host name, "
+	allow_fails("10.0.0.0/",
+	    "element \"10.0.0.0/\" is not a host name, "
 	    "an IP address or a CIDR network");
-	allow_fails("*.example.com", "element \"*.example.com\" is not a "
+	allow_fails("*.example.com",
+	    "element \"*.example.com\" is not a "
 	    "host name, an IP address or a CIDR network");
-	allow_fails("http://x", "element \"http://x\" is not a host name, an "
+	allow_fails("http://x",
+	    "element \"http://x\" is not a host name, an "
 	    "IP address or a CIDR network");
-	allow_fails("a..b", "element \"a..b\" is not a host name, an IP "
+	allow_fails("a..b",
+	    "element \"a..b\" is not a host name, an IP "
 	    "address or a CIDR network");
-	allow_fails("host name", "element \"host name\" is not a host name, "
+	allow_fails("host name",
+	    "element \"host name\" is not a host name, "
 	    "an IP address or a CIDR network");
 }
 
@@ -367,8 +399,8 @@ t_allow_errors(void **state)
 static void
 url_fails(const char *url, const char *want)
 {
-	struct ssrf_url	 u;
-	char		 err[256] = "";
+	struct ssrf_url u;
+	char		err[256] = "";
 
 	if (ssrf_url_parse(url, &u, err, sizeof(err)) != PGS_INVALID)
 		fail_msg("%s accepted", url);
@@ -380,17 +412,19 @@ url_fails(const char *url, const char *want)
 static void
 t_urls(void **state)
 {
-	struct ssrf_url	 u;
-	char		 err[256] = "", big[SSRF_URL_MAX + 2];
+	struct ssrf_url u;
+	char		err[256] = "", big[SSRF_URL_MAX + 2];
 
 	(void)state;
-	assert_int_equal(ssrf_url_parse("https://Hooks.Example.COM/x?y=1#z",
-	    &u, err, sizeof(err)), PGS_OK);
+	assert_int_equal(ssrf_url_parse("https://Hooks.Example.COM/x?y=1#z", &u,
+			     err, sizeof(err)),
+	    PGS_OK);
 	assert_string_equal(u.scheme, "https");
 	assert_string_equal(u.host, "hooks.example.com");
 	assert_int_equal(u.port, 443);
 	assert_int_equal(ssrf_url_parse("HTTP://[::1]:8080/", &u, err,
-	    sizeof(err)), PGS_OK);
+			     sizeof(err)),
+	    PGS_OK);
 	assert_string_equal(u.scheme, "http");
 	assert_string_equal(u.host, "::1");
 	assert_int_equal(u.port, 8080);
@@ -398,27 +432,36 @@ t_urls(void **state)
 	url_fails(NULL, "the URL is empty");
 	url_fails("ftp://example.com/", "only http and https URLs are allowed");
 	url_fails("file:///etc/passwd", "only http and https URLs are allowed");
-	url_fails("gopher://example.com:70/", "only http and https URLs are "
+	url_fails("gopher://example.com:70/",
+	    "only http and https URLs are "
 	    "allowed");
-	url_fails("smtp://example.com/", "only http and https URLs are "
+	url_fails("smtp://example.com/",
+	    "only http and https URLs are "
 	    "allowed");
 	url_fails("javascript:alert(1)", "not a valid http or https URL");
 	url_fails("//example.com/x", "not a valid http or https URL");
-	url_fails("http://user:pw@example.com/", "a URL with credentials "
+	url_fails("http://user:pw@example.com/",
+	    "a URL with credentials "
 	    "(user:password@) is refused");
-	url_fails("https://token@example.com/", "a URL with credentials "
+	url_fails("https://token@example.com/",
+	    "a URL with credentials "
 	    "(user:password@) is refused");
-	url_fails("http://:pw@example.com/", "a URL with credentials "
+	url_fails("http://:pw@example.com/",
+	    "a URL with credentials "
 	    "(user:password@) is refused");
 	url_fails("http://", "not a valid http or https URL");
 	url_fails("http://:80/", "not a valid http or https URL");
-	url_fails("http://example.com:99999/", "not a valid http or https "
+	url_fails("http://example.com:99999/",
+	    "not a valid http or https "
 	    "URL");
-	url_fails("http://exa mple.com/", "the URL must be printable ASCII "
+	url_fails("http://exa mple.com/",
+	    "the URL must be printable ASCII "
 	    "without spaces (percent-encode the rest)");
-	url_fails("http://example.com/\r\nX: y", "the URL must be printable "
+	url_fails("http://example.com/\r\nX: y",
+	    "the URL must be printable "
 	    "ASCII without spaces (percent-encode the rest)");
-	url_fails("http://ex\xc3\xa4mple.com/", "the URL must be printable "
+	url_fails("http://ex\xc3\xa4mple.com/",
+	    "the URL must be printable "
 	    "ASCII without spaces (percent-encode the rest)");
 	memcpy(big, "http://a/", 9);
 	memset(big + 9, 'a', sizeof(big) - 10);
@@ -430,15 +473,13 @@ t_urls(void **state)
 
 /* ssrf_check_url(url) with the allow-list list must return want. */
 static void
-check_url(const char *list, const char *url, enum pgs_rc want,
-    const char *msg)
+check_url(const char *list, const char *url, enum pgs_rc want, const char *msg)
 {
-	struct ssrf_allow	*a;
-	char			 err[256] = "";
-	enum pgs_rc		 rc;
+	struct ssrf_allow *a;
+	char		   err[256] = "";
+	enum pgs_rc	   rc;
 
-	assert_int_equal(ssrf_allow_parse(list, &a, err, sizeof(err)),
-	    PGS_OK);
+	assert_int_equal(ssrf_allow_parse(list, &a, err, sizeof(err)), PGS_OK);
 	rc = ssrf_check_url(url, a, err, sizeof(err));
 	ssrf_allow_free(a);
 	if (rc != want)
@@ -451,8 +492,8 @@ check_url(const char *list, const char *url, enum pgs_rc want,
 static void
 t_check(void **state)
 {
-	struct sockaddr_storage	 ss;
-	char			 err[256] = "";
+	struct sockaddr_storage ss;
+	char			err[256] = "";
 
 	(void)state;
 	check_url("", "http://127.0.0.1:9/", PGS_DENIED,
@@ -485,11 +526,14 @@ t_check(void **state)
 	check_url("10.0.0.0/8", "http://10.9.8.7/", PGS_OK, NULL);
 	/* connect time: the host's name or the address */
 	assert_int_equal(ssrf_check_addr(NULL, "example.com",
-	    addr("127.0.0.1", &ss), err, sizeof(err)), PGS_DENIED);
-	assert_string_equal(err, "address 127.0.0.1 (loopback) is not "
+			     addr("127.0.0.1", &ss), err, sizeof(err)),
+	    PGS_DENIED);
+	assert_string_equal(err,
+	    "address 127.0.0.1 (loopback) is not "
 	    "allowed by NOTIFY_ALLOW_HOSTS");
 	assert_int_equal(ssrf_check_addr(NULL, "example.com",
-	    addr("93.184.215.14", &ss), err, sizeof(err)), PGS_OK);
+			     addr("93.184.215.14", &ss), err, sizeof(err)),
+	    PGS_OK);
 }
 
 /* --- backoff.c ------------------------------------------------------- */
@@ -497,9 +541,9 @@ t_check(void **state)
 static void
 t_backoff_delays(void **state)
 {
-	static const int64_t	 want[] = { 60, 60, 300, 1800, 7200, 21600,
-	    43200, 43200, 43200 };
-	int			 i, j, lo = 0, hi = 0;
+	static const int64_t want[] = { 60, 60, 300, 1800, 7200, 21600, 43200,
+		43200, 43200 };
+	int		     i, j, lo = 0, hi = 0;
 
 	(void)state;
 	for (i = 0; i < 9; i++)
@@ -507,7 +551,7 @@ t_backoff_delays(void **state)
 	assert_int_equal(backoff_delay_s(1000, 0), 43200);
 	assert_int_equal(backoff_delay_s(1, 200), 72);
 	assert_int_equal(backoff_delay_s(1, -200), 48);
-	assert_int_equal(backoff_delay_s(1, 900), 72);	/* clamped */
+	assert_int_equal(backoff_delay_s(1, 900), 72); /* clamped */
 	assert_int_equal(backoff_delay_s(6, -900), 34560);
 	for (i = 0; i < 2000; i++) {
 		j = backoff_jitter();
@@ -524,18 +568,19 @@ static void
 t_backoff_schedule(void **state)
 {
 	/* without jitter: 0, 1 min, 6 min, 36 min, 2h36, 8h36, 20h36, 24 h */
-	static const int64_t	 at[] = { 0, 60, 360, 2160, 9360, 30960,
-	    74160, 86400 };
-	const int64_t		 t0 = 1700000000;
-	int64_t			 now = t0, next;
-	size_t			 i;
+	static const int64_t at[] = { 0, 60, 360, 2160, 9360, 30960, 74160,
+		86400 };
+	const int64_t	     t0 = 1700000000;
+	int64_t		     now = t0, next;
+	size_t		     i;
 
 	(void)state;
 	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
 		assert_int_equal(now - t0, at[i]);
 		if (i + 1 < sizeof(at) / sizeof(at[0])) {
 			assert_int_equal(backoff_next(t0, now, (int)i + 1, -1,
-			    24, 0, &next), BACKOFF_RETRY);
+					     24, 0, &next),
+			    BACKOFF_RETRY);
 			now = next;
 		}
 	}
@@ -569,8 +614,8 @@ static void
 t_retry_after(void **state)
 {
 	/* Wed, 21 Oct 2015 07:28:00 GMT */
-	const time_t	 date = 1445412480;
-	int64_t		 s;
+	const time_t date = 1445412480;
+	int64_t	     s;
 
 	(void)state;
 	assert_true(backoff_retry_after("120", date, &s));
@@ -599,7 +644,7 @@ t_retry_after(void **state)
 static void
 t_mail_checks(void **state)
 {
-	char	 why[256];
+	char why[256];
 
 	(void)state;
 	assert_true(mail_addr_valid("ops@example.com"));
@@ -613,10 +658,9 @@ t_mail_checks(void **state)
 	assert_false(mail_addr_valid("ops@example.com,x@y"));
 	assert_false(mail_addr_valid("\"o p\"@example.com"));
 	assert_false(mail_addr_valid(NULL));
-	assert_true(mail_url_check("smtp://127.0.0.1:2525", why,
+	assert_true(mail_url_check("smtp://127.0.0.1:2525", why, sizeof(why)));
+	assert_true(mail_url_check("smtps://u:p%40ss@mail.example:465/", why,
 	    sizeof(why)));
-	assert_true(mail_url_check("smtps://u:p%40ss@mail.example:465/",
-	    why, sizeof(why)));
 	assert_true(mail_url_is_smtps("SMTPS://mail.example"));
 	assert_false(mail_url_is_smtps("smtp://mail.example"));
 	assert_false(mail_url_check("http://mail.example", why, sizeof(why)));
@@ -629,7 +673,7 @@ t_mail_checks(void **state)
 static char *
 compose(const struct mail_msg *m, enum pgs_rc want)
 {
-	struct buf	 b = BUF_INIT;
+	struct buf b = BUF_INIT;
 
 	assert_int_equal(mail_compose(&b, m, 1445412480), want);
 	if (want != PGS_OK)
@@ -641,7 +685,7 @@ compose(const struct mail_msg *m, enum pgs_rc want)
 static void
 lines_ok(const char *s, size_t max)
 {
-	const char	*p = s, *e;
+	const char *p = s, *e;
 
 	while (*p != '\0') {
 		e = strstr(p, "\r\n");
@@ -657,19 +701,21 @@ lines_ok(const char *s, size_t max)
 static void
 t_mail_compose(void **state)
 {
-	const char *const	 to[] = { "a@example.com", "b@example.org" };
-	struct mail_msg		 m = { "pgsched@example.com", to, 2,
-	    "Run 7 of orders failed", "Run 7 failed.\nhttps://x/r/7\n", 28,
-	    "msg_abc" };
-	char			*s, *body;
+	const char *const to[] = { "a@example.com", "b@example.org" };
+	struct mail_msg	  m = { "pgsched@example.com", to, 2,
+		  "Run 7 of orders failed", "Run 7 failed.\nhttps://x/r/7\n", 28,
+		  "msg_abc" };
+	char		 *s, *body;
 
 	(void)state;
 	s = compose(&m, PGS_OK);
 	assert_non_null(strstr(s, "Date: Wed, 21 Oct 2015 07:28:00 +0000\r\n"));
-	assert_non_null(strstr(s, "\r\nFrom: pg-sched <pgsched@example.com>"
+	assert_non_null(strstr(s,
+	    "\r\nFrom: pg-sched <pgsched@example.com>"
 	    "\r\nTo: a@example.com, b@example.org\r\nSubject: Run 7 of "
 	    "orders failed\r\nMessage-ID: <msg_abc@example.com>\r\n"));
-	assert_non_null(strstr(s, "\r\nContent-Type: text/plain; "
+	assert_non_null(strstr(s,
+	    "\r\nContent-Type: text/plain; "
 	    "charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable"
 	    "\r\nAuto-Submitted: auto-generated\r\n\r\n"));
 	body = strstr(s, "\r\n\r\n") + 4;
@@ -685,7 +731,9 @@ t_mail_compose(void **state)
 	free(s);
 
 	/* non-ASCII subject: RFC 2047 words, whole characters, short lines */
-	m.subject = "Rapport \xc3\xa9" "chou\xc3\xa9 \xe2\x80\x94 "
+	m.subject =
+	    "Rapport \xc3\xa9"
+	    "chou\xc3\xa9 \xe2\x80\x94 "
 	    "\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc"
 	    "\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc";
 	s = compose(&m, PGS_OK);
@@ -696,13 +744,15 @@ t_mail_compose(void **state)
 
 	/* quoted-printable: long lines, '=', trailing blanks, dots, UTF-8 */
 	m.subject = "x";
-	m.text = "a=b \n.dot\n\xc3\xbc\n"
+	m.text =
+	    "a=b \n.dot\n\xc3\xbc\n"
 	    "0123456789012345678901234567890123456789012345678901234567890123"
 	    "4567890123456789";
 	m.text_len = strlen(m.text);
 	s = compose(&m, PGS_OK);
 	body = strstr(s, "\r\n\r\n") + 4;
-	assert_string_equal(body, "a=3Db=20\r\n=2Edot\r\n=C3=BC\r\n"
+	assert_string_equal(body,
+	    "a=3Db=20\r\n=2Edot\r\n=C3=BC\r\n"
 	    "012345678901234567890123456789012345678901234567890123456789"
 	    "012345678901234=\r\n56789\r\n");
 	lines_ok(s, 78);
@@ -712,11 +762,12 @@ t_mail_compose(void **state)
 static void
 t_mail_refusals(void **state)
 {
-	const char *const	 to[] = { "a@example.com", "bad address" };
-	const char		*many[MAIL_RCPT_MAX + 1];
-	struct mail_msg		 ok = { "pgsched@example.com", to, 1, "s",
-	    "t", 1, "msg_1" }, m;
-	size_t			 i;
+	const char *const to[] = { "a@example.com", "bad address" };
+	const char	 *many[MAIL_RCPT_MAX + 1];
+	struct mail_msg	  ok = { "pgsched@example.com", to, 1, "s", "t", 1,
+		  "msg_1" },
+			m;
+	size_t i;
 
 	(void)state;
 	free(compose(&ok, PGS_OK));

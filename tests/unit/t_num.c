@@ -20,19 +20,19 @@
 #include "num.h"
 
 struct num_case {
-	const char	*s;
-	long		 min, max;
-	bool		 ok;
-	long		 v;
+	const char *s;
+	long	    min, max;
+	bool	    ok;
+	long	    v;
 };
 
 /* Checks one case: the answer, the value, and *out untouched on false. */
 static void
-check_case(const struct num_case *c, bool (*fn)(const char *, long, long,
-    long *))
+check_case(const struct num_case *c,
+    bool (*fn)(const char *, long, long, long *))
 {
-	long	 v = 4242;
-	bool	 ok;
+	long v = 4242;
+	bool ok;
 
 	ok = fn(c->s, c->min, c->max, &v);
 	if (ok != c->ok || (ok && v != c->v) || (!ok && v != 4242))
@@ -45,30 +45,21 @@ static void
 t_grammar(void **state)
 {
 	static const struct num_case cases[] = {
-		{ "0", 0, 10, true, 0 },
-		{ "7", 0, 10, true, 7 },
-		{ "007", 0, 10, true, 7 },
-		{ "-3", -5, 5, true, -3 },
+		{ "0", 0, 10, true, 0 }, { "7", 0, 10, true, 7 },
+		{ "007", 0, 10, true, 7 }, { "-3", -5, 5, true, -3 },
 		{ "-0", 0, 5, true, 0 },
 		{ "1234567", 0, 9999999, true, 1234567 },
-		{ NULL, 0, 10, false, 0 },
-		{ "", 0, 10, false, 0 },
-		{ "-", -5, 5, false, 0 },
-		{ "+1", 0, 10, false, 0 },
-		{ " 1", 0, 10, false, 0 },
-		{ "1 ", 0, 10, false, 0 },
-		{ "\t1", 0, 10, false, 0 },
-		{ "1\n", 0, 10, false, 0 },
-		{ "1a", 0, 100, false, 0 },
-		{ "a1", 0, 100, false, 0 },
-		{ "0x10", 0, 100, false, 0 },
-		{ "1.0", 0, 100, false, 0 },
-		{ "1e3", 0, 10000, false, 0 },
-		{ "--1", -5, 5, false, 0 },
+		{ NULL, 0, 10, false, 0 }, { "", 0, 10, false, 0 },
+		{ "-", -5, 5, false, 0 }, { "+1", 0, 10, false, 0 },
+		{ " 1", 0, 10, false, 0 }, { "1 ", 0, 10, false, 0 },
+		{ "\t1", 0, 10, false, 0 }, { "1\n", 0, 10, false, 0 },
+		{ "1a", 0, 100, false, 0 }, { "a1", 0, 100, false, 0 },
+		{ "0x10", 0, 100, false, 0 }, { "1.0", 0, 100, false, 0 },
+		{ "1e3", 0, 10000, false, 0 }, { "--1", -5, 5, false, 0 },
 		{ "1-", -5, 5, false, 0 },
-		{ "\xd9\xa1", 0, 10, false, 0 },	/* Arabic-Indic one */
+		{ "\xd9\xa1", 0, 10, false, 0 }, /* Arabic-Indic one */
 	};
-	size_t	 i;
+	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -95,7 +86,7 @@ t_bounds(void **state)
 		{ "99999999999999999999999999", 0, LONG_MAX, false, 0 },
 		{ "000000000000000000000000000042", 0, 100, true, 42 },
 	};
-	size_t	 i;
+	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -124,7 +115,7 @@ t_c_notation(void **state)
 		{ "", 0, 0777, false, 0 },
 		{ NULL, 0, 0777, false, 0 },
 	};
-	size_t	 i;
+	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -134,8 +125,8 @@ t_c_notation(void **state)
 static void
 t_segment(void **state)
 {
-	const char	*path = "/api/queries/12/runs/345";
-	long		 v = 0;
+	const char *path = "/api/queries/12/runs/345";
+	long	    v = 0;
 
 	(void)state;
 	assert_true(num_parse_n(path + 13, 2, 1, 2147483647, &v));
@@ -153,8 +144,8 @@ t_segment(void **state)
 static bool
 old_route_id(const char *s, size_t n, long *out)
 {
-	long	 v = 0;
-	size_t	 k;
+	long   v = 0;
+	size_t k;
 
 	for (k = 0; k < n && v <= 2147483647L; k++) {
 		if (s[k] < '0' || s[k] > '9')
@@ -171,13 +162,14 @@ old_route_id(const char *s, size_t n, long *out)
 static bool
 old_qint(const char *s, long min, long max, long *out)
 {
-	char	*end;
-	long	 v;
+	char *end;
+	long  v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || !isdigit(
-	    (unsigned char)s[s[0] == '-' ? 1 : 0]) || v < min || v > max)
+	if (*s == '\0' || *end != '\0' || errno != 0 ||
+	    !isdigit((unsigned char)s[s[0] == '-' ? 1 : 0]) || v < min ||
+	    v > max)
 		return false;
 	*out = v;
 	return true;
@@ -191,13 +183,13 @@ old_qint(const char *s, long min, long max, long *out)
 static void
 t_same_answers(void **state)
 {
-	static const char	 alpha[] = "0179-+ x";
-	static const long	 lim[][2] = { { 1, 500 }, { 0, 2147483647 },
+	static const char alpha[] = "0179-+ x";
+	static const long lim[][2] = { { 1, 500 }, { 0, 2147483647 },
 		{ -50, 50 }, { LONG_MIN, LONG_MAX } };
-	char			 s[32];
-	long			 a, b;
-	size_t			 len, i, k, j, total, na = sizeof(alpha) - 1;
-	bool			 ra, rb;
+	char		  s[32];
+	long		  a, b;
+	size_t		  len, i, k, j, total, na = sizeof(alpha) - 1;
+	bool		  ra, rb;
 
 	(void)state;
 	srand(12);
@@ -209,22 +201,24 @@ t_same_answers(void **state)
 			total = 20000;
 		for (k = 0; k < total; k++) {
 			for (i = 0, j = k; i < len; i++, j /= na)
-				s[i] = len <= 4 ? alpha[j % na] :
+				s[i] = len <= 4 ?
+				    alpha[j % na] :
 				    "0123456789-"[rand() % (i == 0 ? 11 : 10)];
 			s[len] = '\0';
 			a = b = 0;
 			ra = num_parse_n(s, len, 1, 2147483647, &a);
 			rb = old_route_id(s, len, &b);
 			if (ra != rb || a != b)
-				fail_msg("path id '%s': %d %ld, was %d %ld",
-				    s, ra, a, rb, b);
+				fail_msg("path id '%s': %d %ld, was %d %ld", s,
+				    ra, a, rb, b);
 			for (i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
 				a = b = 0;
 				ra = num_parse(s, lim[i][0], lim[i][1], &a);
 				rb = old_qint(s, lim[i][0], lim[i][1], &b);
 				if (ra != rb || a != b)
 					fail_msg("query int '%s': %d %ld, was "
-					    "%d %ld", s, ra, a, rb, b);
+						 "%d %ld",
+					    s, ra, a, rb, b);
 			}
 		}
 	}

@@ -28,28 +28,27 @@
 #include "proc.h"
 
 struct report {
-	long	 pid, ppid, sid;
-	char	 fds[256];	/* "0 1 2 ..." */
-	char	 stdio[3][64];	/* where 0, 1 and 2 lead */
-	char	 ign[32], blk[32];	/* SigIgn and SigBlk of status */
-	char	 env[3][16];	/* T_PROC_A, _B, _C, "-" when unset */
+	long pid, ppid, sid;
+	char fds[256];	       /* "0 1 2 ..." */
+	char stdio[3][64];     /* where 0, 1 and 2 lead */
+	char ign[32], blk[32]; /* SigIgn and SigBlk of status */
+	char env[3][16];       /* T_PROC_A, _B, _C, "-" when unset */
 };
 
-static const char *const env_names[] = { "T_PROC_A", "T_PROC_B",
-	"T_PROC_C" };
+static const char *const env_names[] = { "T_PROC_A", "T_PROC_B", "T_PROC_C" };
 
-static char	 self[PATH_MAX];
-static char	 dir[] = "/tmp/t_proc.XXXXXX";
+static char self[PATH_MAX];
+static char dir[] = "/tmp/t_proc.XXXXXX";
 
 /* --report: writes the report of this process to path (then renamed into
  * place, so a reader never sees half of it). */
 static int
 report_write(const char *path)
 {
-	char	 tmp[PATH_MAX + 8], line[256], lnk[32], to[64];
-	FILE	*fp, *st;
-	ssize_t	 n;
-	int	 fd;
+	char	tmp[PATH_MAX + 8], line[256], lnk[32], to[64];
+	FILE   *fp, *st;
+	ssize_t n;
+	int	fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fp = fopen(tmp, "w");
@@ -58,8 +57,9 @@ report_write(const char *path)
 	fprintf(fp, "%ld %ld %ld\n", (long)getpid(), (long)getppid(),
 	    (long)getsid(0));
 	for (fd = 0; fd < 3; fd++)
-		fprintf(fp, "%s ", getenv(env_names[fd]) != NULL ?
-		    getenv(env_names[fd]) : "-");
+		fprintf(fp, "%s ",
+		    getenv(env_names[fd]) != NULL ? getenv(env_names[fd]) :
+						    "-");
 	fprintf(fp, "\n");
 	for (fd = 0; fd < 1024; fd++)
 		if (fd != fileno(fp) && fcntl(fd, F_GETFD) >= 0)
@@ -87,10 +87,10 @@ report_write(const char *path)
 static void
 report_read(const char *path, struct report *r)
 {
-	struct timespec	 nap = { 0, 10 * 1000 * 1000 };
-	char		 line[256];
-	FILE		*fp = NULL;
-	int		 i, k;
+	struct timespec nap = { 0, 10 * 1000 * 1000 };
+	char		line[256];
+	FILE	       *fp = NULL;
+	int		i, k;
 
 	for (i = 0; i < 1000 && fp == NULL; i++) {
 		fp = fopen(path, "r");
@@ -101,9 +101,11 @@ report_read(const char *path, struct report *r)
 		fail_msg("no report in %s", path);
 	memset(r, 0, sizeof(*r));
 	assert_int_equal(fscanf(fp, "%ld %ld %ld\n", &r->pid, &r->ppid,
-	    &r->sid), 3);
+			     &r->sid),
+	    3);
 	assert_int_equal(fscanf(fp, "%15s %15s %15s\n", r->env[0], r->env[1],
-	    r->env[2]), 3);
+			     r->env[2]),
+	    3);
 	assert_non_null(fgets(r->fds, sizeof(r->fds), fp));
 	for (k = 0; k < 3; k++) {
 		assert_non_null(fgets(r->stdio[k], sizeof(r->stdio[k]), fp));
@@ -125,9 +127,9 @@ report_read(const char *path, struct report *r)
 static bool
 mask_empty(const char *hex)
 {
-	unsigned long long	 m;
-	char			*end;
-	int			 sig;
+	unsigned long long m;
+	char		  *end;
+	int		   sig;
 
 	if (hex[0] == '\0')
 		return false;
@@ -144,12 +146,12 @@ mask_empty(const char *hex)
 static void
 t_exec_inherits(void **state)
 {
-	const char	*argv[4];
-	char		 path[PATH_MAX], want[64];
-	struct report	 r;
-	sigset_t	 blk, old;
-	int		 keep[2], other, st;
-	pid_t		 pid;
+	const char   *argv[4];
+	char	      path[PATH_MAX], want[64];
+	struct report r;
+	sigset_t      blk, old;
+	int	      keep[2], other, st;
+	pid_t	      pid;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/exec", dir);
@@ -161,7 +163,7 @@ t_exec_inherits(void **state)
 	unsetenv("T_PROC_B");
 	setenv("T_PROC_C", "kept", 1);
 	keep[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	other = open("/dev/null", O_RDONLY);	/* no close-on-exec */
+	other = open("/dev/null", O_RDONLY); /* no close-on-exec */
 	keep[1] = open("/dev/null", O_RDONLY);
 	assert_true(keep[0] > 2 && other > keep[0] && keep[1] > other);
 	signal(SIGHUP, SIG_IGN);
@@ -197,9 +199,9 @@ t_exec_inherits(void **state)
 static void
 t_exec_fails(void **state)
 {
-	const char	*argv[] = { "nothing", NULL };
-	int		 st = -1;
-	pid_t		 pid;
+	const char *argv[] = { "nothing", NULL };
+	int	    st = -1;
+	pid_t	    pid;
 
 	(void)state;
 	pid = proc_fork(0);
@@ -226,9 +228,9 @@ t_exec_fails(void **state)
 static pid_t
 tied_orphan(bool settle)
 {
-	int	 ready[2], pidp[2], st = 0;
-	pid_t	 mid, child = 0;
-	char	 c = 0;
+	int   ready[2], pidp[2], st = 0;
+	pid_t mid, child = 0;
+	char  c = 0;
 
 	assert_int_equal(pipe(ready), 0);
 	assert_int_equal(pipe(pidp), 0);
@@ -262,9 +264,9 @@ tied_orphan(bool settle)
 static int
 wait_orphan(pid_t child)
 {
-	struct timespec	 nap = { 0, 10 * 1000 * 1000 };
-	pid_t		 got = 0;
-	int		 st = 0, i;
+	struct timespec nap = { 0, 10 * 1000 * 1000 };
+	pid_t		got = 0;
+	int		st = 0, i;
 
 	for (i = 0; i < 1000 && got == 0; i++) {
 		got = waitpid(child, &st, WNOHANG);
@@ -285,7 +287,7 @@ wait_orphan(pid_t child)
 static void
 t_fork_tied(void **state)
 {
-	int	 st;
+	int st;
 
 	(void)state;
 	/* Orphans come back to this process, so their end can be seen. */
@@ -304,7 +306,7 @@ t_fork_tied(void **state)
 static void
 t_fork_tied_race(void **state)
 {
-	int	 st, i, killed = 0, left = 0;
+	int st, i, killed = 0, left = 0;
 
 	(void)state;
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
@@ -328,11 +330,11 @@ t_fork_tied_race(void **state)
 static void
 t_spawn_detached(void **state)
 {
-	const char	*argv[4];
-	const char	*env[] = { "T_PROC_A=child", "T_PROC_B=new", NULL };
-	char		 path[PATH_MAX];
-	struct report	 r;
-	int		 fd, k, st;
+	const char   *argv[4];
+	const char   *env[] = { "T_PROC_A=child", "T_PROC_B=new", NULL };
+	char	      path[PATH_MAX];
+	struct report r;
+	int	      fd, k, st;
 
 	(void)state;
 	/* Not a subreaper (even after a failed test above): the program
@@ -343,7 +345,7 @@ t_spawn_detached(void **state)
 	argv[1] = "--report";
 	argv[2] = path;
 	argv[3] = NULL;
-	fd = open("/dev/null", O_RDONLY);	/* not to be inherited */
+	fd = open("/dev/null", O_RDONLY); /* not to be inherited */
 	setenv("T_PROC_A", "parent", 1);
 	unsetenv("T_PROC_B");
 	setenv("T_PROC_C", "kept", 1);
@@ -376,7 +378,7 @@ t_spawn_detached(void **state)
 }
 
 /* proc_signal's handler interrupts a blocking call. */
-static volatile sig_atomic_t	 got_alarm;
+static volatile sig_atomic_t got_alarm;
 
 static void
 on_alarm(int sig)
@@ -388,15 +390,15 @@ on_alarm(int sig)
 static void
 t_signal_interrupts(void **state)
 {
-	char	 c;
-	int	 p[2];
-	ssize_t	 n;
+	char	c;
+	int	p[2];
+	ssize_t n;
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
 	proc_signal(SIGALRM, on_alarm);
 	alarm(1);
-	n = read(p[0], &c, 1);	/* nothing comes: only the signal ends it */
+	n = read(p[0], &c, 1); /* nothing comes: only the signal ends it */
 	assert_int_equal(n, -1);
 	assert_int_equal(errno, EINTR);
 	assert_true(got_alarm);
@@ -416,8 +418,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(t_spawn_detached),
 		cmocka_unit_test(t_signal_interrupts),
 	};
-	ssize_t	 n;
-	int	 rc;
+	ssize_t n;
+	int	rc;
 
 	if (argc == 3 && strcmp(argv[1], "--report") == 0)
 		return report_write(argv[2]);

@@ -20,18 +20,17 @@
 /* A new query's input with the required settings, and one text or
  * integer value of setting f. */
 static void
-input(struct query_input *in, enum query_field f, const char *text,
-    long num, enum query_given g)
+input(struct query_input *in, enum query_field f, const char *text, long num,
+    enum query_given g)
 {
 	memset(in, 0, sizeof(*in));
 	in->v[QF_NAME] = (struct query_value){ QUERY_VALUE, "q1", 0 };
 	in->v[QF_TITLE] = (struct query_value){ QUERY_VALUE, "Q1", 0 };
-	in->v[QF_SQL_TEXT] = (struct query_value){ QUERY_VALUE, "SELECT 1",
-	    0 };
-	in->v[QF_SCHEDULE_TYPE] = (struct query_value){ QUERY_VALUE,
-	    "interval", 0 };
-	in->v[QF_SCHEDULE_EXPR] = (struct query_value){ QUERY_VALUE, "PT1H",
-	    0 };
+	in->v[QF_SQL_TEXT] = (struct query_value){ QUERY_VALUE, "SELECT 1", 0 };
+	in->v[QF_SCHEDULE_TYPE] =
+	    (struct query_value){ QUERY_VALUE, "interval", 0 };
+	in->v[QF_SCHEDULE_EXPR] =
+	    (struct query_value){ QUERY_VALUE, "PT1H", 0 };
 	if (f != QF_COUNT)
 		in->v[f] = (struct query_value){ g, text, num };
 }
@@ -42,8 +41,8 @@ static const char *
 apply(struct arena *a, const struct query_input *in, bool create,
     struct query *q, const char *field)
 {
-	struct query_errors	 e;
-	enum pgs_rc		 rc;
+	struct query_errors e;
+	enum pgs_rc	    rc;
 
 	if (create)
 		query_rules_defaults(q);
@@ -57,19 +56,21 @@ static void
 t_int_bounds(void **state)
 {
 	const struct query_setting *t = query_rules_table();
-	struct query_input	 in;
-	struct query		 q;
-	struct arena		 a;
-	char			 want[96];
-	int			 f;
+	struct query_input	    in;
+	struct query		    q;
+	struct arena		    a;
+	char			    want[96];
+	int			    f;
 
 	(void)state;
 	arena_init(&a);
 	for (f = 0; f < QF_COUNT; f++) {
 		if (t[f].kind != QUERY_INT)
 			continue;
-		snprintf(want, sizeof(want), "must be an integer from %ld to "
-		    "%ld", t[f].min, t[f].max);
+		snprintf(want, sizeof(want),
+		    "must be an integer from %ld to "
+		    "%ld",
+		    t[f].min, t[f].max);
 		input(&in, (enum query_field)f, NULL, t[f].min, QUERY_VALUE);
 		assert_null(apply(&a, &in, true, &q, t[f].field));
 		assert_int_equal(*(int *)(void *)((char *)&q + t[f].off),
@@ -78,15 +79,12 @@ t_int_bounds(void **state)
 		assert_null(apply(&a, &in, true, &q, t[f].field));
 		input(&in, (enum query_field)f, NULL, t[f].min - 1,
 		    QUERY_VALUE);
-		assert_string_equal(apply(&a, &in, true, &q, t[f].field),
-		    want);
+		assert_string_equal(apply(&a, &in, true, &q, t[f].field), want);
 		input(&in, (enum query_field)f, NULL, t[f].max + 1,
 		    QUERY_VALUE);
-		assert_string_equal(apply(&a, &in, true, &q, t[f].field),
-		    want);
+		assert_string_equal(apply(&a, &in, true, &q, t[f].field), want);
 		input(&in, (enum query_field)f, "x", 0, QUERY_BADTYPE);
-		assert_string_equal(apply(&a, &in, true, &q, t[f].field),
-		    want);
+		assert_string_equal(apply(&a, &in, true, &q, t[f].field), want);
 	}
 	/* The bounds of the database's CHECKs and integer columns. */
 	assert_int_equal(t[QF_TIMEOUT_MS].min, 100);
@@ -99,9 +97,9 @@ t_int_bounds(void **state)
 static void
 t_null_and_required(void **state)
 {
-	struct query_input	 in;
-	struct query		 q;
-	struct arena		 a;
+	struct query_input in;
+	struct query	   q;
+	struct arena	   a;
 
 	(void)state;
 	arena_init(&a);
@@ -123,8 +121,7 @@ t_null_and_required(void **state)
 	assert_int_equal(q.max_retries, 3);
 	/* A new query needs its name, title, SQL and schedule type. */
 	input(&in, QF_TITLE, NULL, 0, QUERY_ABSENT);
-	assert_string_equal(apply(&a, &in, true, &q, "title"),
-	    "is required");
+	assert_string_equal(apply(&a, &in, true, &q, "title"), "is required");
 	memset(&in, 0, sizeof(in));
 	q.title = "kept";
 	assert_null(apply(&a, &in, false, &q, "title"));
@@ -136,11 +133,11 @@ static void
 t_names(void **state)
 {
 	static const char *const good[] = { "a", "Z9", "a.b_c-d", "9lives",
-	    NULL };
-	static const char *const bad[] = { "", "-x", "_x", ".x", "a b",
-	    "a/b", "caf\xc3\xa9", "a'b", "a\tb", NULL };
-	char	 n[130];
-	int	 i;
+		NULL };
+	static const char *const bad[] = { "", "-x", "_x", ".x", "a b", "a/b",
+		"caf\xc3\xa9", "a'b", "a\tb", NULL };
+	char			 n[130];
+	int			 i;
 
 	(void)state;
 	for (i = 0; good[i] != NULL; i++)
@@ -158,10 +155,10 @@ t_names(void **state)
 static void
 t_texts(void **state)
 {
-	struct query_input	 in;
-	struct query		 q;
-	struct arena		 a;
-	char			 long_title[202];
+	struct query_input in;
+	struct query	   q;
+	struct arena	   a;
+	char		   long_title[202];
 
 	(void)state;
 	arena_init(&a);
@@ -176,8 +173,7 @@ t_texts(void **state)
 	assert_string_equal(apply(&a, &in, true, &q, "description"),
 	    "must be UTF-8 text");
 	input(&in, QF_SQL_TEXT, "DELETE FROM t", 0, QUERY_VALUE);
-	assert_non_null(strstr(apply(&a, &in, true, &q, "sql_text"),
-	    "DELETE"));
+	assert_non_null(strstr(apply(&a, &in, true, &q, "sql_text"), "DELETE"));
 	input(&in, QF_SCHEDULE_TYPE, "hourly", 0, QUERY_VALUE);
 	assert_string_equal(apply(&a, &in, true, &q, "schedule_type"),
 	    "must be cron or interval");
@@ -193,11 +189,11 @@ t_texts(void **state)
 static void
 t_schedule(void **state)
 {
-	struct query_input	 in;
-	struct query_errors	 e;
-	struct query		 q;
-	struct arena		 a;
-	int			 f;
+	struct query_input  in;
+	struct query_errors e;
+	struct query	    q;
+	struct arena	    a;
+	int		    f;
 
 	(void)state;
 	arena_init(&a);
@@ -208,8 +204,8 @@ t_schedule(void **state)
 	assert_null(apply(&a, &in, true, &q, "schedule_expr"));
 	/* An edit of the type alone is checked with the stored expression. */
 	memset(&in, 0, sizeof(in));
-	in.v[QF_SCHEDULE_TYPE] = (struct query_value){ QUERY_VALUE,
-	    "interval", 0 };
+	in.v[QF_SCHEDULE_TYPE] =
+	    (struct query_value){ QUERY_VALUE, "interval", 0 };
 	assert_non_null(apply(&a, &in, false, &q, "schedule_expr"));
 	/* A refused zone is not reported again as a bad expression. */
 	input(&in, QF_TIMEZONE, "Nowhere/X", 0, QUERY_VALUE);
@@ -229,10 +225,10 @@ t_schedule(void **state)
 static void
 t_shapes(void **state)
 {
-	char		 buf[ISOTIME_BUFSZ];
-	struct run	 x;
-	struct user	 u;
-	cJSON		*o;
+	char	    buf[ISOTIME_BUFSZ];
+	struct run  x;
+	struct user u;
+	cJSON	   *o;
 
 	(void)state;
 	assert_string_equal(isotime_from_pg("2026-03-29 12:00:00.5+00", buf),
@@ -255,14 +251,16 @@ t_shapes(void **state)
 	x.status = "error";
 	x.error_message = "connection to server at \"db.internal\" failed";
 	o = shape_run(&x, false);
-	assert_string_equal(cJSON_GetObjectItem(o, "error_message")->
-	    valuestring, cJSON_GetObjectItem(o, "error_class")->valuestring);
+	assert_string_equal(cJSON_GetObjectItem(o, "error_message")
+				->valuestring,
+	    cJSON_GetObjectItem(o, "error_class")->valuestring);
 	assert_string_equal(cJSON_GetObjectItem(o, "_link")->valuestring,
 	    "/api/runs/42");
 	cJSON_Delete(o);
 	o = shape_run(&x, true);
-	assert_string_equal(cJSON_GetObjectItem(o, "error_message")->
-	    valuestring, x.error_message);
+	assert_string_equal(cJSON_GetObjectItem(o, "error_message")
+				->valuestring,
+	    x.error_message);
 	cJSON_Delete(o);
 }
 

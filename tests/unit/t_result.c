@@ -16,17 +16,17 @@
 #include "result.h"
 #include "result_check.h"
 
-#define NOCAP	((size_t)-1)
+#define NOCAP ((size_t)-1)
 
 /* Serialises a one-column result of n values (NULL = SQL NULL) into out. */
 static struct result *
 one_col(unsigned oid, const char *const *vals, int n, size_t max_rows,
     size_t max_bytes)
 {
-	const char	*names[] = { "c" };
-	unsigned	 oids[] = { oid };
-	struct result	*rs = rs_new(1, names, oids, max_rows, max_bytes);
-	int		 i, len;
+	const char    *names[] = { "c" };
+	unsigned       oids[] = { oid };
+	struct result *rs = rs_new(1, names, oids, max_rows, max_bytes);
+	int	       i, len;
 
 	for (i = 0; i < n; i++) {
 		len = vals[i] != NULL ? (int)strlen(vals[i]) : 0;
@@ -39,22 +39,22 @@ one_col(unsigned oid, const char *const *vals, int n, size_t max_rows,
 static char *
 doc1(unsigned oid, const char *const *vals, int n)
 {
-	struct result	*rs = one_col(oid, vals, n, NOCAP, NOCAP);
-	struct buf	 out = BUF_INIT;
+	struct result *rs = one_col(oid, vals, n, NOCAP, NOCAP);
+	struct buf     out = BUF_INIT;
 
 	rs_finish(rs, &out);
 	rs_free(rs);
 	return buf_steal(&out);
 }
 
-#define HAS(doc, s)	assert_non_null(strstr((doc), (s)))
+#define HAS(doc, s) assert_non_null(strstr((doc), (s)))
 
 static void
 t_int_rules(void **state)
 {
-	const char	*a[] = { "1", "-2" }, *b[] = { "1", NULL };
-	const char	*c[] = { "9223372036854775807", NULL };
-	char		*d;
+	const char *a[] = { "1", "-2" }, *b[] = { "1", NULL };
+	const char *c[] = { "9223372036854775807", NULL };
+	char	   *d;
 
 	(void)state;
 	d = doc1(20, a, 2);
@@ -74,10 +74,10 @@ t_int_rules(void **state)
 static void
 t_float_rules(void **state)
 {
-	const char	*a[] = { "0.1", "1e+308", "2.5" };
-	const char	*b[] = { "0.1", "-0", "1.5e-07" };
-	const char	*c[] = { "1.5", "NaN" };
-	char		*d;
+	const char *a[] = { "0.1", "1e+308", "2.5" };
+	const char *b[] = { "0.1", "-0", "1.5e-07" };
+	const char *c[] = { "1.5", "NaN" };
+	char	   *d;
 
 	(void)state;
 	d = doc1(701, a, 3);
@@ -110,7 +110,7 @@ t_number_check(void **state)
 	assert_false(result_check_number("18446744073709551616", 20, false));
 	assert_false(result_check_number("5e-324", 6, false));
 	assert_false(result_check_number("1e+23", 5, false));
-	assert_false(result_check_number("1e+22", 5, false));	/* jsonb */
+	assert_false(result_check_number("1e+22", 5, false)); /* jsonb */
 	assert_false(result_check_number("1.0000000000000002", 18, false));
 	assert_false(result_check_number("0.10000000000000001", 19, true));
 	assert_true(result_check_number("0.10000000000000001", 19, false));
@@ -124,8 +124,8 @@ t_number_check(void **state)
 static void
 t_bool_rules(void **state)
 {
-	const char	*a[] = { "t", "f" }, *b[] = { "t", NULL };
-	char		*d;
+	const char *a[] = { "t", "f" }, *b[] = { "t", NULL };
+	char	   *d;
 
 	(void)state;
 	d = doc1(16, a, 2);
@@ -142,14 +142,13 @@ t_bool_rules(void **state)
 static void
 t_time_rules(void **state)
 {
-	const char	*a[] = { "2024-01-01 08:00:00.123456+00",
-			    "2024-01-01 08:00:00+05:45:12",
-			    "2024-03-01 00:30:00+01" };
-	const char	*b[] = { "2024-01-01 08:00:00.5+00", "infinity" };
-	const char	*c[] = { "2024-01-01 08:00:00.5", "3000-01-01 00:00:00" };
-	const char	*e[] = { "2024-02-29", "1677-09-22", "2262-04-11" };
-	const char	*f[] = { "2024-02-30" }, *g[] = { "0044-03-15 BC" };
-	char		*d;
+	const char *a[] = { "2024-01-01 08:00:00.123456+00",
+		"2024-01-01 08:00:00+05:45:12", "2024-03-01 00:30:00+01" };
+	const char *b[] = { "2024-01-01 08:00:00.5+00", "infinity" };
+	const char *c[] = { "2024-01-01 08:00:00.5", "3000-01-01 00:00:00" };
+	const char *e[] = { "2024-02-29", "1677-09-22", "2262-04-11" };
+	const char *f[] = { "2024-02-30" }, *g[] = { "0044-03-15 BC" };
+	char	   *d;
 
 	(void)state;
 	d = doc1(1184, a, 3);
@@ -182,13 +181,13 @@ t_time_rules(void **state)
 static void
 t_json_rules(void **state)
 {
-	const char	*a[] = { "{\"a\": [1, 2.5]}", " \"s\" " };
-	const char	*b[] = { "{\"a\": 1}", "{\"a\": 1, \"a\": 2}" };
-	const char	*c[] = { "{\"a\": 1}", "null" };
-	const char	*e[] = { "{\"z\": \"\\u0000\"}" };
-	const char	*f[] = { "{\"a\": 1, \"a\": 2}" };
-	const char	*g[] = { "\"\\#00e1\"" };
-	char		*d;
+	const char *a[] = { "{\"a\": [1, 2.5]}", " \"s\" " };
+	const char *b[] = { "{\"a\": 1}", "{\"a\": 1, \"a\": 2}" };
+	const char *c[] = { "{\"a\": 1}", "null" };
+	const char *e[] = { "{\"z\": \"\\u0000\"}" };
+	const char *f[] = { "{\"a\": 1, \"a\": 2}" };
+	const char *g[] = { "\"\\#00e1\"" };
+	char	   *d;
 
 	(void)state;
 	d = doc1(3802, a, 2);
@@ -200,7 +199,7 @@ t_json_rules(void **state)
 	HAS(d, "\"c\":\"{\\\"a\\\": 1}\"");
 	HAS(d, "\"type\":\"string\"");
 	free(d);
-	d = doc1(3802, f, 1);	/* jsonb never has duplicates: not checked */
+	d = doc1(3802, f, 1); /* jsonb never has duplicates: not checked */
 	HAS(d, "\"type\":\"any\"");
 	free(d);
 	d = doc1(3802, c, 2);
@@ -220,14 +219,16 @@ t_json_rules(void **state)
 static void
 t_escaping(void **state)
 {
-	const char	*a[] = { "q\"b\\n\nt\t\x01", "a\xff" "b", "\xe2\x82",
-			    "\xed\xa0\x80", "\xf0\x9f\x98\x80" };
-	const char	*names[] = { "c" };
-	unsigned	 oids[] = { 25 };
-	struct result	*rs = rs_new(1, names, oids, NOCAP, NOCAP);
-	struct buf	 out = BUF_INIT;
-	const char	*v[] = { "a\0b" };
-	int		 i, len;
+	const char    *a[] = { "q\"b\\n\nt\t\x01",
+		   "a\xff"
+		      "b",
+		   "\xe2\x82", "\xed\xa0\x80", "\xf0\x9f\x98\x80" };
+	const char    *names[] = { "c" };
+	unsigned       oids[] = { 25 };
+	struct result *rs = rs_new(1, names, oids, NOCAP, NOCAP);
+	struct buf     out = BUF_INIT;
+	const char    *v[] = { "a\0b" };
+	int	       i, len;
 
 	(void)state;
 	for (i = 0; i < 5; i++) {
@@ -238,10 +239,14 @@ t_escaping(void **state)
 	assert_true(rs_add_row(rs, v, &len));
 	rs_finish(rs, &out);
 	HAS(out.data, "\"c\":\"q\\\"b\\\\n\\nt\\t\\u0001\"");
-	HAS(out.data, "\"c\":\"a\xef\xbf\xbd" "b\"");
+	HAS(out.data,
+	    "\"c\":\"a\xef\xbf\xbd"
+	    "b\"");
 	HAS(out.data, "\"c\":\"\xef\xbf\xbd\xef\xbf\xbd\"");
 	HAS(out.data, "\"c\":\"\xf0\x9f\x98\x80\"");
-	HAS(out.data, "\"c\":\"a\xef\xbf\xbd" "b\"");
+	HAS(out.data,
+	    "\"c\":\"a\xef\xbf\xbd"
+	    "b\"");
 	assert_int_equal(rs_invalid_utf8(rs), 1 + 2 + 3 + 1);
 	rs_free(rs);
 	buf_free(&out);
@@ -250,20 +255,22 @@ t_escaping(void **state)
 static void
 t_names(void **state)
 {
-	const char	*names[] = { "a", "a", "index", "a_1", "b\xff" };
-	unsigned	 oids[] = { 23, 23, 23, 23, 23 };
-	const char	*vals[] = { "1", "2", "3", "4", "5" };
-	int		 lens[] = { 1, 1, 1, 1, 1 };
-	struct result	*rs = rs_new(5, names, oids, NOCAP, NOCAP);
-	struct buf	 out = BUF_INIT, rows = BUF_INIT;
+	const char    *names[] = { "a", "a", "index", "a_1", "b\xff" };
+	unsigned       oids[] = { 23, 23, 23, 23, 23 };
+	const char    *vals[] = { "1", "2", "3", "4", "5" };
+	int	       lens[] = { 1, 1, 1, 1, 1 };
+	struct result *rs = rs_new(5, names, oids, NOCAP, NOCAP);
+	struct buf     out = BUF_INIT, rows = BUF_INIT;
 
 	(void)state;
 	assert_true(rs_add_row(rs, vals, lens));
-	rs_finish_rows(rs, &rows);	/* before rs_finish, which takes the data */
-	assert_string_equal(rows.data, "\"columns\":[\"a\",\"a\",\"index\","
+	rs_finish_rows(rs, &rows); /* before rs_finish, which takes the data */
+	assert_string_equal(rows.data,
+	    "\"columns\":[\"a\",\"a\",\"index\","
 	    "\"a_1\",\"b\xef\xbf\xbd\"],\"rows\":[[1,2,3,4,5]]");
 	rs_finish(rs, &out);
-	assert_string_equal(out.data, "{\"data\":[{\"index\":0,\"a\":1,"
+	assert_string_equal(out.data,
+	    "{\"data\":[{\"index\":0,\"a\":1,"
 	    "\"a_1\":2,\"index_1\":3,\"a_1_1\":4,\"b\xef\xbf\xbd\":5}],"
 	    "\"schema\":{\"fields\":[{\"name\":\"index\",\"type\":\"integer\"},"
 	    "{\"name\":\"a\",\"type\":\"integer\"},"
@@ -274,7 +281,7 @@ t_names(void **state)
 	    "\"primaryKey\":[\"index\"],\"pandas_version\":\"1.4.0\"}}");
 	assert_int_equal(rs_byte_size(rs), out.len);
 	assert_int_equal(rs_row_count(rs), 1);
-	buf_reset(&out);	/* a second call is harmless, if empty */
+	buf_reset(&out); /* a second call is harmless, if empty */
 	rs_finish(rs, &out);
 	assert_non_null(strstr(out.data, "{\"data\":[],\"schema\":"));
 	rs_free(rs);
@@ -285,13 +292,14 @@ t_names(void **state)
 static void
 t_rows_mode_flips(void **state)
 {
-	const char	*a[] = { "2024-01-01 08:00:00+00", "infinity", NULL };
-	struct result	*rs = one_col(1184, a, 3, NOCAP, NOCAP);
-	struct buf	 out = BUF_INIT;
+	const char    *a[] = { "2024-01-01 08:00:00+00", "infinity", NULL };
+	struct result *rs = one_col(1184, a, 3, NOCAP, NOCAP);
+	struct buf     out = BUF_INIT;
 
 	(void)state;
 	rs_finish_rows(rs, &out);
-	assert_string_equal(out.data, "\"columns\":[\"c\"],\"rows\":["
+	assert_string_equal(out.data,
+	    "\"columns\":[\"c\"],\"rows\":["
 	    "[\"2024-01-01 08:00:00+00\"],[\"infinity\"],[null]]");
 	rs_free(rs);
 	buf_free(&out);
@@ -300,10 +308,10 @@ t_rows_mode_flips(void **state)
 static void
 t_row_cap(void **state)
 {
-	const char	*a[] = { "1", "2", "3" };
-	struct result	*rs = one_col(23, a, 3, 2, NOCAP);
-	struct buf	 out = BUF_INIT;
-	int		 len = 1;
+	const char    *a[] = { "1", "2", "3" };
+	struct result *rs = one_col(23, a, 3, 2, NOCAP);
+	struct buf     out = BUF_INIT;
+	int	       len = 1;
 
 	(void)state;
 	assert_int_equal(rs_row_count(rs), 2);
@@ -324,13 +332,13 @@ static void
 byte_cap_case(unsigned oid, const char *good, const char *flip, size_t cap,
     size_t slack)
 {
-	const char	*names[] = { "c" };
-	unsigned	 oids[] = { oid };
-	struct result	*rs = rs_new(1, names, oids, NOCAP, cap);
-	struct buf	 out = BUF_INIT;
-	const char	*v;
-	size_t		 i;
-	int		 len;
+	const char    *names[] = { "c" };
+	unsigned       oids[] = { oid };
+	struct result *rs = rs_new(1, names, oids, NOCAP, cap);
+	struct buf     out = BUF_INIT;
+	const char    *v;
+	size_t	       i;
+	int	       len;
 
 	for (i = 0; i < 100000; i++) {
 		v = i % 7 == 6 ? flip : good;
@@ -364,9 +372,9 @@ t_byte_cap(void **state)
 static void
 t_tiny_cap(void **state)
 {
-	const char	*a[] = { "1" };
-	struct result	*rs = one_col(23, a, 1, NOCAP, 10);
-	struct buf	 out = BUF_INIT;
+	const char    *a[] = { "1" };
+	struct result *rs = one_col(23, a, 1, NOCAP, 10);
+	struct buf     out = BUF_INIT;
 
 	(void)state;
 	assert_int_equal(rs_row_count(rs), 0);
@@ -382,8 +390,8 @@ t_tiny_cap(void **state)
 static bool
 peak_reset(void)
 {
-	FILE	*f = fopen("/proc/self/clear_refs", "w");
-	bool	 ok;
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	bool  ok;
 
 	if (f == NULL)
 		return false;
@@ -395,9 +403,9 @@ peak_reset(void)
 static long
 peak_kb(void)
 {
-	FILE	*f = fopen("/proc/self/status", "r");
-	char	 line[256];
-	long	 kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	char  line[256];
+	long  kb = -1;
 
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
 		if (strncmp(line, "VmHWM:", 6) == 0)
@@ -416,17 +424,17 @@ peak_kb(void)
 static void
 huge_case(unsigned oid, char fill, size_t before)
 {
-	const char	*names[] = { "c" };
-	unsigned	 oids[] = { oid };
-	const size_t	 n = (size_t)48 << 20;
-	struct result	*rs = rs_new(1, names, oids, NOCAP, 1 << 20);
-	struct buf	 out = BUF_INIT;
-	char		*v = malloc(n);
-	const char	*small = "1";
-	bool		 measured;
-	long		 kb;
-	int		 len = 1;
-	size_t		 i;
+	const char    *names[] = { "c" };
+	unsigned       oids[] = { oid };
+	const size_t   n = (size_t)48 << 20;
+	struct result *rs = rs_new(1, names, oids, NOCAP, 1 << 20);
+	struct buf     out = BUF_INIT;
+	char	      *v = malloc(n);
+	const char    *small = "1";
+	bool	       measured;
+	long	       kb;
+	int	       len = 1;
+	size_t	       i;
 
 	assert_non_null(v);
 	memset(v, fill, n);
@@ -443,8 +451,8 @@ huge_case(unsigned oid, char fill, size_t before)
 	assert_true(rs_first_row_too_large(rs) == (before == 0));
 	rs_finish(rs, &out);
 	assert_true(out.len <= 1 << 20);
-	assert_non_null(strstr(out.data, before == 0 ? "\"data\":[]" :
-	    "\"data\":[{\"index\":0,"));
+	assert_non_null(strstr(out.data,
+	    before == 0 ? "\"data\":[]" : "\"data\":[{\"index\":0,"));
 	rs_free(rs);
 	buf_free(&out);
 	free(v);
@@ -453,18 +461,18 @@ huge_case(unsigned oid, char fill, size_t before)
 static void
 t_huge_value(void **state)
 {
-	const char	*names[] = { "c" };
-	unsigned	 oids[] = { 25 };
-	struct result	*rs;
-	char		*v;
-	int		 len = 700 * 1024;
+	const char    *names[] = { "c" };
+	unsigned       oids[] = { 25 };
+	struct result *rs;
+	char	      *v;
+	int	       len = 700 * 1024;
 
 	(void)state;
-	huge_case(25, '\x01', 0);	/* text of control characters */
+	huge_case(25, '\x01', 0); /* text of control characters */
 	huge_case(25, '\x01', 3);
-	huge_case(1700, '7', 0);	/* a numeric's digits */
-	huge_case(114, '[', 2);		/* json */
-	huge_case(23, '1', 0);		/* not an int4: a string */
+	huge_case(1700, '7', 0); /* a numeric's digits */
+	huge_case(114, '[', 2);	 /* json */
+	huge_case(23, '1', 0);	 /* not an int4: a string */
 	/* A long value that fits is taken whole. */
 	v = malloc((size_t)len);
 	assert_non_null(v);
@@ -481,7 +489,8 @@ static void
 t_csv(void **state)
 {
 	/* as jsonb::text prints it: keys reordered, spaces, plain numbers */
-	static const char doc[] = "{\"data\": [{\"b\": \"x,y\", \"a\": 1.50, "
+	static const char doc[] =
+	    "{\"data\": [{\"b\": \"x,y\", \"a\": 1.50, "
 	    "\"j\": {\"k\": [1, \"q \\\"z\\\"\"]}, \"index\": 0, \"e\": \"\", "
 	    "\"n\": null, \"u\": \"\\u00e9\\ud83d\\ude00\\n\"}, "
 	    "{\"a\": 100000000000000000000, \"b\": true, \"e\": \"t\", "
@@ -492,12 +501,13 @@ t_csv(void **state)
 	    "{\"name\": \"e\", \"type\": \"string\"}, {\"name\": \"n\", "
 	    "\"type\": \"string\"}, {\"name\": \"u\", \"type\": \"string\"}], "
 	    "\"primaryKey\": [\"index\"], \"pandas_version\": \"1.4.0\"}}";
-	struct buf	 out = BUF_INIT;
+	struct buf out = BUF_INIT;
 
 	(void)state;
 	assert_int_equal(result_to_csv(doc, sizeof(doc) - 1, false, &out),
 	    PGS_OK);
-	assert_string_equal(out.data, "a,b,j,e,n,u\r\n"
+	assert_string_equal(out.data,
+	    "a,b,j,e,n,u\r\n"
 	    "1.50,\"x,y\",\"{\"\"k\"\":[1,\"\"q \\\"\"z\\\"\"\"\"]}\",\"\",,"
 	    "\"\xc3\xa9\xf0\x9f\x98\x80\n\"\r\n"
 	    "100000000000000000000,true,,t,false,\"\"\r\n");
@@ -507,9 +517,9 @@ t_csv(void **state)
 static void
 t_csv_roundtrip(void **state)
 {
-	const char	*a[] = { "0.1", NULL, "NaN" };
-	struct result	*rs = one_col(701, a, 3, NOCAP, NOCAP);
-	struct buf	 doc = BUF_INIT, out = BUF_INIT;
+	const char    *a[] = { "0.1", NULL, "NaN" };
+	struct result *rs = one_col(701, a, 3, NOCAP, NOCAP);
+	struct buf     doc = BUF_INIT, out = BUF_INIT;
 
 	(void)state;
 	rs_finish(rs, &doc);
@@ -523,22 +533,25 @@ t_csv_roundtrip(void **state)
 static void
 t_csv_malformed(void **state)
 {
-	static const char doc[] = "{\"data\":[{\"index\":0,\"a\":\"x\\u00e9\","
+	static const char doc[] =
+	    "{\"data\":[{\"index\":0,\"a\":\"x\\u00e9\","
 	    "\"b\":[1,{\"c\":null}]}],\"schema\":{\"fields\":[{\"name\":"
 	    "\"index\"},{\"name\":\"a\"},{\"name\":\"b\"}],\"primaryKey\":"
 	    "[\"index\"]}}";
 	static const char *bad[] = { "", "[]", "{}", "{\"data\":[]}",
-	    "{\"data\":[1],\"schema\":{\"fields\":[]}}",
-	    "{\"data\":[{\"a\":\"\\q\"}],\"schema\":{\"fields\":[{\"name\":"
-	    "\"a\"}]}}", "{\"data\":[],\"schema\":{\"fields\":[{}]}}",
-	    "{\"data\":[],\"schema\":{}} x" };
-	struct buf	 out = BUF_INIT;
-	size_t		 i;
+		"{\"data\":[1],\"schema\":{\"fields\":[]}}",
+		"{\"data\":[{\"a\":\"\\q\"}],\"schema\":{\"fields\":[{\"name\":"
+		"\"a\"}]}}",
+		"{\"data\":[],\"schema\":{\"fields\":[{}]}}",
+		"{\"data\":[],\"schema\":{}} x" };
+	struct buf	   out = BUF_INIT;
+	size_t		   i;
 
 	(void)state;
 	assert_int_equal(result_to_csv(doc, sizeof(doc) - 1, false, &out),
 	    PGS_OK);
-	assert_string_equal(out.data, "a,b\r\nx\xc3\xa9,\"[1,{\"\"c\"\":null}]\"\r\n");
+	assert_string_equal(out.data,
+	    "a,b\r\nx\xc3\xa9,\"[1,{\"\"c\"\":null}]\"\r\n");
 	/* every proper prefix is malformed */
 	for (i = 0; i < sizeof(doc) - 1; i++) {
 		buf_reset(&out);
@@ -548,7 +561,8 @@ t_csv_malformed(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		buf_reset(&out);
 		assert_int_equal(result_to_csv(bad[i], strlen(bad[i]), false,
-		    &out), PGS_INVALID);
+				     &out),
+		    PGS_INVALID);
 	}
 	assert_int_equal(result_to_csv(NULL, 0, false, &out), PGS_INVALID);
 	buf_free(&out);
@@ -558,11 +572,11 @@ static void
 t_csv_formula_risk(void **state)
 {
 	static const char *risky[] = { "=1+1", "+cmd|' /C calc'!A0", "-2+3",
-	    "@SUM(A1)", "\tx", "\r=1", "-", "+", "=", "-1-1", "-infinity",
-	    "-1 days", "+1e", "-.", "--1" };
+		"@SUM(A1)", "\tx", "\r=1", "-", "+", "=", "-1-1", "-infinity",
+		"-1 days", "+1e", "-.", "--1" };
 	static const char *safe[] = { "", "a=b", "1", "-5", "+1.5e3", "-0.25",
-	    ".5", "-1E-7", "5-", " =1", "'=1", "\n=1" };
-	size_t	 i;
+		".5", "-1E-7", "5-", " =1", "'=1", "\n=1" };
+	size_t		   i;
 
 	(void)state;
 	for (i = 0; i < sizeof(risky) / sizeof(risky[0]); i++)
@@ -578,25 +592,28 @@ t_csv_formula(void **state)
 {
 	/* Cells and a column name a spreadsheet would run; numbers (JSON
 	 * numbers and plain-number strings) stay numbers. */
-	static const char doc[] = "{\"data\": [{\"index\": 0, \"=h\": "
+	static const char doc[] =
+	    "{\"data\": [{\"index\": 0, \"=h\": "
 	    "\"=HYPERLINK(\\\"x\\\")\", \"n\": -5, \"s\": \"-1.5\", "
 	    "\"t\": \"\\t@x,y\"}, {\"index\": 1, \"=h\": \"\\u003d1\", "
 	    "\"n\": null, \"s\": \"+a\", \"t\": \"@\"}], \"schema\": "
 	    "{\"fields\": [{\"name\": \"index\"}, {\"name\": \"=h\"}, "
 	    "{\"name\": \"n\"}, {\"name\": \"s\"}, {\"name\": \"t\"}], "
 	    "\"primaryKey\": [\"index\"]}}";
-	struct buf	 out = BUF_INIT;
+	struct buf out = BUF_INIT;
 
 	(void)state;
 	assert_int_equal(result_to_csv(doc, sizeof(doc) - 1, false, &out),
 	    PGS_OK);
-	assert_string_equal(out.data, "'=h,n,s,t\r\n"
+	assert_string_equal(out.data,
+	    "'=h,n,s,t\r\n"
 	    "\"'=HYPERLINK(\"\"x\"\")\",-5,-1.5,\"'\t@x,y\"\r\n"
 	    "'=1,,'+a,'@\r\n");
 	buf_reset(&out);
 	assert_int_equal(result_to_csv(doc, sizeof(doc) - 1, true, &out),
 	    PGS_OK);
-	assert_string_equal(out.data, "=h,n,s,t\r\n"
+	assert_string_equal(out.data,
+	    "=h,n,s,t\r\n"
 	    "\"=HYPERLINK(\"\"x\"\")\",-5,-1.5,\"\t@x,y\"\r\n"
 	    "=1,,+a,@\r\n");
 	buf_free(&out);

@@ -24,25 +24,26 @@
 #include "../../src/secret.h"
 
 /* Made with PyNaCl: PrivateKey(bytes(range(32))), SealedBox(pk). */
-#define PY_SK	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-#define PY_PK	"j0DFrbaPJWJK5bIU6nZ6bslNgp09e14a0bpvPiE4KF8="
-#define PY_BOX	"+Dy3msu+TSqSBpcpMAdEQSJSZMh78ulD/Cfd6AeRWmMRFLw9f5i2/dl9dWfz" \
-		"zuUjvUEcjl48mOXgCIc/1g=="
+#define PY_SK "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define PY_PK "j0DFrbaPJWJK5bIU6nZ6bslNgp09e14a0bpvPiE4KF8="
+#define PY_BOX \
+	"+Dy3msu+TSqSBpcpMAdEQSJSZMh78ulD/Cfd6AeRWmMRFLw9f5i2/dl9dWfz" \
+	"zuUjvUEcjl48mOXgCIc/1g=="
 #define PY_PLAIN "pyn4cl-s3cret"
 #define MSG_FAIL "credential unavailable: wrong key or corrupted ciphertext"
 
 struct fx {
-	char	 dir[PATH_MAX - 64];
-	char	 pub[PATH_MAX];
-	char	 priv[PATH_MAX];
-	char	 err[512];
+	char dir[PATH_MAX - 64];
+	char pub[PATH_MAX];
+	char priv[PATH_MAX];
+	char err[512];
 };
 
 static int
 setup(void **state)
 {
-	struct fx	*f = calloc(1, sizeof(*f));
-	const char	*tmp = getenv("TMPDIR");
+	struct fx  *f = calloc(1, sizeof(*f));
+	const char *tmp = getenv("TMPDIR");
 
 	if (f == NULL)
 		return -1;
@@ -59,14 +60,15 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fx	*f = *state;
-	struct dirent	*de;
-	char		 p[PATH_MAX * 2];
-	DIR		*d;
+	struct fx     *f = *state;
+	struct dirent *de;
+	char	       p[PATH_MAX * 2];
+	DIR	      *d;
 
 	d = opendir(f->dir);
 	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", f->dir, de->d_name);
 		unlink(p);
@@ -81,9 +83,9 @@ teardown(void **state)
 static int
 count_entries(const char *dir)
 {
-	struct dirent	*de;
-	DIR		*d = opendir(dir);
-	int		 n = 0;
+	struct dirent *de;
+	DIR	      *d = opendir(dir);
+	int	       n = 0;
 
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL)
@@ -96,7 +98,7 @@ count_entries(const char *dir)
 static void
 write_file(const char *path, const char *text, mode_t mode)
 {
-	FILE	*fp;
+	FILE *fp;
 
 	unlink(path);
 	fp = fopen(path, "w");
@@ -109,8 +111,8 @@ write_file(const char *path, const char *text, mode_t mode)
 static size_t
 read_file(const char *path, char *buf, size_t cap)
 {
-	FILE	*fp = fopen(path, "r");
-	size_t	 n;
+	FILE  *fp = fopen(path, "r");
+	size_t n;
 
 	assert_non_null(fp);
 	n = fread(buf, 1, cap - 1, fp);
@@ -123,8 +125,8 @@ read_file(const char *path, char *buf, size_t cap)
 static void
 write_key_bytes(const char *path, size_t n, unsigned char v)
 {
-	unsigned char	 bin[64];
-	char		 text[128];
+	unsigned char bin[64];
+	char	      text[128];
 
 	memset(bin, v, n);
 	assert_int_equal(b64_encode(bin, n, text, sizeof(text), B64_STD),
@@ -136,30 +138,35 @@ write_key_bytes(const char *path, size_t n, unsigned char v)
 static void
 test_roundtrip(void **state)
 {
-	struct fx	*f = *state;
-	unsigned char	 pk[32], pk2[32], sk[32], box[SECRET_SEALED_LEN(300)];
-	unsigned char	 plain[256];
-	char		 out[300];
-	size_t		 boxlen, outlen, i;
-	bool		 too_open = true;
+	struct fx    *f = *state;
+	unsigned char pk[32], pk2[32], sk[32], box[SECRET_SEALED_LEN(300)];
+	unsigned char plain[256];
+	char	      out[300];
+	size_t	      boxlen, outlen, i;
+	bool	      too_open = true;
 
 	assert_int_equal(secret_keygen(f->pub, f->priv, false, f->err,
-	    sizeof(f->err)), PGS_OK);
-	assert_int_equal(secret_load_public(f->pub, pk, f->err,
-	    sizeof(f->err)), PGS_OK);
+			     sizeof(f->err)),
+	    PGS_OK);
+	assert_int_equal(secret_load_public(f->pub, pk, f->err, sizeof(f->err)),
+	    PGS_OK);
 	assert_int_equal(secret_load_private(f->priv, sk, pk2, &too_open,
-	    f->err, sizeof(f->err)), PGS_OK);
+			     f->err, sizeof(f->err)),
+	    PGS_OK);
 	assert_false(too_open);
 	assert_memory_equal(pk, pk2, 32);
 	for (i = 0; i < sizeof(plain); i++)
-		plain[i] = (unsigned char)i;	/* every byte value, NUL too */
+		plain[i] = (unsigned char)i; /* every byte value, NUL too */
 	for (i = 0; i <= sizeof(plain); i += 51) {
 		assert_int_equal(secret_seal(pk, plain, i, box, sizeof(box),
-		    &boxlen), PGS_OK);
+				     &boxlen),
+		    PGS_OK);
 		assert_int_equal(boxlen, i + SECRET_SEAL_BYTES);
 		memset(out, 'x', sizeof(out));
 		assert_int_equal(secret_open(pk, sk, box, boxlen, out,
-		    sizeof(out), &outlen, f->err, sizeof(f->err)), PGS_OK);
+				     sizeof(out), &outlen, f->err,
+				     sizeof(f->err)),
+		    PGS_OK);
 		assert_int_equal(outlen, i);
 		assert_memory_equal(out, plain, i);
 		assert_int_equal(out[i], '\0');
@@ -171,8 +178,8 @@ test_roundtrip(void **state)
 static void
 test_seal_randomised(void **state)
 {
-	unsigned char	 pk[32], sk[32], a[64], b[64];
-	size_t		 alen, blen;
+	unsigned char pk[32], sk[32], a[64], b[64];
+	size_t	      alen, blen;
 
 	(void)state;
 	crypto_box_keypair(pk, sk);
@@ -188,102 +195,116 @@ test_seal_randomised(void **state)
 static void
 test_wrong_key(void **state)
 {
-	struct fx	*f = *state;
-	unsigned char	 pk[32], sk[32], pk2[32], sk2[32], box[80];
-	char		 out[64];
-	size_t		 boxlen, outlen = 7, i;
+	struct fx    *f = *state;
+	unsigned char pk[32], sk[32], pk2[32], sk2[32], box[80];
+	char	      out[64];
+	size_t	      boxlen, outlen = 7, i;
 
 	crypto_box_keypair(pk, sk);
 	crypto_box_keypair(pk2, sk2);
-	assert_int_equal(secret_seal(pk, "hunter2-secret", 14, box,
-	    sizeof(box), &boxlen), PGS_OK);
+	assert_int_equal(secret_seal(pk, "hunter2-secret", 14, box, sizeof(box),
+			     &boxlen),
+	    PGS_OK);
 	memset(out, 'x', sizeof(out));
 	assert_int_equal(secret_open(pk2, sk2, box, boxlen, out, sizeof(out),
-	    &outlen, f->err, sizeof(f->err)), PGS_INVALID);
+			     &outlen, f->err, sizeof(f->err)),
+	    PGS_INVALID);
 	assert_string_equal(f->err, MSG_FAIL);
 	assert_int_equal(outlen, 0);
 	for (i = 0; i < sizeof(out); i++)
-		assert_int_equal(out[i], 0);	/* wiped */
+		assert_int_equal(out[i], 0); /* wiped */
 	/* Right secret key, wrong public key: the box binds both. */
 	assert_int_equal(secret_open(pk2, sk, box, boxlen, out, sizeof(out),
-	    &outlen, f->err, sizeof(f->err)), PGS_INVALID);
+			     &outlen, f->err, sizeof(f->err)),
+	    PGS_INVALID);
 	assert_null(strstr(f->err, "hunter2"));
 }
 
 static void
 test_corrupted(void **state)
 {
-	struct fx	*f = *state;
-	unsigned char	 pk[32], sk[32], box[80], bad[81];
-	char		 out[64];
-	size_t		 boxlen, outlen, i;
-	unsigned	 flip;
+	struct fx    *f = *state;
+	unsigned char pk[32], sk[32], box[80], bad[81];
+	char	      out[64];
+	size_t	      boxlen, outlen, i;
+	unsigned      flip;
 
 	crypto_box_keypair(pk, sk);
 	assert_int_equal(secret_seal(pk, "s3cret", 6, box, sizeof(box),
-	    &boxlen), PGS_OK);
+			     &boxlen),
+	    PGS_OK);
 	for (i = 0; i < boxlen; i++) {
 		for (flip = 0x01; flip <= 0x80; flip <<= 7) {
 			memcpy(bad, box, boxlen);
 			bad[i] ^= (unsigned char)flip;
 			f->err[0] = '\0';
 			assert_int_equal(secret_open(pk, sk, bad, boxlen, out,
-			    sizeof(out), &outlen, f->err, sizeof(f->err)),
+					     sizeof(out), &outlen, f->err,
+					     sizeof(f->err)),
 			    PGS_INVALID);
 			assert_string_equal(f->err, MSG_FAIL);
 		}
 	}
-	for (i = 0; i < boxlen; i++)	/* every truncation, 0 included */
+	for (i = 0; i < boxlen; i++) /* every truncation, 0 included */
 		assert_int_equal(secret_open(pk, sk, box, i, out, sizeof(out),
-		    &outlen, f->err, sizeof(f->err)), PGS_INVALID);
+				     &outlen, f->err, sizeof(f->err)),
+		    PGS_INVALID);
 	memcpy(bad, box, boxlen);
 	bad[boxlen] = 0;
-	assert_int_equal(secret_open(pk, sk, bad, boxlen + 1, out,
-	    sizeof(out), &outlen, f->err, sizeof(f->err)), PGS_INVALID);
+	assert_int_equal(secret_open(pk, sk, bad, boxlen + 1, out, sizeof(out),
+			     &outlen, f->err, sizeof(f->err)),
+	    PGS_INVALID);
 	assert_int_equal(secret_open(pk, sk, box, boxlen, out, sizeof(out),
-	    &outlen, f->err, sizeof(f->err)), PGS_OK);
+			     &outlen, f->err, sizeof(f->err)),
+	    PGS_OK);
 	assert_string_equal(out, "s3cret");
 }
 
 static void
 test_open_cap(void **state)
 {
-	struct fx	*f = *state;
-	unsigned char	 pk[32], sk[32], box[80];
-	char		 out[8];
-	size_t		 boxlen, outlen;
+	struct fx    *f = *state;
+	unsigned char pk[32], sk[32], box[80];
+	char	      out[8];
+	size_t	      boxlen, outlen;
 
 	crypto_box_keypair(pk, sk);
 	assert_int_equal(secret_seal(pk, "12345678", 8, box, sizeof(box),
-	    &boxlen), PGS_OK);
+			     &boxlen),
+	    PGS_OK);
 	/* 8 bytes need 9 with the NUL. */
 	assert_int_equal(secret_open(pk, sk, box, boxlen, out, sizeof(out),
-	    &outlen, f->err, sizeof(f->err)), PGS_INVALID);
+			     &outlen, f->err, sizeof(f->err)),
+	    PGS_INVALID);
 	assert_non_null(strstr(f->err, "credential unavailable"));
 	assert_int_equal(secret_open(pk, sk, box, boxlen, out, 0, &outlen,
-	    f->err, sizeof(f->err)), PGS_INVALID);
+			     f->err, sizeof(f->err)),
+	    PGS_INVALID);
 }
 
 /* A box sealed by PyNaCl opens here: the formats agree. */
 static void
 test_pynacl_vector(void **state)
 {
-	struct fx	*f = *state;
-	unsigned char	 pk[32], sk[32], box[128];
-	char		 out[64];
-	size_t		 boxlen, outlen;
-	bool		 too_open;
+	struct fx    *f = *state;
+	unsigned char pk[32], sk[32], box[128];
+	char	      out[64];
+	size_t	      boxlen, outlen;
+	bool	      too_open;
 
 	write_file(f->pub, PY_PK "\n", 0644);
-	write_file(f->priv, PY_SK, 0600);	/* no newline: also fine */
-	assert_int_equal(secret_load_public(f->pub, pk, f->err,
-	    sizeof(f->err)), PGS_OK);
-	assert_int_equal(secret_load_private(f->priv, sk, pk, &too_open,
-	    f->err, sizeof(f->err)), PGS_OK);
+	write_file(f->priv, PY_SK, 0600); /* no newline: also fine */
+	assert_int_equal(secret_load_public(f->pub, pk, f->err, sizeof(f->err)),
+	    PGS_OK);
+	assert_int_equal(secret_load_private(f->priv, sk, pk, &too_open, f->err,
+			     sizeof(f->err)),
+	    PGS_OK);
 	assert_int_equal(b64_decode(PY_BOX, strlen(PY_BOX), box, sizeof(box),
-	    &boxlen, B64_STD), PGS_OK);
+			     &boxlen, B64_STD),
+	    PGS_OK);
 	assert_int_equal(secret_open(pk, sk, box, boxlen, out, sizeof(out),
-	    &outlen, f->err, sizeof(f->err)), PGS_OK);
+			     &outlen, f->err, sizeof(f->err)),
+	    PGS_OK);
 	assert_string_equal(out, PY_PLAIN);
 	assert_int_equal(outlen, strlen(PY_PLAIN));
 }
@@ -291,34 +312,36 @@ test_pynacl_vector(void **state)
 static void
 expect_bad_key(struct fx *f, enum pgs_rc want, const char *what)
 {
-	unsigned char	 sk[32], pk[32];
-	char		 prefix[PATH_MAX + 64];
-	bool		 too_open;
+	unsigned char sk[32], pk[32];
+	char	      prefix[PATH_MAX + 64];
+	bool	      too_open;
 
-	assert_int_equal(secret_load_private(f->priv, sk, pk, &too_open,
-	    f->err, sizeof(f->err)), want);
-	snprintf(prefix, sizeof(prefix), "APP_PRIVATE_KEY_B64_PATH: %s: ",
-	    f->priv);
+	assert_int_equal(secret_load_private(f->priv, sk, pk, &too_open, f->err,
+			     sizeof(f->err)),
+	    want);
+	snprintf(prefix, sizeof(prefix),
+	    "APP_PRIVATE_KEY_B64_PATH: %s: ", f->priv);
 	assert_int_equal(strncmp(f->err, prefix, strlen(prefix)), 0);
 	assert_non_null(strstr(f->err, what));
 	assert_int_equal(secret_load_public(f->priv, pk, f->err,
-	    sizeof(f->err)), want);
+			     sizeof(f->err)),
+	    want);
 	assert_int_equal(strncmp(f->err, "PUBLIC_KEY_B64_PATH: ", 21), 0);
 }
 
 static void
 test_bad_key_files(void **state)
 {
-	struct fx	*f = *state;
+	struct fx		*f = *state;
 	static const char *const junk[] = {
 		"not base64 at all\n",
 		" AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
-		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n",	/* no pad */
+		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n", /* no pad */
 		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\nAA==\n",
 		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=\n", /* bits */
 		"-_8AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", /* url */
 	};
-	size_t		 i;
+	size_t i;
 
 	expect_bad_key(f, PGS_NOTFOUND, "No such file");
 	write_file(f->priv, "", 0600);
@@ -344,26 +367,27 @@ test_bad_key_files(void **state)
 static void
 test_good_key_variants(void **state)
 {
-	struct fx	*f = *state;
-	unsigned char	 pk[32], want[32];
-	size_t		 n;
+	struct fx    *f = *state;
+	unsigned char pk[32], want[32];
+	size_t	      n;
 
 	assert_int_equal(b64_decode(PY_PK, strlen(PY_PK), want, sizeof(want),
-	    &n, B64_STD), PGS_OK);
+			     &n, B64_STD),
+	    PGS_OK);
 	write_file(f->pub, PY_PK "\r\n", 0644);
-	assert_int_equal(secret_load_public(f->pub, pk, f->err,
-	    sizeof(f->err)), PGS_OK);
+	assert_int_equal(secret_load_public(f->pub, pk, f->err, sizeof(f->err)),
+	    PGS_OK);
 	assert_memory_equal(pk, want, 32);
 	write_file(f->pub, PY_PK "\n\n", 0644);
-	assert_int_equal(secret_load_public(f->pub, pk, f->err,
-	    sizeof(f->err)), PGS_OK);
+	assert_int_equal(secret_load_public(f->pub, pk, f->err, sizeof(f->err)),
+	    PGS_OK);
 	assert_memory_equal(pk, want, 32);
 }
 
 static mode_t
 file_mode(const char *path)
 {
-	struct stat	 st;
+	struct stat st;
 
 	assert_int_equal(stat(path, &st), 0);
 	return st.st_mode & 07777;
@@ -372,19 +396,21 @@ file_mode(const char *path)
 static void
 test_keygen_modes(void **state)
 {
-	struct fx	*f = *state;
-	mode_t		 old;
+	struct fx *f = *state;
+	mode_t	   old;
 
-	old = umask(077);	/* the public key is still 0644 */
+	old = umask(077); /* the public key is still 0644 */
 	assert_int_equal(secret_keygen(f->pub, f->priv, false, f->err,
-	    sizeof(f->err)), PGS_OK);
+			     sizeof(f->err)),
+	    PGS_OK);
 	umask(old);
 	assert_int_equal(file_mode(f->priv), 0600);
 	assert_int_equal(file_mode(f->pub), 0644);
-	assert_int_equal(count_entries(f->dir), 2);	/* no temp file left */
+	assert_int_equal(count_entries(f->dir), 2); /* no temp file left */
 	old = umask(0);
 	assert_int_equal(secret_keygen(f->pub, f->priv, true, f->err,
-	    sizeof(f->err)), PGS_OK);
+			     sizeof(f->err)),
+	    PGS_OK);
 	umask(old);
 	assert_int_equal(file_mode(f->priv), 0600);
 	assert_int_equal(file_mode(f->pub), 0644);
@@ -393,17 +419,19 @@ test_keygen_modes(void **state)
 static void
 test_keygen_no_overwrite(void **state)
 {
-	struct fx	*f = *state;
-	char		 pub1[128], priv1[128], pub2[128], priv2[128];
+	struct fx *f = *state;
+	char	   pub1[128], priv1[128], pub2[128], priv2[128];
 
 	assert_int_equal(secret_keygen(f->pub, f->priv, false, f->err,
-	    sizeof(f->err)), PGS_OK);
+			     sizeof(f->err)),
+	    PGS_OK);
 	read_file(f->pub, pub1, sizeof(pub1));
 	read_file(f->priv, priv1, sizeof(priv1));
-	assert_int_equal(strlen(pub1), 45);	/* 44 base64 chars + '\n' */
+	assert_int_equal(strlen(pub1), 45); /* 44 base64 chars + '\n' */
 	assert_int_equal(pub1[44], '\n');
 	assert_int_equal(secret_keygen(f->pub, f->priv, false, f->err,
-	    sizeof(f->err)), PGS_CONFLICT);
+			     sizeof(f->err)),
+	    PGS_CONFLICT);
 	assert_non_null(strstr(f->err, "already exists"));
 	read_file(f->pub, pub2, sizeof(pub2));
 	read_file(f->priv, priv2, sizeof(priv2));
@@ -411,7 +439,8 @@ test_keygen_no_overwrite(void **state)
 	assert_string_equal(priv1, priv2);
 	assert_int_equal(count_entries(f->dir), 2);
 	assert_int_equal(secret_keygen(f->pub, f->priv, true, f->err,
-	    sizeof(f->err)), PGS_OK);
+			     sizeof(f->err)),
+	    PGS_OK);
 	read_file(f->pub, pub2, sizeof(pub2));
 	read_file(f->priv, priv2, sizeof(priv2));
 	assert_string_not_equal(pub1, pub2);
@@ -419,7 +448,8 @@ test_keygen_no_overwrite(void **state)
 	/* Only one of the two exists: nothing is written. */
 	unlink(f->priv);
 	assert_int_equal(secret_keygen(f->pub, f->priv, false, f->err,
-	    sizeof(f->err)), PGS_CONFLICT);
+			     sizeof(f->err)),
+	    PGS_CONFLICT);
 	assert_int_equal(access(f->priv, F_OK), -1);
 	assert_int_equal(count_entries(f->dir), 1);
 }
@@ -427,13 +457,14 @@ test_keygen_no_overwrite(void **state)
 static void
 test_keygen_bad_dir(void **state)
 {
-	struct fx	*f = *state;
-	char		 pub[PATH_MAX + 16], priv[PATH_MAX + 16];
+	struct fx *f = *state;
+	char	   pub[PATH_MAX + 16], priv[PATH_MAX + 16];
 
 	snprintf(pub, sizeof(pub), "%s/nodir/pub", f->dir);
 	snprintf(priv, sizeof(priv), "%s/nodir/priv", f->dir);
 	assert_int_equal(secret_keygen(pub, priv, false, f->err,
-	    sizeof(f->err)), PGS_INTERNAL);
+			     sizeof(f->err)),
+	    PGS_INTERNAL);
 	assert_non_null(strstr(f->err, "No such file"));
 	assert_int_equal(count_entries(f->dir), 0);
 }
@@ -441,47 +472,55 @@ test_keygen_bad_dir(void **state)
 static void
 test_private_too_open(void **state)
 {
-	struct fx	*f = *state;
-	unsigned char	 sk[32], pk[32];
-	bool		 too_open;
+	struct fx    *f = *state;
+	unsigned char sk[32], pk[32];
+	bool	      too_open;
 
 	assert_int_equal(secret_keygen(f->pub, f->priv, false, f->err,
-	    sizeof(f->err)), PGS_OK);
+			     sizeof(f->err)),
+	    PGS_OK);
 	assert_int_equal(chmod(f->priv, 0640), 0);
-	assert_int_equal(secret_load_private(f->priv, sk, pk, &too_open,
-	    f->err, sizeof(f->err)), PGS_OK);
+	assert_int_equal(secret_load_private(f->priv, sk, pk, &too_open, f->err,
+			     sizeof(f->err)),
+	    PGS_OK);
 	assert_true(too_open);
 	assert_int_equal(chmod(f->priv, 0604), 0);
-	assert_int_equal(secret_load_private(f->priv, sk, pk, &too_open,
-	    f->err, sizeof(f->err)), PGS_OK);
+	assert_int_equal(secret_load_private(f->priv, sk, pk, &too_open, f->err,
+			     sizeof(f->err)),
+	    PGS_OK);
 	assert_true(too_open);
 	assert_int_equal(chmod(f->priv, 0400), 0);
-	assert_int_equal(secret_load_private(f->priv, sk, pk, &too_open,
-	    f->err, sizeof(f->err)), PGS_OK);
+	assert_int_equal(secret_load_private(f->priv, sk, pk, &too_open, f->err,
+			     sizeof(f->err)),
+	    PGS_OK);
 	assert_false(too_open);
 }
 
 static void
 test_sk_alloc(void **state)
 {
-	struct fx	*f = *state;
-	unsigned char	*sk, pk[32], pk2[32], box[64];
-	char		 out[16];
-	size_t		 boxlen, outlen;
-	bool		 too_open;
+	struct fx     *f = *state;
+	unsigned char *sk, pk[32], pk2[32], box[64];
+	char	       out[16];
+	size_t	       boxlen, outlen;
+	bool	       too_open;
 
 	sk = secret_sk_alloc();
 	assert_non_null(sk);
 	assert_int_equal(secret_keygen(f->pub, f->priv, false, f->err,
-	    sizeof(f->err)), PGS_OK);
-	assert_int_equal(secret_load_private(f->priv, sk, pk, &too_open,
-	    f->err, sizeof(f->err)), PGS_OK);
+			     sizeof(f->err)),
+	    PGS_OK);
+	assert_int_equal(secret_load_private(f->priv, sk, pk, &too_open, f->err,
+			     sizeof(f->err)),
+	    PGS_OK);
 	assert_int_equal(secret_load_public(f->pub, pk2, f->err,
-	    sizeof(f->err)), PGS_OK);
-	assert_int_equal(secret_seal(pk2, "abc", 3, box, sizeof(box),
-	    &boxlen), PGS_OK);
+			     sizeof(f->err)),
+	    PGS_OK);
+	assert_int_equal(secret_seal(pk2, "abc", 3, box, sizeof(box), &boxlen),
+	    PGS_OK);
 	assert_int_equal(secret_open(pk, sk, box, boxlen, out, sizeof(out),
-	    &outlen, f->err, sizeof(f->err)), PGS_OK);
+			     &outlen, f->err, sizeof(f->err)),
+	    PGS_OK);
 	assert_string_equal(out, "abc");
 	secret_sk_free(sk);
 	secret_sk_free(NULL);
@@ -490,9 +529,9 @@ test_sk_alloc(void **state)
 static void
 test_b64(void **state)
 {
-	char		 enc[16];
-	unsigned char	 dec[8];
-	size_t		 n;
+	char	      enc[16];
+	unsigned char dec[8];
+	size_t	      n;
 
 	(void)state;
 	assert_int_equal(b64_encoded_size(2, B64_STD), 5);
@@ -501,7 +540,8 @@ test_b64(void **state)
 	    PGS_OK);
 	assert_string_equal(enc, "+/8=");
 	assert_int_equal(b64_encode("\xfb\xff", 2, enc, sizeof(enc),
-	    B64_URL_NOPAD), PGS_OK);
+			     B64_URL_NOPAD),
+	    PGS_OK);
 	assert_string_equal(enc, "-_8");
 	assert_int_equal(b64_encode("\xfb\xff", 2, enc, 4, B64_STD),
 	    PGS_INTERNAL);
@@ -512,11 +552,14 @@ test_b64(void **state)
 	assert_int_equal(b64_decode("+/8", 3, dec, sizeof(dec), &n, B64_STD),
 	    PGS_INVALID);
 	assert_int_equal(b64_decode("+/8=", 4, dec, sizeof(dec), &n,
-	    B64_STD_NOPAD), PGS_INVALID);
+			     B64_STD_NOPAD),
+	    PGS_INVALID);
 	assert_int_equal(b64_decode("+/8 ", 4, dec, sizeof(dec), &n,
-	    B64_STD_NOPAD), PGS_INVALID);
+			     B64_STD_NOPAD),
+	    PGS_INVALID);
 	assert_int_equal(b64_decode("AAAAAAAAAAAA", 12, dec, sizeof(dec), &n,
-	    B64_STD), PGS_INVALID);	/* 9 bytes > cap 8 */
+			     B64_STD),
+	    PGS_INVALID); /* 9 bytes > cap 8 */
 	assert_int_equal(b64_trim_len("ab \t\r\n", 6), 2);
 	assert_int_equal(b64_trim_len("\n", 1), 0);
 }
@@ -525,10 +568,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roundtrip, setup,
+		    teardown),
 		cmocka_unit_test(test_seal_randomised),
-		cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_key, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_corrupted, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_open_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pynacl_vector, setup,
 		    teardown),

@@ -18,7 +18,7 @@
 #include "../../src/arena.h"
 #include "../../src/source_conn.h"
 
-#define PLAIN	"s3cret-pl41n"
+#define PLAIN "s3cret-pl41n"
 
 /* A key set with a current and a next key pair, as `keys rotate` has. */
 struct fx {
@@ -31,7 +31,7 @@ struct fx {
 static int
 setup(void **state)
 {
-	struct fx	*f = calloc(1, sizeof(*f));
+	struct fx *f = calloc(1, sizeof(*f));
 
 	if (f == NULL || sodium_init() < 0)
 		return -1;
@@ -56,7 +56,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fx	*f = *state;
+	struct fx *f = *state;
 
 	cred_free(&f->k);
 	arena_free(&f->a);
@@ -68,7 +68,7 @@ teardown(void **state)
 static const char *
 param(const char **keys, const char **vals, const char *key)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; keys[i] != NULL; i++)
 		if (strcmp(keys[i], key) == 0)
@@ -80,13 +80,14 @@ static void
 test_params(void **state)
 {
 	static const char *const pinned[] = { "TimeZone=UTC",
-	    "DateStyle=ISO,YMD", "IntervalStyle=postgres", "bytea_output=hex",
-	    "extra_float_digits=1", "standard_conforming_strings=on",
-	    "backslash_quote=safe_encoding" };
-	struct fx	*f = *state;
-	const char	*keys[SOURCE_CONN_NPARAMS], *vals[SOURCE_CONN_NPARAMS];
-	const char	*opts;
-	size_t		 i;
+		"DateStyle=ISO,YMD", "IntervalStyle=postgres",
+		"bytea_output=hex", "extra_float_digits=1",
+		"standard_conforming_strings=on",
+		"backslash_quote=safe_encoding" };
+	struct fx		*f = *state;
+	const char *keys[SOURCE_CONN_NPARAMS], *vals[SOURCE_CONN_NPARAMS];
+	const char *opts;
+	size_t	    i;
 
 	source_conn_params(&f->s, "pw", "5433", "app", keys, vals);
 	assert_null(keys[SOURCE_CONN_NPARAMS - 1]);
@@ -104,7 +105,7 @@ test_params(void **state)
 	assert_string_equal(param(keys, vals, "tcp_user_timeout"), "30000");
 	opts = param(keys, vals, "options");
 	for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++) {
-		char	 want[64];
+		char want[64];
 
 		snprintf(want, sizeof(want), "-c %s", pinned[i]);
 		assert_non_null(strstr(opts, want));
@@ -115,11 +116,12 @@ test_params(void **state)
 static void
 seal_for(struct fx *f, const unsigned char *pk)
 {
-	size_t	 n = strlen(PLAIN);
+	size_t n = strlen(PLAIN);
 
 	f->s.enc_password = arena_alloc(&f->a, SECRET_SEALED_LEN(n));
 	assert_int_equal(secret_seal(pk, PLAIN, n, f->s.enc_password,
-	    SECRET_SEALED_LEN(n), &f->s.enc_len), PGS_OK);
+			     SECRET_SEALED_LEN(n), &f->s.enc_len),
+	    PGS_OK);
 }
 
 static void
@@ -132,7 +134,8 @@ test_reseal(void **state)
 
 	seal_for(f, f->k.pk);
 	assert_int_equal(source_conn_reseal(&f->k, &f->a, &f->s, &enc, &len,
-	    f->err, sizeof(f->err)), PGS_OK);
+			     f->err, sizeof(f->err)),
+	    PGS_OK);
 	assert_non_null(enc);
 	/* Under the next key, and no longer under the current one. */
 	memset(&only_next, 0, sizeof(only_next));
@@ -148,34 +151,38 @@ test_reseal(void **state)
 	f->s.enc_password = enc;
 	f->s.enc_len = len;
 	assert_int_equal(source_conn_reseal(&f->k, &f->a, &f->s, &enc, &len,
-	    f->err, sizeof(f->err)), PGS_OK);
+			     f->err, sizeof(f->err)),
+	    PGS_OK);
 	assert_null(enc);
 }
 
 static void
 test_reseal_refused(void **state)
 {
-	struct fx	*f = *state;
-	unsigned char	 junk[80], *enc = (unsigned char *)"x";
-	size_t		 len;
+	struct fx    *f = *state;
+	unsigned char junk[80], *enc = (unsigned char *)"x";
+	size_t	      len;
 
 	memset(junk, 0xab, sizeof(junk));
 	f->s.enc_password = junk;
 	f->s.enc_len = sizeof(junk);
 	assert_int_equal(source_conn_reseal(&f->k, &f->a, &f->s, &enc, &len,
-	    f->err, sizeof(f->err)), PGS_INVALID);
+			     f->err, sizeof(f->err)),
+	    PGS_INVALID);
 	assert_null(enc);
 	assert_non_null(strstr(f->err, "credential unavailable"));
 	f->s.enc_len = 0;
 	assert_int_equal(source_conn_reseal(&f->k, &f->a, &f->s, &enc, &len,
-	    f->err, sizeof(f->err)), PGS_INVALID);
+			     f->err, sizeof(f->err)),
+	    PGS_INVALID);
 	assert_non_null(strstr(f->err, "no password stored"));
 	/* Without a next key there is nothing to seal for. */
 	seal_for(f, f->k.pk);
 	secret_sk_free(f->k.next_sk);
 	f->k.next_sk = NULL;
 	assert_int_equal(source_conn_reseal(&f->k, &f->a, &f->s, &enc, &len,
-	    f->err, sizeof(f->err)), PGS_INVALID);
+			     f->err, sizeof(f->err)),
+	    PGS_INVALID);
 	assert_null(strstr(f->err, PLAIN));
 }
 
@@ -191,24 +198,27 @@ test_open_refused(void **state)
 	o.appname = "t";
 	o.connect_timeout_s = 1;
 	/* No password stored: refused before connecting, in every door. */
-	assert_int_equal(source_conn_open(&f->k, &f->s, &o, &conn, NULL,
-	    f->err, sizeof(f->err)), PGS_INVALID);
+	assert_int_equal(source_conn_open(&f->k, &f->s, &o, &conn, NULL, f->err,
+			     sizeof(f->err)),
+	    PGS_INVALID);
 	assert_null(conn);
-	assert_string_equal(f->err, "credential unavailable: no password "
+	assert_string_equal(f->err,
+	    "credential unavailable: no password "
 	    "stored");
 	memset(junk, 0xcd, sizeof(junk));
 	f->s.enc_password = junk;
 	f->s.enc_len = sizeof(junk);
 	conn = (PGconn *)1;
 	assert_int_equal(source_conn_start(&f->k, &f->s, &o, &conn, NULL,
-	    f->err, sizeof(f->err)), PGS_INVALID);
+			     f->err, sizeof(f->err)),
+	    PGS_INVALID);
 	assert_null(conn);
 	assert_non_null(strstr(f->err, "credential unavailable"));
 	assert_false(source_conn_can_open(&f->k, junk, sizeof(junk)));
 	assert_false(source_conn_can_open(&f->k, junk, 0));
 	seal_for(f, f->k.next_pk);
-	assert_true(source_conn_can_open(&f->k, f->s.enc_password,
-	    f->s.enc_len));
+	assert_true(
+	    source_conn_can_open(&f->k, f->s.enc_password, f->s.enc_len));
 }
 
 int

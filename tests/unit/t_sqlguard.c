@@ -17,21 +17,21 @@
 
 #include "sqlguard.h"
 
-#define CORPUS_REL	"tests/sql/hostile.tsv"
-#define LINE_MAX_LEN	8192
+#define CORPUS_REL   "tests/sql/hostile.tsv"
+#define LINE_MAX_LEN 8192
 
 struct tally {
-	int	ok;
-	int	reject;
-	int	failed;
+	int ok;
+	int reject;
+	int failed;
 };
 
 /* Returns true when s is valid UTF-8 (no overlongs, no surrogates). */
 static bool
 utf8_valid(const char *s)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 n, i;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t		     n, i;
 
 	while (*p != '\0') {
 		if (*p < 0x80) {
@@ -58,7 +58,7 @@ utf8_valid(const char *s)
 static bool
 unescape(char *s)
 {
-	char	*out = s;
+	char *out = s;
 
 	for (; *s != '\0'; s++) {
 		if (*s != '\\') {
@@ -83,10 +83,10 @@ unescape(char *s)
 static bool
 corpus_line(const char *path, int lineno, char *line, struct tally *t)
 {
-	struct sqlguard_err	 why;
-	enum pgs_rc		 rc;
-	char			*expect, *code, *sql, *tab;
-	bool			 want_ok;
+	struct sqlguard_err why;
+	enum pgs_rc	    rc;
+	char		   *expect, *code, *sql, *tab;
+	bool		    want_ok;
 
 	expect = line;
 	tab = strchr(expect, '\t');
@@ -101,8 +101,8 @@ corpus_line(const char *path, int lineno, char *line, struct tally *t)
 	sql[-1] = '\0';
 	want_ok = strcmp(expect, "ok") == 0;
 	if (!want_ok && strcmp(expect, "reject") != 0) {
-		fprintf(stderr, "%s:%d: bad expectation \"%s\"\n", path,
-		    lineno, expect);
+		fprintf(stderr, "%s:%d: bad expectation \"%s\"\n", path, lineno,
+		    expect);
 		return false;
 	}
 	if (want_ok)
@@ -124,15 +124,15 @@ corpus_line(const char *path, int lineno, char *line, struct tally *t)
 static const char *
 corpus_path(const char *arg)
 {
-	static char	 buf[4096];
-	const char	*env;
+	static char buf[4096];
+	const char *env;
 
 	if (arg != NULL)
 		return arg;
 	env = getenv("SQLGUARD_CORPUS");
 	if (env != NULL && env[0] != '\0')
 		return env;
-	env = getenv("srcdir");		/* set by automake's test driver */
+	env = getenv("srcdir"); /* set by automake's test driver */
 	if (env != NULL && env[0] != '\0') {
 		snprintf(buf, sizeof(buf), "%s/%s", env, CORPUS_REL);
 		return buf;
@@ -143,12 +143,12 @@ corpus_path(const char *arg)
 static void
 test_corpus(void **state)
 {
-	const char	*path = *state;
-	struct tally	 t = { 0, 0, 0 };
-	char		 line[LINE_MAX_LEN];
-	FILE		*f;
-	size_t		 len;
-	int		 lineno = 0;
+	const char  *path = *state;
+	struct tally t = { 0, 0, 0 };
+	char	     line[LINE_MAX_LEN];
+	FILE	    *f;
+	size_t	     len;
+	int	     lineno = 0;
 
 	f = fopen(path, "r");
 	if (f == NULL)
@@ -178,7 +178,7 @@ test_corpus(void **state)
 static const char *
 rejected(const char *sql, const char *code, struct sqlguard_err *why)
 {
-	enum pgs_rc	rc;
+	enum pgs_rc rc;
 
 	rc = sqlguard_check(sql, why);
 	if (rc != PGS_INVALID || strcmp(why->code, code) != 0)
@@ -191,63 +191,77 @@ rejected(const char *sql, const char *code, struct sqlguard_err *why)
 static void
 test_messages(void **state)
 {
-	struct sqlguard_err	w;
+	struct sqlguard_err w;
 
 	(void)state;
 	assert_string_equal(rejected("SELECT * FROM t WHERE "
-	    "pg_terminate_backend(pid)", "denied_function", &w),
+				     "pg_terminate_backend(pid)",
+				"denied_function", &w),
 	    "function pg_terminate_backend() is not allowed (in the WHERE "
 	    "clause, position 23): it terminates another session");
 	assert_int_equal(w.position, 23);
 	assert_non_null(strstr(rejected("SELECT * FROM t, LATERAL (SELECT "
-	    "set_config('a.b', 'c', true)) s", "denied_function", &w),
+					"set_config('a.b', 'c', true)) s",
+				   "denied_function", &w),
 	    "function set_config() is not allowed (in the select list of a "
 	    "subquery in the FROM clause, position 34)"));
-	assert_non_null(strstr(rejected("WITH a AS (SELECT "
-	    "pg_catalog.pg_notify('c', 'p')) SELECT * FROM a", "denied_function",
-	    &w), "function pg_catalog.pg_notify() is not allowed (in the "
-	    "select list of WITH query \"a\", position 19)"));
+	assert_non_null(
+	    strstr(rejected("WITH a AS (SELECT "
+			    "pg_catalog.pg_notify('c', 'p')) SELECT * FROM a",
+		       "denied_function", &w),
+		"function pg_catalog.pg_notify() is not allowed (in the "
+		"select list of WITH query \"a\", position 19)"));
 	assert_non_null(strstr(rejected("SELECT a FROM t ORDER BY "
-	    "nextval('s')", "denied_function", &w), "in the ORDER BY clause"));
+					"nextval('s')",
+				   "denied_function", &w),
+	    "in the ORDER BY clause"));
 	assert_non_null(strstr(rejected("SELECT 1 FROM t WHERE a IN (SELECT "
-	    "nextval('s'))", "denied_function", &w),
+					"nextval('s'))",
+				   "denied_function", &w),
 	    "in the select list of a subquery in the WHERE clause"));
 	assert_string_equal(rejected("SELECT * FROM t FOR UPDATE",
-	    "locking_clause", &w), "FOR UPDATE is not allowed");
+				"locking_clause", &w),
+	    "FOR UPDATE is not allowed");
 	assert_string_equal(rejected("SELECT * FROM (SELECT * FROM t FOR "
-	    "SHARE) s", "locking_clause", &w),
+				     "SHARE) s",
+				"locking_clause", &w),
 	    "FOR SHARE is not allowed (in a subquery in the FROM clause)");
 	assert_string_equal(rejected("SELECT 1 FOR NO KEY UPDATE",
-	    "locking_clause", &w), "FOR NO KEY UPDATE is not allowed");
-	assert_string_equal(rejected("SELECT 1 FOR KEY SHARE",
-	    "locking_clause", &w), "FOR KEY SHARE is not allowed");
+				"locking_clause", &w),
+	    "FOR NO KEY UPDATE is not allowed");
+	assert_string_equal(rejected("SELECT 1 FOR KEY SHARE", "locking_clause",
+				&w),
+	    "FOR KEY SHARE is not allowed");
 	assert_string_equal(rejected("WITH d AS (DELETE FROM t RETURNING *) "
-	    "SELECT * FROM d", "data_modifying_cte", &w),
+				     "SELECT * FROM d",
+				"data_modifying_cte", &w),
 	    "DELETE is not allowed in WITH query \"d\" (position 6)");
 	assert_string_equal(rejected("SELECT * INTO x FROM t", "select_into",
-	    &w), "SELECT INTO is not allowed (position 15)");
+				&w),
+	    "SELECT INTO is not allowed (position 15)");
 }
 
 static void
 test_statement_messages(void **state)
 {
-	struct sqlguard_err	w;
+	struct sqlguard_err w;
 
 	(void)state;
 	assert_string_equal(rejected("SELECT 1; DELETE FROM t",
-	    "multiple_statements", &w),
+				"multiple_statements", &w),
 	    "only one statement is allowed, found 2");
 	assert_int_equal(w.position, 11);
 	assert_string_equal(rejected("SELECT 1; SELECT 2;\n\n  SELECT 3",
-	    "multiple_statements", &w),
+				"multiple_statements", &w),
 	    "only one statement is allowed, found 3");
-	assert_string_equal(rejected("SELECT * FROM FROM", "syntax_error",
-	    &w), "syntax error at or near \"FROM\" (position 15)");
+	assert_string_equal(rejected("SELECT * FROM FROM", "syntax_error", &w),
+	    "syntax error at or near \"FROM\" (position 15)");
 	assert_int_equal(w.position, 15);
 	assert_string_equal(rejected("DELETE FROM t", "not_select", &w),
 	    "only SELECT is allowed, found DELETE");
 	assert_string_equal(rejected("EXPLAIN ANALYZE DELETE FROM t",
-	    "not_select", &w), "only SELECT is allowed, found EXPLAIN");
+				"not_select", &w),
+	    "only SELECT is allowed, found EXPLAIN");
 	assert_string_equal(rejected("  BEGIN", "not_select", &w),
 	    "only SELECT is allowed, found a transaction command");
 	assert_int_equal(w.position, 3);
@@ -265,7 +279,7 @@ test_statement_messages(void **state)
 static void
 test_positions(void **state)
 {
-	struct sqlguard_err	w;
+	struct sqlguard_err w;
 
 	(void)state;
 	rejected("SELECT 'éé', pg_notify('c', 'p')", "denied_function", &w);
@@ -274,27 +288,27 @@ test_positions(void **state)
 	assert_int_equal(w.position, 21);
 	rejected("SELECT '\xff'", "bad_encoding", &w);
 	assert_int_equal(w.position, 9);
-	rejected("SELECT '\xc0\xaf'", "bad_encoding", &w);	/* overlong */
-	rejected("SELECT '\xed\xa0\x80'", "bad_encoding", &w);	/* surrogate */
+	rejected("SELECT '\xc0\xaf'", "bad_encoding", &w);     /* overlong */
+	rejected("SELECT '\xed\xa0\x80'", "bad_encoding", &w); /* surrogate */
 	rejected("SELECT '\xf4\x90\x80\x80'", "bad_encoding", &w);
-	rejected("SELECT '\xe6\x97'", "bad_encoding", &w);	/* cut short */
+	rejected("SELECT '\xe6\x97'", "bad_encoding", &w); /* cut short */
 }
 
 static void
 test_too_long(void **state)
 {
-	struct sqlguard_err	 w;
-	char			*sql;
+	struct sqlguard_err w;
+	char		   *sql;
 
 	(void)state;
 	sql = malloc(SQLGUARD_MAX_LEN + 2);
 	assert_non_null(sql);
 	memset(sql, ' ', SQLGUARD_MAX_LEN + 1);
 	memcpy(sql, "SELECT 1", 8);
-	sql[SQLGUARD_MAX_LEN] = '\0';		/* exactly 1 MiB: fine */
+	sql[SQLGUARD_MAX_LEN] = '\0'; /* exactly 1 MiB: fine */
 	assert_int_equal(sqlguard_check(sql, &w), PGS_OK);
 	sql[SQLGUARD_MAX_LEN] = ' ';
-	sql[SQLGUARD_MAX_LEN + 1] = '\0';	/* one byte more */
+	sql[SQLGUARD_MAX_LEN + 1] = '\0'; /* one byte more */
 	rejected(sql, "too_long", &w);
 	assert_non_null(strstr(w.message, "1 MiB"));
 	free(sql);
@@ -304,9 +318,9 @@ test_too_long(void **state)
 static void
 test_long_message(void **state)
 {
-	struct sqlguard_err	 w;
-	char			 sql[4096];
-	size_t			 off;
+	struct sqlguard_err w;
+	char		    sql[4096];
+	size_t		    off;
 
 	(void)state;
 	off = (size_t)snprintf(sql, sizeof(sql), "SELECT 1 '");
@@ -326,10 +340,10 @@ test_long_message(void **state)
 static void
 test_nesting(void **state)
 {
-	struct sqlguard_err	 w;
-	char			 sql[4096];
-	size_t			 off;
-	int			 i;
+	struct sqlguard_err w;
+	char		    sql[4096];
+	size_t		    off;
+	int		    i;
 
 	(void)state;
 	off = (size_t)snprintf(sql, sizeof(sql), "SELECT ");
@@ -345,8 +359,8 @@ test_nesting(void **state)
 	/* deeper than a message can name, still caught */
 	off = (size_t)snprintf(sql, sizeof(sql), "SELECT ");
 	for (i = 0; i < 12; i++)
-		off += (size_t)snprintf(sql + off, sizeof(sql) - off,
-		    "(SELECT ");
+		off +=
+		    (size_t)snprintf(sql + off, sizeof(sql) - off, "(SELECT ");
 	off += (size_t)snprintf(sql + off, sizeof(sql) - off, "nextval('s')");
 	for (i = 0; i < 12; i++)
 		off += (size_t)snprintf(sql + off, sizeof(sql) - off, ")");
@@ -356,11 +370,11 @@ test_nesting(void **state)
 
 /* Builds "SELECT <prefix><name>(args)" for a deny-list pattern. */
 static void
-call_of(char *dst, size_t n, const char *prefix,
-    const struct sqlguard_deny *d, bool quote_upper)
+call_of(char *dst, size_t n, const char *prefix, const struct sqlguard_deny *d,
+    bool quote_upper)
 {
-	char	name[128];
-	size_t	i, o = 0;
+	char   name[128];
+	size_t i, o = 0;
 
 	for (i = 0; d->pattern[i] != '\0' && o < sizeof(name) - 2; i++) {
 		if (d->pattern[i] == '*')
@@ -372,18 +386,20 @@ call_of(char *dst, size_t n, const char *prefix,
 			name[o++] = d->pattern[i];
 	}
 	name[o] = '\0';
-	snprintf(dst, n, "SELECT %s%s%s%s(%s)", prefix,
-	    quote_upper ? "\"" : "", name, quote_upper ? "\"" : "",
-	    d->nargs == 2 ? "1, 2" : d->nargs == 3 ? "1, 2, 3" : "");
+	snprintf(dst, n, "SELECT %s%s%s%s(%s)", prefix, quote_upper ? "\"" : "",
+	    name, quote_upper ? "\"" : "",
+	    d->nargs == 2     ? "1, 2" :
+		d->nargs == 3 ? "1, 2, 3" :
+				"");
 }
 
 static void
 test_deny_list(void **state)
 {
-	const struct sqlguard_deny	*list;
-	struct sqlguard_err		 w;
-	char				 sql[256];
-	size_t				 n, i;
+	const struct sqlguard_deny *list;
+	struct sqlguard_err	    w;
+	char			    sql[256];
+	size_t			    n, i;
 
 	(void)state;
 	list = sqlguard_deny_list(&n);
@@ -404,7 +420,7 @@ test_deny_list(void **state)
 static void
 test_deny_find(void **state)
 {
-	char	name[300];
+	char name[300];
 
 	(void)state;
 	assert_non_null(sqlguard_deny_find("SET_CONFIG", 3));
@@ -413,8 +429,8 @@ test_deny_find(void **state)
 	assert_null(sqlguard_deny_find("ts_rewrite", 3));
 	assert_null(sqlguard_deny_find("current_setting", 1));
 	assert_null(sqlguard_deny_find("currval", 1));
-	assert_null(sqlguard_deny_find("pg_sleep_for", 1));	/* allowed */
-	assert_null(sqlguard_deny_find("lo", 0));	/* "lo_*" needs the _ */
+	assert_null(sqlguard_deny_find("pg_sleep_for", 1)); /* allowed */
+	assert_null(sqlguard_deny_find("lo", 0)); /* "lo_*" needs the _ */
 	assert_null(sqlguard_deny_find("", 0));
 	memset(name, 'x', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
@@ -437,11 +453,11 @@ test_deny_find(void **state)
 static void
 test_sql_extensions(void **state)
 {
-	const struct sqlguard_deny	*list;
-	const char *const		*ext;
-	char				 tag[64];
-	size_t				 n, next, i, k;
-	bool				 found;
+	const struct sqlguard_deny *list;
+	const char *const	   *ext;
+	char			    tag[64];
+	size_t			    n, next, i, k;
+	bool			    found;
 
 	(void)state;
 	list = sqlguard_deny_list(&n);
@@ -454,9 +470,9 @@ test_sql_extensions(void **state)
 		for (i = 0; i < n && !found; i++)
 			found = strcasestr(list[i].reason, tag) != NULL ||
 			    (strcmp(ext[k], "pgtap") == 0 &&
-			    strstr(list[i].reason, "(pgTAP)") != NULL) ||
+				strstr(list[i].reason, "(pgTAP)") != NULL) ||
 			    (strcmp(ext[k], "pgrouting") == 0 &&
-			    strstr(list[i].reason, "(pgRouting)") != NULL);
+				strstr(list[i].reason, "(pgRouting)") != NULL);
 		if (!found)
 			fail_msg("extension %s has no deny-list entry", ext[k]);
 	}
@@ -466,8 +482,8 @@ test_sql_extensions(void **state)
 static void
 test_parameters(void **state)
 {
-	struct sqlguard_err	 w;
-	const char		*msg;
+	struct sqlguard_err w;
+	const char	   *msg;
 
 	(void)state;
 	msg = rejected("SELECT a FROM t WHERE b = $1", "parameter", &w);
@@ -477,7 +493,9 @@ test_parameters(void **state)
 	msg = rejected("SELECT 1 FROM t LIMIT $12", "parameter", &w);
 	assert_non_null(strstr(msg, "$12"));
 	assert_int_equal(sqlguard_check("SELECT $$$1$$, '$1', \"$1\" FROM "
-	    "(SELECT 1 AS \"$1\") s", &w), PGS_OK);
+					"(SELECT 1 AS \"$1\") s",
+			     &w),
+	    PGS_OK);
 }
 
 /* Calls the deny-list lets through, and look-alikes that are no calls. */
@@ -489,7 +507,7 @@ test_allowed(void **state)
 		"SELECT currval('s'), lastval(), setseed(0.5), random()",
 		"SELECT pg_is_in_recovery(), now(), clock_timestamp()",
 		"SELECT txid_current_if_assigned(),"
-		    " pg_current_xact_id_if_assigned()",
+		" pg_current_xact_id_if_assigned()",
 		"SELECT xpath('/a', '<a/>'::xml)",
 		"SELECT ts_rewrite('a'::tsquery, 'a'::tsquery, 'b'::tsquery)",
 		"SELECT set_config FROM (SELECT 1 AS set_config) s",
@@ -497,8 +515,8 @@ test_allowed(void **state)
 		"SELECT lo FROM (SELECT 1 AS lo) s",
 		"SELECT pg_sleepy FROM (SELECT 1 AS pg_sleepy) s",
 	};
-	struct sqlguard_err	w;
-	size_t			i;
+	struct sqlguard_err w;
+	size_t		    i;
 
 	(void)state;
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -513,18 +531,24 @@ static void
 test_repeat(void **state)
 {
 	static const char *const sqls[] = {
-		"SELECT 1", "SELECT FROM FROM", "SELECT 1; SELECT 2",
-		"DELETE FROM t", "SELECT nextval('s')", "", "SELECT '\xff'",
-		"WITH d AS (DELETE FROM t) SELECT 1", "SELECT 1 FOR UPDATE",
+		"SELECT 1",
+		"SELECT FROM FROM",
+		"SELECT 1; SELECT 2",
+		"DELETE FROM t",
+		"SELECT nextval('s')",
+		"",
+		"SELECT '\xff'",
+		"WITH d AS (DELETE FROM t) SELECT 1",
+		"SELECT 1 FOR UPDATE",
 	};
-	struct sqlguard_err	w;
-	int			i, invalid = 0;
+	struct sqlguard_err w;
+	int		    i, invalid = 0;
 
 	(void)state;
 	for (i = 0; i < 1800; i++)
 		if (sqlguard_check(sqls[i % 9], &w) == PGS_INVALID)
 			invalid++;
-	assert_int_equal(invalid, 1600);	/* 8 of every 9 are bad */
+	assert_int_equal(invalid, 1600); /* 8 of every 9 are bad */
 	assert_int_equal(sqlguard_check("TABLE t", &w), PGS_OK);
 }
 

@@ -21,53 +21,69 @@
 #include "resdoc.h"
 #include "xlsx.h"
 
-#define HEAD	"{\"data\":["
-#define TAIL(f)	"],\"schema\":{\"fields\":[{\"name\":\"index\",\"type\":" \
-		"\"integer\"}," f "],\"primaryKey\":[\"index\"]," \
-		"\"pandas_version\":\"1.4.0\"}}"
+#define HEAD "{\"data\":["
+#define TAIL(f) \
+	"],\"schema\":{\"fields\":[{\"name\":\"index\",\"type\":" \
+	"\"integer\"}," f "],\"primaryKey\":[\"index\"]," \
+	"\"pandas_version\":\"1.4.0\"}}"
 
 static void
 t_number(void **state)
 {
 	static const struct {
-		const char	*s;
-		bool		 cell;
-		double		 d;
+		const char *s;
+		bool	    cell;
+		double	    d;
 	} c[] = {
-		{ "0", true, 0 }, { "42", true, 42 }, { "-7", true, -7 },
+		{ "0", true, 0 },
+		{ "42", true, 42 },
+		{ "-7", true, -7 },
 		{ "9007199254740992", true, 9007199254740992.0 },
 		{ "9007199254740993", false, 0 },
 		{ "4611686018427387904", true, 4611686018427387904.0 },
 		{ "-9223372036854775808", true, -9223372036854775808.0 },
 		{ "9223372036854775807", false, 0 },
-		{ "18014398509481986", false, 0 },	/* needs 17 digits */
+		{ "18014398509481986", false, 0 }, /* needs 17 digits */
 		{ "100000000000000000000", true, 1e20 },
-		{ "1e22", true, 1e22 }, { "1e23", false, 0 },
-		{ "1e+15", true, 1e15 }, { "1.0", true, 1 },
-		{ "0.1", true, 0.1 }, { "1234.50", true, 1234.5 },
-		{ "1.5e-07", true, 1.5e-7 }, { "0.00000015", true, 1.5e-7 },
-		{ "-2.5", true, -2.5 }, { "3.141592653589793", true,
-		    3.141592653589793 },
+		{ "1e22", true, 1e22 },
+		{ "1e23", false, 0 },
+		{ "1e+15", true, 1e15 },
+		{ "1.0", true, 1 },
+		{ "0.1", true, 0.1 },
+		{ "1234.50", true, 1234.5 },
+		{ "1.5e-07", true, 1.5e-7 },
+		{ "0.00000015", true, 1.5e-7 },
+		{ "-2.5", true, -2.5 },
+		{ "3.141592653589793", true, 3.141592653589793 },
 		{ "0.30000000000000004", false, 0 },
 		{ "0.10000000000000001", false, 0 },
 		{ "1.0000000000000002", false, 0 },
 		{ "123456789012345678901234567890.123", false, 0 },
-		{ "2.2250738585072014e-308", false, 0 },	/* 17 digits */
-		{ "1e-307", true, 1e-307 }, { "1e-310", false, 0 },
-		{ "5e-324", false, 0 }, { "1e-400", false, 0 },
-		{ "1e400", false, 0 }, { "1e1000000", false, 0 },
-		{ "+1", false, 0 }, { "01", false, 0 }, { ".5", false, 0 },
-		{ "1.", false, 0 }, { "1e", false, 0 }, { "--1", false, 0 },
-		{ "NaN", false, 0 }, { "", false, 0 }, { "1 ", false, 0 },
+		{ "2.2250738585072014e-308", false, 0 }, /* 17 digits */
+		{ "1e-307", true, 1e-307 },
+		{ "1e-310", false, 0 },
+		{ "5e-324", false, 0 },
+		{ "1e-400", false, 0 },
+		{ "1e400", false, 0 },
+		{ "1e1000000", false, 0 },
+		{ "+1", false, 0 },
+		{ "01", false, 0 },
+		{ ".5", false, 0 },
+		{ "1.", false, 0 },
+		{ "1e", false, 0 },
+		{ "--1", false, 0 },
+		{ "NaN", false, 0 },
+		{ "", false, 0 },
+		{ "1 ", false, 0 },
 	};
-	double	 d;
-	size_t	 i;
+	double d;
+	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		if (xlsx_number(c[i].s, strlen(c[i].s), &d) != c[i].cell)
-			fail_msg("%s: expected %s", c[i].s, c[i].cell ?
-			    "a number cell" : "text");
+			fail_msg("%s: expected %s", c[i].s,
+			    c[i].cell ? "a number cell" : "text");
 		if (c[i].cell)
 			assert_true(d == c[i].d);
 	}
@@ -79,26 +95,26 @@ static void
 t_datetime(void **state)
 {
 	static const struct {
-		const char		*s;
-		bool			 cell;
-		double			 serial;
-		enum xlsx_datefmt	 fmt;
+		const char	 *s;
+		bool		  cell;
+		double		  serial;
+		enum xlsx_datefmt fmt;
 	} c[] = {
 		{ "2024-01-01", true, 45292, XLSX_DATE },
 		{ "2024-02-29", true, 45351, XLSX_DATE },
 		{ "1900-03-01", true, 61, XLSX_DATE },
 		{ "1970-01-01T00:00:00.5", true, 25569 + 500.0 / 86400000.0,
 		    XLSX_DATETIME_MS },
-		{ "2024-01-01T08:00:00Z", true, 45292 + 28800000.0 /
-		    86400000.0, XLSX_DATETIME },
-		{ "2024-01-01T08:00:00.123Z", true, 45292 + 28800123.0 /
-		    86400000.0, XLSX_DATETIME_MS },
-		{ "2024-01-01T08:00:00.123000Z", true, 45292 + 28800123.0 /
-		    86400000.0, XLSX_DATETIME_MS },
-		{ "2024-01-01T08:00:00.000", true, 45292 + 28800000.0 /
-		    86400000.0, XLSX_DATETIME },
-		{ "9999-12-31T23:59:59.999", true, 2958465 + 86399999.0 /
-		    86400000.0, XLSX_DATETIME_MS },
+		{ "2024-01-01T08:00:00Z", true, 45292 + 28800000.0 / 86400000.0,
+		    XLSX_DATETIME },
+		{ "2024-01-01T08:00:00.123Z", true,
+		    45292 + 28800123.0 / 86400000.0, XLSX_DATETIME_MS },
+		{ "2024-01-01T08:00:00.123000Z", true,
+		    45292 + 28800123.0 / 86400000.0, XLSX_DATETIME_MS },
+		{ "2024-01-01T08:00:00.000", true,
+		    45292 + 28800000.0 / 86400000.0, XLSX_DATETIME },
+		{ "9999-12-31T23:59:59.999", true,
+		    2958465 + 86399999.0 / 86400000.0, XLSX_DATETIME_MS },
 		{ "2024-01-01T08:00:00.1234Z", false, 0, XLSX_DATE },
 		{ "2024-01-01T08:00:00.123456Z", false, 0, XLSX_DATE },
 		{ "1900-02-28", false, 0, XLSX_DATE },
@@ -118,16 +134,16 @@ t_datetime(void **state)
 		{ "infinity", false, 0, XLSX_DATE },
 		{ "0044-03-15 BC", false, 0, XLSX_DATE },
 	};
-	enum xlsx_datefmt	 fmt;
-	double			 serial;
-	size_t			 i;
+	enum xlsx_datefmt fmt;
+	double		  serial;
+	size_t		  i;
 
 	(void)state;
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		if (xlsx_datetime(c[i].s, strlen(c[i].s), &serial, &fmt) !=
 		    c[i].cell)
-			fail_msg("%s: expected %s", c[i].s, c[i].cell ?
-			    "a date cell" : "text");
+			fail_msg("%s: expected %s", c[i].s,
+			    c[i].cell ? "a date cell" : "text");
 		if (!c[i].cell)
 			continue;
 		if (serial != c[i].serial || fmt != c[i].fmt)
@@ -146,9 +162,9 @@ text(struct buf *out, const char *s, size_t n, bool guard)
 static void
 t_text(void **state)
 {
-	struct buf	 out = BUF_INIT;
-	char		*big = malloc(4 * 40000);
-	size_t		 i;
+	struct buf out = BUF_INIT;
+	char	  *big = malloc(4 * 40000);
+	size_t	   i;
 
 	(void)state;
 	assert_false(text(&out, "=1+1", 4, true));
@@ -189,9 +205,9 @@ t_text(void **state)
 static enum pgs_rc
 write_doc(const char *doc, size_t len, bool raw, struct xlsx_stats *st)
 {
-	char		 path[] = "/tmp/t_xlsx-XXXXXX";
-	enum pgs_rc	 rc;
-	int		 fd = mkstemp(path);
+	char	    path[] = "/tmp/t_xlsx-XXXXXX";
+	enum pgs_rc rc;
+	int	    fd = mkstemp(path);
 
 	assert_true(fd >= 0);
 	close(fd);
@@ -203,11 +219,11 @@ write_doc(const char *doc, size_t len, bool raw, struct xlsx_stats *st)
 static void
 t_write(void **state)
 {
-	static const char	 doc[] = HEAD
-	    "{\"index\":0,\"a\":1,\"b\":\"x\"},{\"index\":1,\"b\":null}"
-	    TAIL("{\"name\":\"a\",\"type\":\"integer\"},"
-	    "{\"name\":\"b\",\"type\":\"string\"}");
-	struct xlsx_stats	 st;
+	static const char doc[] = HEAD
+	    "{\"index\":0,\"a\":1,\"b\":\"x\"},{\"index\":1,\"b\":null}" TAIL(
+		"{\"name\":\"a\",\"type\":\"integer\"},"
+		"{\"name\":\"b\",\"type\":\"string\"}");
+	struct xlsx_stats st;
 
 	(void)state;
 	assert_int_equal(write_doc(doc, sizeof(doc) - 1, false, &st), PGS_OK);
@@ -218,24 +234,26 @@ t_write(void **state)
 	    PGS_INVALID);
 	assert_int_equal(write_doc("{}", 2, false, &st), PGS_INVALID);
 	assert_int_equal(write_doc(HEAD "1" TAIL("{\"name\":\"a\"}"),
-	    sizeof(HEAD "1" TAIL("{\"name\":\"a\"}")) - 1, false, &st),
+			     sizeof(HEAD "1" TAIL("{\"name\":\"a\"}")) - 1,
+			     false, &st),
 	    PGS_INVALID);
 	assert_int_equal(xlsx_write(doc, sizeof(doc) - 1, false,
-	    "/nonexistent/dir/x.xlsx", NULL, &st), PGS_INTERNAL);
+			     "/nonexistent/dir/x.xlsx", NULL, &st),
+	    PGS_INTERNAL);
 }
 
 /* Returns the number of entries of directory dir but . and .. */
 static int
 dir_entries(const char *dir)
 {
-	DIR		*d = opendir(dir);
-	struct dirent	*e;
-	int		 n = 0;
+	DIR	      *d = opendir(dir);
+	struct dirent *e;
+	int	       n = 0;
 
 	assert_non_null(d);
 	while ((e = readdir(d)) != NULL)
-		n += strcmp(e->d_name, ".") != 0 &&
-		    strcmp(e->d_name, "..") != 0;
+		n +=
+		    strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
 	closedir(d);
 	return n;
 }
@@ -243,34 +261,37 @@ dir_entries(const char *dir)
 static void
 t_write_tmp(void **state)
 {
-	static const char	 doc[] = HEAD "{\"index\":0,\"a\":\"=1\"}"
-	    TAIL("{\"name\":\"a\",\"type\":\"string\"}");
-	struct xlsx_stats	 st;
-	struct stat		 sb;
-	char			 dir[] = "/tmp/t_xlsx-XXXXXX", pk[2];
-	int			 fd;
+	static const char doc[] = HEAD "{\"index\":0,\"a\":\"=1\"}" TAIL(
+	    "{\"name\":\"a\",\"type\":\"string\"}");
+	struct xlsx_stats st;
+	struct stat	  sb;
+	char		  dir[] = "/tmp/t_xlsx-XXXXXX", pk[2];
+	int		  fd;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	assert_int_equal(xlsx_write_tmp(doc, sizeof(doc) - 1, false, dir,
-	    &fd, &st), PGS_OK);
+	assert_int_equal(xlsx_write_tmp(doc, sizeof(doc) - 1, false, dir, &fd,
+			     &st),
+	    PGS_OK);
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &sb), 0);
 	assert_int_equal((size_t)sb.st_size, st.bytes);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(sb.st_nlink, 0);	/* no name left */
+	assert_int_equal(sb.st_nlink, 0); /* no name left */
 	assert_int_equal(dir_entries(dir), 0);
 	assert_int_equal(read(fd, pk, 2), 2);
 	assert_memory_equal(pk, "PK", 2);
 	close(fd);
 	assert_int_equal(xlsx_write_tmp(HEAD "1" TAIL("{\"name\":\"a\"}"),
-	    sizeof(HEAD "1" TAIL("{\"name\":\"a\"}")) - 1, false, dir, &fd,
-	    &st), PGS_INVALID);
+			     sizeof(HEAD "1" TAIL("{\"name\":\"a\"}")) - 1,
+			     false, dir, &fd, &st),
+	    PGS_INVALID);
 	assert_int_equal(fd, -1);
 	assert_int_equal(dir_entries(dir), 0);
 	assert_int_equal(rmdir(dir), 0);
 	assert_int_equal(xlsx_write_tmp(doc, sizeof(doc) - 1, false,
-	    "/nonexistent/dir", &fd, &st), PGS_INTERNAL);
+			     "/nonexistent/dir", &fd, &st),
+	    PGS_INTERNAL);
 	assert_int_equal(fd, -1);
 	assert_int_equal(xlsx_write_tmp("[", 1, false, NULL, &fd, &st),
 	    PGS_INVALID);
@@ -281,9 +302,9 @@ t_write_tmp(void **state)
 static void
 t_cols_cut(void **state)
 {
-	struct buf		 doc = BUF_INIT;
-	struct xlsx_stats	 st;
-	size_t			 i, n = XLSX_MAX_COLS + 2;
+	struct buf	  doc = BUF_INIT;
+	struct xlsx_stats st;
+	size_t		  i, n = XLSX_MAX_COLS + 2;
 
 	(void)state;
 	buf_puts(&doc, HEAD "{\"index\":0");
@@ -304,8 +325,8 @@ t_cols_cut(void **state)
 static void
 t_cells_cut(void **state)
 {
-	struct buf		 doc = BUF_INIT;
-	struct xlsx_stats	 st;
+	struct buf	  doc = BUF_INIT;
+	struct xlsx_stats st;
 
 	(void)state;
 	buf_puts(&doc, HEAD "{\"index\":0,\"a\":\"");
@@ -316,8 +337,9 @@ t_cells_cut(void **state)
 	buf_reserve(&doc, 33000);
 	memset(doc.data + doc.len, 'z', 33000);
 	doc.len += 33000;
-	buf_puts(&doc, "\"}" TAIL("{\"name\":\"a\",\"type\":\"string\"},"
-	    "{\"name\":\"b\",\"type\":\"string\"}"));
+	buf_puts(&doc,
+	    "\"}" TAIL("{\"name\":\"a\",\"type\":\"string\"},"
+		       "{\"name\":\"b\",\"type\":\"string\"}"));
 	assert_int_equal(write_doc(doc.data, doc.len, false, &st), PGS_OK);
 	assert_int_equal(st.cells_cut, 2);
 	assert_int_equal(st.rows, 2);
@@ -328,14 +350,14 @@ t_cells_cut(void **state)
 static void
 t_resdoc(void **state)
 {
-	static const char	 doc[] = HEAD
-	    "{\"index\":0,\"a\":1,\"b\":[1, 2]},{\"b\":\"s\",\"index\":1}"
-	    TAIL("{\"name\":\"a\",\"type\":\"number\"},"
-	    "{\"name\":\"b\",\"type\":\"any\"}");
-	struct resdoc		*d;
-	struct resdoc_span	 v;
-	struct buf		 b = BUF_INIT;
-	bool			 more;
+	static const char doc[] = HEAD
+	    "{\"index\":0,\"a\":1,\"b\":[1, 2]},{\"b\":\"s\",\"index\":1}" TAIL(
+		"{\"name\":\"a\",\"type\":\"number\"},"
+		"{\"name\":\"b\",\"type\":\"any\"}");
+	struct resdoc	  *d;
+	struct resdoc_span v;
+	struct buf	   b = BUF_INIT;
+	bool		   more;
 
 	(void)state;
 	assert_int_equal(resdoc_open(doc, sizeof(doc) - 1, &d), PGS_OK);

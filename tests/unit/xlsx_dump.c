@@ -35,9 +35,9 @@
 static long
 peak_kb(void)
 {
-	FILE	*f = fopen("/proc/self/status", "r");
-	char	 line[256];
-	long	 kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	char  line[256];
+	long  kb = -1;
 
 	if (f == NULL)
 		return -1;
@@ -52,7 +52,7 @@ peak_kb(void)
 static long long
 now_us(void)
 {
-	struct timespec	 ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
@@ -63,10 +63,10 @@ now_us(void)
 static bool
 read_doc(const char *path, char **doc, size_t *len)
 {
-	struct stat	 sb;
-	size_t		 got = 0;
-	ssize_t		 n;
-	int		 fd;
+	struct stat sb;
+	size_t	    got = 0;
+	ssize_t	    n;
+	int	    fd;
 
 	fd = open(path, O_RDONLY);
 	if (fd < 0 || fstat(fd, &sb) != 0) {
@@ -86,10 +86,10 @@ read_doc(const char *path, char **doc, size_t *len)
 static bool
 copy_out(int fd, const char *path)
 {
-	char	 b[65536];
-	ssize_t	 n;
-	FILE	*f = fopen(path, "wb");
-	bool	 ok;
+	char	b[65536];
+	ssize_t n;
+	FILE   *f = fopen(path, "wb");
+	bool	ok;
 
 	if (f == NULL)
 		return false;
@@ -104,9 +104,9 @@ copy_out(int fd, const char *path)
 static int
 csv_out(const char *doc, size_t len, bool raw, const char *path)
 {
-	struct buf	 out = BUF_INIT;
-	FILE		*f;
-	int		 ex = 0;
+	struct buf out = BUF_INIT;
+	FILE	  *f;
+	int	   ex = 0;
 
 	if (result_to_csv(doc, len, raw, &out) != PGS_OK)
 		ex = 65;
@@ -123,8 +123,8 @@ static int
 xlsx_out(const char *doc, size_t len, bool raw, const char *tmpdir,
     const char *path, struct xlsx_stats *st)
 {
-	enum pgs_rc	 rc;
-	int		 fd, ex;
+	enum pgs_rc rc;
+	int	    fd, ex;
 
 	rc = xlsx_write_tmp(doc, len, raw, tmpdir, &fd, st);
 	if (rc != PGS_OK)
@@ -137,14 +137,14 @@ xlsx_out(const char *doc, size_t len, bool raw, const char *tmpdir,
 int
 main(int argc, char **argv)
 {
-	struct xlsx_stats	 st;
-	const char		*tmpdir = NULL;
-	char			*doc = NULL;
-	size_t			 len = 0;
-	long long		 t0;
-	long			 doc_kb;
-	bool			 csv = false, raw = false;
-	int			 c, ex;
+	struct xlsx_stats st;
+	const char	 *tmpdir = NULL;
+	char		 *doc = NULL;
+	size_t		  len = 0;
+	long long	  t0;
+	long		  doc_kb;
+	bool		  csv = false, raw = false;
+	int		  c, ex;
 
 	while ((c = getopt(argc, argv, "crt:")) != -1) {
 		if (c == 'c')
@@ -157,7 +157,8 @@ main(int argc, char **argv)
 			return 64;
 	}
 	if (argc - optind != 2) {
-		fprintf(stderr, "usage: xlsx_dump [-c] [-r] [-t TMPDIR] "
+		fprintf(stderr,
+		    "usage: xlsx_dump [-c] [-r] [-t TMPDIR] "
 		    "DOC OUT\n");
 		return 64;
 	}
@@ -170,11 +171,13 @@ main(int argc, char **argv)
 	memset(&st, 0, sizeof(st));
 	t0 = now_us();
 	ex = csv ? csv_out(doc, len, raw, argv[optind + 1]) :
-	    xlsx_out(doc, len, raw, tmpdir, argv[optind + 1], &st);
+		   xlsx_out(doc, len, raw, tmpdir, argv[optind + 1], &st);
 	t0 = now_us() - t0;
-	fprintf(stderr, "rows=%zu rows_cut=%zu cols_cut=%zu cells_cut=%zu "
-	    "bytes=%zu doc_kb=%ld peak_kb=%ld us=%lld\n", st.rows, st.rows_cut,
-	    st.cols_cut, st.cells_cut, st.bytes, doc_kb, peak_kb(), t0);
+	fprintf(stderr,
+	    "rows=%zu rows_cut=%zu cols_cut=%zu cells_cut=%zu "
+	    "bytes=%zu doc_kb=%ld peak_kb=%ld us=%lld\n",
+	    st.rows, st.rows_cut, st.cols_cut, st.cells_cut, st.bytes, doc_kb,
+	    peak_kb(), t0);
 	free(doc);
 	return ex;
 }
