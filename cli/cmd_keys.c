@@ -26,7 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -35,6 +34,7 @@
 #include "config.h"
 #include "dsn.h"
 #include "keys.h"
+#include "mono.h"
 #include "secret.h"
 
 static int
@@ -169,23 +169,21 @@ rotate_test(struct cli *c, const struct cred_keys *k, const struct source *s,
     struct rot_row *row)
 {
 	struct exec_opts o;
-	struct timespec	 t0, t1;
 	PGconn		*conn = NULL;
 	char		 err[512];
 	enum pgs_rc	 rc;
+	long		 t0, ms;
 
 	dsn_exec_opts(c, 0, 1, &o);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = mono_ms();
 	rc = source_conn_open(k, s, &o, &conn, NULL, err, sizeof(err));
 	if (rc == PGS_OK)
 		rc = dsn_ping(conn, &o, err, sizeof(err));
 	PQfinish(conn);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = mono_ms() - t0;
 	row->conn_ok = rc == PGS_OK;
 	if (row->conn_ok)
-		row->connect = arena_printf(&c->arena, "ok (%ld ms)",
-		    (long)((t1.tv_sec - t0.tv_sec) * 1000 +
-			(t1.tv_nsec - t0.tv_nsec) / 1000000));
+		row->connect = arena_printf(&c->arena, "ok (%ld ms)", ms);
 	else
 		row->connect = arena_printf(&c->arena, "FAILED: %s", err);
 }

@@ -5,12 +5,12 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
 #include "dsn.h"
+#include "mono.h"
 #include "query_rules.h"
 #include "shape.h"
 
@@ -374,16 +374,6 @@ cmd_source_show(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
-/* Milliseconds of the monotonic clock. */
-static long
-dsn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 dsn_test(struct cli *c, int argc, char **argv)
 {
@@ -402,7 +392,7 @@ dsn_test(struct cli *c, int argc, char **argv)
 	if (ex != 0)
 		return ex;
 	dsn_exec_opts(c, 0, 1, &o);
-	t0 = dsn_now_ms();
+	t0 = mono_ms();
 	rc = source_conn_open(&k, &s, &o, &conn, &which, err, sizeof(err));
 	cred_free(&k);
 	if (rc == PGS_INVALID)
@@ -419,7 +409,7 @@ dsn_test(struct cli *c, int argc, char **argv)
 		cli_warn("%s: sealed with the next key (a key rotation is "
 			 "under way: run 'pgsched-admin keys rotate')",
 		    s.name);
-	printf("ok (%ld ms)\n", dsn_now_ms() - t0);
+	printf("ok (%ld ms)\n", mono_ms() - t0);
 	return 0;
 }
 

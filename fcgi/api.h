@@ -153,6 +153,7 @@ enum pgs_rc h_user_password(struct req *r);
 enum pgs_rc h_user_auth(struct req *r) PGS_MUSTCHECK;
 
 enum pgs_rc h_source_list(struct req *r);
+enum pgs_rc h_source_names(struct req *r);
 enum pgs_rc h_source_create(struct req *r);
 enum pgs_rc h_source_get(struct req *r);
 enum pgs_rc h_source_patch(struct req *r);

@@ -18,12 +18,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "exec.h"
 #include "log.h"
+#include "mono.h"
 #include "proc.h"
 #include "query_rules.h"
 #include "result.h"
@@ -156,15 +156,12 @@ dryrun_child(struct req *r, struct dryrun *d, int fd)
 static bool
 dryrun_collect(int fd, struct buf *b, size_t max, long deadline)
 {
-	struct pollfd	pfd = { fd, POLLIN, 0 };
-	struct timespec ts;
-	ssize_t		n;
-	long		left;
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	ssize_t	      n;
+	long	      left;
 
 	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		left =
-		    deadline - ((long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		left = deadline - mono_ms();
 		if (left <= 0 || b->len > max)
 			return false;
 		if (poll(&pfd, 1, (int)left) <= 0)
@@ -221,7 +218,6 @@ dryrun_run(struct req *r, struct dryrun *d)
 {
 	const struct conf *c = &r->app->conf;
 	struct buf	   b = BUF_INIT;
-	struct timespec	   t0;
 	long		   start, wait_ms;
 	bool		   done, clean;
 	enum pgs_rc	   rc;
@@ -244,8 +240,7 @@ dryrun_run(struct req *r, struct dryrun *d)
 		log_err("dryrun_fork", "fork: %s", strerror(errno));
 		return PGS_INTERNAL;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	start = (long)t0.tv_sec * 1000 + t0.tv_nsec / 1000000;
+	start = mono_ms();
 	/* The child's own deadlines end it well before: connecting (twice
 	 * the connect timeout), then the query's timeout plus its grace. */
 	wait_ms = d->timeout_ms +
@@ -253,9 +248,7 @@ dryrun_run(struct req *r, struct dryrun *d)
 	done = dryrun_collect(p[0], &b, (size_t)c->result_max_bytes * 2 + 65536,
 	    start + wait_ms);
 	close(p[0]);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	clean = dryrun_reap(pid, done,
-	    (long)t0.tv_sec * 1000 + t0.tv_nsec / 1000000 - start);
+	clean = dryrun_reap(pid, done, mono_ms() - start);
 	if (done && clean && b.len > 1 &&
 	    (b.data[0] == 'r' ||
 		(b.data[0] == 'e' &&

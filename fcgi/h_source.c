@@ -1,6 +1,6 @@
 /*
- * h_source.c: data sources under /api/datasources (admin).  No answer
- * ever holds a password or a ciphertext.
+ * h_source.c: data sources under /api/datasources (admin; their names
+ * for editors too).  No answer ever holds a password or a ciphertext.
  */
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +35,19 @@ h_source_list(struct req *r)
 	if (rc != PGS_OK)
 		return rc;
 	return reply_json(r, 200, shape_source_list(&l));
+}
+
+/* GET /api/datasources/names (editors too): ids and names only. */
+enum pgs_rc
+h_source_names(struct req *r)
+{
+	struct source_list l;
+	enum pgs_rc	   rc;
+
+	rc = source_names(&r->app->db, r->a, &l);
+	if (rc != PGS_OK)
+		return rc;
+	return reply_json(r, 200, shape_source_names(&l));
 }
 
 /*

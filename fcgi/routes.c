@@ -21,6 +21,7 @@ static const struct route routes[] = {
 	{ "POST", "/api/users/{uid}/password", h_user_password, ACC_AUTH, B },
 	{ "GET", "/api/datasources", h_source_list, ACC_ADMIN, 0 },
 	{ "POST", "/api/datasources", h_source_create, ACC_ADMIN, B },
+	{ "GET", "/api/datasources/names", h_source_names, ACC_EDITOR, 0 },
 	{ "GET", "/api/datasources/{id}", h_source_get, ACC_ADMIN, 0 },
 	{ "PATCH", "/api/datasources/{id}", h_source_patch, ACC_ADMIN, B },
 	{ "DELETE", "/api/datasources/{id}", h_source_delete, ACC_ADMIN, 0 },

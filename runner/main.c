@@ -24,6 +24,7 @@
 #include "json.h"
 #include "log.h"
 #include "migrate.h"
+#include "mono.h"
 #include "job.h"
 #include "num.h"
 #include "proc.h"
@@ -307,16 +308,6 @@ worker_send(struct worker *w, struct claim_list *l, int i, int idx)
 	return true;
 }
 
-/* Milliseconds of the monotonic clock. */
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Starts watching db, the session holding the tick's locks (ls is the
  * caller's). */
 static void
@@ -326,7 +317,7 @@ lease_init(struct lease *ls, struct db *db, int net_timeout_s)
 	ls->db = db;
 	ls->every_ms = DB_PROBE_EVERY_MS(net_timeout_s);
 	ls->wait_ms = DB_PROBE_WAIT_MS(net_timeout_s);
-	ls->heard = now_ms();
+	ls->heard = mono_ms();
 	ls->next = ls->heard + ls->every_ms;
 	/* A session already lost while claiming holds nothing. */
 	if (db_lost(db)) {
@@ -353,7 +344,7 @@ lease_timeout(const struct lease *ls)
 
 	if (ls->lost)
 		return 0;
-	left = (ls->due != 0 ? ls->due : ls->next) - now_ms();
+	left = (ls->due != 0 ? ls->due : ls->next) - mono_ms();
 	return left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
 }
 
@@ -373,7 +364,7 @@ lease_step(struct lease *ls, short revents)
 		lease_lose(ls, db_error(ls->db));
 		return;
 	}
-	now = now_ms();
+	now = mono_ms();
 	if (answered) {
 		ls->heard = now;
 		ls->due = 0;
@@ -403,12 +394,12 @@ lease_settle(struct lease *ls)
 
 	if (ls->lost || !ls->db->probing)
 		return;
-	left = ls->due - now_ms();
+	left = ls->due - mono_ms();
 	if (db_probe_wait(ls->db, left > 0 ? (int)left : 0) != PGS_OK) {
 		lease_lose(ls, db_error(ls->db));
 		return;
 	}
-	ls->heard = now_ms();
+	ls->heard = mono_ms();
 	ls->due = 0;
 	ls->next = ls->heard + ls->every_ms;
 }
@@ -478,7 +469,7 @@ static void
 pool_fence(struct lease *ls, struct worker *w, int nw, int unstarted)
 {
 	struct pollfd pfd[1024];
-	long	      t0 = now_ms(), end = t0 + ls->wait_ms;
+	long	      t0 = mono_ms(), end = t0 + ls->wait_ms;
 	int	      i, left = 0, runs = 0;
 	char	      c;
 
@@ -489,13 +480,13 @@ pool_fence(struct lease *ls, struct worker *w, int nw, int unstarted)
 			left++;
 	}
 	/* A worker's socket reaches end of file when it exits. */
-	while (left > 0 && now_ms() < end) {
+	while (left > 0 && mono_ms() < end) {
 		for (i = 0; i < nw; i++) {
 			pfd[i].fd = w[i].pid != 0 ? w[i].fd : -1;
 			pfd[i].events = POLLIN;
 			pfd[i].revents = 0;
 		}
-		if (poll(pfd, (nfds_t)nw, (int)(end - now_ms())) <= 0)
+		if (poll(pfd, (nfds_t)nw, (int)(end - mono_ms())) <= 0)
 			continue;
 		for (i = 0; i < nw; i++)
 			if (pfd[i].revents != 0 && w[i].pid != 0 &&
@@ -510,7 +501,7 @@ pool_fence(struct lease *ls, struct worker *w, int nw, int unstarted)
 	    "workers_left=%d the metadata session holding the job locks is "
 	    "lost (%s): its runs were cancelled and are not recorded; the "
 	    "next tick reaps them",
-	    runs, unstarted, t0 - ls->heard, now_ms() - t0, left, ls->why);
+	    runs, unstarted, t0 - ls->heard, mono_ms() - t0, left, ls->why);
 }
 
 /* Runs the claims on at most conc persistent workers; false when the

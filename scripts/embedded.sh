@@ -8,13 +8,15 @@
 #   - keys, an admin user with a random password, the sample data source,
 #     a sample query scheduled every minute,
 #   - pgsched-runner every minute (as cron would start it),
-#   - the API pool behind nginx on a free loopback port.
-# It prints the URL and the credentials and runs until Ctrl-C (or SIGTERM,
+#   - the API pool behind nginx on a free loopback port, with the web
+#     console (www/) at / beside the API at /api/.
+# It prints the URLs and the credentials and runs until Ctrl-C (or SIGTERM,
 # or its terminal closing), which stops all of it.  With --once it runs
-# one tick, checks that the API serves the result, prints the same summary
-# and stops everything.  A run that did not end cleanly (killed) leaves
-# processes behind: the next run stops them, each after checking that its
-# pid is still the process that was started there, before it starts anew.
+# one tick, checks that the API serves the result and nginx the console's
+# log-in page, prints the same summary and stops everything.  A run that
+# did not end cleanly (killed) leaves processes behind: the next run stops
+# them, each after checking that its pid is still the process that was
+# started there, before it starts anew.
 #
 # PGSCHED_EMBEDDED_DIR: another directory than .embedded/ (it must not
 # exist, be empty, or hold an earlier run: everything in it is deleted).
@@ -217,6 +219,7 @@ cat <<EOF
 pg-sched is running (everything under $dir).
 
   API:        $url/api/
+  console:    $url/  (log in at $url/login.html)
   health:     $url/healthz
   admin:      admin@example.com / $admin_password
   settings:   $env_file (owner), $dir/fcgi.env (API),
@@ -245,6 +248,11 @@ if [ "$once" -eq 1 ]; then
 			exit 1
 		}
 		printf '%.300s...\n' "$latest"
+		curl -fsS "$url/login.html" | grep -q '<form id="login"' || {
+			echo "embedded: the web console's log-in page is not" \
+			    "served at $url/login.html" >&2
+			exit 1
+		}
 	fi
 	"$admin" runs list --query orders_last_24h | head -n 5
 	exit 0

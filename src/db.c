@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "mono.h"
 
 char *
 db_normalize_dsn(const char *dsn, char *err, size_t errlen)
@@ -365,14 +365,12 @@ db_probe_read(struct db *db, bool *answered)
 enum pgs_rc
 db_probe_wait(struct db *db, int timeout_ms)
 {
-	struct pollfd	pfd;
-	struct timespec t0, t1;
-	enum pgs_rc	rc = PGS_OK;
-	bool		answered = !db->probing;
-	long		left = timeout_ms;
-	int		n;
+	struct pollfd pfd;
+	enum pgs_rc   rc = PGS_OK;
+	bool	      answered = !db->probing;
+	long	      t0 = mono_ms(), left = timeout_ms;
+	int	      n;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!answered && rc == PGS_OK && left > 0) {
 		pfd.fd = db_socket(db);
 		pfd.events = POLLIN;
@@ -380,10 +378,7 @@ db_probe_wait(struct db *db, int timeout_ms)
 		n = poll(&pfd, 1, (int)left);
 		if (n != 0)
 			rc = db_probe_read(db, &answered);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		left = timeout_ms -
-		    ((t1.tv_sec - t0.tv_sec) * 1000 +
-			(t1.tv_nsec - t0.tv_nsec) / 1000000);
+		left = timeout_ms - (mono_ms() - t0);
 	}
 	if (rc == PGS_OK && !answered) {
 		snprintf(db->errmsg, sizeof(db->errmsg),

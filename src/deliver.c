@@ -16,6 +16,7 @@
 #include "backoff.h"
 #include "deliver.h"
 #include "deliver_int.h"
+#include "mono.h"
 
 void
 deliver_global_init(void)
@@ -46,15 +47,6 @@ deliver_conf_free(struct deliver_conf *dc)
 {
 	ssrf_allow_free(dc->allow);
 	memset(dc, 0, sizeof(*dc));
-}
-
-int64_t
-deliver_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 const char *
@@ -206,7 +198,7 @@ xfer_end(struct engine *e, struct xfer *x, CURLcode cc, bool abandoned)
 		    x->timeout_ms);
 	else
 		xfer_outcome(x, cc);
-	x->item->ms = (int)(deliver_clock_ms() - x->started);
+	x->item->ms = (int)(mono_ms() - x->started);
 	curl_multi_remove_handle(e->multi, x->easy);
 	xfer_release(x);
 	e->active--;
@@ -262,7 +254,7 @@ fill(struct engine *e, int64_t deadline)
 			return;
 		it = &e->items[e->next];
 		t = it->timeout_ms > 0 ? it->timeout_ms : e->dc->timeout_ms;
-		if (deliver_clock_ms() + t > deadline)
+		if (mono_ms() + t > deadline)
 			return;
 		e->next++;
 		if (xfer_start(e, x, it, t) != PGS_OK)
@@ -299,7 +291,7 @@ run(struct engine *e, int64_t deadline)
 		fill(e, deadline);
 		if (e->active == 0)
 			return;
-		left = deadline - deliver_clock_ms();
+		left = deadline - mono_ms();
 		if (left <= 0) {
 			abandon(e);
 			return;

@@ -123,12 +123,9 @@ enum pgs_rc deliver_conf_init(struct deliver_conf *dc, const struct conf *c,
     char *err, size_t errlen) PGS_MUSTCHECK;
 void	    deliver_conf_free(struct deliver_conf *dc);
 
-/* Returns CLOCK_MONOTONIC in milliseconds: the clock of deadlines. */
-int64_t deliver_clock_ms(void);
-
 /*
  * Attempts each of the n items once (see above) and sets its outcome
- * fields, returning by deadline_ms (deliver_clock_ms time) at the latest.
+ * fields, returning by deadline_ms (mono_ms time) at the latest.
  * Every item's keys are wiped before it returns, used or not.  Returns
  * PGS_OK when every item was attempted, PGS_TIMEOUT when some are
  * DELIVER_NOT_STARTED or were abandoned at the deadline.

@@ -32,7 +32,7 @@ struct xfer {
 	char			   refused[128];    /* SSRF refusal, or "" */
 	bool			   kind_email;
 	int			   timeout_ms;
-	int64_t			   started; /* deliver_clock_ms */
+	int64_t			   started; /* mono_ms */
 };
 
 /* The state of one deliver_batch call. */

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "deliver_int.h"
 #include "mail.h"
+#include "mono.h"
 
 #define USER_AGENT "pg-sched/" PACKAGE_VERSION
 
@@ -278,7 +279,7 @@ xfer_start(struct engine *e, struct xfer *x, struct deliver_item *it,
 	x->dc = e->dc;
 	x->item = it;
 	x->timeout_ms = timeout_ms;
-	x->started = deliver_clock_ms();
+	x->started = mono_ms();
 	x->kind_email = it->kind == DELIVER_EMAIL;
 	if (it->kind == DELIVER_EMAIL)
 		rc = mail_start(x, it);
@@ -289,7 +290,7 @@ xfer_start(struct engine *e, struct xfer *x, struct deliver_item *it,
 		rc = PGS_INVALID;
 	}
 	if (rc != PGS_OK) {
-		it->ms = (int)(deliver_clock_ms() - x->started);
+		it->ms = (int)(mono_ms() - x->started);
 		xfer_release(x);
 	}
 	return rc;

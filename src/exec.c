@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/resource.h>
 
 #include "arena.h"
 #include "exec.h"
 #include "log.h"
+#include "mono.h"
 #include "sqlguard.h"
 
 /* How long past a query's timeout we wait for the source to say so. */
@@ -35,16 +35,6 @@ struct exec_wait {
 	int  watch_fd; /* -1: none */
 	bool gone;     /* the watched socket hung up */
 };
-
-/* Milliseconds of the monotonic clock. */
-static long
-exec_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Writes "source did not answer" into err: a wait passed its deadline. */
 static enum pgs_rc
@@ -132,7 +122,7 @@ exec_wait(PGconn *conn, struct exec_wait *w)
 			return PGS_DB;
 		if (pending == 0 && !PQisBusy(conn))
 			return PGS_OK;
-		left = w->deadline - exec_now_ms();
+		left = w->deadline - mono_ms();
 		if (left <= 0)
 			return PGS_TIMEOUT;
 		pfd[0].fd = PQsocket(conn);
@@ -200,7 +190,7 @@ enum pgs_rc
 exec_command(PGconn *conn, const char *sql, int nparams,
     const char *const params[], int timeout_ms, char *err, size_t errlen)
 {
-	struct exec_wait w = { exec_now_ms() + timeout_ms, -1, false };
+	struct exec_wait w = { mono_ms() + timeout_ms, -1, false };
 	ExecStatusType	 want;
 
 	want =
@@ -402,8 +392,8 @@ exec_unpublish(const struct exec_opts *o)
 static void
 exec_rollback(PGconn *conn)
 {
-	struct exec_wait w = { exec_now_ms() + EXEC_SHORT_MS, -1, false };
-	char		 err[256];
+	struct exec_wait	w = { mono_ms() + EXEC_SHORT_MS, -1, false };
+	char			err[256];
 	PGTransactionStatusType st = PQtransactionStatus(conn);
 
 	if (st != PQTRANS_INTRANS && st != PQTRANS_INERROR)
@@ -419,7 +409,7 @@ exec_query(PGconn *conn, const char *sql, const struct exec_opts *o,
 	struct sqlguard_err why;
 	struct exec_wait    w;
 	enum pgs_rc	    rc;
-	long		    t0 = exec_now_ms();
+	long		    t0 = mono_ms();
 
 	*rs = NULL;
 	*ms = 0;
@@ -443,7 +433,7 @@ exec_query(PGconn *conn, const char *sql, const struct exec_opts *o,
 		rc = exec_read(conn, o, &w, rs, err, errlen);
 	exec_unpublish(o);
 	exec_rollback(conn);
-	*ms = exec_now_ms() - t0;
+	*ms = mono_ms() - t0;
 	if (rc != PGS_OK && *rs != NULL) {
 		rs_free(*rs);
 		*rs = NULL;
@@ -500,7 +490,7 @@ exec_role_warning(PGconn *conn, char *warn, size_t n)
 	    " AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'"
 	    " AND has_function_privilege(d.objid, 'EXECUTE')))"
 	    " FROM pg_roles r WHERE r.rolname = current_user";
-	struct exec_wait w = { exec_now_ms() + EXEC_SHORT_MS, -1, false };
+	struct exec_wait w = { mono_ms() + EXEC_SHORT_MS, -1, false };
 	char		*exts = exec_ext_array();
 	const char	*p[] = { exts };
 	char		 line[400], err[256];

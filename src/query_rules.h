@@ -12,12 +12,13 @@
  * 422, one line on stderr).  Whether the data source exists is checked by
  * each door against the database, with QUERY_RULES_NO_SOURCE.
  *
- * The integer bounds are those of the CHECK constraints of
- * sql/0002-pgsched.sql and of the integer columns, except keep_days: the
- * database bounds it only below, but the runner's retention computes
- * now() - keep_days days, which is out of PostgreSQL's timestamp range
- * beyond about 2.4 million days and then fails for every query; 365000
- * days (1000 years) is the bound.
+ * The integer bounds are those of the CHECK constraints of sql/ and of
+ * the integer columns (tests/db/test_settings_bounds.py holds the two
+ * together).  keep_days stops at 365000 days (1000 years): the runner's
+ * retention computes now() - keep_days days, which is out of PostgreSQL's
+ * timestamp range beyond about 2.4 million days and then fails for every
+ * query; sql/0008-keep-days-bound.sql clamps larger values older CLIs
+ * stored and adds that bound to the CHECK.
  */
 #ifndef PGS_QUERY_RULES_H
 #define PGS_QUERY_RULES_H

@@ -97,6 +97,22 @@ shape_source_list(const struct source_list *l)
 	return o;
 }
 
+cJSON *
+shape_source_names(const struct source_list *l)
+{
+	cJSON *o = cJSON_CreateObject(), *arr, *it;
+	int    i;
+
+	arr = cJSON_AddArrayToObject(o, "items");
+	for (i = 0; i < l->n; i++) {
+		it = cJSON_CreateObject();
+		cJSON_AddNumberToObject(it, "id", (double)l->items[i].id);
+		json_add_str(it, "name", l->items[i].name);
+		cJSON_AddItemToArray(arr, it);
+	}
+	return o;
+}
+
 /* The statistics of q, kept by the query_run trigger. */
 static cJSON *
 shape_query_stats(const struct query *q)

@@ -40,6 +40,9 @@ cJSON *shape_user_list(const struct user_list *l, long limit, long offset);
 cJSON *shape_source(const struct source *s);
 /* {items}: every data source. */
 cJSON *shape_source_list(const struct source_list *l);
+/* {items: [{id, name}]}: what an editor may know of the data sources
+ * (no host, port, database, user or credential); caller owns it. */
+cJSON *shape_source_names(const struct source_list *l);
 
 /*
  * The query q with its statistics under "stats"; full adds what only

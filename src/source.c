@@ -137,6 +137,28 @@ source_list(struct db *db, struct arena *a, struct source_list *out)
 }
 
 enum pgs_rc
+source_names(struct db *db, struct arena *a, struct source_list *out)
+{
+	static const char sql[] =
+	    "SELECT s.id, s.name FROM data_source s ORDER BY s.name, s.id";
+	PGresult   *res;
+	enum pgs_rc rc;
+	int	    i;
+
+	rc = db_query(db, a, sql, 0, NULL, &res);
+	if (rc != PGS_OK)
+		return rc;
+	out->n = PQntuples(res);
+	out->items = arena_alloc(a, sizeof(*out->items) * (size_t)out->n);
+	for (i = 0; i < out->n; i++) {
+		memset(&out->items[i], 0, sizeof(out->items[i]));
+		out->items[i].id = db_long(res, i, 0);
+		out->items[i].name = db_str(a, res, i, 1);
+	}
+	return PGS_OK;
+}
+
+enum pgs_rc
 source_update(struct db *db, struct arena *a, const struct source *s)
 {
 	static const char sql[] =

@@ -6,22 +6,12 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
+#include "mono.h"
 #include "secret.h"
 #include "source_conn.h"
-
-/* Milliseconds of the monotonic clock. */
-static long
-source_conn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * The one call of cred_open in the tree: opens the ciphertext enc (len
@@ -105,8 +95,7 @@ source_conn_drive(PGconn *conn, int timeout_s, bool until_sent, char *err,
 	long			  deadline, left;
 	int			  n;
 
-	deadline =
-	    timeout_s > 0 ? source_conn_now_ms() + timeout_s * 1000L : -1;
+	deadline = timeout_s > 0 ? mono_ms() + timeout_s * 1000L : -1;
 	for (;;) {
 		switch (PQstatus(conn)) {
 		case CONNECTION_OK:
@@ -130,7 +119,7 @@ source_conn_drive(PGconn *conn, int timeout_s, bool until_sent, char *err,
 			return source_conn_fail(conn, NULL, err, errlen);
 		pfd.fd = PQsocket(conn);
 		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-		left = deadline < 0 ? -1 : deadline - source_conn_now_ms();
+		left = deadline < 0 ? -1 : deadline - mono_ms();
 		if (deadline >= 0 && left <= 0)
 			return source_conn_fail(conn, "timeout expired", err,
 			    errlen);

@@ -129,6 +129,10 @@ enum pgs_rc source_get(struct db *db, struct arena *a, const char *id,
     const char *name, struct source *s) PGS_MUSTCHECK;
 enum pgs_rc source_list(struct db *db, struct arena *a,
     struct source_list *out) PGS_MUSTCHECK;
+/* Fills out with the id and name of every source, by name (nothing else
+ * of a source is read); arena-owned. */
+enum pgs_rc source_names(struct db *db, struct arena *a,
+    struct source_list *out) PGS_MUSTCHECK;
 /* Updates every field of s (by s->id) and bumps updated_at. */
 enum pgs_rc source_update(struct db *db, struct arena *a,
     const struct source *s) PGS_MUSTCHECK;

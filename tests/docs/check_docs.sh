@@ -12,7 +12,8 @@
 #  4. every ./scripts/*.sh that README.md runs is an executable file;
 #  5. the bounds of the integer settings of a query (the table of
 #     src/query_rules.c, printed by tests/unit/query_rules_dump) are the
-#     ones `queries add --help` and its entry in pgsched-admin.1 give.
+#     ones `queries add --help` and its entry in pgsched-admin.1 give
+#     (and the database's CHECK constraints: tests/db/test_settings_bounds.py).
 # Needs PGSCHED_SRCDIR (the source tree) and PGSCHED_BUILDDIR (where
 # pgsched-admin was built).  Exits 0 when all is well, 1 when something is
 # missing or wrong (each on a FAIL: line), 77 (skipped) without groff,

@@ -7,7 +7,9 @@
 #  2. query_run and query_run_blob are written (INSERT, UPDATE, DELETE,
 #     TRUNCATE, MERGE) by src/run_store.c alone;
 #  3. next_run_at is written (a SET of it in a statement) by src/query.c
-#     alone, in one statement (query_move).
+#     alone, in one statement (query_move);
+#  4. the monotonic clock is turned into milliseconds (tv_nsec / 1000000)
+#     by src/mono.c alone (mono_ms); every deadline and duration asks it.
 # Statements are read as this tree writes them: the verb and the table on
 # one line of a string literal.  Each rule also checks that its owner does
 # what it owns, so the check cannot pass by matching nothing.  Needs
@@ -80,10 +82,20 @@ if [ "$(grep -c '' "$TMP/next")" -ne 1 ] ||
 	sed 's/^/    /' "$TMP/next"
 fi
 
+# --- 4. the one monotonic millisecond clock -----------------------------------
+grep -E 'tv_nsec\)?[[:space:]]*/[[:space:]]*1000000([^0-9]|$)' "$TMP/code" \
+    >"$TMP/ms"
+if grep -vq '^src/mono\.c:' "$TMP/ms"; then
+	fail "milliseconds of a clock computed outside src/mono.c (mono_ms):"
+	grep -v '^src/mono\.c:' "$TMP/ms" | sed 's/^/    /'
+fi
+grep -q '^src/mono\.c:' "$TMP/ms" ||
+    fail "src/mono.c no longer computes milliseconds (is the rule stale?)"
+
 if [ "$failed" -gt 0 ]; then
 	echo "$failed rule(s) broken"
 	exit 1
 fi
 echo "ok: one opener of source passwords, one writer of query_run," \
-    "one writer of next_run_at"
+    "one writer of next_run_at, one millisecond clock"
 exit 0

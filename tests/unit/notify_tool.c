@@ -29,6 +29,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "deliver.h"
+#include "mono.h"
 #include "ssrf.h"
 #include "webhook.h"
 
@@ -231,11 +232,9 @@ cmd_deliver(const struct deliver_conf *dc)
 		return 64;
 	}
 	before = maxrss_kb();
-	t0 = (long)deliver_clock_ms();
-	rc = deliver_batch(dc, items, (size_t)n,
-	    deliver_clock_ms() + budget->valueint);
-	print_answer(items, (size_t)n, rc, (long)deliver_clock_ms() - t0,
-	    before, maxrss_kb());
+	t0 = mono_ms();
+	rc = deliver_batch(dc, items, (size_t)n, mono_ms() + budget->valueint);
+	print_answer(items, (size_t)n, rc, mono_ms() - t0, before, maxrss_kb());
 	for (i = 0; i < n; i++) {
 		free((void *)items[i].rcpt);
 		free(ids[i]);

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from console import (  # noqa: E402
     Browser, colour_pixels, skip_without_browser)
 from apitest import (  # noqa: E402
-    URL, PASSWORD, check, finish, psql)
+    URL, PASSWORD, add_source, check, finish, psql, session)
 
 ADMIN = os.path.join(os.environ.get("PGSCHED_BUILDDIR", "."),
                      "pgsched-admin")
@@ -459,6 +459,8 @@ def test_viewer(v):
 
 
 def test_editor_role(e):
+    # A source no query uses: the editor's list is every source's name.
+    add_source(session("admin"), "spare-source")
     e.login("editor", PASSWORD)
     links = [a.text for a in e.all("#nav a")]
     check("editor menu", links == ["Queries", "New query"], links)
@@ -468,6 +470,9 @@ def test_editor_role(e):
     check("editor: the query's source offered",
           e.css("#query [name=data_source_id]").get_attribute("value") ==
           str(state["dsid"]), "")
+    offered = [o.text for o in e.all("#query [name=data_source_id] option")]
+    check("editor: every source's name offered",
+          "sample" in offered and "spare-source" in offered, offered)
     check("editor: SQL loaded", "generate_series" in e.js(
         "return document.querySelector('.CodeMirror').CodeMirror"
         ".getValue()"), "")

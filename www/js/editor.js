@@ -2,9 +2,9 @@
 // highlighting (Debian's CodeMirror 5), its data source, a dry-run, the
 // schedule with its next fire times as you type, and save, with the API's
 // validation messages beside their fields.
-import {api, errorText, withQuery} from "./api.js";
+import {api, errorText} from "./api.js";
 import {$, el, param, say, showFieldErrors} from "./dom.js";
-import {initNav, RANK} from "./nav.js";
+import {initNav} from "./nav.js";
 import {drawTable} from "./result.js";
 
 // Settings that may be unset (empty: the default), and those that may not.
@@ -22,21 +22,10 @@ let sql = null;		// the CodeMirror editor
 let previewSeq = 0;
 let previewTimer = null;
 
-// Data sources to choose from.  Listing them is the admins' (the API's
-// rule); editors choose among those their queries already use.
-async function sources(rank) {
-	if (rank >= RANK.admin)
-		return (await api("GET", "/api/datasources")).items;
-	const seen = new Map();
-	for (let offset = 0; offset !== null;) {
-		const l = await api("GET", withQuery("/api/admin/queries",
-		    {limit: 500, offset}));
-		for (const q of l.items)
-			seen.set(q.data_source_id, q.data_source);
-		offset = l.next_offset;
-	}
-	$("#source-hint").hidden = false;
-	return [...seen].map(([id, name]) => ({id, name}));
+// Data sources to choose from: their ids and names, which editors may
+// read too (the rest of a source is the admins').
+async function sources() {
+	return (await api("GET", "/api/datasources/names")).items;
 }
 
 function fillSources(list) {
@@ -211,7 +200,7 @@ async function main() {
 	    lineNumbers: true, indentUnit: 4});
 	fillZones();
 	try {
-		const [list, q] = await Promise.all([sources(who.rank),
+		const [list, q] = await Promise.all([sources(),
 		    qid ? api("GET", "/api/admin/queries/" + qid) : null]);
 		fillSources(list);
 		if (q) {
