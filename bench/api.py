@@ -5,7 +5,8 @@ nginx (same settings as the test stack's, one more location serving the
 latest run's bytes as a static file), and measures with wrk: the static
 file, GET /api/queries/<id>/runs/latest, GET /api/runs/<id>, the 304
 revalidation, GET /api/users/me with a session, and logins; then the
-workers' RSS before and after 100,000 more requests.
+workers' RSS before and after 100,000 more requests; then the formats of
+a 10,000-row result (bench/api_formats.py).
 """
 import os
 import re
@@ -244,6 +245,9 @@ def main():
         run(base, q, rid, body, etag)
     finally:
         stop_nginx()
+    if os.environ.get("BENCH_FORMATS", "1") == "1":
+        import api_formats  # pylint: disable=C0415
+        api_formats.main()
 
 
 def run(base, q, rid, body, etag):

@@ -120,14 +120,25 @@ enum pgs_rc reply_send(struct req *r, int status, const char *ctype,
     const char *body, size_t len);
 /* Writes the ETag of body (a quoted hash) into tag. */
 void reply_etag_of(const char *body, size_t len, char tag[CACHE_ETAG_MAX]);
+/* Writes the ETag of the text prefix followed by body into tag, without
+ * copying body. */
+void reply_etag_of_parts(const char *prefix, const char *body, size_t len,
+    char tag[CACHE_ETAG_MAX]);
 /* reply_send for a 200 with a known ETag (tag from reply_etag_of):
  * nothing is hashed, and a matching If-None-Match gets the 304. */
 enum pgs_rc reply_send_tagged(struct req *r, const char *ctype,
     const char *body, size_t len, const char *tag);
+/* As reply_send_tagged, with the body read from fd: len bytes from its
+ * offset, sent in records of 64 KiB as they are read, never all in
+ * memory.  fd stays the caller's. */
+enum pgs_rc reply_send_file(struct req *r, const char *ctype, int fd,
+    size_t len, const char *tag);
+/* Returns true when If-None-Match names tag: the answer will be a 304. */
+bool reply_etag_fresh(struct req *r, const char *tag);
 /* Sends root (deleted here) as JSON. */
 enum pgs_rc reply_json(struct req *r, int status, cJSON *root);
-/* Sends the error body for an HTTP-level status (400, 401, 405, 413,
- * 415, 429, 503) with code and message. */
+/* Sends the error body for an HTTP-level status (400, 401, 405, 406,
+ * 413, 415, 429, 503) with code and message. */
 enum pgs_rc
 reply_status(struct req *r, int status, const char *code, const char *message);
 /* Maps rc to a status and sends the error body (with the details the

@@ -21,6 +21,12 @@ cache_key(int kind, unsigned flags, long id)
 	    ((uint64_t)(flags & 0xff) << 32) | (uint64_t)(uint32_t)id;
 }
 
+unsigned
+cache_key_flags(uint64_t key)
+{
+	return (unsigned)(key >> 32) & 0xff;
+}
+
 void
 cache_init(struct cache *c, size_t max_bytes)
 {

@@ -3,8 +3,8 @@
  *
  * A finished run never changes, so its rendered answer (body and ETag)
  * can be served again without the database.  Entries are keyed by what
- * was asked (a run by id, or "the latest run of query Q", each as JSON or
- * CSV, and for whom: an anonymous reader never gets the answer rendered
+ * was asked (a run by id, or "the latest run of query Q", each as JSON,
+ * CSV or XLSX, and for whom: an anonymous reader never gets the answer rendered
  * for an admin) and remember the query they belong to, so that a
  * notification for query Q (sql/0003-notify.sql) drops every entry of Q.
  * The cache is a least-recently-used list bounded by bytes; it knows
@@ -26,6 +26,7 @@
 #define CACHE_CSV  0x01 /* ?format=csv */
 #define CACHE_RAW  0x02 /* ... &raw=1: cells as stored */
 #define CACHE_FULL 0x04 /* full error messages: editors, admins */
+#define CACHE_XLSX 0x08 /* ?format=xlsx (or its media type in Accept) */
 
 #define CACHE_ETAG_MAX 48
 
@@ -54,6 +55,8 @@ struct cache {
 /* Returns the key of kind (CACHE_RUN...) for id, rendered as flags
  * (CACHE_CSV...) say. */
 uint64_t cache_key(int kind, unsigned flags, long id);
+/* Returns the flags (CACHE_CSV...) key was made with. */
+unsigned cache_key_flags(uint64_t key);
 /* Sets c up for at most max_bytes (0 disables it). */
 void cache_init(struct cache *c, size_t max_bytes);
 /* Frees every entry and the table. */

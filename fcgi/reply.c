@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <fastcgi.h>
 #include <sodium.h>
 
 #include "api.h"
+#include "log.h"
 
 static const char *
 reply_reason(int status)
@@ -37,6 +39,8 @@ reply_reason(int status)
 		return "Not Found";
 	case 405:
 		return "Method Not Allowed";
+	case 406:
+		return "Not Acceptable";
 	case 409:
 		return "Conflict";
 	case 413:
@@ -86,18 +90,29 @@ reply_etag_matches(struct req *r, const char *tag)
 }
 
 void
-reply_etag_of(const char *body, size_t len, char tag[CACHE_ETAG_MAX])
+reply_etag_of_parts(const char *prefix, const char *body, size_t len,
+    char tag[CACHE_ETAG_MAX])
 {
-	unsigned char h[16];
-	size_t	      i;
+	crypto_generichash_state st;
+	unsigned char		 h[16];
+	size_t			 i;
 
-	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL,
-	    0);
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)prefix,
+	    strlen(prefix));
+	crypto_generichash_update(&st, (const unsigned char *)body, len);
+	crypto_generichash_final(&st, h, sizeof(h));
 	tag[0] = '"';
 	for (i = 0; i < sizeof(h); i++)
 		snprintf(tag + 1 + 2 * i, 3, "%02x", h[i]);
 	tag[1 + 2 * sizeof(h)] = '"';
 	tag[2 + 2 * sizeof(h)] = '\0';
+}
+
+void
+reply_etag_of(const char *body, size_t len, char tag[CACHE_ETAG_MAX])
+{
+	reply_etag_of_parts("", body, len, tag);
 }
 
 #define REPLY_REC_MAX 65528 /* FastCGI record content, 8-aligned */
@@ -205,6 +220,37 @@ reply_records(struct req *r, const char *head, size_t hlen, const char *body,
 	r->fr->out->isClosed = 1;
 }
 
+/*
+ * Builds the head of the reply (status line, type, length, headers) into
+ * head, the caller's, and marks r replied; tag is the ETag of an ETag
+ * route's 200, or NULL.  Returns the status sent: 304 when tag matches
+ * If-None-Match.
+ */
+static int
+reply_head(struct req *r, int status, const char *ctype, size_t len,
+    const char *tag, struct buf *head)
+{
+	if (tag != NULL) {
+		reply_header(r, "ETag: %s", tag);
+		if (reply_etag_matches(r, tag))
+			status = 304;
+	}
+	r->replied = true;
+	r->status = status;
+	buf_printf(head, "Status: %d %s\r\n", status, reply_reason(status));
+	if (status != 204 && status != 304)
+		buf_printf(head, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+		    ctype, len);
+	buf_printf(head,
+	    "Cache-Control: %s\r\n"
+	    "X-Content-Type-Options: nosniff\r\n",
+	    tag != NULL ? "no-cache" : "no-store");
+	if (r->hdrs.len > 0)
+		buf_append(head, r->hdrs.data, r->hdrs.len);
+	buf_puts(head, "\r\n");
+	return status;
+}
+
 /* Writes the reply; tag is the ETag of an ETag route's 200, or NULL. */
 static enum pgs_rc
 reply_write(struct req *r, int status, const char *ctype, const char *body,
@@ -214,31 +260,92 @@ reply_write(struct req *r, int status, const char *ctype, const char *body,
 
 	if (r->replied)
 		return PGS_OK;
-	if (tag != NULL) {
-		reply_header(r, "ETag: %s", tag);
-		if (reply_etag_matches(r, tag)) {
-			status = 304;
-			len = 0;
-		}
-	}
-	r->replied = true;
-	r->status = status;
-	buf_printf(&head, "Status: %d %s\r\n", status, reply_reason(status));
-	if (status != 204 && status != 304)
-		buf_printf(&head, "Content-Type: %s\r\nContent-Length: %zu\r\n",
-		    ctype, len);
-	buf_printf(&head,
-	    "Cache-Control: %s\r\n"
-	    "X-Content-Type-Options: nosniff\r\n",
-	    tag != NULL ? "no-cache" : "no-store");
-	if (r->hdrs.len > 0)
-		buf_append(&head, r->hdrs.data, r->hdrs.len);
-	buf_puts(&head, "\r\n");
+	status = reply_head(r, status, ctype, len, tag, &head);
 	if (r->head || status == 304 || status == 204)
 		len = 0;
 	reply_records(r, head.data, head.len, body, len);
 	buf_free(&head);
 	return PGS_OK;
+}
+
+/* Writes the len bytes at p as FastCGI stdout records; false on error. */
+static bool
+reply_chunk(struct req *r, const char *p, size_t len)
+{
+	FCGI_Header  h;
+	struct iovec iov[2];
+	size_t	     take;
+
+	while (len > 0) {
+		take = len < REPLY_REC_MAX ? len : REPLY_REC_MAX;
+		reply_rec_header(&h, FCGI_STDOUT, r->fr->requestId, take);
+		iov[0].iov_base = &h;
+		iov[0].iov_len = sizeof(h);
+		iov[1].iov_base = (void *)p;
+		iov[1].iov_len = take;
+		if (!reply_writev(r->fr->ipcFd, iov, 2))
+			return false;
+		p += take;
+		len -= take;
+	}
+	return true;
+}
+
+/* Sends len bytes read from fd (at its offset) as the body after the
+ * head already written, one record per read; false on an error. */
+static bool
+reply_file_body(struct req *r, int fd, size_t len)
+{
+	char   *chunk = xmalloc(REPLY_REC_MAX);
+	ssize_t n = 0;
+	bool	ok = true;
+
+	while (ok && len > 0) {
+		n = read(fd, chunk, len < REPLY_REC_MAX ? len : REPLY_REC_MAX);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_err("reply_file",
+			    "left=%zu error=\"%s\" the file "
+			    "ended early",
+			    len, n < 0 ? strerror(errno) : "EOF");
+			ok = false;
+			break;
+		}
+		ok = reply_chunk(r, chunk, (size_t)n);
+		len -= (size_t)n;
+	}
+	free(chunk);
+	return ok;
+}
+
+enum pgs_rc
+reply_send_file(struct req *r, const char *ctype, int fd, size_t len,
+    const char *tag)
+{
+	struct buf head = BUF_INIT;
+	int	   status;
+
+	if (r->replied)
+		return PGS_OK;
+	status = reply_head(r, 200, ctype, len, tag, &head);
+	if (r->head || status != 200)
+		reply_records(r, head.data, head.len, NULL, 0);
+	else {
+		/* On an error the body stays short of its Content-Length: the
+		 * client sees a broken answer, never a whole-looking part. */
+		if (reply_chunk(r, head.data, head.len))
+			(void)reply_file_body(r, fd, len);
+		reply_records(r, NULL, 0, NULL, 0);
+	}
+	buf_free(&head);
+	return PGS_OK;
+}
+
+bool
+reply_etag_fresh(struct req *r, const char *tag)
+{
+	return reply_etag_matches(r, tag);
 }
 
 enum pgs_rc

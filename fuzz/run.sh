@@ -20,7 +20,7 @@ case "${1:-}" in
 ''|*[!0-9]*)	;;
 *)	secs=$1; shift ;;
 esac
-targets=${*:-sqlguard json cron duration tz query result csv xlsx}
+targets=${*:-sqlguard json cron duration tz query result csv xlsx negotiate}
 cc=${CC:-clang}
 command -v "$cc" >/dev/null || { echo "fuzz: no $cc: skipping"; exit 77; }
 
@@ -49,6 +49,7 @@ srcs() {
 	xlsx)	echo "src/xlsx.c src/csv.c src/resdoc.c src/isotime.c" \
 		    "src/utf8.c src/log.c src/buf.c src/arena.c -lxlsxwriter" \
 		    "-lcjson -lm" ;;
+	negotiate) echo "src/negotiate.c" ;;
 	*)	return 1 ;;
 	esac
 }

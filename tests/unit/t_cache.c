@@ -48,8 +48,17 @@ t_get_put(void **state)
 	assert_null(cache_get(&c, cache_key(CACHE_RUN, CACHE_FULL, 1)));
 	assert_null(
 	    cache_get(&c, cache_key(CACHE_RUN, CACHE_CSV | CACHE_RAW, 1)));
+	/* An XLSX answer is neither a JSON nor a CSV one. */
+	assert_null(cache_get(&c, cache_key(CACHE_RUN, CACHE_XLSX, 1)));
+	assert_null(
+	    cache_get(&c, cache_key(CACHE_RUN, CACHE_XLSX | CACHE_RAW, 1)));
 	assert_int_equal(c.hits, 1);
-	assert_int_equal(c.misses, 7);
+	assert_int_equal(c.misses, 9);
+	/* The flags of a key are those it was made with. */
+	assert_int_equal(cache_key_flags(cache_key(CACHE_LATEST,
+			     CACHE_XLSX | CACHE_RAW, 2147483647L)),
+	    CACHE_XLSX | CACHE_RAW);
+	assert_int_equal(cache_key_flags(cache_key(CACHE_RUN, 0, 5)), 0);
 	cache_free(&c);
 }
 

@@ -159,6 +159,23 @@ def runs(qid, ids, i):
     check("run CSV", r.status_code in (200, 404, 409, 422), r.status_code)
     r = anon.get(URL + "/api/runs/%d?format=xml" % rid)
     check("bad format", err(r, 422), r.text)
+    for q in ("?format=xlsx", "?format=xlsx&raw=1"):
+        r = anon.get(URL + "/api/runs/%d%s" % (rid, q))
+        check("run XLSX", r.status_code in (200, 404), r.status_code)
+        tag = r.headers.get("ETag")
+        if tag:
+            r = anon.get(URL + "/api/runs/%d%s" % (rid, q),
+                         headers={"If-None-Match": tag})
+            check("XLSX 304", r.status_code == 304, r.status_code)
+    r = anon.get(URL + "/api/queries/%d/runs/latest" % qid,
+                 headers={"Accept": "text/csv;q=0.5, application/vnd."
+                          "openxmlformats-officedocument.spreadsheetml."
+                          "sheet;q=0.9, */*;q=0.1"})
+    check("latest by Accept", r.status_code == 200, r.status_code)
+    r = anon.get(URL + "/api/runs/%d" % rid,
+                 headers={"Accept": "text/html;q=1, x/y;q=0.1,"
+                          ' a/b;p="q,x", bad'})
+    check("nothing acceptable", err(r, 406), r.text)
     for way in ("prev", "next"):
         r = anon.get(URL + "/api/queries/%d/runs/%d/%s" % (qid, rid, way))
         check("run " + way, r.status_code in (200, 404), r.text)

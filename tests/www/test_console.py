@@ -2,7 +2,7 @@
 stack: nginx serving www/ and the API, the pool, PostgreSQL, a runner for
 "run now".  Log in; create a data source and a query in the editor (the
 schedule preview is `pgsched-admin schedule next`); dry-run; save; run
-now; the result as a table and a chart; the history paged; CSV; roles;
+now; the result as a table and a chart; the history paged; CSV and XLSX; roles;
 hostile values shown as text; no console error on any page.  Screenshots
 of every page go to build/test/tests/www/screenshots/.
 Run: sh tests/lib/with-pg.sh tests/www/test_console.py
@@ -389,6 +389,28 @@ def test_download(b):
     got = open(path, "rb").read()
     check("CSV is the run's result", got == want and re.match(
         rb"n,big,amount,evil\r?\n1,12345678901234568,1\.5,", got), got[:120])
+    links = b.all("#downloads a")
+    xlsx = links[1] if len(links) > 1 else None
+    check("XLSX link beside it", xlsx is not None and xlsx.text == "XLSX" and
+          xlsx.get_attribute("title") == "Download XLSX" and
+          xlsx.get_attribute("href").endswith("/api/runs/%d?format=xlsx" %
+                                              rid),
+          [(a.text, a.get_attribute("href")) for a in links])
+    if xlsx is not None:
+        # Fetched from the page, as the link is followed: the media type.
+        got = b.js("return fetch(arguments[0]).then(async (r) => [r.status,"
+                   " r.headers.get('Content-Type'), new Uint8Array(await"
+                   " r.arrayBuffer()).slice(0, 2).join(',')]);",
+                   xlsx.get_attribute("href"))
+        check("XLSX link downloads an XLSX file", got == [
+            200, "application/vnd.openxmlformats-officedocument."
+            "spreadsheetml.sheet", "80,75"], got)
+        xlsx.click()
+        path = os.path.join(b.downloads, "run-%d.xlsx" % rid)
+        b.wait("XLSX downloaded", lambda d: os.path.exists(path) and
+               os.path.getsize(path) > 0)
+        head = open(path, "rb").read(2)
+        check("the downloaded file is a workbook", head == b"PK", head)
     b.clean_console("a download")
 
 

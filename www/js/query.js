@@ -13,6 +13,7 @@ import {scheduleWords} from "./sched-words.js";
 // a new format is one line here.
 const FORMATS = [
 	{format: "csv", label: "CSV"},
+	{format: "xlsx", label: "XLSX"},
 ];
 const HISTORY_ROWS = 20;
 const CHART_RUNS = 30;
@@ -176,7 +177,8 @@ async function neighbours(run) {
 function showDownloads(run) {
 	$("#downloads").replaceChildren(...(run.has_result ? FORMATS : [])
 	    .map((f) => el("a", {class: "button small", download: "",
-	    href: "/api/runs/" + run.id + "?format=" + f.format}, f.label)));
+	    title: "Download " + f.label, href: "/api/runs/" + run.id +
+	    "?format=" + f.format}, f.label)));
 }
 
 // Shows a run (with its result document) in the result card.
