@@ -536,7 +536,10 @@ static const struct cli_cmd query_cmds[] = {
 	    "  --pause-after-failures N  disable after N failures in a row, "
 	    "1..2147483647\n"
 	    "  --keep-runs N          keep the latest N runs, 1..2147483647\n"
-	    "  --keep-days N          keep runs N days, 1..365000\n" },
+	    "  --keep-days N          keep runs N days, 1..365000\n"
+	    "  --max-staleness D      job.stale when no success within D "
+	    "(ISO 8601\n"
+	    "                         duration or seconds, 60 s..366 days)\n" },
 	{ "list", cmd_query_list, "list queries",
 	    "  --enabled | --disabled only those\n"
 	    "  --q TEXT               name or title containing TEXT\n"
@@ -558,6 +561,22 @@ static const struct cli_cmd query_cmds[] = {
 	    "query's)\n" },
 	{ "rm", queries_rm, "delete a query",
 	    "  --force                also delete its runs\n" },
+	{ "notify", cmd_notify_queries_notify,
+	    "show or set which events of a query go to a channel",
+	    "  --channel NAME|ID      the channel\n"
+	    "  --on EVENT[,EVENT...]  run.failed, run.succeeded, job.paused,\n"
+	    "                         job.stale, alert.firing, alert.resolved,\n"
+	    "                         result.changed\n"
+	    "  --off                  stop notifying the channel\n"
+	    "  --json                 print the subscriptions as JSON\n" },
+	{ "alert", cmd_notify_queries_alert,
+	    "show, set or clear the alert of a query",
+	    "  --rows OP N            fire when the row count compares so\n"
+	    "                         (OP: > >= < <= = !=)\n"
+	    "  --value COLUMN OP V    fire when COLUMN of the first row\n"
+	    "                         compares so with V (a number, else text)\n"
+	    "  --clear                remove the alert\n"
+	    "  --json                 print the alert as JSON\n" },
 	{ NULL, NULL, NULL, NULL }
 };
 

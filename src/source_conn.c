@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "notify_rules.h"
 #include "secret.h"
 #include "source_conn.h"
 
@@ -245,5 +246,52 @@ source_conn_reseal(const struct cred_keys *k, struct arena *a,
 		}
 	}
 	sodium_memzero(pw, sizeof(pw));
+	return rc;
+}
+
+/* Opens the sealed secret enc (len bytes) into the next key of keys. */
+static enum pgs_rc
+source_conn_channel_key(const struct cred_keys *k, const unsigned char *enc,
+    size_t len, struct webhook_keys *keys, char *err, size_t errlen)
+{
+	char	    sec[WEBHOOK_SECRET_SIZE + 32];
+	enum pgs_rc rc;
+
+	rc = source_conn_password(k, enc, len, sec, sizeof(sec), NULL, err,
+	    errlen);
+	if (rc == PGS_OK && webhook_keys_add(keys, sec) != PGS_OK) {
+		snprintf(err, errlen,
+		    "credential unavailable: the stored signing secret is "
+		    "not a whsec_ secret");
+		rc = PGS_INVALID;
+	}
+	sodium_memzero(sec, sizeof(sec));
+	return rc;
+}
+
+enum pgs_rc
+source_conn_channel_open(const struct cred_keys *k, const struct channel *ch,
+    int overlap_hours, char *url, size_t cap, struct webhook_keys *keys,
+    char *err, size_t errlen)
+{
+	enum pgs_rc rc = PGS_OK;
+
+	memset(keys, 0, sizeof(*keys));
+	url[0] = '\0';
+	if (ch->enc_target_len > 0)
+		rc = source_conn_password(k, ch->enc_target, ch->enc_target_len,
+		    url, cap, NULL, err, errlen);
+	if (rc == PGS_OK && ch->enc_secret_len > 0)
+		rc = source_conn_channel_key(k, ch->enc_secret,
+		    ch->enc_secret_len, keys, err, errlen);
+	if (rc == PGS_OK && ch->enc_secret_prev_len > 0 &&
+	    notify_rules_prev_signs(ch->rotated_age_s, overlap_hours))
+		rc = source_conn_channel_key(k, ch->enc_secret_prev,
+		    ch->enc_secret_prev_len, keys, err, errlen);
+	if (rc != PGS_OK) {
+		webhook_keys_wipe(keys);
+		sodium_memzero(url, cap);
+		url[0] = '\0';
+	}
 	return rc;
 }
