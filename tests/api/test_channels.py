@@ -15,6 +15,7 @@ Run: sh tests/lib/with-pg.sh tests/lib/with-api.sh tests/api/test_channels.py
 import base64
 import glob
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -156,6 +157,7 @@ def test_webhook(adm, rx):
     check("a receiver with another secret refuses the ping: 401",
           r.status_code == 200 and r.json().get("delivered") is False and
           r.json().get("status") == 401, r.text)
+    test_connect_time(adm, cid)
     # PATCH: a URL change is checked against the SSRF rule again.
     r = adm.patch(CH + "/%d" % cid, json={"url": "http://127.0.0.1:9/"})
     check("PATCH to a loopback URL: 422 url", err(r, 422, None, "url"),
@@ -169,6 +171,38 @@ def test_webhook(adm, rx):
           r.json()["channel"]["name"] == "hook2", r.text)
     adm.patch(CH + "/%d" % cid, json={"enabled": True})
     return cid
+
+
+def seal(text):
+    """A sealed box of text under the configured public key (what the API
+    stores), as bytea hex."""
+    tool = os.path.join(os.environ.get("PGSCHED_BUILDDIR", "."), "tests",
+                        "unit", "crypto_tool")
+    out = subprocess.run([tool, "seal", os.environ["PUBLIC_KEY_B64_PATH"]],
+                         input=text.encode(), capture_output=True,
+                         check=True).stdout
+    return "\\x" + base64.b64decode(out.strip()).hex()
+
+
+def test_connect_time(adm, cid):
+    """The SSRF rule again at connect time: a stored target that reaches
+    a loopback address now (as a name that resolves elsewhere later
+    would) is refused before anything is sent."""
+    with WebhookReceiver(host="127.0.0.1") as lo:
+        old = psql("SELECT encode(enc_target, 'hex') FROM notify_channel"
+                   " WHERE id = %d" % cid)
+        psql("UPDATE notify_channel SET enc_target = '%s' WHERE id = %d"
+             % (seal(lo.url_for("/inside")), cid))
+        r = adm.post(CH + "/%d/test" % cid, headers=JSON)
+        check("test to a loopback address at connect time: not delivered",
+              r.status_code == 200 and r.json().get("delivered") is False
+              and r.json().get("status") is None, r.text)
+        check("... and nothing reached the loopback listener",
+              lo.deliveries() == [], lo.deliveries())
+        check("... and the answer does not quote the URL",
+              "inside" not in r.text, r.text)
+        psql("UPDATE notify_channel SET enc_target = decode('%s', 'hex')"
+             " WHERE id = %d" % (old, cid))
 
 
 def test_slack_email(adm, rx):
