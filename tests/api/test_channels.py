@@ -225,6 +225,10 @@ def test_slack_email(adm, rx):
     check("email channel shows its addresses",
           ch["addresses"] == ["ops@example.com", "dba@example.com"] and
           ch["target"] == "ops@example.com (+1 more)", ch)
+    r = adm.post(CH + "/%d/test" % ch["id"], headers=JSON)
+    check("email test without SMTP_URL: 200, not delivered, a reason",
+          r.status_code == 200 and r.json().get("delivered") is False and
+          r.json().get("error"), r.text)
     return sid, ch["id"]
 
 
