@@ -253,6 +253,36 @@ notify_store_channel_rotate(struct db *db, struct arena *a, long id,
 }
 
 enum pgs_rc
+notify_store_channel_rekey(struct db *db, struct arena *a,
+    const struct channel *was, const struct channel *next, int key_version)
+{
+	static const char sql[] =
+	    "UPDATE notify_channel SET enc_target = $5, enc_secret = $6,"
+	    " enc_secret_prev = $7, key_version = $8 WHERE id = $1"
+	    " AND enc_target IS NOT DISTINCT FROM $2::bytea"
+	    " AND enc_secret IS NOT DISTINCT FROM $3::bytea"
+	    " AND enc_secret_prev IS NOT DISTINCT FROM $4::bytea RETURNING id";
+	const char *p[8];
+	PGresult   *res;
+	enum pgs_rc rc;
+
+	p[0] = arena_printf(a, "%ld", was->id);
+	p[1] = notify_store_hex(a, was->enc_target, was->enc_target_len);
+	p[2] = notify_store_hex(a, was->enc_secret, was->enc_secret_len);
+	p[3] =
+	    notify_store_hex(a, was->enc_secret_prev, was->enc_secret_prev_len);
+	p[4] = notify_store_hex(a, next->enc_target, next->enc_target_len);
+	p[5] = notify_store_hex(a, next->enc_secret, next->enc_secret_len);
+	p[6] = notify_store_hex(a, next->enc_secret_prev,
+	    next->enc_secret_prev_len);
+	p[7] = arena_printf(a, "%d", key_version);
+	rc = db_query(db, a, sql, 8, p, &res);
+	if (rc == PGS_OK && PQntuples(res) == 0)
+		rc = PGS_CONFLICT;
+	return rc;
+}
+
+enum pgs_rc
 notify_store_channel_delete(struct db *db, struct arena *a, long id,
     long *pending)
 {

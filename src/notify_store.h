@@ -184,6 +184,16 @@ enum pgs_rc notify_store_channel_update(struct db *db, struct arena *a,
 enum pgs_rc notify_store_channel_rotate(struct db *db, struct arena *a, long id,
     const unsigned char *enc, size_t len) PGS_MUSTCHECK;
 /*
+ * Replaces the sealed values of channel next->id (enc_target, enc_secret,
+ * enc_secret_prev: those of next) and sets key_version, only while the
+ * stored ones are still those of was (so a change meanwhile, a rotation
+ * or the runner dropping the previous secret, is not overwritten): `keys
+ * rotate`.  PGS_CONFLICT when they changed.
+ */
+enum pgs_rc notify_store_channel_rekey(struct db *db, struct arena *a,
+    const struct channel *was, const struct channel *next,
+    int key_version) PGS_MUSTCHECK;
+/*
  * Deletes channel id with its subscriptions; its deliveries stay, with
  * channel_id NULL (the runner marks pending ones dead).  *pending gets how
  * many were pending.  PGS_NOTFOUND when there is no such channel.

@@ -215,12 +215,17 @@ source_conn_can_open(const struct cred_keys *k, const unsigned char *enc,
 	return rc == PGS_OK;
 }
 
-enum pgs_rc
-source_conn_reseal(const struct cred_keys *k, struct arena *a,
-    const struct source *s, unsigned char **enc, size_t *enclen, char *err,
-    size_t errlen)
+/*
+ * Seals the ciphertext old (len bytes) again for k's next key, opening it
+ * into pw (cap bytes, the caller's, wiped here): *enc gets the new
+ * ciphertext (arena-owned), or NULL when old is under the next key
+ * already.  Same rcs as source_conn_reseal.
+ */
+static enum pgs_rc
+source_conn_reseal_text(const struct cred_keys *k, struct arena *a,
+    const unsigned char *old, size_t len, char *pw, size_t cap,
+    unsigned char **enc, size_t *enclen, char *err, size_t errlen)
 {
-	char	    pw[CRED_PASSWORD_MAX + 1];
 	size_t	    n;
 	enum pgs_rc rc;
 	int	    which = 0;
@@ -231,8 +236,7 @@ source_conn_reseal(const struct cred_keys *k, struct arena *a,
 		snprintf(err, errlen, "credential unavailable: no next key");
 		return PGS_INVALID;
 	}
-	rc = source_conn_password(k, s->enc_password, s->enc_len, pw,
-	    sizeof(pw), &which, err, errlen);
+	rc = source_conn_password(k, old, len, pw, cap, &which, err, errlen);
 	if (rc == PGS_OK && which == 0) {
 		n = strlen(pw);
 		*enc = arena_alloc(a, SECRET_SEALED_LEN(n));
@@ -241,12 +245,38 @@ source_conn_reseal(const struct cred_keys *k, struct arena *a,
 		if (rc != PGS_OK) {
 			*enc = NULL;
 			snprintf(err, errlen,
-			    "cannot seal the password for "
+			    "cannot seal the secret for "
 			    "the next key");
 		}
 	}
-	sodium_memzero(pw, sizeof(pw));
+	sodium_memzero(pw, cap);
 	return rc;
+}
+
+enum pgs_rc
+source_conn_reseal(const struct cred_keys *k, struct arena *a,
+    const struct source *s, unsigned char **enc, size_t *enclen, char *err,
+    size_t errlen)
+{
+	char pw[CRED_PASSWORD_MAX + 1];
+
+	return source_conn_reseal_text(k, a, s->enc_password, s->enc_len, pw,
+	    sizeof(pw), enc, enclen, err, errlen);
+}
+
+enum pgs_rc
+source_conn_channel_reseal(const struct cred_keys *k, struct arena *a,
+    const unsigned char *old, size_t len, unsigned char **enc, size_t *enclen,
+    char *err, size_t errlen)
+{
+	char text[SSRF_URL_MAX + WEBHOOK_SECRET_SIZE];
+
+	*enc = NULL;
+	*enclen = 0;
+	if (len == 0)
+		return PGS_OK;
+	return source_conn_reseal_text(k, a, old, len, text, sizeof(text), enc,
+	    enclen, err, errlen);
 }
 
 /* Opens the sealed secret enc (len bytes) into the next key of keys. */

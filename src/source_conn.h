@@ -4,7 +4,9 @@
  * sealed password is opened (cred_open) and wiped, for every program: the
  * runner's runs, the API's dry-runs and source test, the CLI's `dsn test`,
  * `queries test` and `queries run`, and `keys rotate`, which seals each
- * password again for the next key.  Callers get a connection or a new
+ * password again for the next key.  A notification channel's sealed URL
+ * and signing secrets are opened here too (source_conn_channel_open,
+ * source_conn_channel_reseal).  Callers get a connection or a new
  * ciphertext, never the plaintext.
  *
  * Every connection gets the options of CONTRACT §4: client_encoding UTF8,
@@ -102,5 +104,15 @@ enum pgs_rc source_conn_reseal(const struct cred_keys *k, struct arena *a,
 enum pgs_rc source_conn_channel_open(const struct cred_keys *k,
     const struct channel *ch, int overlap_hours, char *url, size_t cap,
     struct webhook_keys *keys, char *err, size_t errlen) PGS_MUSTCHECK;
+
+/*
+ * source_conn_reseal for one sealed value of a notification channel (its
+ * URL, secret or previous secret: old, len bytes; nothing when len is 0):
+ * *enc gets it sealed for k's next key (arena-owned), or NULL when it is
+ * under the next key already or there is nothing.  Same rcs.
+ */
+enum pgs_rc source_conn_channel_reseal(const struct cred_keys *k,
+    struct arena *a, const unsigned char *old, size_t len, unsigned char **enc,
+    size_t *enclen, char *err, size_t errlen) PGS_MUSTCHECK;
 
 #endif
