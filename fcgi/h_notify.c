@@ -286,18 +286,19 @@ h_notify_delivery_list(struct req *r)
 	struct delivery_filter f;
 	struct delivery_list   l;
 	long		       cid, qid, limit, offset;
+	bool		       bad;
 	enum pgs_rc	       rc;
 
 	memset(&f, 0, sizeof(f));
 	/* Each bad parameter is a field error: all of them are told. */
-	rc = req_qint(r, "channel_id", 1, 2147483647L, 0, &cid);
-	rc |= req_qint(r, "query_id", 1, 2147483647L, 0, &qid);
-	rc |= req_qint(r, "limit", 1, 500, 50, &limit);
-	rc |= req_qint(r, "offset", 0, 2147483647L, 0, &offset);
+	bad = req_qint(r, "channel_id", 1, 2147483647L, 0, &cid) != PGS_OK;
+	bad |= req_qint(r, "query_id", 1, 2147483647L, 0, &qid) != PGS_OK;
+	bad |= req_qint(r, "limit", 1, 500, 50, &limit) != PGS_OK;
+	bad |= req_qint(r, "offset", 0, 2147483647L, 0, &offset) != PGS_OK;
 	f.status = req_qparam(r, "status");
 	if (f.status != NULL && !notify_rules_status_valid(f.status))
 		req_field(r, "status", "must be pending, delivered or dead");
-	if (rc != PGS_OK || req_fields_rc(r) != PGS_OK)
+	if (bad || req_fields_rc(r) != PGS_OK)
 		return PGS_INVALID;
 	f.channel_id = cid;
 	f.query_id = qid;

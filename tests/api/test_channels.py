@@ -101,6 +101,50 @@ def test_validation(adm, rx):
               r.text)
 
 
+def test_two_doors(adm):
+    """The API and `pgsched-admin channels add` refuse a channel with the
+    same message, naming the field (API) or its option (CLI)."""
+    admin = os.path.join(os.environ.get("PGSCHED_BUILDDIR", "."),
+                         "pgsched-admin")
+    option = {"name": "--name", "kind": "--kind", "url": "--url",
+              "addresses": "--to"}
+    cases = [
+        ({"name": "d1", "kind": "webhook", "url": "ftp://127.0.0.2/"}, "url"),
+        ({"name": "d2", "kind": "webhook", "url": "http://127.0.0.1/"},
+         "url"),
+        ({"name": "d3", "kind": "slack", "url": "http://10.0.0.1/"}, "url"),
+        ({"name": "d4", "kind": "webhook",
+          "url": "http://127.0.0.2/" + "p" * 2100}, "url"),
+        ({"name": "d5", "kind": "webhook", "url": "http://u:p@127.0.0.2/"},
+         "url"),
+        ({"name": "d6", "kind": "pager", "url": "http://127.0.0.2/"},
+         "kind"),
+        ({"name": "-d7", "kind": "webhook", "url": "http://127.0.0.2/"},
+         "name"),
+        ({"name": "d8", "kind": "email", "addresses": ["x@"]}, "addresses"),
+        ({"name": "d9", "kind": "email",
+          "addresses": ["a@example.com", "a@example.com"]}, "addresses"),
+        ({"name": "d10", "kind": "email", "addresses": ["a@example.com"],
+          "url": "http://127.0.0.2/"}, "url"),
+    ]
+    for body, field in cases:
+        r = adm.post(CH, json=body)
+        msg = (r.json().get("fields") or {}).get(field)
+        argv = [admin, "channels", "add", "--name", body["name"], "--kind",
+                body["kind"]]
+        if "url" in body:
+            argv += ["--url", body["url"]]
+        if "addresses" in body:
+            argv += ["--to", ",".join(body["addresses"])]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        check("two doors %s: the API names %s" % (body["name"], field),
+              r.status_code == 422 and msg, r.text)
+        check("two doors %s: the CLI refuses with the API's message" %
+              body["name"], p.returncode == 65 and msg is not None and
+              ("%s: %s" % (option[field], msg)) in p.stderr,
+              (msg, p.returncode, p.stderr))
+
+
 def test_webhook(adm, rx):
     url = rx.url_for("/hook/" + TOKEN)
     r = create(adm, {"name": "hook", "kind": "webhook", "url": url})
@@ -430,6 +474,7 @@ def main():
     with WebhookReceiver(host="127.0.0.2") as rx:
         test_roles(adm, ed, view)
         test_validation(adm, rx)
+        test_two_doors(adm)
         cid = test_webhook(adm, rx)
         sid, _ = test_slack_email(adm, rx)
         qid = test_subscriptions(adm, ed, cid, sid)
