@@ -442,6 +442,31 @@ def test_catalogue_notify(b):
     b.clean_console("the catalogue's notification states")
 
 
+def test_editor_staleness(b):
+    """max_staleness in the editor: a refused value beside its field, a
+    duration saved in seconds, cleared when emptied."""
+    qid = state["qid"]
+    url = "/editor.html?id=%d" % qid
+    for value, want in (("PT30S", None), ("PT3H", 10800), ("", None)):
+        b.get(url)
+        b.wait("editor of the query", lambda d: b.js(
+            "return document.body.dataset.ready === '1'"))
+        b.css("details.wide summary").click()
+        e = b.css("#query [name=max_staleness]")
+        e.clear()
+        e.send_keys(value)
+        b.css("#save").click()
+        if value == "PT30S":
+            b.wait_text("[data-error-for=max_staleness]", "ISO 8601")
+            continue
+        b.wait("saved", lambda d: "/query.html?id=" in d.current_url)
+        got = psql("SELECT coalesce(max_staleness_s::text, 'null') FROM"
+                   " query_job WHERE id = %d" % qid)
+        check("editor max_staleness %r stored" % value,
+              got == ("null" if want is None else str(want)), got)
+    b.clean_console("max_staleness in the editor", [STATUS % 422])
+
+
 def test_channels(b):
     """Channels: a refused URL beside its field, the secret once, the URL
     never shown, a test that says why it failed, an e-mail channel."""
@@ -562,7 +587,8 @@ def main():
     test_headers()
     steps = [("admin", [test_login, test_source, test_editor,
                         test_query_page, test_catalogue,
-                        test_catalogue_notify, test_channels, test_users,
+                        test_catalogue_notify, test_editor_staleness,
+                        test_channels, test_users,
                         test_logout]),
              ("viewer", [test_viewer]), ("editor", [test_editor_role])]
     for who, fns in steps:
