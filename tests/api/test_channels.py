@@ -201,7 +201,7 @@ def test_webhook(adm, rx):
     check("a receiver with another secret refuses the ping: 401",
           r.status_code == 200 and r.json().get("delivered") is False and
           r.json().get("status") == 401, r.text)
-    test_connect_time(adm, cid)
+    test_connect_time(adm)
     # PATCH: a URL change is checked against the SSRF rule again.
     r = adm.patch(CH + "/%d" % cid, json={"url": "http://127.0.0.1:9/"})
     check("PATCH to a loopback URL: 422 url", err(r, 422, None, "url"),
@@ -217,26 +217,25 @@ def test_webhook(adm, rx):
     return cid
 
 
-def seal(text):
-    """A sealed box of text under the configured public key (what the API
-    stores), as bytea hex."""
-    tool = os.path.join(os.environ.get("PGSCHED_BUILDDIR", "."), "tests",
-                        "unit", "crypto_tool")
-    out = subprocess.run([tool, "seal", os.environ["PUBLIC_KEY_B64_PATH"]],
-                         input=text.encode(), capture_output=True,
-                         check=True).stdout
-    return "\\x" + base64.b64decode(out.strip()).hex()
-
-
-def test_connect_time(adm, cid):
-    """The SSRF rule again at connect time: a stored target that reaches
-    a loopback address now (as a name that resolves elsewhere later
-    would) is refused before anything is sent."""
+def test_connect_time(adm):
+    """The SSRF rule again at connect time: a channel made where
+    127.0.0.1 was allowed (pgsched-admin with its own NOTIFY_ALLOW_HOSTS)
+    is refused by the pool, whose settings allow it no longer, before
+    anything is sent (as a name that resolves elsewhere later would be)."""
+    admin = os.path.join(os.environ.get("PGSCHED_BUILDDIR", "."),
+                         "pgsched-admin")
     with WebhookReceiver(host="127.0.0.1") as lo:
-        old = psql("SELECT encode(enc_target, 'hex') FROM notify_channel"
-                   " WHERE id = %d" % cid)
-        psql("UPDATE notify_channel SET enc_target = '%s' WHERE id = %d"
-             % (seal(lo.url_for("/inside")), cid))
+        p = subprocess.run([admin, "channels", "add", "--name", "lo-target",
+                            "--kind", "webhook", "--url",
+                            lo.url_for("/inside")], capture_output=True,
+                           text=True, timeout=60,
+                           env=dict(os.environ,
+                                    NOTIFY_ALLOW_HOSTS="127.0.0.1"))
+        check("the CLI made a channel to 127.0.0.1 where it was allowed",
+              p.returncode == 0, p.stderr)
+        SECRETS.extend(p.stdout.split()[-1:])
+        cid = int(psql("SELECT id FROM notify_channel WHERE name ="
+                       " 'lo-target'"))
         r = adm.post(CH + "/%d/test" % cid, headers=JSON)
         check("test to a loopback address at connect time: not delivered",
               r.status_code == 200 and r.json().get("delivered") is False
@@ -245,8 +244,7 @@ def test_connect_time(adm, cid):
               lo.deliveries() == [], lo.deliveries())
         check("... and the answer does not quote the URL",
               "inside" not in r.text, r.text)
-        psql("UPDATE notify_channel SET enc_target = decode('%s', 'hex')"
-             " WHERE id = %d" % (old, cid))
+        adm.delete(CH + "/%d" % cid, headers=JSON)
 
 
 def test_slack_email(adm, rx):
