@@ -225,8 +225,8 @@ def test_connect_time(adm):
     admin = os.path.join(os.environ.get("PGSCHED_BUILDDIR", "."),
                          "pgsched-admin")
     with WebhookReceiver(host="127.0.0.1") as lo:
-        p = subprocess.run([admin, "channels", "add", "--name", "lo-target",
-                            "--kind", "webhook", "--url",
+        p = subprocess.run([admin, "channels", "add", "--name",
+                            "lo-target", "--kind", "webhook", "--url",
                             lo.url_for("/inside")], capture_output=True,
                            text=True, timeout=60,
                            env=dict(os.environ,
