@@ -96,6 +96,16 @@ int cmd_runs(struct cli *, int, char **);
 int cmd_schedule(struct cli *, int, char **);
 int cmd_db(struct cli *, int, char **);
 int cmd_logs(struct cli *, int, char **);
+/* channels (cmd_channel.c); deliveries, queries notify and queries alert
+ * (cmd_notify.c) */
+int cmd_channels(struct cli *, int, char **);
+int cmd_deliveries(struct cli *, int, char **);
+int cmd_notify_queries_notify(struct cli *, int, char **);
+int cmd_notify_queries_alert(struct cli *, int, char **);
+struct channel;
+/* Looks channel who (an id or a name) up; 0 or an exit code after one
+ * line. */
+int cmd_channel_lookup(struct cli *c, const char *who, struct channel *ch);
 int cmd_config(struct cli *, int, char **);
 
 #endif

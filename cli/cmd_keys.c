@@ -14,6 +14,8 @@
  *     (source_rekey), key_version + 1.  Opening tries both keys, so every
  *     source stays usable throughout.
  *  4. A connection test per source (a failure is only a warning).
+ *     Then each notification channel's sealed URL and secrets, the
+ *     same way (keys_channels.c).
  *  5. Once every source is under the next key: the old files are kept as
  *     "<path>.v<N>" and the next files renamed into place, public key
  *     first (so nothing new is sealed for the old key), then a last pass
@@ -307,7 +309,7 @@ keys_rotate(struct cli *c, int argc, char **argv)
 	struct cred_keys     k;
 	struct source_list   l;
 	struct rot_row	    *rows = NULL;
-	int		     ex, failed, oldver = 0;
+	int		     ex, failed, chfailed = 0, nch = 0, oldver = 0;
 
 	ex = cli_parse(c, argc, argv, opts, NULL, 0, NULL);
 	if (ex == 0)
@@ -324,15 +326,35 @@ keys_rotate(struct cli *c, int argc, char **argv)
 		return ex;
 	failed = rotate_sources(c, &k, &l, &rows, &oldver);
 	if (failed == 0)
+		chfailed = keys_channels_rotate(c, &k, &nch);
+	if (failed == 0 && chfailed == 0)
 		ex = keys_install(c, &k, oldver, &kept);
-	if (failed == 0 && ex == 0)
+	if (failed == 0 && chfailed == 0 && ex == 0)
 		ex = keys_final_pass(c, &k);
+	/* A channel some process sealed for the old key meanwhile. */
+	if (failed == 0 && chfailed == 0 && ex == 0 &&
+	    keys_channels_rotate(c, &k, &nch) != 0)
+		ex = cli_fail(EX_DATAERR,
+		    "%s: a channel could not be sealed "
+		    "for the new key (see above)",
+		    c->path);
 	cred_free(&k);
 	if (failed < 0)
 		return -failed;
+	if (chfailed < 0)
+		return -chfailed;
+	if (chfailed > 0)
+		return cli_fail(EX_DATAERR,
+		    "%s: %d notification channel%s "
+		    "could not be rotated; the keys were not switched",
+		    c->path, chfailed, chfailed == 1 ? "" : "s");
 	if (ex != 0)
 		return ex;
-	return rotate_outcome(c, &l, rows, failed, kept);
+	ex = rotate_outcome(c, &l, rows, failed, kept);
+	if (ex == 0)
+		printf("%d channel%s under the new key\n", nch,
+		    nch == 1 ? "" : "s");
+	return ex;
 }
 
 static const struct cli_cmd keys_cmds[] = {

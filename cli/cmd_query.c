@@ -155,30 +155,43 @@ cmd_query_add_errors(struct cli *c, const struct cmd_query_add *o,
 	return EX_DATAERR;
 }
 
+/* Turns the options into the rules' input in; edit: "none" unsets a
+ * numeric setting that may be unset (queries edit). */
+static void
+cmd_query_input(const struct cmd_query_add *o, bool edit,
+    struct query_input *in)
+{
+	const struct query_setting *t = query_rules_table();
+	long			    v;
+	int			    i;
+
+	memset(in, 0, sizeof(*in));
+	for (i = 0; i < QF_COUNT; i++) {
+		if (o->text[i] == NULL)
+			continue;
+		in->v[i].given = QUERY_VALUE;
+		in->v[i].text = o->text[i];
+		if (edit && t[i].kind != QUERY_TEXT && t[i].nullable &&
+		    strcmp(o->text[i], "none") == 0)
+			in->v[i].given = QUERY_NULL;
+		else if (t[i].kind == QUERY_INT &&
+		    !num_parse(o->text[i], LONG_MIN, LONG_MAX, &v))
+			in->v[i].given = QUERY_BADTYPE;
+		else if (t[i].kind == QUERY_INT)
+			in->v[i].num = v;
+	}
+}
+
 /* Turns the options into the rules' input and checks them over q (a new
  * query); 0 or an exit code after one line. */
 static int
 cmd_query_add_check(struct cli *c, const struct cmd_query_add *o,
     struct query *q)
 {
-	const struct query_setting *t = query_rules_table();
-	struct query_input	    in;
-	struct query_errors	    e;
-	long			    v;
-	int			    i;
+	struct query_input  in;
+	struct query_errors e;
 
-	memset(&in, 0, sizeof(in));
-	for (i = 0; i < QF_COUNT; i++) {
-		if (o->text[i] == NULL)
-			continue;
-		in.v[i].given = QUERY_VALUE;
-		in.v[i].text = o->text[i];
-		if (t[i].kind == QUERY_INT &&
-		    !num_parse(o->text[i], LONG_MIN, LONG_MAX, &v))
-			in.v[i].given = QUERY_BADTYPE;
-		else if (t[i].kind == QUERY_INT)
-			in.v[i].num = v;
-	}
+	cmd_query_input(o, false, &in);
 	/* The title defaults to the name. */
 	if (o->text[QF_TITLE] == NULL)
 		in.v[QF_TITLE] = in.v[QF_NAME];
@@ -321,6 +334,75 @@ queries_target(struct cli *c, int argc, char **argv, const struct cli_opt *opts,
 	if (ex != 0)
 		return ex;
 	return queries_lookup(c, who, q);
+}
+
+/* Checks the options of queries edit over q, the stored query; 0 or an
+ * exit code after one line. */
+static int
+cmd_query_edit_check(struct cli *c, struct cmd_query_add *o, struct query *q)
+{
+	struct query_input  in;
+	struct query_errors e;
+	struct source	    s;
+	int		    ex = 0;
+
+	if (o->enabled && o->disabled)
+		return cli_fail(EX_USAGE,
+		    "%s: give --enabled or --disabled, not both", c->path);
+	if (o->text[QF_SQL_TEXT] != NULL && o->sql_file != NULL)
+		return cli_fail(EX_USAGE,
+		    "%s: give --sql or --sql-file, not both", c->path);
+	if (o->sql_file != NULL)
+		ex = cmd_query_read_sql(c, o->sql_file, &o->text[QF_SQL_TEXT]);
+	if (ex != 0)
+		return ex;
+	cmd_query_input(o, true, &in);
+	query_rules_errors_init(&e, &c->arena);
+	if (query_rules_apply(&in, false, c->conf.default_query_interval, q,
+		&e) != PGS_OK)
+		return cmd_query_add_errors(c, o, &e);
+	if (o->enabled || o->disabled)
+		q->enabled = o->enabled;
+	if (o->source != NULL)
+		ex = dsn_lookup(c, "--data-source", o->source, &s);
+	if (ex == 0 && o->source != NULL)
+		q->data_source_id = s.id;
+	return ex;
+}
+
+/* queries edit: the settings given change, through the rules of add (and
+ * of PATCH /api/admin/queries/{qid}); the others stay. */
+static int
+cmd_query_edit(struct cli *c, int argc, char **argv)
+{
+	struct cmd_query_add o;
+	struct cli_opt	     opts[CMD_QUERY_ADD_OPTS];
+	struct query	     q;
+	enum pgs_rc	     rc;
+	int		     ex;
+
+	memset(&o, 0, sizeof(o));
+	cmd_query_add_opts(&o, opts);
+	ex = queries_target(c, argc, argv, opts, &q);
+	if (ex == 0)
+		ex = cmd_query_edit_check(c, &o, &q);
+	if (ex != 0)
+		return ex;
+	rc = query_update(&c->db, &c->arena, &q);
+	if (rc == PGS_CONFLICT)
+		return cli_fail(EX_DATAERR,
+		    "%s: a query named '%s' exists, or the query changed "
+		    "meanwhile (run it again)",
+		    c->path, q.name);
+	if (rc == PGS_OK)
+		rc = query_get(&c->db, &c->arena,
+		    arena_printf(&c->arena, "%ld", q.id), NULL, &q);
+	if (rc != PGS_OK)
+		return cli_db_fail(c, rc, c->path);
+	printf("updated query %ld (%s), %s, next run at %s\n", q.id, q.name,
+	    q.enabled ? "enabled" : "disabled",
+	    q.next_run_at ? q.next_run_at : "-");
+	return 0;
 }
 
 static int
@@ -536,7 +618,17 @@ static const struct cli_cmd query_cmds[] = {
 	    "  --pause-after-failures N  disable after N failures in a row, "
 	    "1..2147483647\n"
 	    "  --keep-runs N          keep the latest N runs, 1..2147483647\n"
-	    "  --keep-days N          keep runs N days, 1..365000\n" },
+	    "  --keep-days N          keep runs N days, 1..365000\n"
+	    "  --max-staleness D      job.stale when no success within D "
+	    "(ISO 8601\n"
+	    "                         duration or seconds, 60 s..366 days)\n" },
+	{ "edit", cmd_query_edit,
+	    "change settings of a query (the options of add)",
+	    "  --max-staleness D      job.stale when no success within D, or "
+	    "none\n"
+	    "  --timeout-ms N ...     any option of add; none unsets a "
+	    "number\n"
+	    "  --enabled | --disabled schedule it or not\n" },
 	{ "list", cmd_query_list, "list queries",
 	    "  --enabled | --disabled only those\n"
 	    "  --q TEXT               name or title containing TEXT\n"
@@ -558,6 +650,22 @@ static const struct cli_cmd query_cmds[] = {
 	    "query's)\n" },
 	{ "rm", queries_rm, "delete a query",
 	    "  --force                also delete its runs\n" },
+	{ "notify", cmd_notify_queries_notify,
+	    "show or set which events of a query go to a channel",
+	    "  --channel NAME|ID      the channel\n"
+	    "  --on EVENT[,EVENT...]  run.failed, run.succeeded, job.paused,\n"
+	    "                         job.stale, alert.firing, alert.resolved,\n"
+	    "                         result.changed\n"
+	    "  --off                  stop notifying the channel\n"
+	    "  --json                 print the subscriptions as JSON\n" },
+	{ "alert", cmd_notify_queries_alert,
+	    "show, set or clear the alert of a query",
+	    "  --rows OP N            fire when the row count compares so\n"
+	    "                         (OP: > >= < <= = !=)\n"
+	    "  --value COLUMN OP V    fire when COLUMN of the first row\n"
+	    "                         compares so with V (a number, else text)\n"
+	    "  --clear                remove the alert\n"
+	    "  --json                 print the alert as JSON\n" },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -38,5 +38,12 @@ int keys_backup(struct cli *c, const char *dir);
  */
 int keys_install(struct cli *c, const struct cred_keys *k, int oldver,
     const char **kept);
+/*
+ * Puts every notification channel's sealed URL and secrets under k's
+ * next key (keys_channels.c; already there: nothing to do), printing a
+ * line per channel that fails.  *n gets the number of channels.  Returns
+ * the failures, or minus an exit code when they cannot be listed.
+ */
+int keys_channels_rotate(struct cli *c, const struct cred_keys *k, int *n);
 
 #endif

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "cli.h"
 #include "coredump.h"
+#include "deliver.h"
 #include "json.h"
 #include "log.h"
 #include "migrate.h"
@@ -27,6 +28,10 @@ static const struct cli_cmd groups[] = {
 	{ "dsn", cmd_dsn, "manage data sources (external databases)", NULL },
 	{ "queries", cmd_queries, "manage scheduled queries", NULL },
 	{ "runs", cmd_runs, "browse run history", NULL },
+	{ "channels", cmd_channels,
+	    "notification channels: webhooks, Slack, e-mail", NULL },
+	{ "deliveries", cmd_deliveries,
+	    "the notification outbox: list, redeliver", NULL },
 	{ "schedule", cmd_schedule, "preview a schedule's fire times", NULL },
 	{ "db", cmd_db, "metadata database schema", NULL },
 	{ "logs", cmd_logs, "log files: gzip and delete old ones", NULL },
@@ -409,6 +414,7 @@ main(int argc, char **argv)
 	log_open(&c.conf, "pgsched-admin", LOG_TO_STDERR | LOG_TO_FILE);
 	if (sodium_init() < 0)
 		return cli_fail(EX_SOFTWARE, "libsodium failed to initialise");
+	deliver_global_init(); /* channels test */
 	ex = cli_dispatch(&c, NULL, groups, argc - i, argv + i);
 	if (ex < 0)
 		ex = 0; /* --help was shown */

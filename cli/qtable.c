@@ -75,6 +75,9 @@ qtable_print_query(const struct query *q)
 	qtable_num("pause_after_failures:", q->pause_after_failures, 0);
 	qtable_num("keep_runs:", q->keep_runs, 0);
 	qtable_num("keep_days:", q->keep_days, 0);
+	qtable_num("max_staleness_s:", q->max_staleness_s, 0);
+	printf("%-22s %s\n", "stale:", q->stale ? "yes" : "no");
+	qtable_line("alert_state:", q->alert_state ? q->alert_state : "-");
 	printf("%-22s %ld total, %ld success, %ld error, %ld skipped, %ld "
 	       "failures in a row\n",
 	    "runs:", q->total_runs, q->successful_runs, q->failed_runs,

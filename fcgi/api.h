@@ -192,6 +192,23 @@ enum pgs_rc h_run_get(struct req *r);
 enum pgs_rc h_run_prev(struct req *r);
 enum pgs_rc h_run_next(struct req *r);
 
+/* Notification channels (h_channel.c), subscriptions, alerts and
+ * deliveries (h_notify.c). */
+enum pgs_rc h_channel_list(struct req *r);
+enum pgs_rc h_channel_create(struct req *r);
+enum pgs_rc h_channel_get(struct req *r);
+enum pgs_rc h_channel_patch(struct req *r);
+enum pgs_rc h_channel_delete(struct req *r);
+enum pgs_rc h_channel_rotate(struct req *r);
+enum pgs_rc h_channel_test(struct req *r);
+enum pgs_rc h_notify_subs_get(struct req *r);
+enum pgs_rc h_notify_subs_put(struct req *r);
+enum pgs_rc h_notify_alert_get(struct req *r);
+enum pgs_rc h_notify_alert_put(struct req *r);
+enum pgs_rc h_notify_alert_delete(struct req *r);
+enum pgs_rc h_notify_delivery_list(struct req *r);
+enum pgs_rc h_notify_redeliver(struct req *r);
+
 enum pgs_rc h_healthz(struct req *r);
 enum pgs_rc h_metrics(struct req *r);
 enum pgs_rc h_openapi(struct req *r);

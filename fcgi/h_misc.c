@@ -7,6 +7,7 @@
 
 #include "api.h"
 #include "log.h"
+#include "notify_store.h"
 #include "run.h"
 
 enum pgs_rc
@@ -25,6 +26,40 @@ h_healthz(struct req *r)
 	cJSON_AddBoolToObject(o, "ok", true);
 	cJSON_AddStringToObject(o, "db", "up");
 	return reply_json(r, 200, o);
+}
+
+/* The figures of notifications (CONTRACT section 8): deliveries of the
+ * outbox by channel kind and status, the pending ones and the oldest's
+ * age, the stale jobs. */
+static void
+metrics_notify(struct req *r, struct buf *b)
+{
+	struct notify_stats s;
+	int		    i;
+
+	if (notify_store_stats(&r->app->db, r->a, &s) != PGS_OK)
+		return;
+	buf_puts(b,
+	    "# HELP pgsched_notify_deliveries Deliveries in the "
+	    "outbox by channel kind and status.\n"
+	    "# TYPE pgsched_notify_deliveries gauge\n");
+	for (i = 0; i < s.ncounts; i++)
+		buf_printf(b,
+		    "pgsched_notify_deliveries{kind=\"%s\",status=\"%s\"} "
+		    "%ld\n",
+		    s.counts[i].kind, s.counts[i].status, s.counts[i].n);
+	buf_printf(b,
+	    "# HELP pgsched_notify_pending Deliveries waiting for an "
+	    "attempt.\n# TYPE pgsched_notify_pending gauge\n"
+	    "pgsched_notify_pending %ld\n"
+	    "# HELP pgsched_notify_oldest_pending_seconds Age of the "
+	    "oldest pending delivery.\n"
+	    "# TYPE pgsched_notify_oldest_pending_seconds gauge\n"
+	    "pgsched_notify_oldest_pending_seconds %.3f\n"
+	    "# HELP pgsched_jobs_stale Jobs without a success within "
+	    "their max_staleness.\n# TYPE pgsched_jobs_stale gauge\n"
+	    "pgsched_jobs_stale %ld\n",
+	    s.pending, s.oldest_pending_s, s.stale_jobs);
 }
 
 /* The gauges and counters read from the metadata database. */
@@ -69,6 +104,7 @@ metrics_db(struct req *r, struct buf *b)
 	    "# HELP pgsched_jobs_enabled Enabled jobs.\n"
 	    "# TYPE pgsched_jobs_enabled gauge\npgsched_jobs_enabled %ld\n",
 	    s.due_jobs, s.enabled_jobs);
+	metrics_notify(r, b);
 }
 
 enum pgs_rc

@@ -3,6 +3,7 @@
  * (editor/admin), the preview of an unsaved schedule, and the public
  * catalogue under /api/queries.
  */
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -88,9 +89,12 @@ h_query_value(struct req *r, const struct query_setting *t,
 	} else if (cJSON_IsString(c)) {
 		v->given = QUERY_VALUE;
 		v->text = c->valuestring;
-	} else if (t == &query_rules_table()[QF_SCHEDULE_EXPR] &&
-	    cJSON_IsNumber(c)) {
-		/* An interval in seconds may be given as a number. */
+	} else if (cJSON_IsNumber(c) &&
+	    (t == &query_rules_table()[QF_SCHEDULE_EXPR] ||
+		(t->kind == QUERY_DURATION &&
+		    c->valuedouble == floor(c->valuedouble)))) {
+		/* An interval or a duration in seconds may be given as a
+		 * number (a duration's: a whole one). */
 		v->given = QUERY_VALUE;
 		v->text = arena_printf(r->a, "%.0f", c->valuedouble);
 	} else
@@ -107,7 +111,7 @@ h_query_read(struct req *r, struct query *q, bool create)
 		"schedule_expr", "timezone", "enabled", "timeout_ms",
 		"max_rows", "max_retries", "retry_delay_s",
 		"pause_after_failures", "keep_runs", "keep_days", "start_at",
-		"version", NULL };
+		"max_staleness", "version", NULL };
 	const struct query_setting *t = query_rules_table();
 	struct query_input	    in;
 	struct query_errors	    e;

@@ -474,7 +474,7 @@ reply_cors(struct req *r, bool preflight)
 		return;
 	if (preflight) {
 		reply_header(r,
-		    "Access-Control-Allow-Methods: GET, HEAD, POST,"
+		    "Access-Control-Allow-Methods: GET, HEAD, POST, PUT,"
 		    " PATCH, DELETE, OPTIONS");
 		reply_header(r,
 		    "Access-Control-Allow-Headers: Content-Type,"

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "deliver.h"
 #include "log.h"
 #include "pool.h"
 #include "proc.h"
@@ -212,6 +213,7 @@ worker_start(struct app *app, const struct pool_opts *o)
 	cache_init(&app->cache, app->cache_max);
 	log_open(&app->conf, NULL, LOG_TO_FILE);
 	json_init();
+	deliver_global_init(); /* a channel's test delivery */
 	if (o->metrics_fd >= 0)
 		app->metrics = metrics_map(o->metrics_fd);
 	app->routes = route_table(&app->nroutes);

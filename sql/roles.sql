@@ -82,13 +82,27 @@ LANGUAGE sql IMMUTABLE AS $$
 	('api', 'query_job', 'SELECT, DELETE', NULL, NULL),
 	('api', 'query_job', 'INSERT, UPDATE', NULL, ARRAY['total_runs',
 	    'successful_runs', 'failed_runs', 'skipped_runs', 'last_run_at',
-	    'last_run_status', 'last_run_duration_ms']),
+	    'last_run_status', 'last_run_duration_ms', 'last_success_at',
+	    'stale_at', 'stale_since']),
 	-- Runs and results: read; a manual run is queued (see the policy).
 	('api', 'query_run', 'SELECT', NULL, NULL),
 	('api', 'query_run', 'INSERT', ARRAY['query_id', 'scheduled_at',
 	    'job_timezone', 'status', 'triggered_by', 'triggered_by_user',
 	    'missed_slots'], NULL),
 	('api', 'query_run_blob', 'SELECT', NULL, NULL),
+	-- Notifications: channels, subscriptions and alerts are managed here;
+	-- an alert's state is the runner's.  Deliveries are read, and a
+	-- redelivery is asked for with a new row (never an UPDATE).
+	('api', 'notify_channel', 'SELECT, INSERT, UPDATE, DELETE', NULL, NULL),
+	('api', 'query_notify', 'SELECT, INSERT, UPDATE, DELETE', NULL, NULL),
+	('api', 'query_alert', 'SELECT, DELETE', NULL, NULL),
+	('api', 'query_alert', 'INSERT, UPDATE', ARRAY['query_id', 'kind',
+	    'column_name', 'op', 'value', 'value_is_number', 'state', 'since',
+	    'last_error', 'last_error_at', 'updated_at'], NULL),
+	('api', 'notify_delivery', 'SELECT', NULL, NULL),
+	('api', 'notify_delivery', 'INSERT', ARRAY['channel_id', 'event',
+	    'query_id', 'run_id', 'webhook_id', 'payload', 'redelivery_of',
+	    'requested_by'], NULL),
 	-- The runner: jobs and their sources (read), slots, statistics and
 	-- auto-pause (the query_run_stats trigger), runs, results, retention.
 	('runner', 'data_source', 'SELECT', NULL, NULL),
@@ -96,10 +110,22 @@ LANGUAGE sql IMMUTABLE AS $$
 	('runner', 'query_job', 'UPDATE', ARRAY['next_run_at', 'total_runs',
 	    'successful_runs', 'failed_runs', 'skipped_runs',
 	    'consecutive_failures', 'last_run_at', 'last_run_status',
-	    'last_run_duration_ms', 'enabled', 'paused_at', 'pause_reason'],
-	    NULL),
+	    'last_run_duration_ms', 'enabled', 'paused_at', 'pause_reason',
+	    'last_success_at', 'stale_at', 'stale_since'], NULL),
 	('runner', 'query_run', 'SELECT, INSERT, UPDATE, DELETE', NULL, NULL),
 	('runner', 'query_run_blob', 'INSERT', NULL, NULL),
+	-- Notifications: events into the outbox with the run, deliveries and
+	-- their retries and retention, alert state, a channel disabled by a
+	-- 410 (or its old secret dropped after the rotation overlap).
+	('runner', 'notify_channel', 'SELECT', NULL, NULL),
+	('runner', 'notify_channel', 'UPDATE', ARRAY['enabled',
+	    'disabled_reason', 'enc_secret_prev', 'updated_at'], NULL),
+	('runner', 'query_notify', 'SELECT', NULL, NULL),
+	('runner', 'query_alert', 'SELECT', NULL, NULL),
+	('runner', 'query_alert', 'UPDATE', ARRAY['state', 'since',
+	    'last_error', 'last_error_at'], NULL),
+	('runner', 'notify_delivery', 'SELECT, INSERT, UPDATE, DELETE', NULL,
+	    NULL),
 	('runner', 'schema_migrations', 'SELECT', NULL, NULL)
 $$;
 REVOKE ALL ON FUNCTION pgsched_grants() FROM PUBLIC;

@@ -25,7 +25,10 @@ query_opt(struct arena *a, long v)
 	" j.version, j.paused_at, j.pause_reason, j.total_runs," \
 	" j.successful_runs, j.failed_runs, j.skipped_runs," \
 	" j.consecutive_failures, j.last_run_at, j.last_run_status," \
-	" j.last_run_duration_ms, j.created_at, j.updated_at"
+	" j.last_run_duration_ms, j.created_at, j.updated_at," \
+	" j.max_staleness_s," \
+	" (SELECT al.state FROM query_alert al WHERE al.query_id = j.id)," \
+	" coalesce(j.stale_at <= now(), false)"
 #define QUERY_FROM \
 	" FROM query_job j JOIN data_source s ON s.id = j.data_source_id"
 
@@ -67,9 +70,13 @@ query_fill(struct arena *a, const PGresult *res, int r, struct query *q)
 	    PQgetisnull(res, r, 30) ? -1 : db_long(res, r, 30);
 	q->created_at = db_str(a, res, r, 31);
 	q->updated_at = db_str(a, res, r, 32);
+	q->max_staleness_s = (int)db_long(res, r, 33);
+	q->alert_state = db_str(a, res, r, 34);
+	q->stale = db_bool(res, r, 35);
 }
 
-/* The 16 writable fields of q as parameters $2..$17 ($1 is the id). */
+/* The 17 writable fields of q as parameters $2..$18 ($1 is the id), then
+ * the version ($19). */
 static void
 query_params(struct arena *a, const struct query *q, const char **p)
 {
@@ -92,7 +99,8 @@ query_params(struct arena *a, const struct query *q, const char **p)
 	p[15] = query_opt(a, q->pause_after_failures);
 	p[16] = query_opt(a, q->keep_runs);
 	p[17] = query_opt(a, q->keep_days);
-	p[18] = arena_printf(a, "%d", q->version);
+	p[18] = query_opt(a, q->max_staleness_s);
+	p[19] = arena_printf(a, "%d", q->version);
 }
 
 enum pgs_rc
@@ -180,10 +188,10 @@ query_create(struct db *db, struct arena *a, const struct query *q, long *id)
 	    "INSERT INTO query_job (name, title, description, sql_text,"
 	    " data_source_id, schedule_type, schedule_expr, timezone, enabled,"
 	    " start_at, timeout_ms, max_rows, max_retries, retry_delay_s,"
-	    " pause_after_failures, keep_runs, keep_days) VALUES ($1, $2, $3,"
-	    " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-	    " RETURNING id";
-	const char *p[19];
+	    " pause_after_failures, keep_runs, keep_days, max_staleness_s)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+	    " $14, $15, $16, $17, $18) RETURNING id";
+	const char *p[20];
 	PGresult   *res;
 	enum pgs_rc rc;
 
@@ -191,7 +199,7 @@ query_create(struct db *db, struct arena *a, const struct query *q, long *id)
 	rc = db_begin(db);
 	if (rc != PGS_OK)
 		return rc;
-	rc = db_query(db, a, sql, 17, p + 1, &res);
+	rc = db_query(db, a, sql, 18, p + 1, &res);
 	if (rc != PGS_OK)
 		goto out;
 	*id = db_long(res, 0, 0);
@@ -246,7 +254,7 @@ query_list(struct db *db, struct arena *a, const struct query_filter *f,
 	if (rc != PGS_OK)
 		return rc;
 	out->n = PQntuples(res);
-	out->total = out->n > 0 ? db_long(res, 0, 33) : 0;
+	out->total = out->n > 0 ? db_long(res, 0, 36) : 0;
 	out->items = arena_alloc(a, sizeof(*out->items) * (size_t)out->n);
 	for (i = 0; i < out->n; i++)
 		query_fill(a, res, i, &out->items[i]);
@@ -263,15 +271,16 @@ query_update(struct db *db, struct arena *a, const struct query *q)
 	    " start_at = $11, timeout_ms = $12, max_rows = $13,"
 	    " max_retries = $14, retry_delay_s = $15,"
 	    " pause_after_failures = $16, keep_runs = $17, keep_days = $18,"
+	    " max_staleness_s = $19,"
 	    " version = version + 1, updated_at = now(),"
 	    " paused_at = CASE WHEN $10 THEN NULL ELSE paused_at END,"
 	    " pause_reason = CASE WHEN $10 THEN NULL ELSE pause_reason END,"
 	    " consecutive_failures = CASE WHEN $10 AND NOT enabled THEN 0"
 	    "  ELSE consecutive_failures END"
-	    " WHERE id = $1 AND version = $19 RETURNING id";
+	    " WHERE id = $1 AND version = $20 RETURNING id";
 	static const char sql_exists[] =
 	    "SELECT 1 FROM query_job WHERE id = $1";
-	const char *p[19];
+	const char *p[20];
 	PGresult   *res;
 	enum pgs_rc rc;
 
@@ -279,7 +288,7 @@ query_update(struct db *db, struct arena *a, const struct query *q)
 	rc = db_begin(db);
 	if (rc != PGS_OK)
 		return rc;
-	rc = db_query(db, a, sql, 19, p, &res);
+	rc = db_query(db, a, sql, 20, p, &res);
 	if (rc == PGS_OK && PQntuples(res) == 0) {
 		/* Gone, or changed by someone else since it was read. */
 		rc = db_query(db, a, sql_exists, 1, p, &res);

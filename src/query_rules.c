@@ -2,11 +2,13 @@
  * query_rules.c: the settings of a saved query, their bounds and checks
  * (see query_rules.h).
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "isotime.h"
+#include "num.h"
 #include "query_rules.h"
 #include "sched.h"
 #include "sqlguard.h"
@@ -45,6 +47,9 @@ static const struct query_setting query_settings[QF_COUNT] = {
 	    I(pause_after_failures, "pause-after-failures", 1, INT32_MAX, true),
 	[QF_KEEP_RUNS] = I(keep_runs, "keep-runs", 1, INT32_MAX, true),
 	[QF_KEEP_DAYS] = I(keep_days, "keep-days", 1, 365000, true),
+	[QF_MAX_STALENESS] = { "max_staleness", "max-staleness", QUERY_DURATION,
+	    QUERY_STALENESS_MIN, QUERY_STALENESS_MAX,
+	    offsetof(struct query, max_staleness_s), true, false },
 };
 
 #undef T
@@ -192,7 +197,12 @@ query_rules_text(struct query_errors *e, enum query_field f, const char *s,
 static void
 query_rules_bounds(struct query_errors *e, const struct query_setting *s)
 {
-	if (s->kind == QUERY_INT)
+	if (s->kind == QUERY_DURATION)
+		query_rules_fail(e, s->field,
+		    "must be an ISO 8601 duration (PT6H, P1D) or a number of "
+		    "seconds, from %ld to %ld seconds, or null",
+		    s->min, s->max);
+	else if (s->kind == QUERY_INT)
 		query_rules_fail(e, s->field,
 		    "must be an integer from %ld to "
 		    "%ld",
@@ -202,6 +212,27 @@ query_rules_bounds(struct query_errors *e, const struct query_setting *s)
 		    "must be a string of at most %ld "
 		    "bytes",
 		    s->max);
+}
+
+/* Checks the text s of duration setting t and writes its seconds to
+ * *dst. */
+static void
+query_rules_duration(struct query_errors *e, const struct query_setting *t,
+    const char *s, int *dst)
+{
+	char	err[QUERY_ERR_MAX];
+	int64_t secs;
+	long	n;
+
+	if (s[0] >= '0' && s[0] <= '9' && num_parse(s, 0, LONG_MAX, &n))
+		secs = n;
+	else if (isotime_parse_duration(s, &secs, err, sizeof(err)) != PGS_OK)
+		secs = -1;
+	if (secs < t->min || secs > t->max) {
+		query_rules_bounds(e, t);
+		return;
+	}
+	*dst = (int)secs;
 }
 
 /* Checks v, the value of setting f, and writes it over q. */
@@ -217,7 +248,7 @@ query_rules_one(const struct query_value *v, enum query_field f, bool create,
 		g = QUERY_ABSENT;
 	if (g == QUERY_ABSENT && create && s->required)
 		query_rules_fail(e, s->field, "is required");
-	else if (g == QUERY_NULL && s->kind == QUERY_INT)
+	else if (g == QUERY_NULL && s->kind != QUERY_TEXT)
 		*(int *)(void *)p = 0;
 	else if (g == QUERY_NULL)
 		*(char **)(void *)p = NULL;
@@ -229,6 +260,9 @@ query_rules_one(const struct query_value *v, enum query_field f, bool create,
 		query_rules_bounds(e, s);
 	else if (s->kind == QUERY_INT)
 		*(int *)(void *)p = (int)v->num;
+	else if (s->kind == QUERY_DURATION)
+		query_rules_duration(e, s, v->text != NULL ? v->text : "",
+		    (int *)(void *)p);
 	else if (v->text == NULL || strlen(v->text) > (size_t)s->max)
 		query_rules_bounds(e, s);
 	else if (!utf8_valid(v->text, strlen(v->text)))

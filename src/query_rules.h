@@ -47,12 +47,15 @@ enum query_field {
 	QF_PAUSE_AFTER_FAILURES,
 	QF_KEEP_RUNS,
 	QF_KEEP_DAYS,
+	QF_MAX_STALENESS,
 	QF_COUNT
 };
 
 enum query_kind {
-	QUERY_TEXT, /* a char * member; min/max are lengths in bytes */
-	QUERY_INT   /* an int member; min/max are values */
+	QUERY_TEXT,    /* a char * member; min/max are lengths in bytes */
+	QUERY_INT,     /* an int member; min/max are values */
+	QUERY_DURATION /* an int member of seconds, given as text: an ISO
+			 * 8601 duration or digits; min/max are seconds */
 };
 
 /* One setting of a query. */
@@ -65,6 +68,11 @@ struct query_setting {
 	bool		nullable; /* null unsets it (0 or NULL) */
 	bool		required; /* a new query must have it */
 };
+
+/* The bounds of max_staleness in seconds (the CHECK of
+ * query_job.max_staleness_s): a minute to 366 days. */
+#define QUERY_STALENESS_MIN 60
+#define QUERY_STALENESS_MAX 31622400
 
 /* What a door read for one setting. */
 enum query_given {

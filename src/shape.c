@@ -144,6 +144,7 @@ shape_query_settings(cJSON *o, const struct query *q)
 	json_add_num(o, "pause_after_failures", q->pause_after_failures, 0);
 	json_add_num(o, "keep_runs", q->keep_runs, 0);
 	json_add_num(o, "keep_days", q->keep_days, 0);
+	json_add_num(o, "max_staleness", q->max_staleness_s, 0);
 	cJSON_AddNumberToObject(o, "version", q->version);
 }
 
@@ -169,6 +170,10 @@ shape_query(const struct query *q, bool full)
 	shape_time(o, "next_run_at", q->next_run_at);
 	shape_time(o, "paused_at", q->paused_at);
 	json_add_str(o, "pause_reason", q->pause_reason);
+	/* Notifications (CONTRACT section 8): the alert's state (null: no
+	 * alert) and whether no success came within max_staleness. */
+	json_add_str(o, "alert_state", q->alert_state);
+	cJSON_AddBoolToObject(o, "stale", q->stale);
 	if (full)
 		shape_query_settings(o, q);
 	cJSON_AddItemToObject(o, "stats", shape_query_stats(q));

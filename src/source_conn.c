@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "mono.h"
+#include "notify_rules.h"
 #include "secret.h"
 #include "source_conn.h"
 
@@ -203,12 +204,17 @@ source_conn_can_open(const struct cred_keys *k, const unsigned char *enc,
 	return rc == PGS_OK;
 }
 
-enum pgs_rc
-source_conn_reseal(const struct cred_keys *k, struct arena *a,
-    const struct source *s, unsigned char **enc, size_t *enclen, char *err,
-    size_t errlen)
+/*
+ * Seals the ciphertext old (len bytes) again for k's next key, opening it
+ * into pw (cap bytes, the caller's, wiped here): *enc gets the new
+ * ciphertext (arena-owned), or NULL when old is under the next key
+ * already.  Same rcs as source_conn_reseal.
+ */
+static enum pgs_rc
+source_conn_reseal_text(const struct cred_keys *k, struct arena *a,
+    const unsigned char *old, size_t len, char *pw, size_t cap,
+    unsigned char **enc, size_t *enclen, char *err, size_t errlen)
 {
-	char	    pw[CRED_PASSWORD_MAX + 1];
 	size_t	    n;
 	enum pgs_rc rc;
 	int	    which = 0;
@@ -219,8 +225,7 @@ source_conn_reseal(const struct cred_keys *k, struct arena *a,
 		snprintf(err, errlen, "credential unavailable: no next key");
 		return PGS_INVALID;
 	}
-	rc = source_conn_password(k, s->enc_password, s->enc_len, pw,
-	    sizeof(pw), &which, err, errlen);
+	rc = source_conn_password(k, old, len, pw, cap, &which, err, errlen);
 	if (rc == PGS_OK && which == 0) {
 		n = strlen(pw);
 		*enc = arena_alloc(a, SECRET_SEALED_LEN(n));
@@ -229,10 +234,83 @@ source_conn_reseal(const struct cred_keys *k, struct arena *a,
 		if (rc != PGS_OK) {
 			*enc = NULL;
 			snprintf(err, errlen,
-			    "cannot seal the password for "
+			    "cannot seal the secret for "
 			    "the next key");
 		}
 	}
-	sodium_memzero(pw, sizeof(pw));
+	sodium_memzero(pw, cap);
+	return rc;
+}
+
+enum pgs_rc
+source_conn_reseal(const struct cred_keys *k, struct arena *a,
+    const struct source *s, unsigned char **enc, size_t *enclen, char *err,
+    size_t errlen)
+{
+	char pw[CRED_PASSWORD_MAX + 1];
+
+	return source_conn_reseal_text(k, a, s->enc_password, s->enc_len, pw,
+	    sizeof(pw), enc, enclen, err, errlen);
+}
+
+enum pgs_rc
+source_conn_channel_reseal(const struct cred_keys *k, struct arena *a,
+    const unsigned char *old, size_t len, unsigned char **enc, size_t *enclen,
+    char *err, size_t errlen)
+{
+	char text[SSRF_URL_MAX + WEBHOOK_SECRET_SIZE];
+
+	*enc = NULL;
+	*enclen = 0;
+	if (len == 0)
+		return PGS_OK;
+	return source_conn_reseal_text(k, a, old, len, text, sizeof(text), enc,
+	    enclen, err, errlen);
+}
+
+/* Opens the sealed secret enc (len bytes) into the next key of keys. */
+static enum pgs_rc
+source_conn_channel_key(const struct cred_keys *k, const unsigned char *enc,
+    size_t len, struct webhook_keys *keys, char *err, size_t errlen)
+{
+	char	    sec[WEBHOOK_SECRET_SIZE + 32];
+	enum pgs_rc rc;
+
+	rc = source_conn_password(k, enc, len, sec, sizeof(sec), NULL, err,
+	    errlen);
+	if (rc == PGS_OK && webhook_keys_add(keys, sec) != PGS_OK) {
+		snprintf(err, errlen,
+		    "credential unavailable: the stored signing secret is "
+		    "not a whsec_ secret");
+		rc = PGS_INVALID;
+	}
+	sodium_memzero(sec, sizeof(sec));
+	return rc;
+}
+
+enum pgs_rc
+source_conn_channel_open(const struct cred_keys *k, const struct channel *ch,
+    int overlap_hours, char *url, size_t cap, struct webhook_keys *keys,
+    char *err, size_t errlen)
+{
+	enum pgs_rc rc = PGS_OK;
+
+	memset(keys, 0, sizeof(*keys));
+	url[0] = '\0';
+	if (ch->enc_target_len > 0)
+		rc = source_conn_password(k, ch->enc_target, ch->enc_target_len,
+		    url, cap, NULL, err, errlen);
+	if (rc == PGS_OK && ch->enc_secret_len > 0)
+		rc = source_conn_channel_key(k, ch->enc_secret,
+		    ch->enc_secret_len, keys, err, errlen);
+	if (rc == PGS_OK && ch->enc_secret_prev_len > 0 &&
+	    notify_rules_prev_signs(ch->rotated_age_s, overlap_hours))
+		rc = source_conn_channel_key(k, ch->enc_secret_prev,
+		    ch->enc_secret_prev_len, keys, err, errlen);
+	if (rc != PGS_OK) {
+		webhook_keys_wipe(keys);
+		sodium_memzero(url, cap);
+		url[0] = '\0';
+	}
 	return rc;
 }

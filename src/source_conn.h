@@ -4,7 +4,9 @@
  * sealed password is opened (cred_open) and wiped, for every program: the
  * runner's runs, the API's dry-runs and source test, the CLI's `dsn test`,
  * `queries test` and `queries run`, and `keys rotate`, which seals each
- * password again for the next key.  Callers get a connection or a new
+ * password again for the next key.  A notification channel's sealed URL
+ * and signing secrets are opened here too (source_conn_channel_open,
+ * source_conn_channel_reseal).  Callers get a connection or a new
  * ciphertext, never the plaintext.
  *
  * Every connection gets the options of CONTRACT §4: client_encoding UTF8,
@@ -27,8 +29,10 @@
 #include "arena.h"
 #include "cred.h"
 #include "exec.h"
+#include "notify_store.h"
 #include "rc.h"
 #include "store.h"
+#include "webhook.h"
 
 /* Entries of the keyword arrays of source_conn_params (NULL included). */
 #define SOURCE_CONN_NPARAMS 14
@@ -84,5 +88,31 @@ bool source_conn_can_open(const struct cred_keys *k, const unsigned char *enc,
 enum pgs_rc source_conn_reseal(const struct cred_keys *k, struct arena *a,
     const struct source *s, unsigned char **enc, size_t *enclen, char *err,
     size_t errlen) PGS_MUSTCHECK;
+
+/*
+ * Opens what a delivery to the notification channel ch needs (CONTRACT
+ * section 8: its target and signing secrets are sealed like passwords):
+ * its target URL (webhook, slack) into url (cap bytes, the caller's, who
+ * wipes it with sodium_memzero), and for a webhook its signing keys into
+ * keys (emptied first): the current secret, and the previous one while
+ * overlap_hours have not passed since the rotation.  The secrets' text is
+ * wiped here; keys are wiped by deliver_batch (or webhook_keys_wipe).
+ * Returns PGS_OK; PGS_INVALID with "credential unavailable: ..." in err
+ * (never the URL or a secret) when a value does not open or is not a
+ * secret; keys are then wiped and url emptied.
+ */
+enum pgs_rc source_conn_channel_open(const struct cred_keys *k,
+    const struct channel *ch, int overlap_hours, char *url, size_t cap,
+    struct webhook_keys *keys, char *err, size_t errlen) PGS_MUSTCHECK;
+
+/*
+ * source_conn_reseal for one sealed value of a notification channel (its
+ * URL, secret or previous secret: old, len bytes; nothing when len is 0):
+ * *enc gets it sealed for k's next key (arena-owned), or NULL when it is
+ * under the next key already or there is nothing.  Same rcs.
+ */
+enum pgs_rc source_conn_channel_reseal(const struct cred_keys *k,
+    struct arena *a, const unsigned char *old, size_t len, unsigned char **enc,
+    size_t *enclen, char *err, size_t errlen) PGS_MUSTCHECK;
 
 #endif

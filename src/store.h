@@ -180,7 +180,8 @@ struct query {
 	int   pause_after_failures;
 	int   keep_runs;
 	int   keep_days;
-	int   version; /* optimistic lock */
+	int   max_staleness_s; /* 0: never stale */
+	int   version;	       /* optimistic lock */
 	char *paused_at;
 	char *pause_reason;
 	/* statistics, kept by the query_run trigger */
@@ -194,6 +195,9 @@ struct query {
 	long  last_run_duration_ms; /* -1 when none */
 	char *created_at;
 	char *updated_at;
+	/* notifications (CONTRACT section 8), kept by the runner */
+	char *alert_state; /* "ok" | "firing"; NULL: no alert */
+	bool  stale;	   /* no success within max_staleness_s */
 };
 
 struct query_list {

@@ -114,6 +114,17 @@ TEXT_ROWS = {
         row("Mars/Olympus", False), row("../etc/passwd", False),
         row(sized("Europe/", 256), False),
     ],
+    # An ISO 8601 duration or seconds (a JSON number too), 60 s to 366 days.
+    "max_staleness": [
+        row("PT1H", True), row("3600", True, api=3600), row("60", True, api=60),
+        row("P1DT12H", True), row("P366D", True),
+        row("31622400", True, api=31622400),
+        row("59", False, api=59), row("PT59S", False),
+        row("31622401", False, api=31622401), row("P367D", False),
+        row("P1M", False), row("abc", False), row("", False),
+        row("1.5", False, api=1.5), row("-60", False, api=-60),
+        row(str(10 ** 20), False, api=10 ** 20),
+    ],
     "start_at": [
         row("2026-01-01T00:00:00Z", True), row("2026-01-01", True),
         row("2026-01-01T10:00:00+02:00", True),
@@ -325,7 +336,7 @@ def main():
         check("setting %s has rows in this test" % f,
               f in TEXT_ROWS or s["kind"] == "int", f)
         check("setting %s: its rows reach max+1 bytes" % f,
-              s["kind"] == "int" or any(
+              s["kind"] in ("int", "duration") or any(
                   len(r["cli"]) == s["max"] + 1 and not r["good"]
                   for r in TEXT_ROWS.get(f, [])), s)
     for f in TEXT_ROWS:

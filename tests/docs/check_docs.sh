@@ -98,13 +98,13 @@ ADMIN_GROUPS=$(commands_of <"$TMP/help" | tr "\n" " ")
 [ -n "$ADMIN_GROUPS" ] || fail "pgsched-admin --help lists no command"
 
 # The source text of the entry of "GROUP VERB": from its list header
-# (".It Cm GROUP VERB ..." or ".Cm GROUP VERB" right after ".It Xo") to the
-# next header or section.
+# (".It Cm GROUP VERB ..." or ".Cm GROUP VERB" right after ".It Xo"; a verb
+# may hold '-', as rotate-secret) to the next header or section.
 entry() {
 	awk -v want="$1 $2" '
 	function header(l) {
-		return l ~ /^\.It Cm [a-z]+ [a-z]+( |$)/ ||
-		    (prev == ".It Xo" && l ~ /^\.Cm [a-z]+ [a-z]+( |$)/)
+		return l ~ /^\.It Cm [a-z]+ [a-z][a-z-]*( |$)/ ||
+		    (prev == ".It Xo" && l ~ /^\.Cm [a-z]+ [a-z][a-z-]*( |$)/)
 	}
 	{
 		if (header($0)) {
@@ -150,7 +150,7 @@ for g in $ADMIN_GROUPS; do
 done
 
 # Every "GROUP VERB" the page names must exist.
-grep -oE '^\.(It )?Cm [a-z]+ [a-z]+' "$PAGE" | sed 's/^\.\(It \)\{0,1\}Cm //' |
+grep -oE '^\.(It )?Cm [a-z]+ [a-z][a-z-]*' "$PAGE" | sed 's/^\.\(It \)\{0,1\}Cm //' |
     sort -u | while read -r g v; do
 	case " $ADMIN_GROUPS " in *" $g "*) ;; *) continue ;; esac
 	if grep -qE "^$g( .*)? $v( |\$)" "$TMP/verbs"; then

@@ -439,6 +439,98 @@ def test_catalogue(b):
     b.clean_console("the catalogue")
 
 
+def test_catalogue_notify(b):
+    """The catalogue shows a stale job and a firing alert."""
+    qid = state["qid"]
+    psql("INSERT INTO query_alert (query_id, kind, op, value,"
+         " value_is_number, state) VALUES (%d, 'rows', '>', '1', true,"
+         " 'firing')" % qid)
+    psql("UPDATE query_job SET max_staleness_s = 60 WHERE id = %d" % qid)
+    psql("UPDATE query_job SET stale_at = now() - interval '1 minute'"
+         " WHERE id = %d" % qid)
+    b.get("/")
+    b.wait_text("#catalogue tbody", "alert firing")
+    row = b.text("#catalogue tbody tr")
+    check("catalogue: stale and alert firing", "stale" in row and
+          "alert firing" in row, row)
+    b.shot("02b-catalogue-notify")
+    psql("DELETE FROM query_alert WHERE query_id = %d" % qid)
+    psql("UPDATE query_job SET max_staleness_s = NULL WHERE id = %d" % qid)
+    b.get("/")
+    b.wait_text("#catalogue tbody", "Orders")
+    check("catalogue: neither once cleared", "stale" not in
+          b.text("#catalogue tbody tr") and "alert" not in
+          b.text("#catalogue tbody tr"), b.text("#catalogue tbody tr"))
+    b.clean_console("the catalogue's notification states")
+
+
+def test_editor_staleness(b):
+    """max_staleness in the editor: a refused value beside its field, a
+    duration saved in seconds, cleared when emptied."""
+    qid = state["qid"]
+    url = "/editor.html?id=%d" % qid
+    for value, want in (("PT30S", None), ("PT3H", 10800), ("", None)):
+        b.get(url)
+        b.wait("editor of the query", lambda d: b.js(
+            "return document.body.dataset.ready === '1'"))
+        b.css("details.wide summary").click()
+        e = b.css("#query [name=max_staleness]")
+        e.clear()
+        e.send_keys(value)
+        b.css("#save").click()
+        if value == "PT30S":
+            b.wait_text("[data-error-for=max_staleness]", "ISO 8601")
+            continue
+        b.wait("saved", lambda d: "/query.html?id=" in d.current_url)
+        got = psql("SELECT coalesce(max_staleness_s::text, 'null') FROM"
+                   " query_job WHERE id = %d" % qid)
+        check("editor max_staleness %r stored" % value,
+              got == ("null" if want is None else str(want)), got)
+    b.clean_console("max_staleness in the editor", [STATUS % 422])
+
+
+def test_channels(b):
+    """Channels: a refused URL beside its field, the secret once, the URL
+    never shown, a test that says why it failed, an e-mail channel."""
+    token = "T0KEN-console"
+    b.get("/admin/channels.html")
+    b.wait_text("#channels tbody", "No channels yet")
+    b.css("#channel [name=name]").send_keys("hooks")
+    b.css("#channel [name=url]").send_keys("http://127.0.0.1:9/x")
+    b.css("#save").click()
+    b.wait_text("[data-error-for=url]", "loopback")
+    b.css("#channel [name=url]").clear()
+    b.css("#channel [name=url]").send_keys("http://127.0.0.2:9/h/" + token)
+    b.css("#save").click()
+    b.wait_text("#msg", "Added hooks")
+    b.wait_text("#channels tbody", "hooks")
+    secret = b.text("#secret")
+    check("the secret is shown once", secret.startswith("whsec_") and
+          b.css("#secret-box").is_displayed(), secret)
+    check("the URL is not shown", token not in b.js(
+        "return document.body.innerHTML") and
+        "http://127.0.0.2:9/..." in b.text("#channels tbody"),
+        b.text("#channels tbody"))
+    b.shot("09-channels")
+    b.get("/admin/channels.html")
+    b.wait_text("#channels tbody", "hooks")
+    check("the secret is gone after a reload", secret not in b.js(
+        "return document.body.innerHTML") and
+        not b.css("#secret-box").is_displayed(), "")
+    b.css("#channels tbody tr[data-channel] button").click()
+    b.wait_text("#channels tr.outcome", "Not delivered")
+    b.css("#channel [name=name]").send_keys("ops")
+    b.css("#channel [name=kind]").send_keys("E-mail")
+    b.css("#channel [name=addresses]").send_keys("ops@example.com, "
+                                                 "dba@example.com")
+    b.css("#save").click()
+    b.wait_text("#channels tbody", "ops@example.com")
+    check("the e-mail channel shows its first address",
+          "ops@example.com (+1 more)" in b.text("#channels tbody"),
+          b.text("#channels tbody"))
+    b.clean_console("the channels page", allowed=(STATUS % 422,))
+
+
 def test_users(b):
     b.get("/admin/users.html")
     b.wait_text("#users tbody", "admin@example.com")
@@ -521,7 +613,9 @@ def main():
     skip_without_browser()
     test_headers()
     steps = [("admin", [test_login, test_source, test_editor,
-                        test_query_page, test_catalogue, test_users,
+                        test_query_page, test_catalogue,
+                        test_catalogue_notify, test_editor_staleness,
+                        test_channels, test_users,
                         test_logout]),
              ("viewer", [test_viewer]), ("editor", [test_editor_role])]
     for who, fns in steps:

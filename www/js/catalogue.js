@@ -1,5 +1,6 @@
-// catalogue.js: the list of scheduled queries (GET /api/queries): state,
-// schedule in words, next and last run, counts.  Paged by the API.
+// catalogue.js: the list of scheduled queries (GET /api/queries): state
+// (with stale and alert state), schedule in words, next and last run,
+// counts.  Paged by the API.
 import {api, errorText, withQuery} from "./api.js";
 import {$, badge, el, fmtMs, fmtRelative, say, statusBadge, timeEl}
     from "./dom.js";
@@ -9,12 +10,26 @@ import {scheduleWords} from "./sched-words.js";
 const LIMIT = 50;
 let offset = 0;
 
+// The notification states of q: stale (no success within its
+// max_staleness) and its alert, when it has one.
+function notifyBadges(q) {
+	const out = [];
+	if (q.stale)
+		out.push(" ", badge("stale", "paused"));
+	if (q.alert_state === "firing")
+		out.push(" ", badge("alert firing", "paused"));
+	else if (q.alert_state === "ok")
+		out.push(" ", badge("alert ok", "on"));
+	return out;
+}
+
 function stateCell(q) {
 	if (q.paused_at)
 		return el("td", {}, badge("paused", "paused"),
+		    ...notifyBadges(q),
 		    el("div", {class: "hint"}, q.pause_reason || ""));
 	return el("td", {}, q.enabled ? badge("enabled", "on") :
-	    badge("disabled", "off"));
+	    badge("disabled", "off"), ...notifyBadges(q));
 }
 
 function row(q) {

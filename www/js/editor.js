@@ -52,6 +52,8 @@ function fill(q) {
 	for (const k of SETTINGS.concat(COUNTS))
 		field(k).value = q[k] === null || q[k] === undefined ? "" :
 		    q[k];
+	field("max_staleness").value = q.max_staleness === null ||
+	    q.max_staleness === undefined ? "" : String(q.max_staleness);
 	sql.setValue(q.sql_text);
 	$("#heading").textContent = "Edit " + (q.title || q.name);
 	$("#cancel").href = "/query.html?id=" + q.id;
@@ -84,6 +86,10 @@ function body() {
 	for (const k of COUNTS)
 		if (field(k).value.trim() !== "")
 			b[k] = Number(field(k).value);
+	// An ISO 8601 duration or seconds, as typed: the API's rule reads it.
+	const stale = field("max_staleness").value.trim();
+	if (stale || query)
+		b.max_staleness = stale || null;
 	if (query)
 		b.version = query.version;
 	return b;

@@ -13,6 +13,7 @@ const LINKS = [
 	{href: "/editor.html", label: "New query", role: "editor"},
 	{href: "/admin/users.html", label: "Users", role: "admin"},
 	{href: "/admin/sources.html", label: "Data sources", role: "admin"},
+	{href: "/admin/channels.html", label: "Channels", role: "admin"},
 ];
 
 export function rankOf(roles) {
