@@ -10,7 +10,7 @@
  * Input: byte 0 holds flags (bit 0: TRUST_PROXY), then '\n'-separated
  * fields: QUERY_STRING, HTTP_COOKIE, REQUEST_URI, HTTP_X_FORWARDED_FOR,
  * HTTP_X_FORWARDED_PROTO, CONTENT_LENGTH, REQUEST_METHOD, HTTPS, a query
- * parameter name, a timestamptz text for req_iso, and a JSON body.  A
+ * parameter name, a timestamptz text for isotime_from_pg, and a JSON body.  A
  * field that is missing is an absent parameter.
  *
  * Besides the sanitizers' findings it aborts when an answer breaks a
@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "isotime.h"
 
 #define NFIELDS 11
 
@@ -181,7 +182,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct arena a;
 	struct req   r;
 	FCGX_Request fr;
-	char	    *f[NFIELDS], *envp[NPARAMS + 1];
+	char	    *f[NFIELDS], *envp[NPARAMS + 1], iso[ISOTIME_BUFSZ];
 	size_t	     i;
 	int	     k;
 
@@ -199,8 +200,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req_init(&r, &app, &a, &fr);
 	check_init(&r, f, k, app.conf.trust_proxy);
 	check_query(&r, k > 8 ? f[8] : "x");
-	if (k > 9 && req_iso(&r, f[9]) == NULL)
-		broken("req_iso returned NULL for text", f[9]);
+	if (k > 9 && isotime_from_pg(f[9], iso) == NULL)
+		broken("isotime_from_pg returned NULL for text", f[9]);
 	if (k > 10)
 		check_body(&r, f[10]);
 	json_errors_free(&r.errs);

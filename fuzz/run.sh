@@ -41,7 +41,7 @@ srcs() {
 	cron|duration)
 		echo "src/sched.c src/tz.c src/isotime.c src/arena.c" ;;
 	tz)	echo "src/tz.c src/isotime.c src/arena.c -Wl,--wrap=open" ;;
-	query)	echo "-I$src/fcgi $pq_cflags fcgi/req.c src/num.c src/json.c" \
+	query)	echo "-I$src/fcgi $pq_cflags fcgi/req.c src/num.c src/json.c src/isotime.c" \
 		    "src/utf8.c src/arena.c -lfcgi -lcjson" ;;
 	result)	echo "src/result.c src/result_check.c src/csv.c src/resdoc.c" \
 		    "src/json.c src/utf8.c src/buf.c src/arena.c -lcjson -lm" ;;

@@ -90,8 +90,10 @@ def test_memory_cap_both_doors():
         if door == "--query":
             argv = argv + [str(jid)]
         # The runner as the runner role; the CLI is the owner's tool.
-        code, kb, text = run_measured(argv, dict(cap) if door ==
-                                      "queries run" else runner_env(cap))
+        env = dict(cap)
+        if door == "--query":
+            env["PG_DSN_APP"] = runner_env()["PG_DSN_APP"]
+        code, kb, text = run_measured(argv, env)
         r = runs_of(M, jid)
         print("  %s: exit %s, peak RSS %d MB" % (door, code, kb // 1024))
         check("%s: one run, error" % door, len(r) == 1 and
