@@ -247,3 +247,34 @@ source_conn_reseal(const struct cred_keys *k, struct arena *a,
 	sodium_memzero(pw, sizeof(pw));
 	return rc;
 }
+
+enum pgs_rc
+source_conn_channel_target(const struct cred_keys *k, const unsigned char *enc,
+    size_t len, char *url, size_t cap, char *err, size_t errlen)
+{
+	enum pgs_rc rc;
+
+	rc = source_conn_password(k, enc, len, url, cap, NULL, err, errlen);
+	if (rc != PGS_OK)
+		sodium_memzero(url, cap);
+	return rc;
+}
+
+enum pgs_rc
+source_conn_channel_key(const struct cred_keys *k, const unsigned char *enc,
+    size_t len, struct webhook_keys *ks, char *err, size_t errlen)
+{
+	char	    secret[WEBHOOK_SECRET_SIZE + 1];
+	enum pgs_rc rc;
+
+	rc = source_conn_password(k, enc, len, secret, sizeof(secret), NULL,
+	    err, errlen);
+	if (rc == PGS_OK && webhook_keys_add(ks, secret) != PGS_OK) {
+		snprintf(err, errlen,
+		    "credential unavailable: the stored signing "
+		    "secret is not a whsec_ secret");
+		rc = PGS_INVALID;
+	}
+	sodium_memzero(secret, sizeof(secret));
+	return rc;
+}
