@@ -713,17 +713,25 @@ courier_main(struct runner *r, int fd)
 	_exit(0); /* the parent's libpq connection is not ours */
 }
 
-/* Starts the courier (co, the caller's); without one (co->pid 0), runs
- * deliver their notifications themselves. */
+/*
+ * Starts the courier (co, the caller's) when there is something to
+ * deliver, now or from the tick's runs (runs: some were claimed); a run
+ * without a courier delivers its notifications itself.
+ */
 static void
-courier_spawn(struct runner *r, struct courier *co)
+courier_spawn(struct runner *r, struct db *db, struct arena *a, bool runs,
+    struct courier *co)
 {
+	bool  want;
 	int   p[2];
 	pid_t pid;
 
 	co->pid = 0;
 	co->fd = -1;
-	if (pipe2(p, O_CLOEXEC) != 0)
+	/* Retries coming due during the tick are looked for, too. */
+	if (notify_wanted(db, a, runs, COURIER_POLL_MS / 1000 + 5, &want) !=
+		PGS_OK ||
+	    !want || pipe2(p, O_CLOEXEC) != 0)
 		return;
 	pid = proc_fork(SIGKILL);
 	if (pid == 0) {
@@ -785,7 +793,7 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 	/* Execute what was claimed even after a failure: those runs are
 	 * recorded as running and their slots are ours, while the session
 	 * holding their locks lives (runner_pool). */
-	courier_spawn(r, &co);
+	courier_spawn(r, db, a, l.n > 0, &co);
 	if (!runner_pool(r, db, &l, conc, &held) && rc == PGS_OK)
 		rc = PGS_DB;
 	if (rc == PGS_OK && !g_stop)

@@ -371,3 +371,23 @@ notify_due(const struct notify_ctx *nc, long run_id, int64_t deadline_ms,
 		rc = notify_batch(nc, run_id, deadline_ms, st, &more);
 	return rc;
 }
+
+enum pgs_rc
+notify_wanted(struct db *db, struct arena *a, bool runs, int ahead_s,
+    bool *want)
+{
+	static const char sql[] =
+	    "SELECT ($1::bool AND EXISTS (SELECT 1 FROM query_notify))"
+	    " OR EXISTS (SELECT 1 FROM notify_delivery WHERE status ="
+	    " 'pending' AND next_attempt_at <= now()"
+	    " + make_interval(secs => $2::int))";
+	const char *p[] = { runs ? "t" : "f", arena_printf(a, "%d", ahead_s) };
+	PGresult   *res;
+	enum pgs_rc rc;
+
+	*want = false;
+	rc = db_query(db, a, sql, 2, p, &res);
+	if (rc == PGS_OK)
+		*want = db_bool(res, 0, 0);
+	return rc;
+}

@@ -27,6 +27,7 @@
 #ifndef PGS_NOTIFY_H
 #define PGS_NOTIFY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "arena.h"
@@ -64,6 +65,14 @@ struct notify_stats {
  */
 enum pgs_rc notify_due(const struct notify_ctx *nc, long run_id,
     int64_t deadline_ms, struct notify_stats *st) PGS_MUSTCHECK;
+
+/*
+ * Sets *want when a tick should deliver: a delivery is due within
+ * ahead_s seconds, or runs (when true) may write notifications, some
+ * query having a subscription.
+ */
+enum pgs_rc notify_wanted(struct db *db, struct arena *a, bool runs,
+    int ahead_s, bool *want) PGS_MUSTCHECK;
 
 /*
  * The Slack body of the webhook payload (len bytes): {"text": ...}, a

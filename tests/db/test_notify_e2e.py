@@ -567,6 +567,29 @@ def test_ssrf_at_connect_time():
     check("the target was not reached", not RX.deliveries("/target"))
 
 
+def test_rotation_overlap():
+    old, new = new_secret(), new_secret()
+    rx = WebhookReceiver([old]).start()
+    cid = add_channel("rotated", url=rx.url_for("/r"), secret=new)
+    q(M, "UPDATE notify_channel SET enc_secret_prev = %s, secret_rotated_at"
+      " = now() - interval '1 h' WHERE id = %s", (sealed(old), cid))
+    j = failing_job("rotated", cid)
+    tick()
+    d = rx.wait_deliveries(1, timeout=10)
+    sig = dict(d[0]["headers"]).get("webhook-signature", "") if d else ""
+    check("signed with both secrets", len(sig.split(" ")) == 2 and
+          d[0]["verified"] and d[0]["status"] == 200, d)
+    q(M, "UPDATE notify_channel SET secret_rotated_at = now() -"
+      " interval '25 h' WHERE id = %s", (cid,))
+    due(j)
+    tick()
+    off(j)
+    d = rx.wait_deliveries(2, timeout=10)
+    check("the old secret stops signing after the overlap", len(d) == 2 and
+          not d[1]["verified"] and d[1]["status"] == 401, d)
+    rx.stop()
+
+
 def test_no_secret_in_logs():
     text = ""
     for f in glob.glob(os.environ["LOG_DIR"] + "/*"):
@@ -601,6 +624,7 @@ if __name__ == "__main__":
                    test_sigkill_mid_delivery, test_two_runners_once_each,
                    test_give_up_dead, test_deleted_channel,
                    test_ssrf_at_connect_time, test_retention,
+                   test_rotation_overlap,
                    test_no_secret_in_logs])
     finally:
         RX.stop()
