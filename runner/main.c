@@ -646,30 +646,33 @@ tick_log_retention(const struct conf *c)
 }
 
 /*
- * One pass of the courier: due deliveries until none is left, each
- * batch within two attempts' time.  Returns false when the metadata
- * session failed.
+ * One pass of the courier: due deliveries (created since the instant
+ * since, when not NULL) until none is left, within two attempts' time.
+ * Returns false when the metadata session failed.
  */
 static bool
-courier_pass(const struct notify_ctx *nc, struct notify_stats *st)
+courier_pass(const struct notify_ctx *nc, const char *since,
+    struct notify_stats *st)
 {
 	int64_t budget = 2 * (int64_t)nc->dc->timeout_ms + 1000;
 
-	if (notify_due(nc, 0, deliver_clock_ms() + budget, st) == PGS_OK)
+	if (notify_due(nc, 0, since, deliver_clock_ms() + budget, st) == PGS_OK)
 		return true;
 	log_err("notify_failed", "%s", db_error(nc->db));
 	return !db_lost(nc->db);
 }
 
 /*
- * Child side of the courier (tied to the runner): delivers what is due,
- * then again whenever a worker writes to fd (a run committed
- * notifications) or every COURIER_POLL_MS (retries coming due), and a
- * last time once every writer of fd is gone (end of file): the tick's
- * runs are done.  Exits 0, or EX_TEMPFAIL without a database.
+ * Child side of the courier (tied to the runner).  While the tick's runs
+ * execute, it delivers the notifications they commit (created since the
+ * instant since, the tick's claim): at once when a worker writes to fd,
+ * and every COURIER_POLL_MS.  Once every writer of fd is gone (end of
+ * file: the runs are done) it makes one last pass over everything due,
+ * retries and older events included, so that a backlog never competes
+ * with the tick's own runs.  Exits 0, or EX_TEMPFAIL without a database.
  */
 static void PGS_NORETURN
-courier_main(struct runner *r, int fd)
+courier_main(struct runner *r, int fd, const char *since)
 {
 	struct notify_stats st;
 	struct deliver_conf dc;
@@ -677,7 +680,7 @@ courier_main(struct runner *r, int fd)
 	struct pollfd	    pfd;
 	struct db	    db;
 	char		    buf[256], err[256];
-	bool		    eof = false;
+	bool		    ok = true, eof = false;
 
 	memset(&st, 0, sizeof(st));
 	if (deliver_conf_init(&dc, r->conf, err, sizeof(err)) != PGS_OK)
@@ -694,13 +697,14 @@ courier_main(struct runner *r, int fd)
 	nc.dc = &dc;
 	nc.give_up_hours = r->conf->notify_give_up_hours;
 	nc.rotate_overlap_hours = r->conf->notify_rotate_overlap_hours;
-	while (courier_pass(&nc, &st) && !eof && !g_stop) {
+	while (ok && !eof && !g_stop) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
 		if (poll(&pfd, 1, COURIER_POLL_MS) > 0 &&
 		    read(fd, buf, sizeof(buf)) <= 0)
 			eof = true;
+		ok = courier_pass(&nc, eof ? NULL : since, &st);
 	}
 	if (st.claimed > 0)
 		log_info("notify_tick",
@@ -722,21 +726,22 @@ static void
 courier_spawn(struct runner *r, struct db *db, struct arena *a, bool runs,
     struct courier *co)
 {
-	bool  want;
-	int   p[2];
-	pid_t pid;
+	const char *since = NULL;
+	bool	    want;
+	int	    p[2];
+	pid_t	    pid;
 
 	co->pid = 0;
 	co->fd = -1;
 	/* Retries coming due during the tick are looked for, too. */
-	if (notify_wanted(db, a, runs, COURIER_POLL_MS / 1000 + 5, &want) !=
-		PGS_OK ||
+	if (notify_wanted(db, a, runs, COURIER_POLL_MS / 1000 + 5, &since,
+		&want) != PGS_OK ||
 	    !want || pipe2(p, O_CLOEXEC) != 0)
 		return;
 	pid = proc_fork(SIGKILL);
 	if (pid == 0) {
 		close(p[1]);
-		courier_main(r, p[0]);
+		courier_main(r, p[0], since);
 	}
 	close(p[0]);
 	if (pid < 0) {

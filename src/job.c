@@ -314,7 +314,7 @@ job_notify(const struct runner *r, struct db *meta, long run_id)
 	nc.dc = &dc;
 	nc.give_up_hours = r->conf->notify_give_up_hours;
 	nc.rotate_overlap_hours = r->conf->notify_rotate_overlap_hours;
-	if (notify_due(&nc, run_id,
+	if (notify_due(&nc, run_id, NULL,
 		deliver_clock_ms() + 2 * (int64_t)dc.timeout_ms + 1000,
 		&st) != PGS_OK)
 		log_err("notify_failed", "run=%ld %s", run_id, db_error(meta));

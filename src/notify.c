@@ -43,12 +43,13 @@ struct notify_batch {
 /* Claims at most NOTIFY_BATCH due rows, leased for lease_s seconds. */
 static enum pgs_rc
 notify_claim(const struct notify_ctx *nc, struct arena *a, long run_id,
-    int lease_s, struct notify_batch *b)
+    const char *since, int lease_s, struct notify_batch *b)
 {
 	static const char sql[] =
 	    "WITH due AS (SELECT d.id FROM notify_delivery d"
 	    "  WHERE d.status = 'pending' AND d.next_attempt_at <= now()"
 	    "  AND ($1::int IS NULL OR d.run_id = $1::int)"
+	    "  AND ($4::timestamptz IS NULL OR d.created_at >= $4)"
 	    "  ORDER BY d.next_attempt_at LIMIT $2::int"
 	    "  FOR UPDATE SKIP LOCKED)"
 	    " UPDATE notify_delivery d SET next_attempt_at = now()"
@@ -58,13 +59,13 @@ notify_claim(const struct notify_ctx *nc, struct arena *a, long run_id,
 	    " extract(epoch FROM now())::int8";
 	const char *p[] = { run_id > 0 ? arena_printf(a, "%ld", run_id) : NULL,
 		arena_printf(a, "%d", NOTIFY_BATCH),
-		arena_printf(a, "%d", lease_s) };
+		arena_printf(a, "%d", lease_s), since };
 	struct notify_row *r;
 	PGresult	  *res;
 	enum pgs_rc	   rc;
 	int		   i;
 
-	rc = db_query(nc->db, a, sql, 3, p, &res);
+	rc = db_query(nc->db, a, sql, 4, p, &res);
 	if (rc != PGS_OK)
 		return rc;
 	b->claimed = deliver_clock_ms();
@@ -310,8 +311,8 @@ notify_record(const struct notify_ctx *nc, struct arena *a,
 
 /* Claims, attempts and records one batch; *more when it was full. */
 static enum pgs_rc
-notify_batch(const struct notify_ctx *nc, long run_id, int64_t deadline_ms,
-    struct notify_stats *st, bool *more)
+notify_batch(const struct notify_ctx *nc, long run_id, const char *since,
+    int64_t deadline_ms, struct notify_stats *st, bool *more)
 {
 	struct notify_batch  b;
 	struct deliver_item *send;
@@ -324,7 +325,7 @@ notify_batch(const struct notify_ctx *nc, long run_id, int64_t deadline_ms,
 	*more = false;
 	memset(&b, 0, sizeof(b));
 	arena_init(&a);
-	rc = notify_claim(nc, &a, run_id,
+	rc = notify_claim(nc, &a, run_id, since,
 	    (int)(left / 1000) + NOTIFY_LEASE_MARGIN_S, &b);
 	if (rc == PGS_OK && b.n > 0)
 		rc = notify_channels(nc, &a, &b);
@@ -360,34 +361,37 @@ out:
 }
 
 enum pgs_rc
-notify_due(const struct notify_ctx *nc, long run_id, int64_t deadline_ms,
-    struct notify_stats *st)
+notify_due(const struct notify_ctx *nc, long run_id, const char *since,
+    int64_t deadline_ms, struct notify_stats *st)
 {
 	enum pgs_rc rc = PGS_OK;
 	bool	    more = true;
 
 	while (rc == PGS_OK && more &&
 	    deadline_ms - deliver_clock_ms() > nc->dc->timeout_ms)
-		rc = notify_batch(nc, run_id, deadline_ms, st, &more);
+		rc = notify_batch(nc, run_id, since, deadline_ms, st, &more);
 	return rc;
 }
 
 enum pgs_rc
 notify_wanted(struct db *db, struct arena *a, bool runs, int ahead_s,
-    bool *want)
+    const char **now, bool *want)
 {
 	static const char sql[] =
 	    "SELECT ($1::bool AND EXISTS (SELECT 1 FROM query_notify))"
 	    " OR EXISTS (SELECT 1 FROM notify_delivery WHERE status ="
 	    " 'pending' AND next_attempt_at <= now()"
-	    " + make_interval(secs => $2::int))";
+	    " + make_interval(secs => $2::int)), now()";
 	const char *p[] = { runs ? "t" : "f", arena_printf(a, "%d", ahead_s) };
 	PGresult   *res;
 	enum pgs_rc rc;
 
 	*want = false;
+	*now = NULL;
 	rc = db_query(db, a, sql, 2, p, &res);
-	if (rc == PGS_OK)
+	if (rc == PGS_OK) {
 		*want = db_bool(res, 0, 0);
+		*now = db_str(a, res, 0, 1);
+	}
 	return rc;
 }

@@ -58,21 +58,25 @@ struct notify_stats {
 };
 
 /*
- * Claims and attempts due deliveries (of run run_id only, when not 0),
- * batch by batch, until none is due or the budget ends: no attempt starts
- * unless it can end by deadline_ms (deliver_clock_ms time).  Adds to *st.
- * Returns PGS_OK, or the database rc (what was attempted is recorded).
+ * Claims and attempts due deliveries (of run run_id only, when not 0;
+ * only those created since the instant since, a timestamptz text, when
+ * not NULL), batch by batch, until none is due or the budget ends: no
+ * attempt starts unless it can end by deadline_ms (deliver_clock_ms
+ * time).  Adds to *st.  Returns PGS_OK, or the database rc (what was
+ * attempted is recorded).
  */
-enum pgs_rc notify_due(const struct notify_ctx *nc, long run_id,
+enum pgs_rc
+notify_due(const struct notify_ctx *nc, long run_id, const char *since,
     int64_t deadline_ms, struct notify_stats *st) PGS_MUSTCHECK;
 
 /*
  * Sets *want when a tick should deliver: a delivery is due within
  * ahead_s seconds, or runs (when true) may write notifications, some
- * query having a subscription.
+ * query having a subscription; *now gets the database's now() (text,
+ * arena-owned): what the tick's runs write is created after it.
  */
 enum pgs_rc notify_wanted(struct db *db, struct arena *a, bool runs,
-    int ahead_s, bool *want) PGS_MUSTCHECK;
+    int ahead_s, const char **now, bool *want) PGS_MUSTCHECK;
 
 /*
  * The Slack body of the webhook payload (len bytes): {"text": ...}, a
