@@ -40,7 +40,18 @@ struct notify_batch {
 	const PGresult	  *channels; /* of the claimed rows */
 };
 
-/* Claims at most NOTIFY_BATCH due rows, leased for lease_s seconds. */
+/* Returns how many deliveries a batch claims. */
+static int
+notify_batch_size(const struct notify_ctx *nc)
+{
+	int n = nc->dc->concurrency * NOTIFY_BATCH_PER_SLOT;
+
+	return n < NOTIFY_BATCH_MIN ? NOTIFY_BATCH_MIN :
+	    n > NOTIFY_BATCH_MAX    ? NOTIFY_BATCH_MAX :
+				      n;
+}
+
+/* Claims a batch of due rows, leased for lease_s seconds. */
 static enum pgs_rc
 notify_claim(const struct notify_ctx *nc, struct arena *a, long run_id,
     const char *since, int lease_s, struct notify_batch *b)
@@ -58,7 +69,7 @@ notify_claim(const struct notify_ctx *nc, struct arena *a, long run_id,
 	    " d.attempts, extract(epoch FROM d.created_at)::int8,"
 	    " extract(epoch FROM now())::int8";
 	const char *p[] = { run_id > 0 ? arena_printf(a, "%ld", run_id) : NULL,
-		arena_printf(a, "%d", NOTIFY_BATCH),
+		arena_printf(a, "%d", notify_batch_size(nc)),
 		arena_printf(a, "%d", lease_s), since };
 	struct notify_row *r;
 	PGresult	  *res;
@@ -340,6 +351,9 @@ notify_batch(const struct notify_ctx *nc, long run_id, const char *since,
 	}
 	if (ns > 0)
 		(void)deliver_batch(nc->dc, send, ns, deadline_ms);
+	/* The outcomes of a batch: one commit.  Should it fail, the rows
+	 * stay leased and are attempted again when the lease ends. */
+	rc = db_begin(nc->db);
 	for (i = 0, k = 0; i < b.n; i++) {
 		if (b.rows[i].send)
 			b.rows[i].it = send[k++];
@@ -348,7 +362,8 @@ notify_batch(const struct notify_ctx *nc, long run_id, const char *since,
 			    b.db_now + (deliver_clock_ms() - b.claimed) / 1000,
 			    st);
 	}
-	*more = b.n == NOTIFY_BATCH && st->not_started == 0;
+	rc = db_end(nc->db, rc);
+	*more = b.n == notify_batch_size(nc) && st->not_started == 0;
 out:
 	for (i = 0; i < b.n; i++) {
 		webhook_keys_wipe(&b.rows[i].it.keys);

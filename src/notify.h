@@ -37,7 +37,11 @@
 #include "deliver.h"
 #include "rc.h"
 
-#define NOTIFY_BATCH 64 /* deliveries claimed at once */
+/* Deliveries claimed at once: NOTIFY_CONCURRENCY times this, within
+ * bounds, so that a batch keeps every transfer slot busy a while. */
+#define NOTIFY_BATCH_PER_SLOT 8
+#define NOTIFY_BATCH_MIN      16
+#define NOTIFY_BATCH_MAX      512
 
 /* What delivering needs (the caller's, for the whole call). */
 struct notify_ctx {
