@@ -63,11 +63,11 @@ struct lease {
 };
 
 /* The courier: a child that delivers notifications while the tick's
- * runs execute (their first attempts, woken through fd, and due
- * retries), so that no receiver ever delays a run. */
+ * runs execute (their first attempts, woken through fd, a socket) and
+ * the backlog after them, so that no receiver ever delays a run. */
 struct courier {
 	pid_t pid; /* 0: none */
-	int   fd;  /* the write end of its wake-up pipe; -1: none */
+	int   fd;  /* the write end of its wake-up socket; -1: none */
 };
 
 /* A worker process: it keeps its metadata session and its source
@@ -736,7 +736,7 @@ courier_spawn(struct runner *r, struct db *db, struct arena *a, bool runs,
 	/* Retries coming due during the tick are looked for, too. */
 	if (notify_wanted(db, a, runs, COURIER_POLL_MS / 1000 + 5, &since,
 		&want) != PGS_OK ||
-	    !want || pipe2(p, O_CLOEXEC) != 0)
+	    !want || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0)
 		return;
 	pid = proc_fork(SIGKILL);
 	if (pid == 0) {
@@ -749,7 +749,8 @@ courier_spawn(struct runner *r, struct db *db, struct arena *a, bool runs,
 		close(p[1]);
 		return;
 	}
-	(void)fcntl(p[1], F_SETFL, O_NONBLOCK);
+	/* Workers only write, and never block or get SIGPIPE (job.c). */
+	(void)shutdown(p[1], SHUT_RD);
 	co->pid = pid;
 	co->fd = p[1];
 	r->notify_fd = p[1];

@@ -402,8 +402,7 @@ check_public_url(const char *v, char *why, size_t n)
 	size_t	    i;
 
 	for (i = 0; v[i] != '\0'; i++)
-		if (v[i] <= ' ' || v[i] > '~' || v[i] == '?' || v[i] == '#' ||
-		    v[i] == '@')
+		if (v[i] <= ' ' || v[i] > '~' || strchr("?#@\"\\<>", v[i]))
 			break;
 	host = strncmp(v, "https://", 8) == 0 ? v + 8 :
 	    strncmp(v, "http://", 7) == 0     ? v + 7 :

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include <sodium.h>
 
@@ -300,8 +301,10 @@ job_notify(const struct runner *r, struct db *meta, long run_id)
 	char		    err[256];
 
 	if (r->notify_fd >= 0) {
-		/* Non-blocking: a full pipe has a wake-up in it already. */
-		(void)!write(r->notify_fd, "n", 1);
+		/* A full socket has a wake-up in it already; a courier that
+		 * is gone raises no SIGPIPE (its backlog pass or the next
+		 * tick delivers). */
+		(void)send(r->notify_fd, "n", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 		return;
 	}
 	if (deliver_conf_init(&dc, r->conf, err, sizeof(err)) != PGS_OK) {

@@ -57,7 +57,7 @@ struct runner {
 	 * same process (job_run_now), or NULL: its socket is watched while
 	 * the source query runs, which is cancelled once it hangs up. */
 	struct db *lock_db;
-	/* The write end of the courier's wake-up pipe (runner/main.c),
+	/* The write end of the courier's wake-up socket (runner/main.c),
 	 * told after each run that wrote notifications; -1: no courier,
 	 * the run's notifications are attempted here after the commit. */
 	int notify_fd;

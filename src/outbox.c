@@ -13,10 +13,8 @@
 #include "outbox.h"
 #include "webhook.h"
 
-/* A timestamptz column as ISO 8601 UTC with microseconds. */
-#define TS(c) \
-	"to_char(" c " AT TIME ZONE 'UTC'," \
-	" 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+/* to_char(ts TS_UTC): a timestamptz as ISO 8601 UTC, microseconds. */
+#define TS_UTC " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
 
 /* The events a query's subscriptions ask for: name and channel count. */
 struct outbox_subs {
@@ -114,47 +112,43 @@ outbox_put(struct db *db, struct arena *a, const struct outbox_subs *s,
 	    " INSERT INTO notify_delivery (channel_id, event, query_id,"
 	    " run_id, webhook_id, payload)"
 	    " SELECT s.channel_id, $2, j.id, r.id, ($4::text[])[s.n],"
-	    " jsonb_build_object('type', $2::text, 'timestamp', " TS(
-		"now()") ", 'data', jsonb_build_object("
-			 " 'query', jsonb_build_object('id', j.id, 'name', left(j.name, 200),"
-			 "  'title', left(j.title, 300)),"
-			 " 'run', CASE WHEN r.id IS NOT NULL THEN jsonb_build_object("
-			 "  'id', r.id, 'status', r.status,"
-			 "  'scheduled_at', " TS(
-			     "r.scheduled_at") ","
-					       "  'run_started_at', " TS(
-						   "r.run_started_at") ","
-								       "  'run_finished_at', " TS(
-									   "r.run_finished_at") ","
-												"  'duration_ms', r.duration_ms, 'rows_returned', r.rows_returned,"
-												"  'triggered_by', r.triggered_by,"
-												"  'error_message', left(r.error_message, 1000)) END,"
-												" 'links', jsonb_build_object('run', CASE WHEN r.id IS NOT NULL"
-												"  THEN $5::text || '/api/runs/' || r.id END,"
-												"  'latest', $5::text || '/api/queries/' || j.id || '/runs/latest'))"
-												" || CASE WHEN $2 LIKE 'alert.%' THEN jsonb_build_object('alert',"
-												"  jsonb_build_object('kind', al.kind, 'column', al.column_name,"
-												"  'op', al.op, 'value', CASE WHEN al.value_is_number AND al.value"
-												"  ~ '^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$'"
-												"  THEN to_jsonb(al.value::numeric) ELSE to_jsonb(al.value) END,"
-												"  'state', al.state, 'since', " TS(
-												    "al.since") "))"
-														"  WHEN $2 LIKE 'job.%' THEN jsonb_build_object('job',"
-														"  jsonb_build_object('enabled', j.enabled,"
-														"  'paused_at', " TS(
-														    "j.paused_at") ","
-																   "  'pause_reason', left(j.pause_reason, 300),"
-																   "  'consecutive_failures', j.consecutive_failures,"
-																   "  'max_staleness_s', j.max_staleness_s,"
-																   "  'last_success_at', " TS(
-																       "j.last_success_at") ","
-																			    "  'stale_since', " TS(
-																				"j.stale_since") "))"
-																						 "  ELSE '{}'::jsonb END)::text"
-																						 " FROM s CROSS JOIN query_job j"
-																						 " LEFT JOIN query_run r ON r.id = $3::int"
-																						 " LEFT JOIN query_alert al ON al.query_id = j.id"
-																						 " WHERE j.id = $1 AND s.n <= cardinality($4::text[])";
+	    " jsonb_build_object('type', $2::text,"
+	    " 'timestamp', to_char(now()" TS_UTC "),"
+	    " 'data', jsonb_build_object("
+	    " 'query', jsonb_build_object('id', j.id,"
+	    "  'name', left(j.name, 200), 'title', left(j.title, 300)),"
+	    " 'run', CASE WHEN r.id IS NOT NULL THEN jsonb_build_object("
+	    "  'id', r.id, 'status', r.status,"
+	    "  'scheduled_at', to_char(r.scheduled_at" TS_UTC "),"
+	    "  'run_started_at', to_char(r.run_started_at" TS_UTC "),"
+	    "  'run_finished_at', to_char(r.run_finished_at" TS_UTC "),"
+	    "  'duration_ms', r.duration_ms,"
+	    "  'rows_returned', r.rows_returned,"
+	    "  'triggered_by', r.triggered_by,"
+	    "  'error_message', left(r.error_message, 800)) END,"
+	    " 'links', jsonb_build_object('run', CASE WHEN r.id IS NOT NULL"
+	    "  THEN $5::text || '/api/runs/' || r.id END,"
+	    "  'latest', $5::text || '/api/queries/' || j.id"
+	    "  || '/runs/latest'))"
+	    " || CASE WHEN $2 LIKE 'alert.%' THEN jsonb_build_object('alert',"
+	    "  jsonb_build_object('kind', al.kind, 'column', al.column_name,"
+	    "  'op', al.op, 'value', CASE WHEN al.value_is_number AND al.value"
+	    "  ~ '^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$'"
+	    "  THEN to_jsonb(al.value::numeric) ELSE to_jsonb(al.value) END,"
+	    "  'state', al.state, 'since', to_char(al.since" TS_UTC ")))"
+	    "  WHEN $2 LIKE 'job.%' THEN jsonb_build_object('job',"
+	    "  jsonb_build_object('enabled', j.enabled,"
+	    "  'paused_at', to_char(j.paused_at" TS_UTC "),"
+	    "  'pause_reason', left(j.pause_reason, 300),"
+	    "  'consecutive_failures', j.consecutive_failures,"
+	    "  'max_staleness_s', j.max_staleness_s,"
+	    "  'last_success_at', to_char(j.last_success_at" TS_UTC "),"
+	    "  'stale_since', to_char(j.stale_since" TS_UTC ")))"
+	    "  ELSE '{}'::jsonb END)::text"
+	    " FROM s CROSS JOIN query_job j"
+	    " LEFT JOIN query_run r ON r.id = $3::int"
+	    " LEFT JOIN query_alert al ON al.query_id = j.id"
+	    " WHERE j.id = $1 AND s.n <= cardinality($4::text[])";
 	const char *p[5];
 	PGresult   *res;
 	enum pgs_rc rc;

@@ -172,6 +172,25 @@ def test_reaped_run_failed():
     off(j)
 
 
+def test_payload_bounded():
+    cid = hook("/big")
+    # An error message of 5,000 control characters: each is 6 bytes
+    # escaped in JSON.
+    j = add_job(M, DS, "big" + "\u00e9" * 150,
+                "SELECT repeat(chr(1), 5000)::int")
+    subscribe(j, cid, ["run.failed"])
+    tick({"PUBLIC_URL": "https://" + "h" * 1000})
+    off(j)
+    d = got("/big", 1)
+    check("delivered under 20 KB", len(d) == 1 and d[0]["verified"] and
+          len(d[0]["body"]) < 20480 and
+          d[0]["json"]["data"]["links"]["run"].startswith("https://hhh"),
+          [len(x["body"]) for x in d])
+    r = runner(env=dict(ENV, PUBLIC_URL="ftp://example.com/"))
+    check("a bad PUBLIC_URL is refused at start", r.returncode == 78 and
+          "PUBLIC_URL" in r.stderr, (r.returncode, r.stderr))
+
+
 def test_job_paused():
     cid = hook("/paused")
     j = add_job(M, DS, "pauses", "SELECT 1/0", pause_after_failures=2)
@@ -203,10 +222,16 @@ def test_succeeded_and_result_changed():
     tick()
     q(s, "UPDATE alert_t SET v = 5")
     s.close()
-    ev = [x["json"]["type"] for x in got("/changed", 4)]
-    check("run.succeeded per run", ev.count("run.succeeded") == 4, ev)
-    check("result.changed once, on the change", ev.count(
-        "result.changed") == 1 and ev.index("result.changed") == 3, ev)
+    ev = [x["json"] for x in got("/changed", 5)]
+    runs = [r[0] for r in q(M, "SELECT id FROM query_run WHERE"
+                            " query_id = %s ORDER BY id", (j,))]
+    ok = sorted(e["data"]["run"]["id"] for e in ev
+                if e["type"] == "run.succeeded")
+    changed = [e["data"]["run"]["id"] for e in ev
+               if e["type"] == "result.changed"]
+    check("run.succeeded per run", ok == runs and len(runs) == 4, (ok, runs))
+    check("result.changed once, on the change", changed == runs[2:3],
+          (changed, runs))
     hashes = q(M, "SELECT result_hash FROM query_run WHERE query_id = %s"
                " ORDER BY id", (j,))
     check("a hash per run", len(hashes) == 4 and all(h[0] for h in hashes)
@@ -628,7 +653,7 @@ if __name__ == "__main__":
     setup()
     try:
         run_tests([test_run_failed_once, test_reaped_run_failed,
-                   test_job_paused,
+                   test_payload_bounded, test_job_paused,
                    test_succeeded_and_result_changed, test_alert_transitions,
                    test_alert_missing_column, test_job_stale,
                    test_email_and_slack, test_receiver_down_then_up,
