@@ -191,6 +191,17 @@ def test_payload_bounded():
           "PUBLIC_URL" in r.stderr, (r.returncode, r.stderr))
 
 
+def test_manual_run_delivers_itself():
+    cid = hook("/manual")
+    j = add_job(M, DS, "manual", "SELECT 1/0", due=False)
+    subscribe(j, cid, ["run.failed"])
+    r = runner("--query", str(j), env=ENV)
+    check("--query ran it", r.returncode == 0, r.stderr)
+    r = deliveries(cid)
+    check("its event delivered before the runner exits", len(r) == 1 and
+          r[0][2] == "delivered" and len(RX.deliveries("/manual")) == 1, r)
+
+
 def test_job_paused():
     cid = hook("/paused")
     j = add_job(M, DS, "pauses", "SELECT 1/0", pause_after_failures=2)
@@ -653,7 +664,8 @@ if __name__ == "__main__":
     setup()
     try:
         run_tests([test_run_failed_once, test_reaped_run_failed,
-                   test_payload_bounded, test_job_paused,
+                   test_payload_bounded, test_manual_run_delivers_itself,
+                   test_job_paused,
                    test_succeeded_and_result_changed, test_alert_transitions,
                    test_alert_missing_column, test_job_stale,
                    test_email_and_slack, test_receiver_down_then_up,
