@@ -780,6 +780,7 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 	enum pgs_rc	   rc;
 	bool		   more = true;
 	int		   pruned = 0, stale = 0, stale_n = 0, pruned_n = 0;
+	int		   forgot = 0;
 
 	struct timespec t0, t1;
 
@@ -809,6 +810,9 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 		rc = outbox_prune(db, a, r->conf->runs_keep_days, PRUNE_BATCH,
 		    &pruned_n);
 	courier_finish(r, &co);
+	if (rc == PGS_OK && !g_stop)
+		rc = notify_forget_secrets(db, a,
+		    r->conf->notify_rotate_overlap_hours, &forgot);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* The tick's own time, without process start and connecting. */
 	log_info("tick",

@@ -410,3 +410,27 @@ notify_wanted(struct db *db, struct arena *a, bool runs, int ahead_s,
 	}
 	return rc;
 }
+
+enum pgs_rc
+notify_forget_secrets(struct db *db, struct arena *a, int overlap_hours, int *n)
+{
+	static const char sql[] =
+	    "UPDATE notify_channel SET enc_secret_prev = NULL,"
+	    " updated_at = now() WHERE enc_secret_prev IS NOT NULL"
+	    " AND (secret_rotated_at IS NULL OR secret_rotated_at"
+	    " + make_interval(hours => $1::int) <= now())";
+	const char *p[] = { arena_printf(a, "%d", overlap_hours) };
+	PGresult   *res;
+	enum pgs_rc rc;
+
+	*n = 0;
+	rc = db_exec(db, a, sql, 1, p, PGRES_COMMAND_OK, &res);
+	if (rc == PGS_OK)
+		*n = (int)strtol(PQcmdTuples(res), NULL, 10);
+	if (*n > 0)
+		log_info("secret_forgotten",
+		    "channels=%d the previous signing "
+		    "secret is dropped: its rotation overlap is over",
+		    *n);
+	return rc;
+}

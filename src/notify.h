@@ -83,6 +83,14 @@ enum pgs_rc notify_wanted(struct db *db, struct arena *a, bool runs,
     int ahead_s, const char **now, bool *want) PGS_MUSTCHECK;
 
 /*
+ * Drops the previous signing secret of channels whose rotation overlap
+ * (overlap_hours after secret_rotated_at) is over: it signs nothing any
+ * more and is kept no longer.  *n gets how many.
+ */
+enum pgs_rc notify_forget_secrets(struct db *db, struct arena *a,
+    int overlap_hours, int *n) PGS_MUSTCHECK;
+
+/*
  * The Slack body of the webhook payload (len bytes): {"text": ...}, a
  * readable summary with the run's link, appended to out (the caller's).
  * Returns PGS_INVALID when payload is not a pg-sched event.

@@ -635,6 +635,8 @@ def test_rotation_overlap():
     d = rx.wait_deliveries(2, timeout=10)
     check("the old secret stops signing after the overlap", len(d) == 2 and
           not d[1]["verified"] and d[1]["status"] == 401, d)
+    check("and is dropped", one(M, "SELECT enc_secret_prev IS NULL FROM"
+                                " notify_channel WHERE id = %s", (cid,)))
     rx.stop()
 
 
