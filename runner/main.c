@@ -4,6 +4,7 @@
  * worker processes (RUNNER_CONCURRENCY at once), prunes old runs, exits.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,12 +27,17 @@
 #include "migrate.h"
 #include "mono.h"
 #include "job.h"
+#include "notify.h"
 #include "num.h"
+#include "outbox.h"
 #include "proc.h"
 #include "run_store.h"
 
 #define CLAIM_BATCH 500
 #define PRUNE_BATCH 1000
+#define STALE_BATCH 100
+/* How often the courier looks for due retries between wake-ups. */
+#define COURIER_POLL_MS 1000
 
 /* Signal state: the only globals, as the signal handlers need them. */
 static PGcancel *volatile g_cancel;
@@ -55,6 +61,14 @@ struct lease {
 	long	   heard; /* when the server last answered */
 	bool	   lost;
 	char	   why[256];
+};
+
+/* The courier: a child that delivers notifications while the tick's
+ * runs execute (their first attempts, woken through fd, a socket) and
+ * the backlog after them, so that no receiver ever delays a run. */
+struct courier {
+	pid_t pid; /* 0: none */
+	int   fd;  /* the write end of its wake-up socket; -1: none */
 };
 
 /* A worker process: it keeps its metadata session and its source
@@ -217,6 +231,7 @@ worker_main(struct runner *r, const struct claim_list *l, int fd)
 	 * waited (idle_session_timeout, say) is opened again; what it may
 	 * write is decided by the parent's lock (run_store_finish). */
 	db.reconnect = true;
+	db.public_url = r->conf->public_url;
 	g_meta = db.conn;
 	while ((n = read(fd, &idx, sizeof(idx))) == (ssize_t)sizeof(idx)) {
 		if (idx < 0 || idx >= l->n)
@@ -621,6 +636,130 @@ tick_log_retention(const struct conf *c)
 		    log_quote(c->log_dir, 512, qdir, sizeof(qdir)));
 }
 
+/*
+ * One pass of the courier: due deliveries (created since the instant
+ * since, when not NULL) until none is left, within two attempts' time.
+ * Returns false when the metadata session failed.
+ */
+static bool
+courier_pass(const struct notify_ctx *nc, const char *since,
+    struct notify_pass *st)
+{
+	int64_t budget = 2 * (int64_t)nc->dc->timeout_ms + 1000;
+
+	if (notify_due(nc, 0, since, mono_ms() + budget, st) == PGS_OK)
+		return true;
+	log_err("notify_failed", "%s", db_error(nc->db));
+	return !db_lost(nc->db);
+}
+
+/*
+ * Child side of the courier (tied to the runner).  While the tick's runs
+ * execute, it delivers the notifications they commit (created since the
+ * instant since, the tick's claim): at once when a worker writes to fd,
+ * and every COURIER_POLL_MS.  Once every writer of fd is gone (end of
+ * file: the runs are done) it makes one last pass over everything due,
+ * retries and older events included, so that a backlog never competes
+ * with the tick's own runs.  Exits 0, or EX_TEMPFAIL without a database.
+ */
+static void PGS_NORETURN
+courier_main(struct runner *r, int fd, const char *since)
+{
+	struct notify_pass  st;
+	struct deliver_conf dc;
+	struct notify_ctx   nc;
+	struct pollfd	    pfd;
+	struct db	    db;
+	char		    buf[256], err[256];
+	bool		    ok = true, eof = false;
+
+	memset(&st, 0, sizeof(st));
+	if (deliver_conf_init(&dc, r->conf, err, sizeof(err)) != PGS_OK)
+		_exit(EX_CONFIG); /* conf_load checked it */
+	if (db_connect_net(&db, r->conf->pg_dsn_app,
+		r->conf->db_connect_timeout_s, "pgsched-runner",
+		r->conf->runner_net_timeout_s) != PGS_OK) {
+		log_err("courier_db", "%s", db_error(&db));
+		_exit(EX_TEMPFAIL);
+	}
+	db.reconnect = true; /* it holds no lock */
+	nc.db = &db;
+	nc.keys = r->keys;
+	nc.dc = &dc;
+	nc.give_up_hours = r->conf->notify_give_up_hours;
+	nc.rotate_overlap_hours = r->conf->notify_rotate_overlap_hours;
+	while (ok && !eof && !g_stop) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, COURIER_POLL_MS) > 0 &&
+		    read(fd, buf, sizeof(buf)) <= 0)
+			eof = true;
+		ok = courier_pass(&nc, eof ? NULL : since, &st);
+	}
+	if (st.claimed > 0)
+		log_info("notify_tick",
+		    "claimed=%d delivered=%d retried=%d dead=%d left=%d",
+		    st.claimed, st.delivered, st.retried, st.dead,
+		    st.not_started);
+	deliver_conf_free(&dc);
+	db_close(&db);
+	log_close();
+	_exit(0); /* the parent's libpq connection is not ours */
+}
+
+/*
+ * Starts the courier (co, the caller's) when there is something to
+ * deliver, now or from the tick's runs (runs: some were claimed); a run
+ * without a courier delivers its notifications itself.
+ */
+static void
+courier_spawn(struct runner *r, struct db *db, struct arena *a, bool runs,
+    struct courier *co)
+{
+	const char *since = NULL;
+	bool	    want;
+	int	    p[2];
+	pid_t	    pid;
+
+	co->pid = 0;
+	co->fd = -1;
+	/* Retries coming due during the tick are looked for, too. */
+	if (notify_wanted(db, a, runs, COURIER_POLL_MS / 1000 + 5, &since,
+		&want) != PGS_OK ||
+	    !want || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0)
+		return;
+	pid = proc_fork(SIGKILL);
+	if (pid == 0) {
+		close(p[1]);
+		courier_main(r, p[0], since);
+	}
+	close(p[0]);
+	if (pid < 0) {
+		log_err("fork_failed", "courier: %s", strerror(errno));
+		close(p[1]);
+		return;
+	}
+	/* Workers only write, and never block or get SIGPIPE (job.c). */
+	(void)shutdown(p[1], SHUT_RD);
+	co->pid = pid;
+	co->fd = p[1];
+	r->notify_fd = p[1];
+}
+
+/* Tells the courier the runs are done and waits for its last pass. */
+static void
+courier_finish(struct runner *r, struct courier *co)
+{
+	if (co->fd >= 0)
+		close(co->fd);
+	co->fd = -1;
+	r->notify_fd = -1;
+	if (co->pid > 0)
+		(void)proc_wait(co->pid, NULL);
+	co->pid = 0;
+}
+
 /* One tick: reap, claim, execute, prune. */
 static int
 tick(struct runner *r, struct db *db, int conc, struct arena *a)
@@ -628,15 +767,19 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 	struct claim_list  l = { NULL, 0, 0 };
 	struct claim_held  held = { NULL, 0, 0 };
 	struct claim_stats st;
+	struct courier	   co;
 	enum pgs_rc	   rc;
 	bool		   more = true;
-	int		   pruned = 0;
+	int		   pruned = 0, stale = 0, stale_n = 0, pruned_n = 0;
+	int		   forgot = 0;
 
 	struct timespec t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&st, 0, sizeof(st));
 	rc = claim_reap(db, a, &st);
+	if (rc == PGS_OK)
+		rc = outbox_stale(db, a, STALE_BATCH, &stale, &stale_n);
 	if (rc == PGS_OK)
 		rc = claim_queued(db, a, r->host, (long)getpid(), 0, 10000,
 		    &held, &l, &st);
@@ -648,18 +791,26 @@ tick(struct runner *r, struct db *db, int conc, struct arena *a)
 	/* Execute what was claimed even after a failure: those runs are
 	 * recorded as running and their slots are ours, while the session
 	 * holding their locks lives (runner_pool). */
+	courier_spawn(r, db, a, l.n > 0, &co);
 	if (!runner_pool(r, db, &l, conc, &held) && rc == PGS_OK)
 		rc = PGS_DB;
 	if (rc == PGS_OK && !g_stop)
 		rc = run_store_prune(db, a, r->conf->runs_keep_days,
 		    PRUNE_BATCH, &pruned);
+	if (rc == PGS_OK && !g_stop)
+		rc = outbox_prune(db, a, r->conf->runs_keep_days, PRUNE_BATCH,
+		    &pruned_n);
+	courier_finish(r, &co);
+	if (rc == PGS_OK && !g_stop)
+		rc = notify_forget_secrets(db, a,
+		    r->conf->notify_rotate_overlap_hours, &forgot);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* The tick's own time, without process start and connecting. */
 	log_info("tick",
 	    "claimed=%d skipped=%d deferred=%d lost=%d reaped=%d "
-	    "requeued=%d pruned=%d bad_schedule=%d ms=%.1f",
+	    "requeued=%d pruned=%d bad_schedule=%d stale=%d ms=%.1f",
 	    st.claimed, st.skipped, st.deferred, st.lost, st.reaped,
-	    st.requeued, pruned, st.bad_schedule,
+	    st.requeued, pruned + pruned_n, st.bad_schedule, stale,
 	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 		(double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	if (!g_stop && !db_lost(db))
@@ -685,6 +836,7 @@ connect_meta(const struct conf *c, struct db *db)
 		    "%s",
 		    db_error(db));
 	db->default_interval_s = c->default_query_interval;
+	db->public_url = c->public_url;
 	rc = migrate_check(db, msg, sizeof(msg));
 	if (rc == PGS_INVALID)
 		fatal(EX_CONFIG, "%s", msg);
@@ -754,6 +906,8 @@ main(int argc, char **argv)
 		r.stop = &g_stop;
 		r.cache = NULL;
 		r.lock_db = NULL;
+		r.notify_fd = -1;
+		deliver_global_init();
 		if (o.run_id != 0 || o.query_id != 0)
 			ex = runner_one(&r, &db, &o, &a);
 		else

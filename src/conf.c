@@ -72,6 +72,7 @@ static bool check_allow_hosts(const char *, char *, size_t);
 static bool check_smtp_url(const char *, char *, size_t);
 static bool check_smtp_from(const char *, char *, size_t);
 static bool check_readable(const char *, char *, size_t);
+static bool check_public_url(const char *, char *, size_t);
 
 #define S(n, f, d, lo, hi, chk, sec) \
 	{ \
@@ -138,6 +139,7 @@ static const struct conf_var vars[] = {
 	B("SMTP_STARTTLS", smtp_starttls, "1"),
 	S("SMTP_CA_FILE", smtp_ca_file, NULL, 1, PATH_MAX - 1, check_readable,
 	    false),
+	S("PUBLIC_URL", public_url, NULL, 1, 1024, check_public_url, false),
 	S("APP_NAME", app_name, "pgsched-api", 1, 48, check_appname, false),
 	S("LOG_DIR", log_dir, "./logs", 1, PATH_MAX - 64, NULL, false),
 	I("RFC_ENTERPRISE_ID", rfc_enterprise_id, "32473", 1, INT_MAX),
@@ -388,6 +390,29 @@ check_smtp_from(const char *v, char *why, size_t n)
 	if (mail_addr_valid(v))
 		return true;
 	snprintf(why, n, "must be a plain address like pgsched@example.com");
+	return false;
+}
+
+/* An http(s) base URL, printable ASCII, without credentials, query or
+ * fragment: notifications append /api/... to it. */
+static bool
+check_public_url(const char *v, char *why, size_t n)
+{
+	const char *host;
+	size_t	    i;
+
+	for (i = 0; v[i] != '\0'; i++)
+		if (v[i] <= ' ' || v[i] > '~' || strchr("?#@\"\\<>", v[i]))
+			break;
+	host = strncmp(v, "https://", 8) == 0 ? v + 8 :
+	    strncmp(v, "http://", 7) == 0     ? v + 7 :
+						NULL;
+	if (v[i] == '\0' && host != NULL && *host != '\0' && *host != '/')
+		return true;
+	snprintf(why, n,
+	    "must be an http:// or https:// URL such as "
+	    "https://pgsched.example.com, without credentials, query or "
+	    "fragment");
 	return false;
 }
 

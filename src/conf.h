@@ -53,6 +53,7 @@ struct conf {
 	char *smtp_from;		   /* SMTP_FROM */
 	bool  smtp_starttls;		   /* SMTP_STARTTLS */
 	char *smtp_ca_file;		   /* SMTP_CA_FILE */
+	char *public_url; /* PUBLIC_URL: links in notifications */
 
 	/* logging */
 	char *app_name;		 /* APP_NAME */

@@ -23,7 +23,8 @@ struct db {
 	char	column[64];	/* column of a not-null/check failure */
 	char	errmsg[256];	/* primary message of the last failure */
 	/* Settings store functions need (set by the program after connect). */
-	long default_interval_s; /* DEFAULT_QUERY_INTERVAL */
+	long	    default_interval_s; /* DEFAULT_QUERY_INTERVAL */
+	const char *public_url;		/* PUBLIC_URL (outbox.h), or NULL */
 	/* A session that holds nothing of its own (no lock, no prepared
 	 * statement): when it is found lost before a statement outside a
 	 * transaction, it is opened again once and the statement retried. */

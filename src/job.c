@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include <sodium.h>
 
@@ -12,7 +13,9 @@
 #include "exec.h"
 #include "log.h"
 #include "result.h"
+#include "mono.h"
 #include "job.h"
+#include "notify.h"
 #include "run_store.h"
 #include "source_conn.h"
 #include "sqlguard.h"
@@ -248,7 +251,8 @@ job_run_sql(const struct runner *r, const struct claim *c,
 /* Records the outcome of c (rc, rs, err, ms) under the claim's lock. */
 static enum pgs_rc
 job_record(struct db *meta, struct arena *a, const struct claim *c,
-    enum pgs_rc rc, struct result *rs, const char *err, long ms)
+    enum pgs_rc rc, struct result *rs, const char *err, long ms,
+    int *deliveries)
 {
 	struct run_lock	   lock = { c->job_id, c->lock_pid, c->lock_since };
 	struct run_outcome o;
@@ -268,6 +272,7 @@ job_record(struct db *meta, struct arena *a, const struct claim *c,
 		o.error = err;
 	}
 	rc = run_store_finish(meta, a, c->run_id, &lock, &o);
+	*deliveries = rc == PGS_OK ? o.deliveries : 0;
 	log_info("run_finish",
 	    "run=%ld query=%ld status=%s ms=%ld rows=%ld "
 	    "bytes=%zu truncated=%d%s%s",
@@ -283,6 +288,42 @@ job_record(struct db *meta, struct arena *a, const struct claim *c,
 	return rc;
 }
 
+/*
+ * The first attempt at the notifications run_id just committed: the
+ * courier is woken (it delivers them while this process runs the next
+ * run), or without one they are attempted here, within one timeout.
+ */
+static void
+job_notify(const struct runner *r, struct db *meta, long run_id)
+{
+	struct notify_pass  st;
+	struct deliver_conf dc;
+	struct notify_ctx   nc;
+	char		    err[256];
+
+	if (r->notify_fd >= 0) {
+		/* A full socket has a wake-up in it already; a courier that
+		 * is gone raises no SIGPIPE (its backlog pass or the next
+		 * tick delivers). */
+		(void)send(r->notify_fd, "n", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		return;
+	}
+	if (deliver_conf_init(&dc, r->conf, err, sizeof(err)) != PGS_OK) {
+		log_err("notify_conf", "%s", err);
+		return;
+	}
+	memset(&st, 0, sizeof(st));
+	nc.db = meta;
+	nc.keys = r->keys;
+	nc.dc = &dc;
+	nc.give_up_hours = r->conf->notify_give_up_hours;
+	nc.rotate_overlap_hours = r->conf->notify_rotate_overlap_hours;
+	if (notify_due(&nc, run_id, NULL,
+		mono_ms() + 2 * (int64_t)dc.timeout_ms + 1000, &st) != PGS_OK)
+		log_err("notify_failed", "run=%ld %s", run_id, db_error(meta));
+	deliver_conf_free(&dc);
+}
+
 enum pgs_rc
 job_execute(const struct runner *r, struct db *meta, const struct claim *c)
 {
@@ -293,6 +334,7 @@ job_execute(const struct runner *r, struct db *meta, const struct claim *c)
 	char		    err[SQLGUARD_MSG_MAX + 16] = "";
 	long		    ms = 0;
 	enum pgs_rc	    rc;
+	int		    deliveries = 0;
 
 	arena_init(&a);
 	rc = query_get_job(meta, &a, c->job_id, &j);
@@ -317,7 +359,9 @@ job_execute(const struct runner *r, struct db *meta, const struct claim *c)
 		rc = job_run_sql(r, c, &j, &rs, &ms, err, sizeof(err));
 	if (*r->stop && rc != PGS_OK)
 		snprintf(err, sizeof(err), "runner stopped");
-	rc = job_record(meta, &a, c, rc, rs, err, ms);
+	rc = job_record(meta, &a, c, rc, rs, err, ms, &deliveries);
+	if (deliveries > 0)
+		job_notify(r, meta, c->run_id);
 out:
 	if (rs != NULL)
 		rs_free(rs);

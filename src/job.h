@@ -57,6 +57,10 @@ struct runner {
 	 * same process (job_run_now), or NULL: its socket is watched while
 	 * the source query runs, which is cancelled once it hangs up. */
 	struct db *lock_db;
+	/* The write end of the courier's wake-up socket (runner/main.c),
+	 * told after each run that wrote notifications; -1: no courier,
+	 * the run's notifications are attempted here after the commit. */
+	int notify_fd;
 };
 
 /* One "run this job now" (job_run_now). */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "outbox.h"
 #include "run_store.h"
 
 enum pgs_rc
@@ -117,10 +118,37 @@ run_store_abort(struct db *db, struct arena *a, long run_id, const char *msg)
 	    "UPDATE query_run SET status = 'error', error_message = $2,"
 	    " run_finished_at = now(), duration_ms = (extract(epoch FROM"
 	    " now() - coalesce(run_started_at, queued_at)) * 1000)::int"
-	    " WHERE id = $1 AND status IN ('running', 'queued')";
+	    " WHERE id = $1 AND status IN ('running', 'queued') RETURNING id";
 	const char *p[] = { arena_printf(a, "%ld", run_id), msg };
+	PGresult   *res;
+	enum pgs_rc rc;
 
-	return db_cmd(db, a, sql, 2, p);
+	/* The failure and its events: one transaction (outbox.h). */
+	rc = db_begin(db);
+	if (rc != PGS_OK)
+		return rc;
+	rc = db_query(db, a, sql, 2, p, &res);
+	if (rc == PGS_OK && PQntuples(res) > 0)
+		rc = outbox_run(db, a, run_id, NULL, NULL);
+	return db_end(db, rc);
+}
+
+/* Runs sql_dead (marking run_id dead, p its parameters) and writes its
+ * events, in one transaction. */
+static enum pgs_rc
+run_store_dead(struct db *db, struct arena *a, const char *sql_dead,
+    const char *const *p, long run_id)
+{
+	PGresult   *res;
+	enum pgs_rc rc;
+
+	rc = db_begin(db);
+	if (rc != PGS_OK)
+		return rc;
+	rc = db_query(db, a, sql_dead, 1, p, &res);
+	if (rc == PGS_OK && PQntuples(res) > 0)
+		rc = outbox_run(db, a, run_id, NULL, NULL);
+	return db_end(db, rc);
 }
 
 enum pgs_rc
@@ -136,7 +164,7 @@ run_store_reap(struct db *db, struct arena *a, long run_id, long job_id,
 	    "UPDATE query_run SET status = 'error', error_message ="
 	    " 'runner died', run_finished_at = now(), duration_ms ="
 	    " (extract(epoch FROM now() - coalesce(run_started_at, queued_at))"
-	    " * 1000)::int WHERE id = $1 AND status = 'running'";
+	    " * 1000)::int WHERE id = $1 AND status = 'running' RETURNING id";
 	const char *p[] = { arena_printf(a, "%ld", run_id),
 		arena_printf(a, "%d", RUN_MANUAL_REQUEUES) };
 	PGresult   *res;
@@ -153,7 +181,7 @@ run_store_reap(struct db *db, struct arena *a, long run_id, long job_id,
 		return PGS_OK;
 	}
 	if (rc == PGS_OK)
-		rc = db_cmd(db, a, sql_dead, 1, p);
+		rc = run_store_dead(db, a, sql_dead, p, run_id);
 	if (rc == PGS_OK)
 		log_warn("run_reaped", "run=%ld query=%ld runner died", run_id,
 		    job_id);
@@ -206,7 +234,7 @@ run_store_retry(struct db *db, struct arena *a, const char *run)
  */
 enum pgs_rc
 run_store_finish(struct db *db, struct arena *a, long run_id,
-    const struct run_lock *lock, const struct run_outcome *o)
+    const struct run_lock *lock, struct run_outcome *o)
 {
 	static const char sql_run[] =
 	    "WITH fence AS (SELECT EXISTS (SELECT 1 FROM pg_locks l"
@@ -217,7 +245,8 @@ run_store_finish(struct db *db, struct arena *a, long run_id,
 	    "  AND s.backend_start = $8::timestamptz) AS held),"
 	    " done AS (UPDATE query_run SET status = $2,"
 	    " run_finished_at = now(), duration_ms = $3, rows_returned = $4,"
-	    " error_message = $5 WHERE id = $1 AND status = 'running'"
+	    " error_message = $5, result_hash = decode($9, 'hex')"
+	    " WHERE id = $1 AND status = 'running'"
 	    " AND (SELECT held FROM fence) RETURNING id)"
 	    " SELECT (SELECT held FROM fence), (SELECT count(*) FROM done)";
 	static const char sql_blob[] =
@@ -231,14 +260,21 @@ run_store_finish(struct db *db, struct arena *a, long run_id,
 		arena_printf(a, "%ld", o->duration_ms),
 		arena_printf(a, "%ld", o->rows), o->error,
 		arena_printf(a, "%ld", lock->job_id),
-		arena_printf(a, "%d", lock->pid), lock->since };
-	PGresult   *res;
-	enum pgs_rc rc;
+		arena_printf(a, "%d", lock->pid), lock->since, NULL };
+	struct outbox_result out = { o->doc, o->doc_len, o->rows };
+	char		     hash[OUTBOX_HASH_HEX];
+	PGresult	    *res;
+	enum pgs_rc	     rc;
 
+	o->deliveries = 0;
+	if (o->doc != NULL) {
+		outbox_hash_hex(o->doc, o->doc_len, hash);
+		pr[8] = hash;
+	}
 	rc = db_begin(db);
 	if (rc != PGS_OK)
 		return rc;
-	rc = db_query(db, a, sql_run, 8, pr, &res);
+	rc = db_query(db, a, sql_run, 9, pr, &res);
 	if (rc == PGS_OK && !db_bool(res, 0, 0))
 		rc = PGS_DENIED;
 	/* Reaped or aborted meanwhile: keep what was recorded. */
@@ -248,6 +284,10 @@ run_store_finish(struct db *db, struct arena *a, long run_id,
 		rc = db_cmd(db, a, sql_blob, 5, pb);
 	if (rc == PGS_OK && strcmp(o->status, "error") == 0)
 		rc = run_store_retry(db, a, run);
+	if (rc == PGS_OK)
+		rc = outbox_run(db, a, run_id,
+		    strcmp(o->status, "success") == 0 ? &out : NULL,
+		    &o->deliveries);
 	return db_end(db, rc);
 }
 

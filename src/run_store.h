@@ -44,6 +44,7 @@ struct run_outcome {
 	const char *doc;   /* orient='table' JSON, or NULL */
 	size_t	    doc_len;
 	bool	    truncated;
+	int	    deliveries; /* out: notifications written (outbox.h) */
 };
 
 /*
@@ -73,19 +74,20 @@ run_store_begin(struct db *db, struct arena *a, long run_id) PGS_MUSTCHECK;
 enum pgs_rc run_store_enqueue_manual(struct db *db, struct arena *a,
     long job_id, long user_id, long *run_id) PGS_MUSTCHECK;
 /*
- * Records a finished run: the blob (on success) and the final status in
- * one transaction, plus the retry run when it failed and the job has
- * retries left (delay retry_delay_s doubling per attempt, capped at one
- * hour).  Only while the job lock is still held by the session lock names,
+ * Records a finished run: the blob and result hash (on success), the
+ * final status and its notification events (outbox.h; their number in
+ * o->deliveries) in one transaction, plus the retry run when it failed
+ * and the job has retries left (delay retry_delay_s doubling per attempt,
+ * capped at one hour).  Only while the job lock is still held by the session lock names,
  * checked in the same transaction: else nothing is written and PGS_DENIED
  * is returned (the runner lost that session; the next tick reaps the run).
  * PGS_CONFLICT when the run is no longer running (reaped or aborted
  * meanwhile).
  */
 enum pgs_rc run_store_finish(struct db *db, struct arena *a, long run_id,
-    const struct run_lock *lock, const struct run_outcome *o) PGS_MUSTCHECK;
+    const struct run_lock *lock, struct run_outcome *o) PGS_MUSTCHECK;
 /* Marks a run error with msg if it is still running or queued (worker
- * crashed, runner stopped). */
+ * crashed, runner stopped), with its events (outbox.h). */
 enum pgs_rc run_store_abort(struct db *db, struct arena *a, long run_id,
     const char *msg) PGS_MUSTCHECK;
 /*

@@ -268,26 +268,6 @@ source_conn_channel_reseal(const struct cred_keys *k, struct arena *a,
 	    enclen, err, errlen);
 }
 
-/* Opens the sealed secret enc (len bytes) into the next key of keys. */
-static enum pgs_rc
-source_conn_channel_key(const struct cred_keys *k, const unsigned char *enc,
-    size_t len, struct webhook_keys *keys, char *err, size_t errlen)
-{
-	char	    sec[WEBHOOK_SECRET_SIZE + 32];
-	enum pgs_rc rc;
-
-	rc = source_conn_password(k, enc, len, sec, sizeof(sec), NULL, err,
-	    errlen);
-	if (rc == PGS_OK && webhook_keys_add(keys, sec) != PGS_OK) {
-		snprintf(err, errlen,
-		    "credential unavailable: the stored signing secret is "
-		    "not a whsec_ secret");
-		rc = PGS_INVALID;
-	}
-	sodium_memzero(sec, sizeof(sec));
-	return rc;
-}
-
 enum pgs_rc
 source_conn_channel_open(const struct cred_keys *k, const struct channel *ch,
     int overlap_hours, char *url, size_t cap, struct webhook_keys *keys,
@@ -298,8 +278,8 @@ source_conn_channel_open(const struct cred_keys *k, const struct channel *ch,
 	memset(keys, 0, sizeof(*keys));
 	url[0] = '\0';
 	if (ch->enc_target_len > 0)
-		rc = source_conn_password(k, ch->enc_target, ch->enc_target_len,
-		    url, cap, NULL, err, errlen);
+		rc = source_conn_channel_target(k, ch->enc_target,
+		    ch->enc_target_len, url, cap, err, errlen);
 	if (rc == PGS_OK && ch->enc_secret_len > 0)
 		rc = source_conn_channel_key(k, ch->enc_secret,
 		    ch->enc_secret_len, keys, err, errlen);
@@ -312,5 +292,36 @@ source_conn_channel_open(const struct cred_keys *k, const struct channel *ch,
 		sodium_memzero(url, cap);
 		url[0] = '\0';
 	}
+	return rc;
+}
+
+enum pgs_rc
+source_conn_channel_target(const struct cred_keys *k, const unsigned char *enc,
+    size_t len, char *url, size_t cap, char *err, size_t errlen)
+{
+	enum pgs_rc rc;
+
+	rc = source_conn_password(k, enc, len, url, cap, NULL, err, errlen);
+	if (rc != PGS_OK)
+		sodium_memzero(url, cap);
+	return rc;
+}
+
+enum pgs_rc
+source_conn_channel_key(const struct cred_keys *k, const unsigned char *enc,
+    size_t len, struct webhook_keys *ks, char *err, size_t errlen)
+{
+	char	    secret[WEBHOOK_SECRET_SIZE + 1];
+	enum pgs_rc rc;
+
+	rc = source_conn_password(k, enc, len, secret, sizeof(secret), NULL,
+	    err, errlen);
+	if (rc == PGS_OK && webhook_keys_add(ks, secret) != PGS_OK) {
+		snprintf(err, errlen,
+		    "credential unavailable: the stored signing "
+		    "secret is not a whsec_ secret");
+		rc = PGS_INVALID;
+	}
+	sodium_memzero(secret, sizeof(secret));
 	return rc;
 }

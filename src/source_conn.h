@@ -115,4 +115,26 @@ enum pgs_rc source_conn_channel_reseal(const struct cred_keys *k,
     struct arena *a, const unsigned char *old, size_t len, unsigned char **enc,
     size_t *enclen, char *err, size_t errlen) PGS_MUSTCHECK;
 
+/*
+ * A notification channel's sealed values (notify_channel, sealed like
+ * source passwords) are opened here too, only by the delivery that needs
+ * them.  source_conn_channel_target opens a webhook or Slack target URL
+ * (enc, len bytes) into url (cap bytes, the caller's, who wipes it with
+ * sodium_memzero once the delivery is done).  Returns PGS_OK, or
+ * PGS_INVALID with "credential unavailable: ..." in err.
+ */
+enum pgs_rc
+source_conn_channel_target(const struct cred_keys *k, const unsigned char *enc,
+    size_t len, char *url, size_t cap, char *err, size_t errlen) PGS_MUSTCHECK;
+/*
+ * Opens a webhook channel's sealed signing secret (enc, len bytes) and
+ * adds its key to ks (webhook.h; the caller wipes ks, deliver_batch does
+ * it once signed): the secret's text is wiped before it returns.
+ * Returns PGS_OK; PGS_INVALID with a sentence in err (never the secret)
+ * when it cannot be opened or is not a whsec_ secret.
+ */
+enum pgs_rc source_conn_channel_key(const struct cred_keys *k,
+    const unsigned char *enc, size_t len, struct webhook_keys *ks, char *err,
+    size_t errlen) PGS_MUSTCHECK;
+
 #endif

@@ -8,6 +8,10 @@
  *                             "ok" or "<rc> <message>"; exit 0 or 1
  *   notify_tool deliver       reads a batch (JSON) on stdin, runs
  *                             deliver_batch, prints the outcomes (JSON)
+ *   notify_tool seal          seals stdin (one trailing newline dropped)
+ *                             with PUBLIC_KEY_B64_PATH (cred_seal, as a
+ *                             channel's target and secret are stored);
+ *                             prints it as a bytea literal \x<hex>
  *
  * The batch: {"budget_ms": N, "repeat": N, "items": [{"kind": "webhook"
  * | "slack" | "email", "url", "id", "body", "secrets": [...],
@@ -28,6 +32,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "conf.h"
+#include "cred.h"
 #include "deliver.h"
 #include "mono.h"
 #include "ssrf.h"
@@ -245,6 +250,41 @@ cmd_deliver(const struct deliver_conf *dc)
 	return 0;
 }
 
+static int
+cmd_seal(const struct conf *c)
+{
+	static char	 plain[8192];
+	struct cred_keys k;
+	struct arena	 a;
+	unsigned char	*box;
+	size_t		 n, boxlen, i;
+	char		 err[512];
+
+	memset(&k, 0, sizeof(k));
+	n = fread(plain, 1, sizeof(plain) - 1, stdin);
+	if (n > 0 && plain[n - 1] == '\n')
+		n--;
+	plain[n] = '\0';
+	if (cred_load(c, false, &k, err, sizeof(err)) != PGS_OK) {
+		fprintf(stderr, "notify_tool: %s\n", err);
+		return 78;
+	}
+	arena_init(&a);
+	if (cred_seal(&k, &a, plain, &box, &boxlen) != PGS_OK) {
+		arena_free(&a);
+		cred_free(&k);
+		return 70;
+	}
+	printf("\\x");
+	for (i = 0; i < boxlen; i++)
+		printf("%02x", box[i]);
+	printf("\n");
+	sodium_memzero(plain, sizeof(plain));
+	arena_free(&a);
+	cred_free(&k);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -267,10 +307,12 @@ main(int argc, char **argv)
 		status = cmd_check(&dc, argv[2]);
 	else if (argc == 2 && strcmp(argv[1], "deliver") == 0)
 		status = cmd_deliver(&dc);
+	else if (argc == 2 && strcmp(argv[1], "seal") == 0)
+		status = cmd_seal(&c);
 	else
 		fprintf(stderr,
 		    "usage: notify_tool secret | check URL | "
-		    "deliver < batch.json\n");
+		    "deliver < batch.json | seal < text\n");
 	deliver_conf_free(&dc);
 	conf_free(&c);
 	curl_global_cleanup();
