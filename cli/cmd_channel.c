@@ -32,7 +32,7 @@ cmd_channel_option(const char *field)
 
 /* Prints the field errors of e as one line; returns EX_DATAERR. */
 static int
-cmd_channel_errors(struct cli *c, const struct notify_errors *e)
+cmd_channel_errors(struct cli *c, const struct field_errors *e)
 {
 	struct buf b = BUF_INIT;
 	int	   i;
@@ -72,16 +72,16 @@ cmd_channel_to(struct cli *c, const char *to, struct notify_channel_input *in)
 static int
 cmd_channel_check(struct cli *c, const struct notify_channel_input *in)
 {
-	struct notify_errors e;
-	struct ssrf_allow   *allow = NULL;
-	char		     err[256];
-	enum pgs_rc	     rc;
+	struct field_errors e;
+	struct ssrf_allow  *allow = NULL;
+	char		    err[256];
+	enum pgs_rc	    rc;
 
 	if (ssrf_allow_parse(c->conf.notify_allow_hosts, &allow, err,
 		sizeof(err)) != PGS_OK)
 		return cli_fail(EX_CONFIG, "%s: NOTIFY_ALLOW_HOSTS %s", c->path,
 		    err);
-	notify_rules_errors_init(&e, &c->arena);
+	field_errors_init(&e, &c->arena);
 	rc = notify_rules_channel(in, true, NOTIFY_WEBHOOK, allow, &e);
 	ssrf_allow_free(allow);
 	return rc == PGS_OK ? 0 : cmd_channel_errors(c, &e);

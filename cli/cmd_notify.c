@@ -87,10 +87,10 @@ static int
 cmd_notify_apply(struct cli *c, const struct query *q, const struct channel *ch,
     const char *on)
 {
-	struct notify_errors e;
-	const char	   **ev = NULL;
-	enum pgs_rc	     rc;
-	int		     n;
+	struct field_errors e;
+	const char	  **ev = NULL;
+	enum pgs_rc	    rc;
+	int		    n;
 
 	if (on == NULL) {
 		rc = notify_store_sub_delete(&c->db, &c->arena, q->id, ch->id);
@@ -101,10 +101,10 @@ cmd_notify_apply(struct cli *c, const struct query *q, const struct channel *ch,
 		return cli_db_fail(c, rc, c->path);
 	}
 	n = cmd_notify_split(c, on, &ev);
-	notify_rules_errors_init(&e, &c->arena);
+	field_errors_init(&e, &c->arena);
 	if (notify_rules_events_check(&e, "events", ev, (size_t)n) != PGS_OK)
 		return cli_fail(EX_DATAERR, "%s: --on '%s': %s", c->path, on,
-		    notify_rules_error(&e, "events"));
+		    field_errors_get(&e, "events"));
 	rc = notify_store_sub_set(&c->db, &c->arena, q->id, ch->id, ev, n);
 	return cli_db_fail(c, rc, c->path);
 }
@@ -164,7 +164,7 @@ cmd_notify_alert_check(struct cli *c, const char *column,
     const char *const *pos, int n, struct alert *al)
 {
 	struct notify_alert_input in;
-	struct notify_errors	  e;
+	struct field_errors	  e;
 	struct buf		  b = BUF_INIT;
 	int			  i;
 
@@ -176,7 +176,7 @@ cmd_notify_alert_check(struct cli *c, const char *column,
 	/* A value that reads as a number compares as one (as JSON's 10
 	 * does through the API); any other is a string. */
 	in.value_is_number = notify_rules_number_valid(in.value);
-	notify_rules_errors_init(&e, &c->arena);
+	field_errors_init(&e, &c->arena);
 	if (notify_rules_alert(&in, &e) == PGS_OK) {
 		al->kind = (char *)in.kind;
 		al->column_name = (char *)in.column;

@@ -137,7 +137,7 @@ cmd_query_option(struct cli *c, const struct cmd_query_add *o,
  * ...; --keep-days ..."); returns EX_DATAERR. */
 static int
 cmd_query_add_errors(struct cli *c, const struct cmd_query_add *o,
-    const struct query_errors *e)
+    const struct field_errors *e)
 {
 	struct buf		    b = BUF_INIT;
 	const struct query_setting *s;
@@ -189,7 +189,7 @@ cmd_query_add_check(struct cli *c, const struct cmd_query_add *o,
     struct query *q)
 {
 	struct query_input  in;
-	struct query_errors e;
+	struct field_errors e;
 
 	cmd_query_input(o, false, &in);
 	/* The title defaults to the name. */
@@ -197,7 +197,7 @@ cmd_query_add_check(struct cli *c, const struct cmd_query_add *o,
 		in.v[QF_TITLE] = in.v[QF_NAME];
 	query_rules_defaults(q);
 	q->enabled = !o->disabled;
-	query_rules_errors_init(&e, &c->arena);
+	field_errors_init(&e, &c->arena);
 	if (query_rules_apply(&in, true, c->conf.default_query_interval, q,
 		&e) != PGS_OK)
 		return cmd_query_add_errors(c, o, &e);
@@ -342,7 +342,7 @@ static int
 cmd_query_edit_check(struct cli *c, struct cmd_query_add *o, struct query *q)
 {
 	struct query_input  in;
-	struct query_errors e;
+	struct field_errors e;
 	struct source	    s;
 	int		    ex = 0;
 
@@ -357,7 +357,7 @@ cmd_query_edit_check(struct cli *c, struct cmd_query_add *o, struct query *q)
 	if (ex != 0)
 		return ex;
 	cmd_query_input(o, true, &in);
-	query_rules_errors_init(&e, &c->arena);
+	field_errors_init(&e, &c->arena);
 	if (query_rules_apply(&in, false, c->conf.default_query_interval, q,
 		&e) != PGS_OK)
 		return cmd_query_add_errors(c, o, &e);
@@ -507,10 +507,10 @@ queries_test_fail(struct cli *c, const struct query *q, enum pgs_rc rc,
 static int
 cmd_query_check_sql(struct cli *c, const struct query *q)
 {
-	struct query_errors e;
+	struct field_errors e;
 	enum pgs_rc	    rc;
 
-	query_rules_errors_init(&e, &c->arena);
+	field_errors_init(&e, &c->arena);
 	rc = query_rules_sql(&e, "sql_text", q->sql_text);
 	if (rc == PGS_INVALID)
 		return cli_fail(EX_DATAERR,

@@ -77,7 +77,7 @@ h_channel_input(struct req *r, bool create, const struct channel *ch,
 {
 	static const char *const allowed[] = { "name", "kind", "url",
 		"addresses", "enabled", NULL };
-	struct notify_errors	 e;
+	struct field_errors	 e;
 	struct ssrf_allow	*allow = NULL;
 	enum notify_kind	 stored = NOTIFY_WEBHOOK;
 	char			 err[256];
@@ -99,7 +99,7 @@ h_channel_input(struct req *r, bool create, const struct channel *ch,
 		    "NOTIFY_ALLOW_HOSTS does not parse");
 	if (!create && !notify_rules_kind_parse(ch->kind, &stored))
 		stored = NOTIFY_WEBHOOK;
-	notify_rules_errors_init(&e, r->a);
+	field_errors_init(&e, r->a);
 	rc = notify_rules_channel(in, create, stored, allow, &e);
 	ssrf_allow_free(allow);
 	for (i = 0; rc != PGS_OK && i < e.n; i++)

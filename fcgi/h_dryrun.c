@@ -301,9 +301,9 @@ dryrun_caps(struct req *r, long dflt_timeout, long *limit, long *timeout)
 static void
 h_dryrun_check_sql(struct req *r, const char *sql)
 {
-	struct query_errors e;
+	struct field_errors e;
 
-	query_rules_errors_init(&e, r->a);
+	field_errors_init(&e, r->a);
 	if (query_rules_sql(&e, "sql_text", sql) != PGS_OK)
 		req_field(r, "sql_text", "%s", e.items[0].message);
 }

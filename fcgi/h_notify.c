@@ -40,14 +40,14 @@ h_notify_subs_get(struct req *r)
 /* Reads the events array c of item i into s through the rules. */
 static void
 h_notify_events(struct req *r, int i, const cJSON *c, struct notify_sub *s,
-    struct notify_errors *e)
+    struct field_errors *e)
 {
 	const char  *field = arena_printf(r->a, "items[%d].events", i);
 	const cJSON *ev;
 	int	     n = 0;
 
 	if (!cJSON_IsArray(c) || cJSON_GetArraySize(c) > NOTIFY_EVENTS_MAX) {
-		notify_rules_fail(e, field,
+		field_errors_add(e, field,
 		    "must be an array of at most %d event names",
 		    NOTIFY_EVENTS_MAX);
 		return;
@@ -56,7 +56,7 @@ h_notify_events(struct req *r, int i, const cJSON *c, struct notify_sub *s,
 	cJSON_ArrayForEach(ev, c)
 	{
 		if (!cJSON_IsString(ev)) {
-			notify_rules_fail(e, field, "must hold event names");
+			field_errors_add(e, field, "must hold event names");
 			return;
 		}
 		s->events[n++] = ev->valuestring;
@@ -70,20 +70,20 @@ h_notify_events(struct req *r, int i, const cJSON *c, struct notify_sub *s,
 /* Reads item it (index i) of a PUT body into s. */
 static void
 h_notify_item(struct req *r, int i, const cJSON *it, struct notify_sub *s,
-    struct notify_errors *e)
+    struct field_errors *e)
 {
 	const char  *field = arena_printf(r->a, "items[%d].channel_id", i);
 	const cJSON *id;
 	long	     v = 0;
 
 	if (!cJSON_IsObject(it)) {
-		notify_rules_fail(e, arena_printf(r->a, "items[%d]", i),
+		field_errors_add(e, arena_printf(r->a, "items[%d]", i),
 		    "must be an object {channel_id, events}");
 		return;
 	}
 	id = cJSON_GetObjectItemCaseSensitive(it, "channel_id");
 	if (json_int(it, "channel_id", 1, 2147483647L, &v) != PGS_OK)
-		notify_rules_fail(e, field, "%s",
+		field_errors_add(e, field, "%s",
 		    id == NULL ? "is required" : "must be a channel id");
 	s->channel_id = v;
 	h_notify_events(r, i, cJSON_GetObjectItemCaseSensitive(it, "events"), s,
@@ -96,7 +96,7 @@ h_notify_subs_read(struct req *r, struct notify_sub_list *l)
 {
 	static const char *const allowed[] = { "items", NULL };
 	const cJSON		*items, *it;
-	struct notify_errors	 e;
+	struct field_errors	 e;
 	int			 i = 0, j;
 
 	req_unknown_fields(r, allowed);
@@ -111,7 +111,7 @@ h_notify_subs_read(struct req *r, struct notify_sub_list *l)
 	}
 	l->items = arena_alloc(r->a,
 	    sizeof(*l->items) * ((size_t)cJSON_GetArraySize(items) + 1));
-	notify_rules_errors_init(&e, r->a);
+	field_errors_init(&e, r->a);
 	cJSON_ArrayForEach(it, items)
 	{
 		memset(&l->items[i], 0, sizeof(l->items[i]));
@@ -119,7 +119,7 @@ h_notify_subs_read(struct req *r, struct notify_sub_list *l)
 		for (j = 0; j < i; j++)
 			if (l->items[j].channel_id == l->items[i].channel_id &&
 			    l->items[i].channel_id != 0)
-				notify_rules_fail(&e,
+				field_errors_add(&e,
 				    arena_printf(r->a, "items[%d].channel_id",
 					i),
 				    "names channel %ld twice",
@@ -202,7 +202,7 @@ h_notify_alert_read(struct req *r, struct alert *al)
 	static const char *const  allowed[] = { "kind", "column", "op", "value",
 		 NULL };
 	struct notify_alert_input in;
-	struct notify_errors	  e;
+	struct field_errors	  e;
 	const cJSON		 *v;
 	int			  i;
 
@@ -219,7 +219,7 @@ h_notify_alert_read(struct req *r, struct alert *al)
 		in.value = v->valuestring;
 	else if (v != NULL)
 		in.value_bad_type = true;
-	notify_rules_errors_init(&e, r->a);
+	field_errors_init(&e, r->a);
 	if (req_fields_rc(r) == PGS_OK && notify_rules_alert(&in, &e) == PGS_OK)
 		e.n = 0;
 	for (i = 0; i < e.n; i++)

@@ -114,7 +114,7 @@ h_query_read(struct req *r, struct query *q, bool create)
 		"max_staleness", "version", NULL };
 	const struct query_setting *t = query_rules_table();
 	struct query_input	    in;
-	struct query_errors	    e;
+	struct field_errors	    e;
 	enum pgs_rc		    rc;
 	int			    i;
 
@@ -123,7 +123,7 @@ h_query_read(struct req *r, struct query *q, bool create)
 		req_field(r, "version", "unknown field");
 	for (i = 0; i < QF_COUNT; i++)
 		h_query_value(r, &t[i], &in.v[i]);
-	query_rules_errors_init(&e, r->a);
+	field_errors_init(&e, r->a);
 	rc = query_rules_apply(&in, create, r->app->conf.default_query_interval,
 	    q, &e);
 	for (i = 0; rc != PGS_OK && i < e.n; i++)
@@ -343,13 +343,13 @@ h_query_read_schedule(struct req *r, struct query *q)
 		QF_SCHEDULE_EXPR, QF_TIMEZONE };
 	const struct query_setting   *t = query_rules_table();
 	struct query_input	      in;
-	struct query_errors	      e;
+	struct field_errors	      e;
 	size_t			      i;
 
 	memset(&in, 0, sizeof(in));
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		h_query_value(r, &t[f[i]], &in.v[f[i]]);
-	query_rules_errors_init(&e, r->a);
+	field_errors_init(&e, r->a);
 	if (in.v[QF_SCHEDULE_TYPE].given != QUERY_VALUE) {
 		req_field(r, "schedule_type", "is required");
 		return;

@@ -22,38 +22,6 @@ static const char *const notify_kinds[] = { "webhook", "slack", "email" };
 static const char *const notify_ops[] = { ">", ">=", "<", "<=", "=",
 	"!=", NULL };
 
-void
-notify_rules_errors_init(struct notify_errors *e, struct arena *a)
-{
-	memset(e, 0, sizeof(*e));
-	e->a = a;
-}
-
-const char *
-notify_rules_error(const struct notify_errors *e, const char *field)
-{
-	int i;
-
-	for (i = 0; i < e->n; i++)
-		if (strcmp(e->items[i].field, field) == 0)
-			return e->items[i].message;
-	return NULL;
-}
-
-void
-notify_rules_fail(struct notify_errors *e, const char *field, const char *fmt,
-    ...)
-{
-	va_list ap;
-
-	if (e->n == NOTIFY_ERRORS_MAX || notify_rules_error(e, field) != NULL)
-		return;
-	va_start(ap, fmt);
-	e->items[e->n].message = arena_vprintf(e->a, fmt, ap);
-	va_end(ap);
-	e->items[e->n++].field = field;
-}
-
 const char *
 notify_rules_kind_name(enum notify_kind k)
 {
@@ -122,19 +90,19 @@ notify_rules_event_list(struct arena *a)
 }
 
 enum pgs_rc
-notify_rules_events_check(struct notify_errors *e, const char *field,
+notify_rules_events_check(struct field_errors *e, const char *field,
     const char *const *ev, size_t n)
 {
 	size_t i, j;
 
 	if (n == 0) {
-		notify_rules_fail(e, field, "must name at least one event (%s)",
+		field_errors_add(e, field, "must name at least one event (%s)",
 		    notify_rules_event_list(e->a));
 		return PGS_INVALID;
 	}
 	for (i = 0; i < n; i++) {
 		if (!notify_rules_event_valid(ev[i])) {
-			notify_rules_fail(e, field,
+			field_errors_add(e, field,
 			    "unknown event '%.64s' (events: %s)",
 			    ev[i] != NULL ? ev[i] : "",
 			    notify_rules_event_list(e->a));
@@ -142,7 +110,7 @@ notify_rules_events_check(struct notify_errors *e, const char *field,
 		}
 		for (j = 0; j < i; j++)
 			if (strcmp(ev[i], ev[j]) == 0) {
-				notify_rules_fail(e, field,
+				field_errors_add(e, field,
 				    "names the event '%s' twice", ev[i]);
 				return PGS_INVALID;
 			}
@@ -153,23 +121,23 @@ notify_rules_events_check(struct notify_errors *e, const char *field,
 /* Checks the URL of a webhook or Slack channel (SSRF rule included). */
 static void
 notify_rules_url(const char *url, const struct ssrf_allow *allow,
-    struct notify_errors *e)
+    struct field_errors *e)
 {
 	char err[NOTIFY_ERR_MAX];
 
 	if (ssrf_check_url(url, allow, err, sizeof(err)) != PGS_OK)
-		notify_rules_fail(e, "url", "%s", err);
+		field_errors_add(e, "url", "%s", err);
 }
 
 /* Checks the addresses of an e-mail channel. */
 static void
 notify_rules_addresses(const struct notify_channel_input *in,
-    struct notify_errors				 *e)
+    struct field_errors					 *e)
 {
 	size_t i, j;
 
 	if (in->naddr == 0 || in->naddr > NOTIFY_ADDRS_MAX) {
-		notify_rules_fail(e, "addresses",
+		field_errors_add(e, "addresses",
 		    "must list 1 to %d e-mail "
 		    "addresses",
 		    NOTIFY_ADDRS_MAX);
@@ -177,7 +145,7 @@ notify_rules_addresses(const struct notify_channel_input *in,
 	}
 	for (i = 0; i < in->naddr; i++) {
 		if (!mail_addr_valid(in->addresses[i])) {
-			notify_rules_fail(e, "addresses",
+			field_errors_add(e, "addresses",
 			    "address %zu is not a plain e-mail address "
 			    "(local@domain, at most %d bytes)",
 			    i + 1, MAIL_ADDR_MAX);
@@ -185,7 +153,7 @@ notify_rules_addresses(const struct notify_channel_input *in,
 		}
 		for (j = 0; j < i; j++)
 			if (strcmp(in->addresses[i], in->addresses[j]) == 0) {
-				notify_rules_fail(e, "addresses",
+				field_errors_add(e, "addresses",
 				    "address %zu is given twice", i + 1);
 				return;
 			}
@@ -195,53 +163,53 @@ notify_rules_addresses(const struct notify_channel_input *in,
 /* The target of a channel of kind k: a URL or addresses, not both. */
 static void
 notify_rules_target(const struct notify_channel_input *in, bool create,
-    enum notify_kind k, const struct ssrf_allow *allow, struct notify_errors *e)
+    enum notify_kind k, const struct ssrf_allow *allow, struct field_errors *e)
 {
 	if (k == NOTIFY_EMAIL) {
 		if (in->url != NULL)
-			notify_rules_fail(e, "url",
+			field_errors_add(e, "url",
 			    "an e-mail channel has "
 			    "addresses, not a URL");
 		if (in->addresses_given)
 			notify_rules_addresses(in, e);
 		else if (create)
-			notify_rules_fail(e, "addresses", "is required");
+			field_errors_add(e, "addresses", "is required");
 		return;
 	}
 	if (in->addresses_given)
-		notify_rules_fail(e, "addresses",
+		field_errors_add(e, "addresses",
 		    "only an e-mail channel has "
 		    "addresses");
 	if (in->url != NULL)
 		notify_rules_url(in->url, allow, e);
 	else if (create)
-		notify_rules_fail(e, "url", "is required");
+		field_errors_add(e, "url", "is required");
 }
 
 enum pgs_rc
 notify_rules_channel(const struct notify_channel_input *in, bool create,
     enum notify_kind stored, const struct ssrf_allow *allow,
-    struct notify_errors *e)
+    struct field_errors *e)
 {
 	enum notify_kind k = stored;
 
 	if (in->name != NULL && !notify_rules_name_valid(in->name))
-		notify_rules_fail(e, "name",
+		field_errors_add(e, "name",
 		    "must be 1-%d letters, digits, "
 		    "'_', '.' or '-', starting with a letter or digit",
 		    NOTIFY_NAME_MAX);
 	else if (in->name == NULL && create)
-		notify_rules_fail(e, "name", "is required");
+		field_errors_add(e, "name", "is required");
 	if (in->kind != NULL && !notify_rules_kind_parse(in->kind, &k)) {
-		notify_rules_fail(e, "kind", "must be webhook, slack or email");
+		field_errors_add(e, "kind", "must be webhook, slack or email");
 		return PGS_INVALID;
 	}
 	if (in->kind == NULL && create) {
-		notify_rules_fail(e, "kind", "is required");
+		field_errors_add(e, "kind", "is required");
 		return PGS_INVALID;
 	}
 	if (!create && k != stored) {
-		notify_rules_fail(e, "kind",
+		field_errors_add(e, "kind",
 		    "cannot be changed (create another "
 		    "channel)");
 		return PGS_INVALID;
@@ -324,58 +292,58 @@ notify_rules_op_valid(const char *s)
 /* Checks the value of an alert of kind k ("rows" or "value"). */
 static void
 notify_rules_alert_value(const struct notify_alert_input *in, bool rows,
-    struct notify_errors *e)
+    struct field_errors *e)
 {
 	if (in->value_bad_type || (in->value == NULL && !in->value_bad_type))
-		notify_rules_fail(e, "value", "%s",
+		field_errors_add(e, "value", "%s",
 		    in->value_bad_type ? "must be a number or a string" :
 					 "is required");
 	else if (rows && !in->value_is_number)
-		notify_rules_fail(e, "value",
+		field_errors_add(e, "value",
 		    "must be a number (a rows alert "
 		    "compares the row count)");
 	else if (in->value_is_number && !notify_rules_number_valid(in->value))
-		notify_rules_fail(e, "value",
+		field_errors_add(e, "value",
 		    "must be a decimal number of at "
 		    "most %d characters",
 		    NOTIFY_NUMBER_MAX);
 	else if (strlen(in->value) > NOTIFY_VALUE_MAX ||
 	    !utf8_valid(in->value, strlen(in->value)))
-		notify_rules_fail(e, "value",
+		field_errors_add(e, "value",
 		    "must be UTF-8 text of at most %d "
 		    "bytes",
 		    NOTIFY_VALUE_MAX);
 }
 
 enum pgs_rc
-notify_rules_alert(const struct notify_alert_input *in, struct notify_errors *e)
+notify_rules_alert(const struct notify_alert_input *in, struct field_errors *e)
 {
 	bool rows = in->kind != NULL && strcmp(in->kind, "rows") == 0;
 
 	if (in->kind == NULL)
-		notify_rules_fail(e, "kind", "is required (rows or value)");
+		field_errors_add(e, "kind", "is required (rows or value)");
 	else if (!rows && strcmp(in->kind, "value") != 0)
-		notify_rules_fail(e, "kind", "must be rows or value");
+		field_errors_add(e, "kind", "must be rows or value");
 	if (rows && in->column != NULL)
-		notify_rules_fail(e, "column",
+		field_errors_add(e, "column",
 		    "only a value alert names a "
 		    "column");
 	else if (!rows && in->kind != NULL && in->column == NULL)
-		notify_rules_fail(e, "column",
+		field_errors_add(e, "column",
 		    "is required (the column of the "
 		    "first row a value alert compares)");
 	else if (in->column != NULL &&
 	    (in->column[0] == '\0' || strlen(in->column) > NOTIFY_COLUMN_MAX ||
 		!utf8_valid(in->column, strlen(in->column))))
-		notify_rules_fail(e, "column",
+		field_errors_add(e, "column",
 		    "must be a column name of 1 to %d "
 		    "bytes",
 		    NOTIFY_COLUMN_MAX);
 	if (in->op == NULL)
-		notify_rules_fail(e, "op",
+		field_errors_add(e, "op",
 		    "is required (>, >=, <, <=, = or !=)");
 	else if (!notify_rules_op_valid(in->op))
-		notify_rules_fail(e, "op", "must be >, >=, <, <=, = or !=");
+		field_errors_add(e, "op", "must be >, >=, <, <=, = or !=");
 	notify_rules_alert_value(in, rows, e);
 	return e->n > 0 ? PGS_INVALID : PGS_OK;
 }

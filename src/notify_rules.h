@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "arena.h"
+#include "field_errors.h"
 #include "rc.h"
 #include "ssrf.h"
 
@@ -32,24 +33,11 @@
 #define NOTIFY_VALUE_MAX   1024 /* bytes of an alert's value */
 #define NOTIFY_NUMBER_MAX  64	/* bytes of a number an alert compares */
 #define NOTIFY_DISPLAY_MAX 2048 /* bytes of target_display */
-#define NOTIFY_ERRORS_MAX  8
 
 enum notify_kind {
 	NOTIFY_WEBHOOK,
 	NOTIFY_SLACK,
 	NOTIFY_EMAIL
-};
-
-struct notify_error {
-	const char *field;   /* static: the API member it is about */
-	const char *message; /* owned by the errors' arena */
-};
-
-/* Field errors, in the order found, at most one per field. */
-struct notify_errors {
-	struct arena	   *a;
-	struct notify_error items[NOTIFY_ERRORS_MAX];
-	int		    n;
 };
 
 /* What a door read of a channel; NULL (naddr 0, !addresses_given): not
@@ -73,15 +61,6 @@ struct notify_alert_input {
 	bool	    value_bad_type; /* given, but neither number nor string */
 };
 
-/* Empties e; its messages will be allocated from a. */
-void notify_rules_errors_init(struct notify_errors *e, struct arena *a);
-/* Records a message for field unless it has one (or e is full). */
-void notify_rules_fail(struct notify_errors *e, const char *field,
-    const char *fmt, ...) PGS_PRINTF(3, 4);
-/* Returns the message of e for field, or NULL when it has none. */
-const char *
-notify_rules_error(const struct notify_errors *e, const char *field);
-
 /* Returns "webhook", "slack" or "email". */
 const char *notify_rules_kind_name(enum notify_kind k);
 /* Parses a kind name into *k; false when it is none. */
@@ -101,8 +80,8 @@ bool notify_rules_event_valid(const char *s);
  * twice, at least one.  A refusal is an error of field in e naming the
  * bad name and listing the good ones.  Returns PGS_OK or PGS_INVALID.
  */
-enum pgs_rc notify_rules_events_check(struct notify_errors *e,
-    const char *field, const char *const *ev, size_t n) PGS_MUSTCHECK;
+enum pgs_rc notify_rules_events_check(struct field_errors *e, const char *field,
+    const char *const *ev, size_t n) PGS_MUSTCHECK;
 
 /*
  * Checks a channel as a door read it (create: a new one, whose name, kind
@@ -117,7 +96,7 @@ enum pgs_rc notify_rules_events_check(struct notify_errors *e,
  */
 enum pgs_rc notify_rules_channel(const struct notify_channel_input *in,
     bool create, enum notify_kind stored, const struct ssrf_allow *allow,
-    struct notify_errors *e) PGS_MUSTCHECK;
+    struct field_errors *e) PGS_MUSTCHECK;
 /*
  * Returns what a channel shows of its target URL (checked): scheme, host
  * and port (when not the scheme's), then "/..." (the path and query may
@@ -142,7 +121,7 @@ bool notify_rules_op_valid(const char *s);
  * Returns PGS_OK, or PGS_INVALID with the field errors in e.
  */
 enum pgs_rc notify_rules_alert(const struct notify_alert_input *in,
-    struct notify_errors *e) PGS_MUSTCHECK;
+    struct field_errors *e) PGS_MUSTCHECK;
 
 /* Returns true when s is a delivery status a list may filter on:
  * pending, delivered or dead. */

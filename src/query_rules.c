@@ -73,38 +73,6 @@ query_rules_find(const char *name)
 }
 
 void
-query_rules_errors_init(struct query_errors *e, struct arena *a)
-{
-	memset(e, 0, sizeof(*e));
-	e->a = a;
-}
-
-const char *
-query_rules_error(const struct query_errors *e, const char *field)
-{
-	int i;
-
-	for (i = 0; i < e->n; i++)
-		if (strcmp(e->items[i].field, field) == 0)
-			return e->items[i].message;
-	return NULL;
-}
-
-/* Records a message for field unless it has one (or e is full). */
-static void PGS_PRINTF(3, 4) query_rules_fail(struct query_errors *e,
-    const char *field, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (e->n == QUERY_ERRORS_MAX || query_rules_error(e, field) != NULL)
-		return;
-	va_start(ap, fmt);
-	e->items[e->n].message = arena_vprintf(e->a, fmt, ap);
-	va_end(ap);
-	e->items[e->n++].field = field;
-}
-
-void
 query_rules_defaults(struct query *q)
 {
 	memset(q, 0, sizeof(*q));
@@ -130,16 +98,16 @@ query_rules_name_valid(const char *s)
 }
 
 enum pgs_rc
-query_rules_sql(struct query_errors *e, const char *field, const char *sql)
+query_rules_sql(struct field_errors *e, const char *field, const char *sql)
 {
 	struct sqlguard_err why;
 	enum pgs_rc	    rc;
 
 	rc = sqlguard_check(sql, &why);
 	if (rc == PGS_INVALID)
-		query_rules_fail(e, field, "%s", why.message);
+		field_errors_add(e, field, "%s", why.message);
 	else if (rc != PGS_OK)
-		query_rules_fail(e, field, "cannot be checked");
+		field_errors_add(e, field, "cannot be checked");
 	return rc;
 }
 
@@ -147,7 +115,7 @@ query_rules_sql(struct query_errors *e, const char *field, const char *sql)
  * SQL guard, the schedule type, the zone, the instant of start_at.
  * Writes the value (start_at in UTC) to *dst when it passes. */
 static void
-query_rules_text(struct query_errors *e, enum query_field f, const char *s,
+query_rules_text(struct field_errors *e, enum query_field f, const char *s,
     char **dst)
 {
 	const char *field = query_settings[f].field;
@@ -159,7 +127,7 @@ query_rules_text(struct query_errors *e, enum query_field f, const char *s,
 	case QF_NAME:
 		if (query_rules_name_valid(s))
 			break;
-		query_rules_fail(e, field,
+		field_errors_add(e, field,
 		    "must be 1-%d letters, digits, "
 		    "'_', '.' or '-', starting with a letter or digit",
 		    QUERY_NAME_MAX);
@@ -171,18 +139,18 @@ query_rules_text(struct query_errors *e, enum query_field f, const char *s,
 	case QF_SCHEDULE_TYPE:
 		if (strcmp(s, "cron") == 0 || strcmp(s, "interval") == 0)
 			break;
-		query_rules_fail(e, field, "must be cron or interval");
+		field_errors_add(e, field, "must be cron or interval");
 		return;
 	case QF_TIMEZONE:
 		if (tz_load(s, &z, err, sizeof(err)) != PGS_OK) {
-			query_rules_fail(e, field, "%s", err);
+			field_errors_add(e, field, "%s", err);
 			return;
 		}
 		tz_free(z);
 		break;
 	case QF_START_AT:
 		if (isotime_parse(s, &t, NULL, err, sizeof(err)) != PGS_OK) {
-			query_rules_fail(e, field, "%s", err);
+			field_errors_add(e, field, "%s", err);
 			return;
 		}
 		s = arena_strdup(e->a, isotime_format_utc(t, iso));
@@ -195,20 +163,20 @@ query_rules_text(struct query_errors *e, enum query_field f, const char *s,
 
 /* The message of a value of the wrong type or out of s's bounds. */
 static void
-query_rules_bounds(struct query_errors *e, const struct query_setting *s)
+query_rules_bounds(struct field_errors *e, const struct query_setting *s)
 {
 	if (s->kind == QUERY_DURATION)
-		query_rules_fail(e, s->field,
+		field_errors_add(e, s->field,
 		    "must be an ISO 8601 duration (PT6H, P1D) or a number of "
 		    "seconds, from %ld to %ld seconds, or null",
 		    s->min, s->max);
 	else if (s->kind == QUERY_INT)
-		query_rules_fail(e, s->field,
+		field_errors_add(e, s->field,
 		    "must be an integer from %ld to "
 		    "%ld",
 		    s->min, s->max);
 	else
-		query_rules_fail(e, s->field,
+		field_errors_add(e, s->field,
 		    "must be a string of at most %ld "
 		    "bytes",
 		    s->max);
@@ -217,7 +185,7 @@ query_rules_bounds(struct query_errors *e, const struct query_setting *s)
 /* Checks the text s of duration setting t and writes its seconds to
  * *dst. */
 static void
-query_rules_duration(struct query_errors *e, const struct query_setting *t,
+query_rules_duration(struct field_errors *e, const struct query_setting *t,
     const char *s, int *dst)
 {
 	char	err[QUERY_ERR_MAX];
@@ -238,7 +206,7 @@ query_rules_duration(struct query_errors *e, const struct query_setting *t,
 /* Checks v, the value of setting f, and writes it over q. */
 static void
 query_rules_one(const struct query_value *v, enum query_field f, bool create,
-    struct query *q, struct query_errors *e)
+    struct query *q, struct field_errors *e)
 {
 	const struct query_setting *s = &query_settings[f];
 	char			   *p = (char *)q + s->off;
@@ -247,7 +215,7 @@ query_rules_one(const struct query_value *v, enum query_field f, bool create,
 	if (g == QUERY_NULL && !s->nullable)
 		g = QUERY_ABSENT;
 	if (g == QUERY_ABSENT && create && s->required)
-		query_rules_fail(e, s->field, "is required");
+		field_errors_add(e, s->field, "is required");
 	else if (g == QUERY_NULL && s->kind != QUERY_TEXT)
 		*(int *)(void *)p = 0;
 	else if (g == QUERY_NULL)
@@ -266,23 +234,23 @@ query_rules_one(const struct query_value *v, enum query_field f, bool create,
 	else if (v->text == NULL || strlen(v->text) > (size_t)s->max)
 		query_rules_bounds(e, s);
 	else if (!utf8_valid(v->text, strlen(v->text)))
-		query_rules_fail(e, s->field, "must be UTF-8 text");
+		field_errors_add(e, s->field, "must be UTF-8 text");
 	else
 		query_rules_text(e, f, v->text, (char **)(void *)p);
 }
 
 /* Returns true when e holds an error of setting f. */
 static bool
-query_rules_refused(const struct query_errors *e, enum query_field f)
+query_rules_refused(const struct field_errors *e, enum query_field f)
 {
-	return query_rules_error(e, query_settings[f].field) != NULL;
+	return field_errors_get(e, query_settings[f].field) != NULL;
 }
 
 /* Checks type, expression and zone of q together, unless one of them was
  * refused already. */
 static void
 query_rules_schedule(const struct query *q, int default_interval_s,
-    struct query_errors *e)
+    struct field_errors *e)
 {
 	struct sched *s = NULL;
 	char	      err[QUERY_ERR_MAX];
@@ -294,14 +262,14 @@ query_rules_schedule(const struct query *q, int default_interval_s,
 		return;
 	if (sched_parse(q->schedule_type, q->schedule_expr, q->timezone,
 		default_interval_s, &s, err, sizeof(err)) != PGS_OK)
-		query_rules_fail(e, query_settings[QF_SCHEDULE_EXPR].field,
+		field_errors_add(e, query_settings[QF_SCHEDULE_EXPR].field,
 		    "%s", err);
 	sched_free(s);
 }
 
 enum pgs_rc
 query_rules_apply(const struct query_input *in, bool create,
-    int default_interval_s, struct query *q, struct query_errors *e)
+    int default_interval_s, struct query *q, struct field_errors *e)
 {
 	int i;
 

@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "arena.h"
+#include "field_errors.h"
 #include "rc.h"
 #include "store.h"
 
@@ -93,19 +94,7 @@ struct query_input {
 	struct query_value v[QF_COUNT];
 };
 
-#define QUERY_ERRORS_MAX QF_COUNT
-
-struct query_error {
-	const char *field;   /* static: a setting's field */
-	const char *message; /* owned by the errors' arena */
-};
-
-/* Field errors, in the order found, at most one per field. */
-struct query_errors {
-	struct arena	  *a;
-	struct query_error items[QUERY_ERRORS_MAX];
-	int		   n;
-};
+_Static_assert(QF_COUNT <= FIELD_ERRORS_MAX, "a field error per setting");
 
 /* The message a door gives for a data source that does not exist. */
 #define QUERY_RULES_NO_SOURCE "no such data source"
@@ -115,10 +104,6 @@ struct query_errors {
 const struct query_setting *query_rules_table(void);
 /* Returns the setting whose JSON field is name, or NULL. */
 const struct query_setting *query_rules_find(const char *name);
-/* Empties e; its messages will be allocated from a. */
-void query_rules_errors_init(struct query_errors *e, struct arena *a);
-/* Returns the message of e for field, or NULL when it has none. */
-const char *query_rules_error(const struct query_errors *e, const char *field);
 /* Fills q with the settings of a new query before any input: enabled,
  * time zone UTC, no retries, a first retry after 60 s, the rest unset. */
 void query_rules_defaults(struct query *q);
@@ -132,7 +117,7 @@ bool query_rules_name_valid(const char *s);
  * of field in e (the guard's sentence, or "cannot be checked").  Returns
  * PGS_OK, PGS_INVALID (refused) or PGS_INTERNAL (the guard failed).
  */
-enum pgs_rc query_rules_sql(struct query_errors *e, const char *field,
+enum pgs_rc query_rules_sql(struct field_errors *e, const char *field,
     const char *sql) PGS_MUSTCHECK;
 /*
  * Checks the values in (create: a new query, whose required settings
@@ -145,6 +130,6 @@ enum pgs_rc query_rules_sql(struct query_errors *e, const char *field,
  */
 enum pgs_rc query_rules_apply(const struct query_input *in, bool create,
     int default_interval_s, struct query *q,
-    struct query_errors *e) PGS_MUSTCHECK;
+    struct field_errors *e) PGS_MUSTCHECK;
 
 #endif

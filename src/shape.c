@@ -11,8 +11,7 @@
 #include "sched.h"
 #include "shape.h"
 
-/* Adds name: the ISO 8601 form of a timestamptz text, or null. */
-static void
+void
 shape_time(cJSON *o, const char *name, const char *pgts)
 {
 	char buf[ISOTIME_BUFSZ];

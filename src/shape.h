@@ -28,6 +28,9 @@
 
 /* {id, email, name, is_active, roles, created_at, updated_at} of u. */
 cJSON *shape_user(const struct user *u);
+/* Adds name: the ISO 8601 form of pgts, a timestamptz text (NULL: null),
+ * to the object o; every timestamp of every shape goes through here. */
+void shape_time(cJSON *o, const char *name, const char *pgts);
 /* The role names of u as an array. */
 cJSON *shape_user_roles(const struct user *u);
 /* {items, limit, offset, next_offset}: a page of users asked with limit

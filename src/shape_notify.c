@@ -6,16 +6,8 @@
 
 #include "isotime.h"
 #include "json.h"
+#include "shape.h"
 #include "shape_notify.h"
-
-/* Adds name: the ISO 8601 form of a timestamptz text, or null. */
-static void
-shape_notify_time(cJSON *o, const char *name, const char *pgts)
-{
-	char buf[ISOTIME_BUFSZ];
-
-	json_add_str(o, name, isotime_from_pg(pgts, buf));
-}
 
 /* An array of the n strings v. */
 static cJSON *
@@ -46,10 +38,10 @@ shape_notify_channel(const struct channel *ch)
 	cJSON_AddBoolToObject(o, "enabled", ch->enabled);
 	json_add_str(o, "disabled_reason", ch->disabled_reason);
 	cJSON_AddBoolToObject(o, "has_secret", ch->enc_secret_len > 0);
-	shape_notify_time(o, "secret_rotated_at", ch->secret_rotated_at);
+	shape_time(o, "secret_rotated_at", ch->secret_rotated_at);
 	json_add_num(o, "created_by", ch->created_by, 0);
-	shape_notify_time(o, "created_at", ch->created_at);
-	shape_notify_time(o, "updated_at", ch->updated_at);
+	shape_time(o, "created_at", ch->created_at);
+	shape_time(o, "updated_at", ch->updated_at);
 	return o;
 }
 
@@ -101,10 +93,10 @@ shape_notify_alert(const struct alert *al)
 	else
 		json_add_str(o, "value", al->value);
 	json_add_str(o, "state", al->state);
-	shape_notify_time(o, "since", al->since);
+	shape_time(o, "since", al->since);
 	json_add_str(o, "last_error", al->last_error);
-	shape_notify_time(o, "last_error_at", al->last_error_at);
-	shape_notify_time(o, "updated_at", al->updated_at);
+	shape_time(o, "last_error_at", al->last_error_at);
+	shape_time(o, "updated_at", al->updated_at);
 	return o;
 }
 
@@ -123,12 +115,12 @@ shape_notify_delivery(const struct delivery *d)
 	json_add_str(o, "webhook_id", d->webhook_id);
 	json_add_str(o, "status", d->status);
 	cJSON_AddNumberToObject(o, "attempts", (double)d->attempts);
-	shape_notify_time(o, "next_attempt_at", d->next_attempt_at);
-	shape_notify_time(o, "last_attempt_at", d->last_attempt_at);
+	shape_time(o, "next_attempt_at", d->next_attempt_at);
+	shape_time(o, "last_attempt_at", d->last_attempt_at);
 	json_add_num(o, "last_status", d->last_status, 0);
 	json_add_str(o, "last_error", d->last_error);
-	shape_notify_time(o, "created_at", d->created_at);
-	shape_notify_time(o, "delivered_at", d->delivered_at);
+	shape_time(o, "created_at", d->created_at);
+	shape_time(o, "delivered_at", d->delivered_at);
 	json_add_num(o, "redelivery_of", d->redelivery_of, 0);
 	json_add_num(o, "requested_by", d->requested_by, 0);
 	return o;

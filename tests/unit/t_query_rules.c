@@ -41,15 +41,15 @@ static const char *
 apply(struct arena *a, const struct query_input *in, bool create,
     struct query *q, const char *field)
 {
-	struct query_errors e;
+	struct field_errors e;
 	enum pgs_rc	    rc;
 
 	if (create)
 		query_rules_defaults(q);
-	query_rules_errors_init(&e, a);
+	field_errors_init(&e, a);
 	rc = query_rules_apply(in, create, 3600, q, &e);
 	assert_int_equal(rc, e.n > 0 ? PGS_INVALID : PGS_OK);
-	return query_rules_error(&e, field);
+	return field_errors_get(&e, field);
 }
 
 static void
@@ -190,7 +190,7 @@ static void
 t_schedule(void **state)
 {
 	struct query_input  in;
-	struct query_errors e;
+	struct field_errors e;
 	struct query	    q;
 	struct arena	    a;
 	int		    f;
@@ -215,7 +215,7 @@ t_schedule(void **state)
 	for (f = 0; f < QF_COUNT; f++)
 		in.v[f].given = QUERY_BADTYPE;
 	query_rules_defaults(&q);
-	query_rules_errors_init(&e, &a);
+	field_errors_init(&e, &a);
 	assert_int_equal(query_rules_apply(&in, true, 3600, &q, &e),
 	    PGS_INVALID);
 	assert_int_equal(e.n, QF_COUNT);
