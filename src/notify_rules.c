@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "mail.h"
 #include "notify_rules.h"
+#include "query_rules.h"
 #include "utf8.h"
 
 #define NOTIFY_ERR_MAX 320 /* room for an SSRF reason */
@@ -45,16 +46,7 @@ notify_rules_kind_parse(const char *s, enum notify_kind *k)
 bool
 notify_rules_name_valid(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	/* ASCII only, whatever the locale: isalnum() is not. */
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-			(s[i] >= 'A' && s[i] <= 'Z') ||
-			(s[i] >= '0' && s[i] <= '9') ||
-			(i > 0 && strchr("_.-", s[i]) != NULL)))
-			return false;
-	return n > 0 && n <= NOTIFY_NAME_MAX;
+	return query_rules_name_grammar(s, NOTIFY_NAME_MAX);
 }
 
 const char *const *

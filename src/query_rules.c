@@ -83,7 +83,7 @@ query_rules_defaults(struct query *q)
 }
 
 bool
-query_rules_name_valid(const char *s)
+query_rules_name_grammar(const char *s, size_t max)
 {
 	size_t i, n = strlen(s);
 
@@ -94,7 +94,13 @@ query_rules_name_valid(const char *s)
 			(s[i] >= '0' && s[i] <= '9') ||
 			(i > 0 && strchr("_.-", s[i]) != NULL)))
 			return false;
-	return n > 0 && n <= QUERY_NAME_MAX;
+	return n > 0 && n <= max;
+}
+
+bool
+query_rules_name_valid(const char *s)
+{
+	return query_rules_name_grammar(s, QUERY_NAME_MAX);
 }
 
 enum pgs_rc

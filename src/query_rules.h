@@ -108,9 +108,12 @@ const struct query_setting *query_rules_find(const char *name);
  * time zone UTC, no retries, a first retry after 60 s, the rest unset. */
 void query_rules_defaults(struct query *q);
 /*
- * Returns true when s is a query name: 1 to 128 ASCII letters, digits,
- * '_', '.' or '-', starting with a letter or digit.
+ * Returns true when s is a name of the grammar of query and channel names:
+ * 1 to max ASCII letters, digits, '_', '.' or '-', starting with a letter
+ * or digit (the CHECKs of query_job.name and notify_channel.name).
  */
+bool query_rules_name_grammar(const char *s, size_t max);
+/* Returns true when s is a query name: the grammar, 1 to QUERY_NAME_MAX. */
 bool query_rules_name_valid(const char *s);
 /*
  * Checks sql with the save-time SELECT-only guard; a refusal is an error
