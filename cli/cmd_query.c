@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "access.h"
 #include "dsn.h"
 #include "qtable.h"
 #include "query_rules.h"
@@ -182,7 +183,7 @@ cmd_query_add_check(struct cli *c, const struct cmd_query_add *o,
 	/* The title defaults to the name. */
 	if (o->text[QF_TITLE] == NULL)
 		in.v[QF_TITLE] = in.v[QF_NAME];
-	query_rules_defaults(q);
+	query_rules_defaults(q, c->conf.runs_public);
 	q->enabled = !o->disabled;
 	query_rules_errors_init(&e, &c->arena);
 	if (query_rules_apply(&in, true, c->conf.default_query_interval, q,
@@ -269,7 +270,7 @@ cmd_query_list(struct cli *c, int argc, char **argv)
 {
 	bool		     en = false, dis = false;
 	const char	    *limit_s = "500", *offset_s = "0";
-	struct query_filter  f = { NULL, -1, 0, 0, 0 };
+	struct query_filter  f = { NULL, -1, 0, NULL, 0, 0 };
 	const struct cli_opt opts[] = { { "enabled", false, NULL, &en },
 		{ "disabled", false, NULL, &dis }, { "q", true, &f.q, NULL },
 		{ "limit", true, &limit_s, NULL },
@@ -399,6 +400,139 @@ queries_rm(struct cli *c, int argc, char **argv)
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, c->path);
 	printf("deleted query %s\n", q.name);
+	return 0;
+}
+
+/* The options of queries edit: one per setting of the rules' table. */
+static void
+cmd_query_edit_opts(struct cmd_query_add *o, struct cli_opt *opts)
+{
+	const struct query_setting *t = query_rules_table();
+	int			    i;
+
+	for (i = 0; i < QF_COUNT; i++)
+		opts[i] =
+		    (struct cli_opt){ t[i].option, true, &o->text[i], NULL };
+	opts[QF_COUNT] = (struct cli_opt){ NULL, 0, 0, 0 };
+}
+
+/* Checks the given options over q (the stored query) by the rules the
+ * API's PATCH applies; 0 or an exit code after one line. */
+static int
+cmd_query_edit_check(struct cli *c, const struct cmd_query_add *o,
+    struct query *q)
+{
+	const struct query_setting *t = query_rules_table();
+	struct query_input	    in;
+	struct query_errors	    e;
+	long			    v;
+	int			    i, n = 0;
+
+	memset(&in, 0, sizeof(in));
+	for (i = 0; i < QF_COUNT; i++) {
+		if (o->text[i] == NULL)
+			continue;
+		n++;
+		in.v[i].given = QUERY_VALUE;
+		in.v[i].text = o->text[i];
+		if (t[i].kind == QUERY_INT &&
+		    !num_parse(o->text[i], LONG_MIN, LONG_MAX, &v))
+			in.v[i].given = QUERY_BADTYPE;
+		else if (t[i].kind == QUERY_INT)
+			in.v[i].num = v;
+	}
+	if (n == 0)
+		return cli_fail(EX_USAGE, "%s: nothing to change (see --help)",
+		    c->path);
+	query_rules_errors_init(&e, &c->arena);
+	if (query_rules_apply(&in, false, c->conf.default_query_interval, q,
+		&e) != PGS_OK)
+		return cmd_query_add_errors(c, o, &e);
+	return 0;
+}
+
+static int
+cmd_query_edit(struct cli *c, int argc, char **argv)
+{
+	struct cmd_query_add o;
+	struct cli_opt	     opts[QF_COUNT + 1];
+	struct query	     q;
+	enum pgs_rc	     rc;
+	int		     ex;
+
+	memset(&o, 0, sizeof(o));
+	cmd_query_edit_opts(&o, opts);
+	ex = queries_target(c, argc, argv, opts, &q);
+	if (ex == 0)
+		ex = cmd_query_edit_check(c, &o, &q);
+	if (ex != 0)
+		return ex;
+	rc = query_update(&c->db, &c->arena, &q);
+	if (rc == PGS_CONFLICT)
+		return cli_fail(EX_TEMPFAIL,
+		    "%s: query '%s' was changed meanwhile (or the name is "
+		    "taken): try again",
+		    c->path, q.name);
+	if (rc != PGS_OK)
+		return cli_db_fail(c, rc, c->path);
+	printf("updated query %ld (%s), visibility %s\n", q.id, q.name,
+	    q.visibility);
+	return 0;
+}
+
+/* Parses "ID[,ID...]" (or "" for none) into arena-owned ids. */
+static int
+cmd_query_grants_ids(struct cli *c, const char *s, long **ids, int *n)
+{
+	char *copy, *tok, *save;
+
+	*ids = arena_alloc(&c->arena, sizeof(**ids) * (strlen(s) / 2 + 2));
+	*n = 0;
+	copy = arena_strdup(&c->arena, s);
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save))
+		if (*n >= ACCESS_GRANTS_MAX ||
+		    !num_parse(tok, 1, 2147483647, &(*ids)[(*n)++]))
+			return cli_fail(EX_USAGE,
+			    "%s: --users takes up to %d user ids, "
+			    "comma-separated",
+			    c->path, ACCESS_GRANTS_MAX);
+	return 0;
+}
+
+static int
+cmd_query_grants(struct cli *c, int argc, char **argv)
+{
+	const char	    *users = NULL;
+	const struct cli_opt opts[] = { { "users", true, &users, NULL },
+		{ NULL, 0, 0, 0 } };
+	struct access_query  aq;
+	struct query	     q;
+	long		    *ids;
+	enum pgs_rc	     rc;
+	int		     ex, n, i;
+
+	ex = queries_target(c, argc, argv, opts, &q);
+	if (ex == 0 && users != NULL)
+		ex = cmd_query_grants_ids(c, users, &ids, &n);
+	if (ex != 0)
+		return ex;
+	rc = users == NULL ?
+	    PGS_OK :
+	    access_grants_set(&c->db, &c->arena, q.id, ids, n, 0);
+	if (rc == PGS_INVALID)
+		return cli_fail(EX_DATAERR,
+		    "%s: --users names a user that "
+		    "does not exist",
+		    c->path);
+	if (rc == PGS_OK)
+		rc = access_query_get(&c->db, &c->arena, q.id, &aq);
+	if (rc != PGS_OK)
+		return cli_db_fail(c, rc, c->path);
+	printf("query %s (%s): granted to", q.name, access_vis_name(aq.vis));
+	for (i = 0; i < aq.ngrantees; i++)
+		printf("%s%ld", i > 0 ? "," : " ", aq.grantees[i]);
+	printf("%s\n", aq.ngrantees == 0 ? " nobody" : "");
 	return 0;
 }
 
@@ -536,7 +670,20 @@ static const struct cli_cmd query_cmds[] = {
 	    "  --pause-after-failures N  disable after N failures in a row, "
 	    "1..2147483647\n"
 	    "  --keep-runs N          keep the latest N runs, 1..2147483647\n"
-	    "  --keep-days N          keep runs N days, 1..365000\n" },
+	    "  --keep-days N          keep runs N days, 1..365000\n"
+	    "  --visibility V         who reads its results: public, internal\n"
+	    "                         or restricted (default public while\n"
+	    "                         RUNS_PUBLIC=1, else internal)\n" },
+	{ "edit", cmd_query_edit, "change settings of a query",
+	    "  --name, --title, --description, --sql, --schedule-type,\n"
+	    "  --schedule-expr, --timezone, --start-at, --timeout-ms,\n"
+	    "  --max-rows, --max-retries, --retry-delay,\n"
+	    "  --pause-after-failures, --keep-runs, --keep-days\n"
+	    "                         as for add, checked by the same rules\n"
+	    "  --visibility V         public, internal or restricted\n" },
+	{ "grants", cmd_query_grants,
+	    "show or set the users granted a restricted query",
+	    "  --users ID[,ID...]     grant exactly these users (\"\": none)\n" },
 	{ "list", cmd_query_list, "list queries",
 	    "  --enabled | --disabled only those\n"
 	    "  --q TEXT               name or title containing TEXT\n"

@@ -27,6 +27,7 @@ static const struct cli_cmd groups[] = {
 	{ "dsn", cmd_dsn, "manage data sources (external databases)", NULL },
 	{ "queries", cmd_queries, "manage scheduled queries", NULL },
 	{ "runs", cmd_runs, "browse run history", NULL },
+	{ "tokens", cmd_tokens, "API tokens for dashboards and scripts", NULL },
 	{ "schedule", cmd_schedule, "preview a schedule's fire times", NULL },
 	{ "db", cmd_db, "metadata database schema", NULL },
 	{ "logs", cmd_logs, "log files: gzip and delete old ones", NULL },

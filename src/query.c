@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access.h"
 #include "log.h"
 #include "sched.h"
 #include "store.h"
@@ -25,7 +26,7 @@ query_opt(struct arena *a, long v)
 	" j.version, j.paused_at, j.pause_reason, j.total_runs," \
 	" j.successful_runs, j.failed_runs, j.skipped_runs," \
 	" j.consecutive_failures, j.last_run_at, j.last_run_status," \
-	" j.last_run_duration_ms, j.created_at, j.updated_at"
+	" j.last_run_duration_ms, j.created_at, j.updated_at, j.visibility"
 #define QUERY_FROM \
 	" FROM query_job j JOIN data_source s ON s.id = j.data_source_id"
 
@@ -67,9 +68,11 @@ query_fill(struct arena *a, const PGresult *res, int r, struct query *q)
 	    PQgetisnull(res, r, 30) ? -1 : db_long(res, r, 30);
 	q->created_at = db_str(a, res, r, 31);
 	q->updated_at = db_str(a, res, r, 32);
+	q->visibility = db_str(a, res, r, 33);
 }
 
-/* The 16 writable fields of q as parameters $2..$17 ($1 is the id). */
+/* The writable fields of q: p[0] the id, p[1..17] the settings, p[18]
+ * the version, p[19] the visibility. */
 static void
 query_params(struct arena *a, const struct query *q, const char **p)
 {
@@ -93,6 +96,7 @@ query_params(struct arena *a, const struct query *q, const char **p)
 	p[16] = query_opt(a, q->keep_runs);
 	p[17] = query_opt(a, q->keep_days);
 	p[18] = arena_printf(a, "%d", q->version);
+	p[19] = q->visibility;
 }
 
 enum pgs_rc
@@ -180,18 +184,20 @@ query_create(struct db *db, struct arena *a, const struct query *q, long *id)
 	    "INSERT INTO query_job (name, title, description, sql_text,"
 	    " data_source_id, schedule_type, schedule_expr, timezone, enabled,"
 	    " start_at, timeout_ms, max_rows, max_retries, retry_delay_s,"
-	    " pause_after_failures, keep_runs, keep_days) VALUES ($1, $2, $3,"
-	    " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-	    " RETURNING id";
-	const char *p[19];
+	    " pause_after_failures, keep_runs, keep_days, visibility) VALUES"
+	    " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+	    " $15, $16, $17, coalesce($18, 'internal')) RETURNING id";
+	const char *p[20], *pi[18];
 	PGresult   *res;
 	enum pgs_rc rc;
 
 	query_params(a, q, p);
+	memcpy(pi, p + 1, 17 * sizeof(*pi));
+	pi[17] = p[19];
 	rc = db_begin(db);
 	if (rc != PGS_OK)
 		return rc;
-	rc = db_query(db, a, sql, 17, p + 1, &res);
+	rc = db_query(db, a, sql, 18, pi, &res);
 	if (rc != PGS_OK)
 		goto out;
 	*id = db_long(res, 0, 0);
@@ -231,8 +237,10 @@ query_list(struct db *db, struct arena *a, const struct query_filter *f,
 	    "  OR strpos(lower(coalesce(j.title, '')), lower($1)) > 0)"
 	    " AND ($2::boolean IS NULL OR j.enabled = $2::boolean)"
 	    " AND ($3::int IS NULL OR j.data_source_id = $3::int)"
-	    " ORDER BY j.id LIMIT $4 OFFSET $5";
-	const char *p[5];
+	    " AND ($6::boolean OR" ACCESS_SQL("7", "8",
+		"9") ")"
+		     " ORDER BY j.id LIMIT $4 OFFSET $5";
+	const char *p[9];
 	PGresult   *res;
 	enum pgs_rc rc;
 	int	    i;
@@ -242,11 +250,16 @@ query_list(struct db *db, struct arena *a, const struct query_filter *f,
 	p[2] = query_opt(a, f->data_source_id);
 	p[3] = arena_printf(a, "%d", f->limit);
 	p[4] = arena_printf(a, "%d", f->offset);
-	rc = db_query(db, a, sql, 5, p, &res);
+	p[5] = f->caller == NULL ? "true" : "false";
+	if (f->caller != NULL)
+		access_sql_params(a, f->caller, p + 6);
+	else
+		p[6] = p[7] = p[8] = NULL;
+	rc = db_query(db, a, sql, 9, p, &res);
 	if (rc != PGS_OK)
 		return rc;
 	out->n = PQntuples(res);
-	out->total = out->n > 0 ? db_long(res, 0, 33) : 0;
+	out->total = out->n > 0 ? db_long(res, 0, 34) : 0;
 	out->items = arena_alloc(a, sizeof(*out->items) * (size_t)out->n);
 	for (i = 0; i < out->n; i++)
 		query_fill(a, res, i, &out->items[i]);
@@ -263,6 +276,7 @@ query_update(struct db *db, struct arena *a, const struct query *q)
 	    " start_at = $11, timeout_ms = $12, max_rows = $13,"
 	    " max_retries = $14, retry_delay_s = $15,"
 	    " pause_after_failures = $16, keep_runs = $17, keep_days = $18,"
+	    " visibility = coalesce($20, visibility),"
 	    " version = version + 1, updated_at = now(),"
 	    " paused_at = CASE WHEN $10 THEN NULL ELSE paused_at END,"
 	    " pause_reason = CASE WHEN $10 THEN NULL ELSE pause_reason END,"
@@ -271,7 +285,7 @@ query_update(struct db *db, struct arena *a, const struct query *q)
 	    " WHERE id = $1 AND version = $19 RETURNING id";
 	static const char sql_exists[] =
 	    "SELECT 1 FROM query_job WHERE id = $1";
-	const char *p[19];
+	const char *p[20];
 	PGresult   *res;
 	enum pgs_rc rc;
 
@@ -279,7 +293,7 @@ query_update(struct db *db, struct arena *a, const struct query *q)
 	rc = db_begin(db);
 	if (rc != PGS_OK)
 		return rc;
-	rc = db_query(db, a, sql, 19, p, &res);
+	rc = db_query(db, a, sql, 20, p, &res);
 	if (rc == PGS_OK && PQntuples(res) == 0) {
 		/* Gone, or changed by someone else since it was read. */
 		rc = db_query(db, a, sql_exists, 1, p, &res);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "access.h"
 #include "isotime.h"
 #include "query_rules.h"
 #include "sched.h"
@@ -45,6 +46,7 @@ static const struct query_setting query_settings[QF_COUNT] = {
 	    I(pause_after_failures, "pause-after-failures", 1, INT32_MAX, true),
 	[QF_KEEP_RUNS] = I(keep_runs, "keep-runs", 1, INT32_MAX, true),
 	[QF_KEEP_DAYS] = I(keep_days, "keep-days", 1, 365000, true),
+	[QF_VISIBILITY] = T(visibility, "visibility", 16, false, false),
 };
 
 #undef T
@@ -100,9 +102,11 @@ static void PGS_PRINTF(3, 4) query_rules_fail(struct query_errors *e,
 }
 
 void
-query_rules_defaults(struct query *q)
+query_rules_defaults(struct query *q, bool runs_public)
 {
 	memset(q, 0, sizeof(*q));
+	q->visibility =
+	    (char *)access_vis_name(access_vis_default(runs_public));
 	q->enabled = true;
 	q->timezone = "UTC";
 	q->retry_delay_s = 60;
@@ -145,10 +149,11 @@ static void
 query_rules_text(struct query_errors *e, enum query_field f, const char *s,
     char **dst)
 {
-	const char *field = query_settings[f].field;
-	char	    err[QUERY_ERR_MAX], iso[ISOTIME_BUFSZ];
-	struct tz  *z = NULL;
-	int64_t	    t;
+	const char     *field = query_settings[f].field;
+	char		err[QUERY_ERR_MAX], iso[ISOTIME_BUFSZ];
+	struct tz      *z = NULL;
+	int64_t		t;
+	enum visibility vis;
 
 	switch (f) {
 	case QF_NAME:
@@ -167,6 +172,12 @@ query_rules_text(struct query_errors *e, enum query_field f, const char *s,
 		if (strcmp(s, "cron") == 0 || strcmp(s, "interval") == 0)
 			break;
 		query_rules_fail(e, field, "must be cron or interval");
+		return;
+	case QF_VISIBILITY:
+		if (access_vis_parse(s, &vis))
+			break;
+		query_rules_fail(e, field,
+		    "must be public, internal or restricted");
 		return;
 	case QF_TIMEZONE:
 		if (tz_load(s, &z, err, sizeof(err)) != PGS_OK) {

@@ -46,6 +46,7 @@ enum query_field {
 	QF_PAUSE_AFTER_FAILURES,
 	QF_KEEP_RUNS,
 	QF_KEEP_DAYS,
+	QF_VISIBILITY,
 	QF_COUNT
 };
 
@@ -111,8 +112,9 @@ void query_rules_errors_init(struct query_errors *e, struct arena *a);
 /* Returns the message of e for field, or NULL when it has none. */
 const char *query_rules_error(const struct query_errors *e, const char *field);
 /* Fills q with the settings of a new query before any input: enabled,
- * time zone UTC, no retries, a first retry after 60 s, the rest unset. */
-void query_rules_defaults(struct query *q);
+ * time zone UTC, no retries, a first retry after 60 s, visibility public
+ * while runs_public (RUNS_PUBLIC) else internal, the rest unset. */
+void query_rules_defaults(struct query *q, bool runs_public);
 /*
  * Returns true when s is a query name: 1 to 128 ASCII letters, digits,
  * '_', '.' or '-', starting with a letter or digit.
