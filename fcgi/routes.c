@@ -46,7 +46,7 @@ static const struct route routes[] = {
 	    ACC_EDITOR, B },
 	{ "GET", "/api/tokens", h_token_list, ACC_EDITOR, 0 },
 	{ "POST", "/api/tokens", h_token_create, ACC_EDITOR, B },
-	{ "DELETE", "/api/tokens/{id}", h_token_revoke, ACC_EDITOR, 0 },
+	{ "DELETE", "/api/tokens/{id}", h_token_revoke, ACC_EDITOR, BO },
 	{ "GET", "/api/queries", h_query_catalogue, ACC_RUNS, 0 },
 	{ "GET", "/api/queries/{qid}", h_query_public, ACC_RUNS, 0 },
 	{ "GET", "/api/queries/{qid}/runs", h_run_list, ACC_RUNS, ET },
