@@ -50,6 +50,7 @@ authz_bucket(const char *hex)
 	return (unsigned)((h - digits) * 16 + (l - digits)) % AUTHZ_BUCKETS;
 }
 
+/* Frees a session entry and its strings. */
 static void
 authz_free_sess(struct authz_sess *e)
 {
@@ -89,12 +90,14 @@ authz_clear(struct authz *z)
 	z->clears++;
 }
 
+/* Returns a malloc'd copy of s (the cache's), or NULL. */
 static char *
 authz_dup(const char *s)
 {
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
+/* Returns an arena copy of s (the request's), or NULL. */
 static char *
 authz_adup(struct arena *a, const char *s)
 {

@@ -90,6 +90,7 @@ access_sql_params(struct arena *a, const struct caller *c, const char **p)
 	}
 }
 
+/* qsort order of longs. */
 static int
 access_cmp_long(const void *x, const void *y)
 {

@@ -29,6 +29,7 @@ token_valid(const char *s)
 	    auth_token_valid(s + TOKEN_PREFIX_LEN);
 }
 
+/* Returns true when c is a character of base64url. */
 static bool
 token_b64url(char c)
 {
@@ -59,6 +60,7 @@ token_hash(const char *token, char out[TOKEN_HASH_LEN + 1])
 	auth_token_hash(token, out);
 }
 
+/* Records a field error (static message, or e's arena's). */
 static void
 token_fail(struct token_errors *e, const char *field, const char *msg)
 {
@@ -131,6 +133,7 @@ out:
 #define TOKEN_FROM \
 	" FROM api_token t LEFT JOIN user_account u ON u.id = t.created_by"
 
+/* Fills t (arena-owned strings) from row r of TOKEN_COLS. */
 static void
 token_fill(struct arena *a, const PGresult *res, int r, struct token *t)
 {
