@@ -4,9 +4,11 @@ Creates a 150-row result with pgsched-runner --query, starts a second
 nginx (same settings as the test stack's, one more location serving the
 latest run's bytes as a static file), and measures with wrk: the static
 file, GET /api/queries/<id>/runs/latest, GET /api/runs/<id>, the 304
-revalidation, GET /api/users/me with a session, and logins; then the
-workers' RSS before and after 100,000 more requests; then the formats of
-a 10,000-row result (bench/api_formats.py).
+revalidation, GET /api/users/me with a session, the latest run of a
+restricted query read with an API token and with a granted viewer's
+session (each beside the public read of the same run), and logins; then
+the workers' RSS before and after 100,000 more requests; then the formats
+of a 10,000-row result (bench/api_formats.py).
 """
 import os
 import re
@@ -61,6 +63,27 @@ def seed():
         sys.exit("bench: no 150-row run: %s %s" % (r.status_code,
                                                     r.text[:300]))
     return q, r.json()["id"], r.content, r.headers["ETag"]
+
+
+def seed_restricted(ds_q):
+    """A restricted copy of query ds_q with its own 150-row run, granted
+    to the viewer; returns its id and an API token for it."""
+    adm = session("admin")
+    src = adm.get("%s/api/admin/queries/%d" % (URL, ds_q)).json()["query"]
+    q = adm.post(URL + "/api/admin/queries",
+                 json={"name": "bench_restricted", "title": "Bench R",
+                       "data_source_id": src["data_source_id"],
+                       "sql_text": SQL, "schedule_type": "interval",
+                       "schedule_expr": "PT1H",
+                       "visibility": "restricted"}).json()["query"]["id"]
+    sh(os.path.join(BLD, "pgsched-runner"), "--query", str(q))
+    vid = next(u["id"] for u in adm.get(URL + "/api/users").json()["items"]
+               if u["email"] == "viewer@example.com")
+    adm.put("%s/api/admin/queries/%d/grants" % (URL, q),
+            json={"user_ids": [vid]})
+    tok = adm.post(URL + "/api/tokens", json={
+        "name": "bench", "query_ids": [q], "expires_in_days": 1}).json()
+    return q, tok["token"]
 
 
 def nginx_conf(port):
@@ -265,6 +288,16 @@ def run(base, q, rid, body, etag):
                        headers=["If-None-Match: " + etag], expect=304))
     res.append(measure("GET /api/users/me", base + "/api/users/me",
                        headers=["Cookie: sid=" + sid]))
+    rq, tok = seed_restricted(q)
+    rlatest = "%s/api/queries/%d/runs/latest" % (base, rq)
+    ratios = interleaved([
+        ("GET latest, public", latest, []),
+        ("latest restricted, token", rlatest,
+         ["Authorization: Bearer " + tok]),
+        ("latest restricted, sid", rlatest, ["Cookie: sid=" + sid]),
+        ("GET /api/users/me, sid", base + "/api/users/me",
+         ["Cookie: sid=" + sid]),
+        ("GET latest, 304 (beside)", latest, ["If-None-Match: " + etag])])
     # Logins are Argon2id-bound: as many connections as workers.
     res.append(measure("POST login (-c %s)" % os.environ[
         "PGSCHED_TEST_WORKERS"], base + "/api/auth/login",
@@ -279,6 +312,39 @@ def run(base, q, rid, body, etag):
         n += wrk("%s/api/runs/%d" % (base, rid), dur=2)[0]
     rss2 = workers_rss()
     report(res, body, rss0, rss1, rss2, served, n, pg)
+    report_ratios(ratios)
+
+
+def interleaved(cases):
+    """Measures cases [(name, url, headers)] one after the other, REPEAT
+    times over: on a shared machine the load changes from minute to
+    minute, so each ratio is taken within one round.  Returns {name: [req/s
+    of each round]}."""
+    out = {name: [] for name, _u, _h in cases}
+    for name, url, h in cases:
+        wrk(url, h, dur=1)
+    for _ in range(REPEAT):
+        for name, url, h in cases:
+            out[name].append(wrk(url, h)[1])
+    return out
+
+
+def report_ratios(r):
+    """The targets of issue 13, as medians of the per-round ratios."""
+    def ratio(a, b):
+        return statistics.median(x / y for x, y in zip(r[a], r[b]))
+    print("\nInterleaved, %d rounds (median req/s; median of the per-round"
+          " ratios):" % REPEAT)
+    for name in r:
+        print("  %-28s %8.0f  %s" % (name, statistics.median(r[name]),
+                                     [round(x) for x in r[name]]))
+    for name in ("latest restricted, token", "latest restricted, sid"):
+        print("%s / public read: %.2f (target 0.90)" % (
+            name, ratio(name, "GET latest, public")))
+    print("GET /api/users/me / 304: %.2f (target 0.90); %.0f req/s (target"
+          " 23,000)" % (ratio("GET /api/users/me, sid",
+                              "GET latest, 304 (beside)"),
+                        statistics.median(r["GET /api/users/me, sid"])))
 
 
 def report(res, body, rss0, rss1, rss2, served, n, pg):

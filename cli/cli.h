@@ -93,6 +93,7 @@ int cmd_queries(struct cli *, int, char **);
 /* queries run (cmd_query_run.c) */
 int queries_run(struct cli *, int, char **);
 int cmd_runs(struct cli *, int, char **);
+int cmd_tokens(struct cli *, int, char **);
 int cmd_schedule(struct cli *, int, char **);
 int cmd_db(struct cli *, int, char **);
 int cmd_logs(struct cli *, int, char **);

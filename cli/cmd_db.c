@@ -43,7 +43,7 @@ cmd_db_migrate(struct cli *c, int argc, char **argv)
 		ex = cli_connect(c, false);
 	if (ex != 0)
 		return ex;
-	rc = migrate_apply(&c->db, stdout, &applied);
+	rc = migrate_apply(&c->db, c->conf.runs_public, stdout, &applied);
 	if (rc != PGS_OK)
 		return cli_db_fail(c, rc, "db migrate");
 	printf("schema up to date (%d migration%s applied, latest %s)\n",

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "access.h"
 #include "dsn.h"
 #include "qtable.h"
 #include "query_rules.h"
@@ -195,7 +196,7 @@ cmd_query_add_check(struct cli *c, const struct cmd_query_add *o,
 	/* The title defaults to the name. */
 	if (o->text[QF_TITLE] == NULL)
 		in.v[QF_TITLE] = in.v[QF_NAME];
-	query_rules_defaults(q);
+	query_rules_defaults(q, c->conf.runs_public);
 	q->enabled = !o->disabled;
 	field_errors_init(&e, &c->arena);
 	if (query_rules_apply(&in, true, c->conf.default_query_interval, q,
@@ -282,7 +283,7 @@ cmd_query_list(struct cli *c, int argc, char **argv)
 {
 	bool		     en = false, dis = false;
 	const char	    *limit_s = "500", *offset_s = "0";
-	struct query_filter  f = { NULL, -1, 0, 0, 0 };
+	struct query_filter  f = { NULL, -1, 0, NULL, 0, 0 };
 	const struct cli_opt opts[] = { { "enabled", false, NULL, &en },
 		{ "disabled", false, NULL, &dis }, { "q", true, &f.q, NULL },
 		{ "limit", true, &limit_s, NULL },
@@ -484,6 +485,62 @@ queries_rm(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* Parses "ID[,ID...]" (or "" for none) into arena-owned ids. */
+static int
+cmd_query_grants_ids(struct cli *c, const char *s, long **ids, int *n)
+{
+	char *copy, *tok, *save;
+
+	*ids = arena_alloc(&c->arena, sizeof(**ids) * (strlen(s) / 2 + 2));
+	*n = 0;
+	copy = arena_strdup(&c->arena, s);
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save))
+		if (*n >= ACCESS_GRANTS_MAX ||
+		    !num_parse(tok, 1, 2147483647, &(*ids)[(*n)++]))
+			return cli_fail(EX_USAGE,
+			    "%s: --users takes up to %d user ids, "
+			    "comma-separated",
+			    c->path, ACCESS_GRANTS_MAX);
+	return 0;
+}
+
+static int
+cmd_query_grants(struct cli *c, int argc, char **argv)
+{
+	const char	    *users = NULL;
+	const struct cli_opt opts[] = { { "users", true, &users, NULL },
+		{ NULL, 0, 0, 0 } };
+	struct access_query  aq;
+	struct query	     q;
+	long		    *ids;
+	enum pgs_rc	     rc;
+	int		     ex, n, i;
+
+	ex = queries_target(c, argc, argv, opts, &q);
+	if (ex == 0 && users != NULL)
+		ex = cmd_query_grants_ids(c, users, &ids, &n);
+	if (ex != 0)
+		return ex;
+	rc = users == NULL ?
+	    PGS_OK :
+	    access_grants_set(&c->db, &c->arena, q.id, ids, n, 0);
+	if (rc == PGS_INVALID)
+		return cli_fail(EX_DATAERR,
+		    "%s: --users names a user that "
+		    "does not exist",
+		    c->path);
+	if (rc == PGS_OK)
+		rc = access_query_get(&c->db, &c->arena, q.id, &aq);
+	if (rc != PGS_OK)
+		return cli_db_fail(c, rc, c->path);
+	printf("query %s (%s): granted to", q.name, access_vis_name(aq.vis));
+	for (i = 0; i < aq.ngrantees; i++)
+		printf("%s%ld", i > 0 ? "," : " ", aq.grantees[i]);
+	printf("%s\n", aq.ngrantees == 0 ? " nobody" : "");
+	return 0;
+}
+
 /* Maps a failure of the dry run to an exit code after one line. */
 static int
 queries_test_fail(struct cli *c, const struct query *q, enum pgs_rc rc,
@@ -621,14 +678,21 @@ static const struct cli_cmd query_cmds[] = {
 	    "  --keep-days N          keep runs N days, 1..365000\n"
 	    "  --max-staleness D      job.stale when no success within D "
 	    "(ISO 8601\n"
-	    "                         duration or seconds, 60 s..366 days)\n" },
+	    "                         duration or seconds, 60 s..366 days)\n"
+	    "  --visibility V         who reads its results: public, internal\n"
+	    "                         or restricted (default public while\n"
+	    "                         RUNS_PUBLIC=1, else internal)\n" },
 	{ "edit", cmd_query_edit,
 	    "change settings of a query (the options of add)",
 	    "  --max-staleness D      job.stale when no success within D, or "
 	    "none\n"
 	    "  --timeout-ms N ...     any option of add; none unsets a "
 	    "number\n"
+	    "  --visibility V         public, internal or restricted\n"
 	    "  --enabled | --disabled schedule it or not\n" },
+	{ "grants", cmd_query_grants,
+	    "show or set the users granted a restricted query",
+	    "  --users ID[,ID...]     grant exactly these users (\"\": none)\n" },
 	{ "list", cmd_query_list, "list queries",
 	    "  --enabled | --disabled only those\n"
 	    "  --q TEXT               name or title containing TEXT\n"

@@ -32,6 +32,7 @@ static const struct cli_cmd groups[] = {
 	    "notification channels: webhooks, Slack, e-mail", NULL },
 	{ "deliveries", cmd_deliveries,
 	    "the notification outbox: list, redeliver", NULL },
+	{ "tokens", cmd_tokens, "API tokens for dashboards and scripts", NULL },
 	{ "schedule", cmd_schedule, "preview a schedule's fire times", NULL },
 	{ "db", cmd_db, "metadata database schema", NULL },
 	{ "logs", cmd_logs, "log files: gzip and delete old ones", NULL },

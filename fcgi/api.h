@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <fcgiapp.h>
 
+#include "access.h"
 #include "app.h"
 #include "arena.h"
 #include "auth.h"
@@ -56,6 +57,11 @@ struct req {
 	enum role   role;
 	char	    sid_hash[AUTH_TOKEN_HASH_LEN + 1];
 	bool	    sid_extended;
+	const char *bearer;   /* Authorization: Bearer value, or NULL */
+	long	    token_id; /* the API token that authenticated, or 0 */
+	/* who asks, for the read rule (src/access.h): anonymous until
+	 * authenticated */
+	struct caller caller;
 	/* body */
 	bool	    body_read; /* route_body() done */
 	const char *body;
@@ -84,6 +90,8 @@ req_init(struct req *r, struct app *app, struct arena *a, FCGX_Request *fr);
 const char *req_env(struct req *r, const char *name);
 /* Returns the decoded query parameter (arena-owned) or NULL. */
 const char *req_qparam(struct req *r, const char *name);
+/* Returns s (a URL part) percent-decoded (arena-owned). */
+const char *req_decoded(struct req *r, const char *s);
 /* Reads an integer query parameter within min..max into *out (dflt when
  * absent); PGS_INVALID with a field error naming it. */
 enum pgs_rc req_qint(struct req *r, const char *name, long min, long max,
@@ -149,6 +157,18 @@ void reply_cookie(struct req *r, const char *token);
 /* Adds the CORS headers the request's Origin earns. */
 void reply_cors(struct req *r, bool preflight);
 
+/* authz.c: identities and permissions, through the worker's cache */
+/* Authenticates the sid cookie r->sid: fills r->user and r->sid_hash
+ * (and slides the session); PGS_NOTFOUND when it is not a valid
+ * session. */
+enum pgs_rc authz_session(struct req *r) PGS_MUSTCHECK;
+/* Authenticates an API token: PGS_OK with r->caller its queries, or
+ * PGS_DENIED after a 401 (unknown, revoked or expired). */
+enum pgs_rc authz_bearer(struct req *r, const char *token) PGS_MUSTCHECK;
+/* PGS_OK when r->caller may read query id, else PGS_NOTFOUND with a
+ * not_found error (also when there is no such query). */
+enum pgs_rc authz_query(struct req *r, long id) PGS_MUSTCHECK;
+
 /* handlers */
 enum pgs_rc h_login(struct req *r);
 enum pgs_rc h_logout(struct req *r);
@@ -179,6 +199,11 @@ enum pgs_rc h_query_delete(struct req *r);
 enum pgs_rc h_query_enable(struct req *r);
 enum pgs_rc h_query_disable(struct req *r);
 enum pgs_rc h_query_catalogue(struct req *r);
+enum pgs_rc h_query_grants_get(struct req *r);
+enum pgs_rc h_query_grants_put(struct req *r);
+enum pgs_rc h_token_create(struct req *r);
+enum pgs_rc h_token_list(struct req *r);
+enum pgs_rc h_token_revoke(struct req *r);
 enum pgs_rc h_query_public(struct req *r);
 /* POST /api/admin/schedule/preview (h_query.c). */
 enum pgs_rc h_schedule_preview(struct req *r);

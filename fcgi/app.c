@@ -75,12 +75,42 @@ app_setup(struct app *app, const char *env_file, const char *self_exe)
 void
 app_free(struct app *app)
 {
+	authz_clear(&app->authz);
 	db_close(&app->db);
 	cred_free(&app->keys);
 	sodium_memzero(app->pepper, sizeof(app->pepper));
 	conf_free(&app->conf);
 	free(app->runner_path);
 	free(app->openapi_path);
+}
+
+/*
+ * Starts listening for the notifications of the identity and permission
+ * cache (sql/0005-read-access.sql): the cache is used only when that
+ * works and the triggers that send them exist, else a revocation could
+ * go unseen; without them every request asks the database.
+ */
+static void
+app_listen_auth(struct app *app, struct arena *a)
+{
+	PGresult   *res;
+	enum pgs_rc rc;
+
+	authz_clear(&app->authz);
+	app->authz.live = false;
+	rc = db_query(&app->db, a,
+	    "SELECT count(*) FROM pg_trigger"
+	    " WHERE tgname = 'api_token_auth_notify' AND NOT tgisinternal",
+	    0, NULL, &res);
+	if (rc == PGS_OK && db_long(res, 0, 0) != 1) {
+		log_warn("authz",
+		    "the auth notification triggers are missing "
+		    "(pgsched-admin db migrate): identities are not cached");
+		rc = PGS_NOTFOUND;
+	}
+	if (rc == PGS_OK)
+		rc = db_cmd(&app->db, a, "LISTEN pgsched_auth", 0, NULL);
+	app->authz.live = rc == PGS_OK;
 }
 
 /*
@@ -97,9 +127,12 @@ app_listen(struct app *app)
 
 	cache_clear(&app->cache);
 	app->cache_live = false;
-	if (app->cache_max == 0)
-		return;
 	arena_init(&a);
+	app_listen_auth(app, &a);
+	if (app->cache_max == 0) {
+		arena_free(&a);
+		return;
+	}
 	rc = db_query(&app->db, &a,
 	    "SELECT count(*) FROM pg_trigger"
 	    " WHERE tgname IN ('query_run_notify', 'query_run_blob_notify')"
@@ -129,13 +162,17 @@ app_drain(struct app *app)
 {
 	PGnotify *n;
 
-	if (!app->cache_live)
+	if (!app->cache_live && !app->authz.live)
 		return true;
 	if (PQconsumeInput(app->db.conn) == 0)
 		return false;
 	for (n = PQnotifies(app->db.conn); n != NULL;
 	     n = PQnotifies(app->db.conn)) {
-		(void)cache_drop_query(&app->cache, strtol(n->extra, NULL, 10));
+		if (strcmp(n->relname, "pgsched_auth") == 0)
+			authz_clear(&app->authz);
+		else
+			(void)cache_drop_query(&app->cache,
+			    strtol(n->extra, NULL, 10));
 		PQfreemem(n);
 	}
 	return true;
@@ -150,9 +187,12 @@ app_db_ready(struct app *app)
 	if (app->db.conn != NULL && PQstatus(app->db.conn) == CONNECTION_OK &&
 	    app_drain(app) && PQstatus(app->db.conn) == CONNECTION_OK)
 		return true;
-	/* Notifications may be lost with the connection: forget it all. */
+	/* Notifications may be lost with the connection: forget it all, and
+	 * ask the database until LISTEN works again. */
 	cache_clear(&app->cache);
 	app->cache_live = false;
+	authz_clear(&app->authz);
+	app->authz.live = false;
 	now = time(NULL);
 	if (now < app->db_retry_at)
 		return false;
@@ -167,7 +207,7 @@ app_db_ready(struct app *app)
 	}
 	app->db.default_interval_s = app->conf.default_query_interval;
 	app_listen(app);
-	log_info("db_connect", "cache=%s connected",
-	    app->cache_live ? "on" : "off");
+	log_info("db_connect", "cache=%s authz=%s connected",
+	    app->cache_live ? "on" : "off", app->authz.live ? "on" : "off");
 	return true;
 }

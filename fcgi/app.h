@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "authz.h"
 #include "cache.h"
 #include "conf.h"
 #include "cred.h"
@@ -41,6 +42,8 @@ struct app {
 	struct cache cache;
 	size_t	     cache_max; /* --cache-mb in bytes, 0: off */
 	bool	     cache_live;
+	/* Identities and permissions; live while LISTEN pgsched_auth is. */
+	struct authz authz;
 };
 
 /*

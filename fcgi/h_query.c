@@ -111,7 +111,7 @@ h_query_read(struct req *r, struct query *q, bool create)
 		"schedule_expr", "timezone", "enabled", "timeout_ms",
 		"max_rows", "max_retries", "retry_delay_s",
 		"pause_after_failures", "keep_runs", "keep_days", "start_at",
-		"max_staleness", "version", NULL };
+		"max_staleness", "visibility", "version", NULL };
 	const struct query_setting *t = query_rules_table();
 	struct query_input	    in;
 	struct field_errors	    e;
@@ -144,7 +144,7 @@ h_query_create(struct req *r)
 	long	     id;
 	enum pgs_rc  rc;
 
-	query_rules_defaults(&q);
+	query_rules_defaults(&q, r->app->conf.runs_public);
 	rc = h_query_read(r, &q, true);
 	if (rc != PGS_OK)
 		return rc;
@@ -258,7 +258,8 @@ h_query_disable(struct req *r)
 	return h_query_set_enabled(r, false);
 }
 
-/* Shared by the editor list and the public catalogue. */
+/* Shared by the editor list and the public catalogue (only what the
+ * caller may read). */
 static enum pgs_rc
 h_query_list_reply(struct req *r, bool full)
 {
@@ -290,9 +291,12 @@ h_query_list_reply(struct req *r, bool full)
 		return rc;
 	f.limit = (int)limit;
 	f.offset = (int)offset;
+	f.caller = full ? NULL : &r->caller;
 	rc = query_list(&r->app->db, r->a, &f, &l);
 	if (rc != PGS_OK)
 		return rc;
+	if (!full)
+		reply_header(r, "Vary: Cookie, Authorization");
 	return reply_json(r, 200, shape_query_list(&l, full, limit, offset));
 }
 
@@ -314,10 +318,97 @@ h_query_public(struct req *r)
 	struct query q;
 	enum pgs_rc  rc;
 
-	rc = h_query_load(r, &q);
+	rc = authz_query(r, r->ids[0]);
+	if (rc == PGS_OK)
+		rc = h_query_load(r, &q);
 	if (rc != PGS_OK)
 		return rc;
 	return reply_json(r, 200, shape_query(&q, false));
+}
+
+/* {"ok":true,"query_id":Q,"user_ids":[...]}: the grantees of query id. */
+static enum pgs_rc
+h_query_grants_reply(struct req *r, long id)
+{
+	struct access_query q;
+	cJSON		   *o, *arr;
+	enum pgs_rc	    rc;
+	int		    i;
+
+	rc = access_query_get(&r->app->db, r->a, id, &q);
+	if (rc != PGS_OK)
+		return rc;
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", true);
+	cJSON_AddNumberToObject(o, "query_id", (double)id);
+	cJSON_AddStringToObject(o, "visibility", access_vis_name(q.vis));
+	arr = cJSON_AddArrayToObject(o, "user_ids");
+	for (i = 0; i < q.ngrantees; i++)
+		cJSON_AddItemToArray(arr,
+		    cJSON_CreateNumber((double)q.grantees[i]));
+	return reply_json(r, 200, o);
+}
+
+enum pgs_rc
+h_query_grants_get(struct req *r)
+{
+	return h_query_grants_reply(r, r->ids[0]);
+}
+
+/* Reads {"user_ids": [...]} (positive ids, at most ACCESS_GRANTS_MAX)
+ * into arena-owned *ids. */
+static enum pgs_rc
+h_query_grants_read(struct req *r, long **ids, int *n)
+{
+	static const char *const allowed[] = { "user_ids", NULL };
+	const cJSON		*arr, *it;
+
+	req_unknown_fields(r, allowed);
+	arr = cJSON_GetObjectItemCaseSensitive(r->json, "user_ids");
+	*n = 0;
+	if (!cJSON_IsArray(arr) ||
+	    cJSON_GetArraySize(arr) > ACCESS_GRANTS_MAX) {
+		req_field(r, "user_ids",
+		    "must be an array of at most %d user ids",
+		    ACCESS_GRANTS_MAX);
+		return req_fields_rc(r);
+	}
+	*ids = arena_alloc(r->a,
+	    sizeof(**ids) * (size_t)(cJSON_GetArraySize(arr) + 1));
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (!cJSON_IsNumber(it) || it->valuedouble < 1 ||
+		    it->valuedouble > 2147483647.0 ||
+		    it->valuedouble != (double)(long)it->valuedouble) {
+			req_field(r, "user_ids", "must hold positive user ids");
+			break;
+		}
+		(*ids)[(*n)++] = (long)it->valuedouble;
+	}
+	return req_fields_rc(r);
+}
+
+enum pgs_rc
+h_query_grants_put(struct req *r)
+{
+	long	   *ids = NULL;
+	int	    n;
+	enum pgs_rc rc;
+
+	rc = h_query_grants_read(r, &ids, &n);
+	if (rc != PGS_OK)
+		return rc;
+	rc =
+	    access_grants_set(&r->app->db, r->a, r->ids[0], ids, n, r->user.id);
+	if (rc == PGS_INVALID) {
+		req_field(r, "user_ids", "names a user that does not exist");
+		return req_fields_rc(r);
+	}
+	if (rc != PGS_OK)
+		return rc;
+	log_info("query_grants", "query=%ld by=%ld users=%d granted", r->ids[0],
+	    r->user.id, n);
+	return h_query_grants_reply(r, r->ids[0]);
 }
 
 /* Reads an optional ISO 8601 instant (absent or null: *t unchanged). */
@@ -381,7 +472,7 @@ h_schedule_preview(struct req *r)
 	cJSON			*o;
 
 	memset(&q, 0, sizeof(q));
-	query_rules_defaults(&q);
+	query_rules_defaults(&q, r->app->conf.runs_public);
 	req_unknown_fields(r, allowed);
 	h_query_read_schedule(r, &q);
 	req_int(r, "count", 1, H_QUERY_PREVIEW_MAX, false, &count, NULL);

@@ -101,8 +101,8 @@ h_run_final(const struct run *x)
 static void
 h_run_fmt_headers(struct req *r, enum h_run_fmt f, long run_id)
 {
-	/* The answer depends on who asks (error messages). */
-	reply_header(r, "Vary: Cookie");
+	/* The answer depends on who asks (error messages, visibility). */
+	reply_header(r, "Vary: Cookie, Authorization");
 	if (f != RUN_JSON)
 		reply_header(r,
 		    "Content-Disposition: attachment; "
@@ -110,19 +110,36 @@ h_run_fmt_headers(struct req *r, enum h_run_fmt f, long run_id)
 		    run_id, h_run_fmts[f].name);
 }
 
-/* Answers from the worker's cache when it holds key; true when it did. */
+/*
+ * Answers from the worker's cache when it holds key; true when it did
+ * (*rc the outcome).  The caller has checked that it may read the query
+ * of the route; a run asked by id is checked here, against the query
+ * the entry belongs to, before a byte of it is sent: a cached answer
+ * goes only to whoever may read it.
+ */
 static bool
-h_run_cached(struct req *r, uint64_t key)
+h_run_cached(struct req *r, uint64_t key, bool by_id, enum pgs_rc *rc)
 {
 	const struct cache_entry *e;
 	enum h_run_fmt		  f;
 
+	*rc = PGS_OK;
 	if (!r->app->cache_live)
 		return false;
 	e = cache_get(&r->app->cache, key);
 	metrics_cache(r->app->metrics, e != NULL);
 	if (e == NULL)
 		return false;
+	if (by_id) {
+		*rc = authz_query(r, e->query_id);
+		if (*rc != PGS_OK) {
+			*rc = req_fail(r, PGS_NOTFOUND, "not_found",
+			    "no such run");
+			return true;
+		}
+		/* authz_query may have used the connection: e stands, the
+		 * cache changes only between requests. */
+	}
 	f = h_run_fmt_of(e);
 	h_run_fmt_headers(r, f, e->run_id);
 	(void)reply_send_tagged(r, h_run_fmts[f].ctype, e->body, e->len,
@@ -414,22 +431,21 @@ h_run_get(struct req *r)
 	if (rc != PGS_OK)
 		return rc;
 	key = cache_key(CACHE_RUN, h_run_view_flags(&v), r->ids[0]);
-	if (h_run_cached(r, key))
-		return PGS_OK;
+	if (h_run_cached(r, key, true, &rc))
+		return rc;
 	rc = run_get(&r->app->db, r->a, r->ids[0], true, &x);
+	if (rc == PGS_OK && authz_query(r, x.query_id) != PGS_OK)
+		return req_fail(r, PGS_NOTFOUND, "not_found", "no such run");
 	if (rc != PGS_OK)
 		return rc;
 	return h_run_send_view(r, &x, key, &v);
 }
 
-/* 404 unless query ids[0] exists. */
+/* 404 unless query ids[0] exists and the caller may read it. */
 static enum pgs_rc
 h_run_query_exists(struct req *r)
 {
-	struct query q;
-
-	return query_get(&r->app->db, r->a,
-	    arena_printf(r->a, "%ld", r->ids[0]), NULL, &q);
+	return authz_query(r, r->ids[0]);
 }
 
 enum pgs_rc
@@ -446,13 +462,14 @@ h_run_latest(struct req *r)
 	if (st != NULL && !any && strcmp(st, "success") != 0)
 		req_field(r, "status", "must be success or any");
 	rc = h_run_view_read(r, &v);
+	if (rc == PGS_OK)
+		rc = h_run_query_exists(r);
 	if (rc != PGS_OK)
 		return rc;
 	key = cache_key(any ? CACHE_LATEST_ANY : CACHE_LATEST,
 	    h_run_view_flags(&v), r->ids[0]);
-	if (h_run_cached(r, key))
-		return PGS_OK;
-	rc = h_run_query_exists(r);
+	if (h_run_cached(r, key, false, &rc))
+		return rc;
 	if (rc == PGS_OK)
 		rc = run_latest(&r->app->db, r->a, r->ids[0], any, true, &x);
 	if (rc == PGS_NOTFOUND && r->err_code == NULL)
@@ -521,7 +538,7 @@ h_run_list(struct req *r)
 		return req_fail(r, rc, "invalid", "%s", db_error(&r->app->db));
 	if (rc != PGS_OK)
 		return rc;
-	reply_header(r, "Vary: Cookie");
+	reply_header(r, "Vary: Cookie, Authorization");
 	return reply_json(r, 200,
 	    shape_run_list(&l, f.limit, h_run_full_errors(r)));
 }
@@ -533,6 +550,9 @@ h_run_adjacent_reply(struct req *r, bool next)
 	cJSON	   *o;
 	enum pgs_rc rc;
 
+	rc = h_run_query_exists(r);
+	if (rc != PGS_OK)
+		return rc;
 	if (next)
 		rc = run_next(&r->app->db, r->a, r->ids[0], r->ids[1], &id);
 	else

@@ -62,20 +62,20 @@ h_user_reply(const struct user *u)
 enum pgs_rc
 h_user_auth(struct req *r)
 {
-	struct app *app = r->app;
 	enum pgs_rc rc;
 
 	if (r->sid == NULL || !auth_token_valid(r->sid))
 		return PGS_NOTFOUND;
-	auth_token_hash(r->sid, r->sid_hash);
-	/* One round trip: the session, its sliding expiry and the user. */
-	rc = session_user(&app->db, r->a, r->sid_hash,
-	    app->conf.session_ttl_hours, app->conf.session_extend_min, &r->user,
-	    &r->sid_extended);
+	/* The worker's cache, or one round trip: the session, its sliding
+	 * expiry and the user. */
+	rc = authz_session(r);
 	if (rc != PGS_OK)
 		return rc;
 	r->authed = true;
 	r->role = h_user_role(r, &r->user);
+	r->caller.kind = CALLER_USER;
+	r->caller.user_id = r->user.id;
+	r->caller.role = r->role;
 	/* The cookie's lifetime slides with the session's. */
 	if (r->sid_extended)
 		reply_cookie(r, r->sid);

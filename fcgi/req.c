@@ -54,6 +54,31 @@ req_cookie(struct req *r, const char *name)
 	return NULL;
 }
 
+/*
+ * Returns the credentials of an "Authorization: Bearer" header (arena-
+ * owned, trimmed; "" when empty), or NULL when there is no such header:
+ * another scheme (Basic at a proxy) is not ours.
+ */
+static const char *
+req_bearer(struct req *r)
+{
+	const char *h = req_env(r, "HTTP_AUTHORIZATION"), *e;
+
+	if (h == NULL)
+		return NULL;
+	while (*h == ' ' || *h == '\t')
+		h++;
+	if (strncasecmp(h, "Bearer", 6) != 0 ||
+	    (h[6] != ' ' && h[6] != '\t' && h[6] != '\0'))
+		return NULL;
+	for (h += 6; *h == ' ' || *h == '\t'; h++)
+		;
+	e = h + strlen(h);
+	while (e > h && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	return arena_strndup(r->a, h, (size_t)(e - h));
+}
+
 /* Path part of REQUEST_URI without the trailing slash (arena-owned). */
 static const char *
 req_path(struct req *r)
@@ -112,6 +137,7 @@ req_init(struct req *r, struct app *app, struct arena *a, FCGX_Request *fr)
 			    strcasecmp(req_last_item(a, proto), "https") == 0;
 	}
 	r->sid = req_cookie(r, "sid");
+	r->bearer = req_bearer(r);
 }
 
 static int
@@ -163,6 +189,12 @@ req_qparam(struct req *r, const char *name)
 			    (size_t)(e - (eq < e ? eq + 1 : e)));
 	}
 	return NULL;
+}
+
+const char *
+req_decoded(struct req *r, const char *s)
+{
+	return req_decode(r->a, s, strlen(s));
 }
 
 enum pgs_rc

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "log_access.h"
 #include "num.h"
+#include "token.h"
 
 /*
  * Matches path against pattern; ids get the {name} segments (validated
@@ -184,6 +185,25 @@ route_body(struct req *r)
 	return PGS_OK;
 }
 
+/*
+ * An API token (Authorization: Bearer) reads runs, results and the
+ * catalogue entries of its queries (the ACC_RUNS routes) and nothing
+ * else: 403 elsewhere; 401 when it is not a usable token.
+ */
+static enum pgs_rc
+route_check_token(struct req *r)
+{
+	enum pgs_rc rc;
+
+	rc = authz_bearer(r, r->bearer);
+	if (rc != PGS_OK)
+		return rc;
+	if (r->route->access == ACC_RUNS)
+		return PGS_OK;
+	return req_fail(r, PGS_DENIED, "forbidden",
+	    "an API token reads runs and results of its queries only");
+}
+
 /* Authenticates and checks the route's access rule. */
 static enum pgs_rc
 route_check_access(struct req *r)
@@ -191,6 +211,8 @@ route_check_access(struct req *r)
 	enum route_access acc = r->route->access;
 	enum pgs_rc	  rc;
 
+	if (r->bearer != NULL && acc != ACC_PUBLIC)
+		return route_check_token(r);
 	if (acc == ACC_RUNS && r->app->conf.runs_public) {
 		/* Public, but a logged-in editor reads more (full run error
 		 * messages): a request without a valid session is anonymous. */
@@ -242,6 +264,8 @@ route_handle(struct req *r)
 static void
 route_forget(struct req *r, size_t hdrs_len)
 {
+	memset(&r->caller, 0, sizeof(r->caller));
+	r->token_id = 0;
 	r->authed = false;
 	r->role = ROLE_NONE;
 	memset(&r->user, 0, sizeof(r->user));
@@ -320,6 +344,30 @@ route_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * Returns true when the URL carries an API token: a parameter token= or
+ * access_token=, or a token-shaped value anywhere in the path or the
+ * query (decoded or not).  Such a request is refused, and its URL is
+ * logged by nobody.
+ */
+static bool
+route_token_in_url(struct req *r)
+{
+	const char *q = r->query, *d;
+
+	if (token_in_text(r->path, strlen(r->path)) ||
+	    token_in_text(q, strlen(q)))
+		return true;
+	if (req_qparam(r, "token") != NULL ||
+	    req_qparam(r, "access_token") != NULL)
+		return true;
+	d = req_decoded(r, q);
+	if (token_in_text(d, strlen(d)))
+		return true;
+	d = req_decoded(r, r->path);
+	return token_in_text(d, strlen(d));
+}
+
 void
 route_serve(struct app *app, FCGX_Request *fr)
 {
@@ -335,8 +383,15 @@ route_serve(struct app *app, FCGX_Request *fr)
 	req_init(&r, app, &a, fr);
 	buf_init(&r.hdrs);
 	options = strcmp(r.method, "OPTIONS") == 0;
-	rc = route_find(&r, &allow);
-	if (rc == PGS_NOTFOUND) {
+	rc = route_token_in_url(&r) ? PGS_DENIED : route_find(&r, &allow);
+	if (rc == PGS_DENIED) {
+		r.path = "-"; /* logged without the URL */
+		reply_cors(&r, false);
+		reply_status(&r, 400, "token_in_url",
+		    "an API token is accepted only in the Authorization: "
+		    "Bearer header, never in the URL; revoke this one, it "
+		    "may have been recorded by a proxy");
+	} else if (rc == PGS_NOTFOUND) {
 		if (!options)
 			reply_cors(&r, false);
 		route_unmatched(&r, &allow, options);

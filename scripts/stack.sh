@@ -43,6 +43,7 @@ stack_start() {
 	    -e "s|^\([[:space:]]*\)listen 80;|\1listen 127.0.0.1:$sport;|" \
 	    -e "s|include pgsched_fastcgi.conf;|include $ssrc/etc/nginx/pgsched_fastcgi.conf;|" \
 	    -e "s|root /usr/share/pgsched/www;|root $sdir/www;|" \
+	    -e "s|/var/log/nginx/pgsched.access.log|$sdir/nginx/access.log|" \
 	    "$ssrc/etc/nginx/pgsched.conf" >"$sdir/nginx/server.conf"
 	cat >"$sdir/nginx/nginx.conf" <<CONF
 $suser_line

@@ -10,10 +10,11 @@
 --               by retention; it cannot read or change users, sessions or
 --               login failures, nor change data sources;
 --   the API     reads everything it serves, manages users, sessions, data
---               sources and queries, inserts queued manual runs; it cannot
---               UPDATE or DELETE query_run or query_run_blob, write a run
---               other than a queued manual one, change a query's
---               statistics, nor touch schema_migrations.
+--               sources, queries, grants and API tokens, inserts queued
+--               manual runs; it cannot UPDATE or DELETE query_run or
+--               query_run_blob, write a run other than a queued manual
+--               one, change a query's statistics, nor touch
+--               schema_migrations.
 --
 -- Runs as the owner of the tables, after `pgsched-admin db migrate`:
 --
@@ -103,6 +104,13 @@ LANGUAGE sql IMMUTABLE AS $$
 	('api', 'notify_delivery', 'INSERT', ARRAY['channel_id', 'event',
 	    'query_id', 'run_id', 'webhook_id', 'payload', 'redelivery_of',
 	    'requested_by'], NULL),
+	-- Who reads what (0005): grants of restricted queries, API tokens
+	-- (once made, only their last use and revocation change).
+	('api', 'query_grant', 'SELECT, INSERT, DELETE', NULL, NULL),
+	('api', 'api_token', 'SELECT, INSERT', NULL, NULL),
+	('api', 'api_token', 'UPDATE', ARRAY['last_used_at', 'revoked_at',
+	    'revoked_by'], NULL),
+	('api', 'api_token_query', 'SELECT, INSERT', NULL, NULL),
 	-- The runner: jobs and their sources (read), slots, statistics and
 	-- auto-pause (the query_run_stats trigger), runs, results, retention.
 	('runner', 'data_source', 'SELECT', NULL, NULL),

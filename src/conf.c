@@ -109,6 +109,7 @@ static const struct conf_var vars[] = {
 	S("CORS_ALLOWED_ORIGINS", cors_allowed_origins, "*", 1, STR_MAX,
 	    check_origins, false),
 	B("RUNS_PUBLIC", runs_public, "1"),
+	I("TOKEN_MAX_DAYS", token_max_days, "365", 1, 3650),
 	L("MAX_BODY_BYTES", max_body_bytes, "1048576", 1024, 268435456),
 	I("LOGIN_MAX_FAILS_PER_ACCOUNT", login_fails_account, "10", 1, 100000),
 	I("LOGIN_MAX_FAILS_PER_CLIENT", login_fails_client, "50", 1, 1000000),

@@ -27,6 +27,7 @@ struct conf {
 	bool  trust_proxy;	    /* TRUST_PROXY */
 	char *cors_allowed_origins; /* CORS_ALLOWED_ORIGINS, comma list */
 	bool  runs_public;	    /* RUNS_PUBLIC */
+	int   token_max_days;	    /* TOKEN_MAX_DAYS */
 	long  max_body_bytes;	    /* MAX_BODY_BYTES */
 	int   login_fails_account;  /* LOGIN_MAX_FAILS_PER_ACCOUNT */
 	int   login_fails_client;   /* LOGIN_MAX_FAILS_PER_CLIENT */

@@ -45,8 +45,11 @@ out:
 }
 
 enum pgs_rc
-migrate_apply(struct db *db, FILE *report, int *applied)
+migrate_apply(struct db *db, bool runs_public, FILE *report, int *applied)
 {
+	static const char sql_setting[] =
+	    "SELECT set_config('pgsched.runs_public', $1, false)";
+	const char	 *sp[] = { runs_public ? "1" : "0" };
 	static const char sql_table[] =
 	    "CREATE TABLE IF NOT EXISTS schema_migrations ("
 	    " version text PRIMARY KEY,"
@@ -71,6 +74,8 @@ migrate_apply(struct db *db, FILE *report, int *applied)
 		goto out;
 	/* "does not exist, skipping" notices of IF EXISTS are noise. */
 	rc = db_cmd(db, &a, "SET client_min_messages TO warning", 0, NULL);
+	if (rc == PGS_OK)
+		rc = db_query(db, &a, sql_setting, 1, sp, &res);
 	if (rc == PGS_OK)
 		rc = db_cmd(db, &a, sql_table, 0, NULL);
 	for (i = 0; rc == PGS_OK && i < migrations_count; i++) {

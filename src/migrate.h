@@ -5,6 +5,7 @@
 #ifndef PGS_MIGRATE_H
 #define PGS_MIGRATE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "db.h"
@@ -23,11 +24,13 @@ extern const char migrate_roles_sql[];
 /*
  * Applies every migration the database lacks, each in its own transaction,
  * recording it in schema_migrations; holds an advisory lock meanwhile so
- * that two hosts migrating at once take turns.  Writes one line per applied
- * migration to report (may be NULL).  *applied gets the count.
+ * that two hosts migrating at once take turns.  runs_public (RUNS_PUBLIC)
+ * is passed to the migrations in the session setting pgsched.runs_public:
+ * 0005 makes existing queries public or internal by it.  Writes one line
+ * per applied migration to report (may be NULL).  *applied gets the count.
  */
-enum pgs_rc
-migrate_apply(struct db *db, FILE *report, int *applied) PGS_MUSTCHECK;
+enum pgs_rc migrate_apply(struct db *db, bool runs_public, FILE *report,
+    int *applied) PGS_MUSTCHECK;
 /*
  * Applies sql/roles.sql in one transaction: grants exactly what the API
  * role api and the runner role runner need, records the two names, and

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access.h"
 #include "log.h"
 #include "sched.h"
 #include "store.h"
@@ -28,7 +29,7 @@ query_opt(struct arena *a, long v)
 	" j.last_run_duration_ms, j.created_at, j.updated_at," \
 	" j.max_staleness_s," \
 	" (SELECT al.state FROM query_alert al WHERE al.query_id = j.id)," \
-	" coalesce(j.stale_at <= now(), false)"
+	" coalesce(j.stale_at <= now(), false), j.visibility"
 #define QUERY_FROM \
 	" FROM query_job j JOIN data_source s ON s.id = j.data_source_id"
 
@@ -73,10 +74,12 @@ query_fill(struct arena *a, const PGresult *res, int r, struct query *q)
 	q->max_staleness_s = (int)db_long(res, r, 33);
 	q->alert_state = db_str(a, res, r, 34);
 	q->stale = db_bool(res, r, 35);
+	q->visibility = db_str(a, res, r, 36);
 }
 
-/* The 17 writable fields of q as parameters $2..$18 ($1 is the id), then
- * the version ($19). */
+/* The writable fields of q: p[0] the id, p[1..17] the settings, p[18]
+ * max_staleness, p[19] the visibility (NULL: unchanged), p[20] the
+ * version. */
 static void
 query_params(struct arena *a, const struct query *q, const char **p)
 {
@@ -100,7 +103,8 @@ query_params(struct arena *a, const struct query *q, const char **p)
 	p[16] = query_opt(a, q->keep_runs);
 	p[17] = query_opt(a, q->keep_days);
 	p[18] = query_opt(a, q->max_staleness_s);
-	p[19] = arena_printf(a, "%d", q->version);
+	p[19] = q->visibility;
+	p[20] = arena_printf(a, "%d", q->version);
 }
 
 enum pgs_rc
@@ -188,10 +192,11 @@ query_create(struct db *db, struct arena *a, const struct query *q, long *id)
 	    "INSERT INTO query_job (name, title, description, sql_text,"
 	    " data_source_id, schedule_type, schedule_expr, timezone, enabled,"
 	    " start_at, timeout_ms, max_rows, max_retries, retry_delay_s,"
-	    " pause_after_failures, keep_runs, keep_days, max_staleness_s)"
-	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-	    " $14, $15, $16, $17, $18) RETURNING id";
-	const char *p[20];
+	    " pause_after_failures, keep_runs, keep_days, max_staleness_s,"
+	    " visibility) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+	    " $12, $13, $14, $15, $16, $17, $18, coalesce($19, 'internal'))"
+	    " RETURNING id";
+	const char *p[21];
 	PGresult   *res;
 	enum pgs_rc rc;
 
@@ -199,7 +204,7 @@ query_create(struct db *db, struct arena *a, const struct query *q, long *id)
 	rc = db_begin(db);
 	if (rc != PGS_OK)
 		return rc;
-	rc = db_query(db, a, sql, 18, p + 1, &res);
+	rc = db_query(db, a, sql, 19, p + 1, &res);
 	if (rc != PGS_OK)
 		goto out;
 	*id = db_long(res, 0, 0);
@@ -239,8 +244,10 @@ query_list(struct db *db, struct arena *a, const struct query_filter *f,
 	    "  OR strpos(lower(coalesce(j.title, '')), lower($1)) > 0)"
 	    " AND ($2::boolean IS NULL OR j.enabled = $2::boolean)"
 	    " AND ($3::int IS NULL OR j.data_source_id = $3::int)"
-	    " ORDER BY j.id LIMIT $4 OFFSET $5";
-	const char *p[5];
+	    " AND ($6::boolean OR" ACCESS_SQL("7", "8",
+		"9") ")"
+		     " ORDER BY j.id LIMIT $4 OFFSET $5";
+	const char *p[9];
 	PGresult   *res;
 	enum pgs_rc rc;
 	int	    i;
@@ -250,11 +257,16 @@ query_list(struct db *db, struct arena *a, const struct query_filter *f,
 	p[2] = query_opt(a, f->data_source_id);
 	p[3] = arena_printf(a, "%d", f->limit);
 	p[4] = arena_printf(a, "%d", f->offset);
-	rc = db_query(db, a, sql, 5, p, &res);
+	p[5] = f->caller == NULL ? "true" : "false";
+	if (f->caller != NULL)
+		access_sql_params(a, f->caller, p + 6);
+	else
+		p[6] = p[7] = p[8] = NULL;
+	rc = db_query(db, a, sql, 9, p, &res);
 	if (rc != PGS_OK)
 		return rc;
 	out->n = PQntuples(res);
-	out->total = out->n > 0 ? db_long(res, 0, 36) : 0;
+	out->total = out->n > 0 ? db_long(res, 0, 37) : 0;
 	out->items = arena_alloc(a, sizeof(*out->items) * (size_t)out->n);
 	for (i = 0; i < out->n; i++)
 		query_fill(a, res, i, &out->items[i]);
@@ -271,16 +283,16 @@ query_update(struct db *db, struct arena *a, const struct query *q)
 	    " start_at = $11, timeout_ms = $12, max_rows = $13,"
 	    " max_retries = $14, retry_delay_s = $15,"
 	    " pause_after_failures = $16, keep_runs = $17, keep_days = $18,"
-	    " max_staleness_s = $19,"
+	    " max_staleness_s = $19, visibility = coalesce($20, visibility),"
 	    " version = version + 1, updated_at = now(),"
 	    " paused_at = CASE WHEN $10 THEN NULL ELSE paused_at END,"
 	    " pause_reason = CASE WHEN $10 THEN NULL ELSE pause_reason END,"
 	    " consecutive_failures = CASE WHEN $10 AND NOT enabled THEN 0"
 	    "  ELSE consecutive_failures END"
-	    " WHERE id = $1 AND version = $20 RETURNING id";
+	    " WHERE id = $1 AND version = $21 RETURNING id";
 	static const char sql_exists[] =
 	    "SELECT 1 FROM query_job WHERE id = $1";
-	const char *p[20];
+	const char *p[21];
 	PGresult   *res;
 	enum pgs_rc rc;
 
@@ -288,7 +300,7 @@ query_update(struct db *db, struct arena *a, const struct query *q)
 	rc = db_begin(db);
 	if (rc != PGS_OK)
 		return rc;
-	rc = db_query(db, a, sql, 20, p, &res);
+	rc = db_query(db, a, sql, 21, p, &res);
 	if (rc == PGS_OK && PQntuples(res) == 0) {
 		/* Gone, or changed by someone else since it was read. */
 		rc = db_query(db, a, sql_exists, 1, p, &res);

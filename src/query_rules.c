@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "access.h"
 #include "isotime.h"
 #include "num.h"
 #include "query_rules.h"
@@ -50,6 +51,7 @@ static const struct query_setting query_settings[QF_COUNT] = {
 	[QF_MAX_STALENESS] = { "max_staleness", "max-staleness", QUERY_DURATION,
 	    QUERY_STALENESS_MIN, QUERY_STALENESS_MAX,
 	    offsetof(struct query, max_staleness_s), true, false },
+	[QF_VISIBILITY] = T(visibility, "visibility", 16, false, false),
 };
 
 #undef T
@@ -73,9 +75,11 @@ query_rules_find(const char *name)
 }
 
 void
-query_rules_defaults(struct query *q)
+query_rules_defaults(struct query *q, bool runs_public)
 {
 	memset(q, 0, sizeof(*q));
+	q->visibility =
+	    (char *)access_vis_name(access_vis_default(runs_public));
 	q->enabled = true;
 	q->timezone = "UTC";
 	q->retry_delay_s = 60;
@@ -124,10 +128,11 @@ static void
 query_rules_text(struct field_errors *e, enum query_field f, const char *s,
     char **dst)
 {
-	const char *field = query_settings[f].field;
-	char	    err[QUERY_ERR_MAX], iso[ISOTIME_BUFSZ];
-	struct tz  *z = NULL;
-	int64_t	    t;
+	const char     *field = query_settings[f].field;
+	char		err[QUERY_ERR_MAX], iso[ISOTIME_BUFSZ];
+	struct tz      *z = NULL;
+	int64_t		t;
+	enum visibility vis;
 
 	switch (f) {
 	case QF_NAME:
@@ -146,6 +151,12 @@ query_rules_text(struct field_errors *e, enum query_field f, const char *s,
 		if (strcmp(s, "cron") == 0 || strcmp(s, "interval") == 0)
 			break;
 		field_errors_add(e, field, "must be cron or interval");
+		return;
+	case QF_VISIBILITY:
+		if (access_vis_parse(s, &vis))
+			break;
+		field_errors_add(e, field,
+		    "must be public, internal or restricted");
 		return;
 	case QF_TIMEZONE:
 		if (tz_load(s, &z, err, sizeof(err)) != PGS_OK) {

@@ -49,6 +49,7 @@ enum query_field {
 	QF_KEEP_RUNS,
 	QF_KEEP_DAYS,
 	QF_MAX_STALENESS,
+	QF_VISIBILITY,
 	QF_COUNT
 };
 
@@ -105,8 +106,9 @@ const struct query_setting *query_rules_table(void);
 /* Returns the setting whose JSON field is name, or NULL. */
 const struct query_setting *query_rules_find(const char *name);
 /* Fills q with the settings of a new query before any input: enabled,
- * time zone UTC, no retries, a first retry after 60 s, the rest unset. */
-void query_rules_defaults(struct query *q);
+ * time zone UTC, no retries, a first retry after 60 s, visibility public
+ * while runs_public (RUNS_PUBLIC) else internal, the rest unset. */
+void query_rules_defaults(struct query *q, bool runs_public);
 /*
  * Returns true when s is a name of the grammar of query and channel names:
  * 1 to max ASCII letters, digits, '_', '.' or '-', starting with a letter

@@ -111,7 +111,7 @@ session_exec(struct db *db, struct arena *a, struct prepared *prep,
 
 enum pgs_rc
 session_user(struct db *db, struct arena *a, const char *hash, int ttl_hours,
-    int extend_min, struct user *u, bool *extended)
+    int extend_min, struct user *u, bool *extended, long *valid_s)
 {
 	/* A plain SELECT: the sliding write is a second statement, needed
 	 * at most once per extend_min, and a SELECT costs the server about
@@ -122,7 +122,10 @@ session_user(struct db *db, struct arena *a, const char *hash, int ttl_hours,
 	    "  CASE role WHEN 'viewer' THEN 1 WHEN 'editor' THEN 2 ELSE 3 END)"
 	    "  FROM user_role r WHERE r.user_id = u.id), ''),"
 	    " us.last_seen_at IS NULL OR us.last_seen_at < now() -"
-	    "  make_interval(mins => $2::int)"
+	    "  make_interval(mins => $2::int),"
+	    " floor(extract(epoch FROM least(us.expires_at,"
+	    "  coalesce(us.last_seen_at, now()) + make_interval(mins =>"
+	    "  $2::int)) - now()))::int8"
 	    " FROM user_session us JOIN user_account u ON u.id = us.user_id"
 	    " WHERE us.id = $1 AND NOT us.is_revoked AND us.expires_at > now()"
 	    " AND u.is_active";
@@ -155,8 +158,13 @@ session_user(struct db *db, struct arena *a, const char *hash, int ttl_hours,
 	     tok = strtok_r(NULL, ",", &save))
 		u->roles[u->nroles++] = tok;
 	*extended = db_bool(res, 0, 7);
+	*valid_s = db_long(res, 0, 8);
 	if (!*extended)
 		return PGS_OK;
+	/* Extended now: it holds until the next extension is due. */
+	*valid_s = (long)extend_min * 60 < (long)ttl_hours * 3600 ?
+	    (long)extend_min * 60 :
+	    (long)ttl_hours * 3600;
 	pe[0] = hash;
 	pe[1] = arena_printf(a, "%d", ttl_hours);
 	return db_cmd(db, a, sql_extend, 2, pe);

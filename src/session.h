@@ -34,13 +34,15 @@ enum pgs_rc session_lookup(struct db *db, struct arena *a, const char *hash,
 /*
  * session_lookup and the user's row in one round trip (two when the
  * session's expiry slides): fills *u (arena strings, no password_hash)
- * with the session's user.  The SELECT is prepared once per connection
+ * with the session's user; *valid_s gets the seconds this answer stays
+ * true unless the session, the user or its roles change (until the
+ * session expires or its next extension is due).  The SELECT is prepared once per connection
  * (PQprepare) and falls back to an ordinary query when that fails.
  * Returns PGS_OK, PGS_NOTFOUND, or the db_exec rc.
  */
-enum pgs_rc
-session_user(struct db *db, struct arena *a, const char *hash, int ttl_hours,
-    int extend_min, struct user *u, bool *extended) PGS_MUSTCHECK;
+enum pgs_rc session_user(struct db *db, struct arena *a, const char *hash,
+    int ttl_hours, int extend_min, struct user *u, bool *extended,
+    long *valid_s) PGS_MUSTCHECK;
 /* Revokes the session stored under hash (PGS_OK even when unknown). */
 enum pgs_rc
 session_revoke(struct db *db, struct arena *a, const char *hash) PGS_MUSTCHECK;

@@ -166,6 +166,7 @@ shape_query(const struct query *q, bool full)
 	json_add_str(o, "schedule_expr", q->schedule_expr);
 	json_add_str(o, "timezone", q->timezone);
 	cJSON_AddBoolToObject(o, "enabled", q->enabled);
+	json_add_str(o, "visibility", q->visibility);
 	shape_time(o, "next_run_at", q->next_run_at);
 	shape_time(o, "paused_at", q->paused_at);
 	json_add_str(o, "pause_reason", q->pause_reason);
@@ -322,4 +323,41 @@ shape_dryrun(struct buf *b, struct result *rs, long ms)
 	rs_finish_rows(rs, b);
 	buf_printf(b, ",\"row_count\":%zu,\"truncated\":%s,\"timing_ms\":%ld}",
 	    rs_row_count(rs), rs_truncated(rs) ? "true" : "false", ms);
+}
+
+cJSON *
+shape_token(const struct token *t)
+{
+	cJSON *o = cJSON_CreateObject(), *arr;
+	int    i;
+
+	cJSON_AddNumberToObject(o, "id", (double)t->id);
+	json_add_str(o, "name", t->name);
+	arr = cJSON_AddArrayToObject(o, "query_ids");
+	for (i = 0; i < t->nqids; i++)
+		cJSON_AddItemToArray(arr,
+		    cJSON_CreateNumber((double)t->qids[i]));
+	if (t->created_by > 0)
+		cJSON_AddNumberToObject(o, "created_by", (double)t->created_by);
+	else
+		cJSON_AddNullToObject(o, "created_by");
+	json_add_str(o, "created_by_email", t->created_by_email);
+	shape_time(o, "created_at", t->created_at);
+	shape_time(o, "expires_at", t->expires_at);
+	shape_time(o, "last_used_at", t->last_used_at);
+	shape_time(o, "revoked_at", t->revoked_at);
+	cJSON_AddBoolToObject(o, "active", t->active);
+	return o;
+}
+
+cJSON *
+shape_token_list(const struct token_list *l)
+{
+	cJSON *o = cJSON_CreateObject(), *arr;
+	int    i;
+
+	arr = cJSON_AddArrayToObject(o, "items");
+	for (i = 0; i < l->n; i++)
+		cJSON_AddItemToArray(arr, shape_token(&l->items[i]));
+	return o;
 }

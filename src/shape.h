@@ -22,6 +22,7 @@
 #include "run.h"
 #include "sched.h"
 #include "store.h"
+#include "token.h"
 
 /* The next fire times shape_query_next_runs lists (CONTRACT section 3). */
 #define SHAPE_NEXT_RUNS 5
@@ -33,6 +34,11 @@ cJSON *shape_user(const struct user *u);
 void shape_time(cJSON *o, const char *name, const char *pgts);
 /* The role names of u as an array. */
 cJSON *shape_user_roles(const struct user *u);
+/* An API token, never its secret: id, name, query_ids, created_by,
+ * created_at, expires_at, last_used_at, revoked_at, active. */
+cJSON *shape_token(const struct token *t);
+/* {"items": [...]} of the tokens of l. */
+cJSON *shape_token_list(const struct token_list *l);
 /* {items, limit, offset, next_offset}: a page of users asked with limit
  * and offset (next_offset null when the page is not full). */
 cJSON *shape_user_list(const struct user_list *l, long limit, long offset);

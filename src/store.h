@@ -15,6 +15,8 @@
 #include "db.h"
 #include "rc.h"
 
+struct caller;
+
 /* Roles, lowest first; a user's effective role is the highest held. */
 enum role {
 	ROLE_NONE = 0,
@@ -184,6 +186,7 @@ struct query {
 	int   version;	       /* optimistic lock */
 	char *paused_at;
 	char *pause_reason;
+	char *visibility; /* public | internal | restricted (access.h) */
 	/* statistics, kept by the query_run trigger */
 	long  total_runs;
 	long  successful_runs;
@@ -210,8 +213,10 @@ struct query_filter {
 	const char *q;		    /* substring of name/title, or NULL */
 	int	    enabled;	    /* -1 any, 0 disabled, 1 enabled */
 	long	    data_source_id; /* 0 any */
-	int	    limit;
-	int	    offset;
+	/* Only the queries this caller may read (access.h); NULL: all. */
+	const struct caller *caller;
+	int		     limit;
+	int		     offset;
 };
 
 /* A query as its runs need it: the SQL, the limits, the data source. */

@@ -132,6 +132,11 @@ TEXT_ROWS = {
         row("2026-01-01T10:00:00", False),
         row(sized("2026-01-01T00:00:00.", 65, "1", "Z"), False),
     ],
+    "visibility": [
+        row("public", True), row("internal", True), row("restricted", True),
+        row("", False), row("Public", False), row("secret", False),
+        row(sized("restricted", 17), False),
+    ],
 }
 # What each door checks against the database itself: the same message.
 DOOR_ROWS = {

@@ -45,7 +45,7 @@ apply(struct arena *a, const struct query_input *in, bool create,
 	enum pgs_rc	    rc;
 
 	if (create)
-		query_rules_defaults(q);
+		query_rules_defaults(q, true);
 	field_errors_init(&e, a);
 	rc = query_rules_apply(in, create, 3600, q, &e);
 	assert_int_equal(rc, e.n > 0 ? PGS_INVALID : PGS_OK);
@@ -214,7 +214,7 @@ t_schedule(void **state)
 	memset(&in, 0, sizeof(in));
 	for (f = 0; f < QF_COUNT; f++)
 		in.v[f].given = QUERY_BADTYPE;
-	query_rules_defaults(&q);
+	query_rules_defaults(&q, true);
 	field_errors_init(&e, &a);
 	assert_int_equal(query_rules_apply(&in, true, 3600, &q, &e),
 	    PGS_INVALID);

@@ -550,6 +550,42 @@ def test_users(b):
     b.clean_console("the users page")
 
 
+def test_tokens(b):
+    """The tokens page: create one for the query (shown once, it reads
+    the query's latest run), list it, revoke it (401 from then on)."""
+    from selenium.webdriver.support.ui import Select
+    b.get("/admin/tokens.html")
+    b.wait("the tokens page's queries", lambda d: b.all(
+        "#t-queries option[value='%d']" % state["qid"]))
+    b.css("#token [name=name]").send_keys("wall " + EVIL)
+    Select(b.css("#t-queries")).select_by_value(str(state["qid"]))
+    days = b.css("#token [name=expires_in_days]")
+    days.clear()
+    days.send_keys("400")
+    b.css("#create").click()
+    b.wait_text("#token", "TOKEN_MAX_DAYS")
+    days.clear()
+    days.send_keys("30")
+    b.css("#create").click()
+    b.wait_text("#token-value", r"^pgs_[A-Za-z0-9_-]{43}$")
+    tok = b.text("#token-value")
+    r = requests.get("%s/api/queries/%d/runs/latest" % (URL, state["qid"]),
+                     headers={"Authorization": "Bearer " + tok})
+    check("the console's token reads the query", r.status_code == 200,
+          r.text[:200])
+    b.wait_text("#tokens tbody", "active")
+    check("token name as text", EVIL in b.text("#tokens tbody") and
+          not b.all("#tokens img") and tok not in b.text("#tokens"), "")
+    b.shot("06b-tokens")
+    b.css("#tokens tbody button.danger").click()
+    b.css("#tokens tbody button.danger").click()
+    b.wait_text("#tokens tbody", "revoked")
+    r = requests.get("%s/api/queries/%d/runs/latest" % (URL, state["qid"]),
+                     headers={"Authorization": "Bearer " + tok})
+    check("revoked in the console: 401", r.status_code == 401, r.text)
+    b.clean_console("the tokens page", [STATUS % 422])
+
+
 def test_viewer(v):
     v.login("viewer", PASSWORD)
     links = [a.text for a in v.all("#nav a")]
@@ -579,7 +615,8 @@ def test_editor_role(e):
     add_source(session("admin"), "spare-source")
     e.login("editor", PASSWORD)
     links = [a.text for a in e.all("#nav a")]
-    check("editor menu", links == ["Queries", "New query"], links)
+    check("editor menu", links == ["Queries", "New query", "API tokens"],
+          links)
     e.get("/editor.html?id=%d" % state["qid"])
     e.wait("editor of a saved query", lambda d: e.js(
         "return document.body.dataset.ready === '1'"))
@@ -617,7 +654,7 @@ def main():
     steps = [("admin", [test_login, test_source, test_editor,
                         test_query_page, test_catalogue,
                         test_catalogue_notify, test_editor_staleness,
-                        test_channels, test_users,
+                        test_channels, test_users, test_tokens,
                         test_logout]),
              ("viewer", [test_viewer]), ("editor", [test_editor_role])]
     for who, fns in steps:

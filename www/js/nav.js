@@ -11,6 +11,7 @@ export const RANK = {viewer: 1, editor: 2, admin: 3};
 const LINKS = [
 	{href: "/", label: "Queries", role: null},
 	{href: "/editor.html", label: "New query", role: "editor"},
+	{href: "/admin/tokens.html", label: "API tokens", role: "editor"},
 	{href: "/admin/users.html", label: "Users", role: "admin"},
 	{href: "/admin/sources.html", label: "Data sources", role: "admin"},
 	{href: "/admin/channels.html", label: "Channels", role: "admin"},
