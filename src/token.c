@@ -152,16 +152,16 @@ token_fill(struct arena *a, const PGresult *res, int r, struct token *t)
 	t->active = db_bool(res, r, 11);
 }
 
-enum pgs_rc
-token_lookup(struct db *db, struct arena *a, const char *hash, struct token *t)
+/* Fills t with the one token sql (whose only parameter is p) finds;
+ * PGS_NOTFOUND when none. */
+static enum pgs_rc
+token_one(struct db *db, struct arena *a, const char *sql, const char *p,
+    struct token *t)
 {
-	static const char	 sql[] =
-	    "SELECT " TOKEN_COLS TOKEN_FROM " WHERE t.token_hash = $1";
-	const char		*p[] = { hash };
-	PGresult		*res;
-	enum pgs_rc		 rc;
+	PGresult   *res;
+	enum pgs_rc rc;
 
-	rc = db_query(db, a, sql, 1, p, &res);
+	rc = db_query(db, a, sql, 1, &p, &res);
 	if (rc != PGS_OK)
 		return rc;
 	if (PQntuples(res) == 0)
@@ -171,21 +171,21 @@ token_lookup(struct db *db, struct arena *a, const char *hash, struct token *t)
 }
 
 enum pgs_rc
+token_lookup(struct db *db, struct arena *a, const char *hash, struct token *t)
+{
+	static const char	 sql[] =
+	    "SELECT " TOKEN_COLS TOKEN_FROM " WHERE t.token_hash = $1";
+
+	return token_one(db, a, sql, hash, t);
+}
+
+enum pgs_rc
 token_get(struct db *db, struct arena *a, long id, struct token *t)
 {
 	static const char	 sql[] =
 	    "SELECT " TOKEN_COLS TOKEN_FROM " WHERE t.id = $1";
-	const char		*p[] = { arena_printf(a, "%ld", id) };
-	PGresult		*res;
-	enum pgs_rc		 rc;
 
-	rc = db_query(db, a, sql, 1, p, &res);
-	if (rc != PGS_OK)
-		return rc;
-	if (PQntuples(res) == 0)
-		return PGS_NOTFOUND;
-	token_fill(a, res, 0, t);
-	return PGS_OK;
+	return token_one(db, a, sql, arena_printf(a, "%ld", id), t);
 }
 
 enum pgs_rc
