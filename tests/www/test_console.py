@@ -489,6 +489,21 @@ def test_editor_staleness(b):
         check("editor max_staleness %r stored" % value,
               got == ("null" if want is None else str(want)), got)
     b.clean_console("max_staleness in the editor", [STATUS % 422])
+    # Visibility: the editor shows the stored one and saves a change.
+    for value in ("internal", "public"):
+        b.get(url)
+        b.wait("editor of the query", lambda d: b.js(
+            "return document.body.dataset.ready === '1'"))
+        shown = b.js("return document.querySelector('#f-visibility').value")
+        stored = psql("SELECT visibility FROM query_job WHERE id = %d" % qid)
+        check("editor shows the visibility %r" % stored, shown == stored,
+              shown)
+        b.js("document.querySelector('#f-visibility').value = arguments[0]",
+             value)
+        b.css("#save").click()
+        b.wait("saved", lambda d: "/query.html?id=" in d.current_url)
+        got = psql("SELECT visibility FROM query_job WHERE id = %d" % qid)
+        check("editor visibility %r stored" % value, got == value, got)
 
 
 def test_channels(b):

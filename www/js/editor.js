@@ -49,6 +49,7 @@ function fill(q) {
 	field("start_at").value = q.start_at || "";
 	field("data_source_id").value = String(q.data_source_id);
 	field("enabled").checked = q.enabled;
+	field("visibility").value = q.visibility || "";
 	for (const k of SETTINGS.concat(COUNTS))
 		field(k).value = q[k] === null || q[k] === undefined ? "" :
 		    q[k];
@@ -70,6 +71,9 @@ function body() {
 		timezone: field("timezone").value.trim() || "UTC",
 		enabled: field("enabled").checked,
 	};
+	// Not given: the server's default for a new query (RUNS_PUBLIC).
+	if (field("visibility").value)
+		b.visibility = field("visibility").value;
 	const desc = field("description").value.trim();
 	if (desc || query)
 		b.description = desc || null;
