@@ -35,7 +35,8 @@ tmp=$PGSCHED_TEST_TMP
 # The serialiser alone: compiled here, not by the project's build.
 ${CC:-gcc} -O2 -std=c17 -D_GNU_SOURCE -iquote "$srcdir/src" \
     -o "$tmp/serialiser" "$here/serialiser.c" "$srcdir/src/result.c" \
-    "$srcdir/src/result_check.c" "$srcdir/src/buf.c" "$srcdir/src/arena.c" \
+    "$srcdir/src/result_check.c" "$srcdir/src/utf8.c" "$srcdir/src/buf.c" \
+    "$srcdir/src/arena.c" \
     -lm || exit 1
 # The floor of a cold run (bench/floor.c): libpq only.
 pq_flags=$(pkg-config --cflags --libs libpq 2>/dev/null) ||

@@ -38,8 +38,8 @@ def build(tmp):
     rd, xd = tmp / "result_dump", tmp / "xlsx_dump"
     subprocess.run(FLAGS + ["-o", str(rd), "tests/unit/result_dump.c",
                             "src/result.c", "src/result_check.c",
-                            "src/csv.c", "src/resdoc.c", "src/buf.c",
-                            "src/arena.c", "-lm"], cwd=ROOT, check=True)
+                            "src/csv.c", "src/resdoc.c", "src/utf8.c",
+                            "src/buf.c", "src/arena.c", "-lm"], cwd=ROOT, check=True)
     subprocess.run(FLAGS + ["-o", str(xd), "tests/unit/xlsx_dump.c",
                             "src/xlsx.c", "src/csv.c", "src/resdoc.c",
                             "src/isotime.c", "src/utf8.c", "src/log.c",

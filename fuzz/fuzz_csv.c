@@ -7,7 +7,7 @@
  *
  *   clang -std=c17 -g -O1 -D_GNU_SOURCE \
  *	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
- *	-Isrc fuzz/fuzz_csv.c src/csv.c src/resdoc.c src/buf.c src/arena.c \
+ *	-Isrc fuzz/fuzz_csv.c src/csv.c src/resdoc.c src/utf8.c src/buf.c src/arena.c \
  *	-o fuzz_csv
  */
 #include <stddef.h>

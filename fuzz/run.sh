@@ -45,7 +45,7 @@ srcs() {
 		    "src/utf8.c src/arena.c -lfcgi -lcjson" ;;
 	result)	echo "src/result.c src/result_check.c src/csv.c src/resdoc.c" \
 		    "src/json.c src/utf8.c src/buf.c src/arena.c -lcjson -lm" ;;
-	csv)	echo "src/csv.c src/resdoc.c src/buf.c src/arena.c" ;;
+	csv)	echo "src/csv.c src/resdoc.c src/utf8.c src/buf.c src/arena.c" ;;
 	xlsx)	echo "src/xlsx.c src/csv.c src/resdoc.c src/isotime.c" \
 		    "src/utf8.c src/log.c src/buf.c src/arena.c -lxlsxwriter" \
 		    "-lcjson -lm" ;;

@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "resdoc.h"
+#include "utf8.h"
 
 #define RESDOC_MAX_DEPTH 1000
 
@@ -437,24 +438,6 @@ resdoc_kind_of(struct resdoc_span v)
 	}
 }
 
-static int
-hex4(const char *p)
-{
-	int v = 0, i, c;
-
-	for (i = 0; i < 4; i++) {
-		c = (unsigned char)p[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-			v |= (c | 0x20) - 'a' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
 static void
 put_utf8(struct buf *b, unsigned cp)
 {
@@ -488,12 +471,12 @@ decode_u(const char *s, size_t i, size_t n, struct buf *out)
 {
 	int hi, lo;
 
-	hi = i + 5 <= n ? hex4(s + i + 1) : -1;
+	hi = i + 5 <= n ? utf8_hex4(s + i + 1) : -1;
 	if (hi < 0)
 		return 0;
 	if (hi >= 0xD800 && hi <= 0xDBFF && i + 11 <= n && s[i + 5] == '\\' &&
 	    s[i + 6] == 'u') {
-		lo = hex4(s + i + 7);
+		lo = utf8_hex4(s + i + 7);
 		if (lo >= 0xDC00 && lo <= 0xDFFF) {
 			put_utf8(out,
 			    0x10000 + (((unsigned)hi - 0xD800) << 10) +

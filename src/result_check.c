@@ -19,6 +19,7 @@
 
 #include "arena.h"
 #include "result_check.h"
+#include "utf8.h"
 
 #define NUM_MAX_EXP    1000 /* numeric_in rejects larger exponents */
 #define JSON_MAX_DEPTH 512
@@ -291,25 +292,6 @@ j_ws(struct jscan *j)
 		j->p++;
 }
 
-static int
-hex4(const unsigned char *p)
-{
-	int v = 0, i;
-
-	for (i = 0; i < 4; i++) {
-		int c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-			v |= (c | 0x20) - 'a' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
 /* Checks a \u escape at p (the backslash); returns its length or 0. */
 static size_t
 j_uescape(const unsigned char *p, const unsigned char *end)
@@ -318,7 +300,7 @@ j_uescape(const unsigned char *p, const unsigned char *end)
 
 	if (end - p < 6 || p[1] != 'u')
 		return 0;
-	cp = hex4(p + 2);
+	cp = utf8_hex4((const char *)p + 2);
 	if (cp <= 0)
 		return 0; /* \u0000 is rejected by jsonb */
 	if (cp >= 0xDC00 && cp <= 0xDFFF)
@@ -327,7 +309,7 @@ j_uescape(const unsigned char *p, const unsigned char *end)
 		return 6;
 	if (end - p < 12 || p[6] != '\\' || p[7] != 'u')
 		return 0;
-	lo = hex4(p + 8);
+	lo = utf8_hex4((const char *)p + 8);
 	return lo >= 0xDC00 && lo <= 0xDFFF ? 12 : 0;
 }
 

@@ -78,3 +78,21 @@ utf8_cut(const char *s, size_t n)
 	need = p[m - 1] >= 0xF0 ? 4 : p[m - 1] >= 0xE0 ? 3 : 2;
 	return back + 1 >= need ? n : m - 1;
 }
+
+int
+utf8_hex4(const char *p)
+{
+	int v = 0, i, c;
+
+	for (i = 0; i < 4; i++) {
+		c = (unsigned char)p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v |= (c | 0x20) - 'a' + 10;
+		else
+			return -1;
+	}
+	return v;
+}

@@ -20,5 +20,8 @@ size_t utf8_seq_len(const char *s, size_t n);
  * of a multi-byte sequence (used to cut strings without splitting a
  * character). */
 size_t utf8_cut(const char *s, size_t n);
+/* Returns the value of the 4 hex digits at p (those of a JSON \u escape),
+ * or -1 when one is not a hex digit. */
+int utf8_hex4(const char *p);
 
 #endif

@@ -41,7 +41,8 @@ def build_dump():
         return os.environ["RESULT_DUMP"]
     out = pathlib.Path(tempfile.mkdtemp()) / "result_dump"
     src = ["tests/unit/result_dump.c", "src/result.c", "src/result_check.c",
-           "src/csv.c", "src/resdoc.c", "src/buf.c", "src/arena.c"]
+           "src/csv.c", "src/resdoc.c", "src/utf8.c", "src/buf.c",
+           "src/arena.c"]
     subprocess.run(["gcc", "-std=c17", "-O2", "-D_GNU_SOURCE", "-Isrc",
                     *src, "-lm", "-o", str(out)], cwd=ROOT, check=True)
     return str(out)
