@@ -111,6 +111,24 @@ run_store_enqueue_manual(struct db *db, struct arena *a, long job_id,
 	return PGS_CONFLICT;
 }
 
+/* Runs sql_dead (ending run_id in error, np parameters p) and writes the
+ * events of the failure, in one transaction (outbox.h). */
+static enum pgs_rc
+run_store_dead(struct db *db, struct arena *a, const char *sql_dead, int np,
+    const char *const *p, long run_id)
+{
+	PGresult   *res;
+	enum pgs_rc rc;
+
+	rc = db_begin(db);
+	if (rc != PGS_OK)
+		return rc;
+	rc = db_query(db, a, sql_dead, np, p, &res);
+	if (rc == PGS_OK && PQntuples(res) > 0)
+		rc = outbox_run(db, a, run_id, NULL, NULL);
+	return db_end(db, rc);
+}
+
 enum pgs_rc
 run_store_abort(struct db *db, struct arena *a, long run_id, const char *msg)
 {
@@ -120,35 +138,8 @@ run_store_abort(struct db *db, struct arena *a, long run_id, const char *msg)
 	    " now() - coalesce(run_started_at, queued_at)) * 1000)::int"
 	    " WHERE id = $1 AND status IN ('running', 'queued') RETURNING id";
 	const char *p[] = { arena_printf(a, "%ld", run_id), msg };
-	PGresult   *res;
-	enum pgs_rc rc;
 
-	/* The failure and its events: one transaction (outbox.h). */
-	rc = db_begin(db);
-	if (rc != PGS_OK)
-		return rc;
-	rc = db_query(db, a, sql, 2, p, &res);
-	if (rc == PGS_OK && PQntuples(res) > 0)
-		rc = outbox_run(db, a, run_id, NULL, NULL);
-	return db_end(db, rc);
-}
-
-/* Runs sql_dead (marking run_id dead, p its parameters) and writes its
- * events, in one transaction. */
-static enum pgs_rc
-run_store_dead(struct db *db, struct arena *a, const char *sql_dead,
-    const char *const *p, long run_id)
-{
-	PGresult   *res;
-	enum pgs_rc rc;
-
-	rc = db_begin(db);
-	if (rc != PGS_OK)
-		return rc;
-	rc = db_query(db, a, sql_dead, 1, p, &res);
-	if (rc == PGS_OK && PQntuples(res) > 0)
-		rc = outbox_run(db, a, run_id, NULL, NULL);
-	return db_end(db, rc);
+	return run_store_dead(db, a, sql, 2, p, run_id);
 }
 
 enum pgs_rc
@@ -181,7 +172,7 @@ run_store_reap(struct db *db, struct arena *a, long run_id, long job_id,
 		return PGS_OK;
 	}
 	if (rc == PGS_OK)
-		rc = run_store_dead(db, a, sql_dead, p, run_id);
+		rc = run_store_dead(db, a, sql_dead, 1, p, run_id);
 	if (rc == PGS_OK)
 		log_warn("run_reaped", "run=%ld query=%ld runner died", run_id,
 		    job_id);
