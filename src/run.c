@@ -69,7 +69,9 @@ run_fill(struct arena *a, const PGresult *res, int i, struct run *r)
 	r->truncated = db_bool(res, i, 22);
 }
 
-/* Fills r from row 0 of res with the df_json text in column RUN_NCOLS. */
+/* Fills r from row 0 of res with the df_json text in column RUN_NCOLS,
+ * which points into res: db_query gave res to the arena a, so it lives as
+ * long (a result of megabytes is not copied once more). */
 static enum pgs_rc
 run_fill_one(struct arena *a, const PGresult *res, struct run *r)
 {
@@ -77,7 +79,7 @@ run_fill_one(struct arena *a, const PGresult *res, struct run *r)
 		return PGS_NOTFOUND;
 	run_fill(a, res, 0, r);
 	if (!PQgetisnull(res, 0, RUN_NCOLS)) {
-		r->df_json = db_str(a, res, 0, RUN_NCOLS);
+		r->df_json = PQgetvalue(res, 0, RUN_NCOLS);
 		r->df_json_len = (size_t)PQgetlength(res, 0, RUN_NCOLS);
 	}
 	return PGS_OK;
